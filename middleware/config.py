@@ -1,0 +1,182 @@
+"""The deployment config, ``candor.yaml``: what operators edit to run Candor.
+
+Validated with pydantic; every error names the file, the line and the key. Any value can be
+overridden by ``CANDOR_<SECTION>_<KEY>`` environment variables. Provider and app keys are read from
+the environment only, never from the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .durations import Duration
+from .yamlfile import FileProblems, LocatedDocument, Problem, load_yaml_file, problems_from_validation
+
+DEFAULT_POLICY = "cn-anthropomorphic-2026"
+DEMO_MODEL = "candor-demo"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8787, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class ModelConfig(_Section):
+    name: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    api_base: str | None = None
+    api_key_env: str | None = None
+    adapter: Literal["auto", "passthrough", "litellm", "demo"] = "auto"
+    timeout: Duration = 60.0
+    connect_timeout: Duration = 5.0
+    # LiteLLM: extra keyword arguments passed as they are (api_version, aws_region_name, ...)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class AppConfig(_Section):
+    id: str = Field(min_length=1)
+    key_env: str | None = None
+    key_sha256: str | None = None
+    policy: str = DEFAULT_POLICY
+
+    @field_validator("key_sha256")
+    @classmethod
+    def _hex(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            raise ValueError("key_sha256 must be 64 hex characters: the SHA-256 of the app key")
+        return value.lower() if value else value
+
+    @model_validator(mode="after")
+    def _one_key(self) -> AppConfig:
+        if bool(self.key_env) == bool(self.key_sha256):
+            raise ValueError(f"app {self.id!r} needs exactly one of key_env or key_sha256")
+        return self
+
+
+class StateConfig(_Section):
+    url: str = "memory://"
+
+
+class AuditConfig(_Section):
+    url: str = "sqlite:///.candor/audit.db"
+
+
+class AlertsConfig(_Section):
+    webhook_url: str | None = None
+    secret_env: str = "CANDOR_WEBHOOK_SECRET"
+    timeout: Duration = 5.0
+
+
+class AdminConfig(_Section):
+    key_env: str = "CANDOR_ADMIN_KEY"
+    auditor_key_env: str = "CANDOR_AUDITOR_KEY"
+
+
+class CandorConfig(_Section):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    models: list[ModelConfig] = Field(default_factory=list)
+    apps: list[AppConfig] = Field(default_factory=list)
+    policies_dir: str = "./policies"
+    state: StateConfig = Field(default_factory=StateConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    admin: AdminConfig = Field(default_factory=AdminConfig)
+    personas: list[dict[str, Any]] = Field(default_factory=list)
+    # where the file came from (None: built-in defaults); relative paths resolve against it
+    source: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CandorConfig:
+        for what, names in (("model", [m.name for m in self.models]), ("app", [a.id for a in self.apps])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what} name(s): {', '.join(dupes)}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.source).resolve().parent if self.source else Path.cwd()
+
+    def resolve_path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def is_builtin_default(self) -> bool:
+        return self.source is None
+
+
+_SECTIONS = ("server", "state", "audit", "alerts", "admin")
+_TOP_LEVEL = ("policies_dir",)
+_NOT_OVERRIDES = {"CANDOR_CONFIG", "CANDOR_REQUIRE_SERVICES", "CANDOR_DEV_APP_KEY"}
+
+
+def env_overrides(data: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> list[Problem]:
+    """Apply ``CANDOR_<SECTION>_<KEY>`` variables to ``data`` in place; report unknown ones."""
+    problems: list[Problem] = []
+    for name, raw in environ.items():
+        if not name.startswith("CANDOR_") or name in _NOT_OVERRIDES:
+            continue
+        rest = name[len("CANDOR_"):].lower()
+        value: Any = yaml.safe_load(raw) if raw.strip() else raw
+        if rest in _TOP_LEVEL:
+            data[rest] = value if not isinstance(value, int | float) else raw
+            continue
+        for section in _SECTIONS:
+            if rest.startswith(section + "_"):
+                key = rest[len(section) + 1:]
+                if key not in CandorConfig.model_fields[section].annotation.model_fields:  # type: ignore[union-attr]
+                    problems.append(Problem(f"${name}", None, f"{section}.{key}",
+                                            f"unknown key {key!r} in section {section!r}"))
+                    break
+                sec = data.setdefault(section, {})
+                if not isinstance(sec, dict):
+                    break
+                # strings stay strings where the field is a string (a URL that looks like a number)
+                sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env") else value
+                break
+    return problems
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> CandorConfig:
+    """Load ``candor.yaml`` (or the built-in defaults when ``path`` is None), apply env overrides."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        doc = LocatedDocument(path="<built-in defaults>", data={})
+    else:
+        doc = load_yaml_file(path)
+    data = dict(doc.data)
+    problems = env_overrides(data, env)
+    if problems:
+        raise FileProblems(problems)
+    try:
+        cfg = CandorConfig.model_validate(data)
+    except ValidationError as exc:
+        raise FileProblems(problems_from_validation(exc, doc, CandorConfig)) from exc
+    cfg.source = str(Path(path).resolve()) if path is not None else None
+    if not cfg.models:
+        cfg.models = [ModelConfig(name=DEMO_MODEL, target="candor/demo", adapter="demo")]
+    return cfg
+
+
+def find_config(explicit: str | None) -> str | None:
+    """``--config``, else ``$CANDOR_CONFIG``, else ``./candor.yaml`` when present, else None (defaults)."""
+    if explicit:
+        return explicit
+    env = os.environ.get("CANDOR_CONFIG")
+    if env:
+        return env
+    return "candor.yaml" if Path("candor.yaml").is_file() else None
