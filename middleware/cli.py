@@ -1,2 +1,93 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""The ``candor`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+
+from .config import CandorConfig, find_config, load_config
+from .yamlfile import FileProblems
+
+Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+
+
+def load_or_exit(explicit: str | None) -> CandorConfig:
+    path = find_config(explicit)
+    try:
+        return load_config(path)
+    except FileProblems as exc:
+        where = path or "the built-in defaults"
+        print(f"candor: the configuration in {where} has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # CLI flags are applied as the environment overrides they are equivalent to, so that every worker
+    # process (each loads the config itself) sees the same values.
+    for flag, env in (("host", "CANDOR_SERVER_HOST"), ("port", "CANDOR_SERVER_PORT"),
+                      ("workers", "CANDOR_SERVER_WORKERS")):
+        value = getattr(args, flag)
+        if value is not None:
+            os.environ[env] = str(value)
+    cfg = load_or_exit(args.config)
+    if cfg.source:
+        os.environ["CANDOR_CONFIG"] = cfg.source
+    from .serve import preflight, run
+
+    dev_key = preflight(cfg)
+    if cfg.server.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="candor-metrics-")
+    base = f"http://{cfg.server.host}:{cfg.server.port}/v1"
+    print(f"Candor {_version()} serving {base} ({cfg.server.workers} worker(s))", flush=True)
+    print(f"  config: {cfg.source or 'built-in defaults'}; models: {', '.join(m.name for m in cfg.models)}",
+          flush=True)
+    if dev_key:
+        print(f"  development app key: {dev_key}", flush=True)
+        print(f"  try: OpenAI(base_url=\"{base}\", api_key=\"{dev_key}\")", flush=True)
+    run(cfg)
+    return 0
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def build_parser(extra: list[Register] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="candor", description="Compliance proxy for human-like AI chat.")
+    parser.add_argument("--version", action="version", version=f"candor {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the proxy")
+    serve.add_argument("--config", help="deployment config (default: $CANDOR_CONFIG, ./candor.yaml, built-in)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=_serve)
+    for register in extra if extra is not None else _commands():
+        register(sub)
+    return parser
+
+
+def _commands() -> list[Register]:
+    from .commands import registered
+
+    return registered()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        raise SystemExit(2)
+    raise SystemExit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -72,6 +72,22 @@ class StateConfig(_Section):
 
 class AuditConfig(_Section):
     url: str = "sqlite:///.candor/audit.db"
+    # keys (middleware/audit/keys.py): env variables first, else files in key_dir (default: the
+    # SQLite database's directory, else .candor/); generated on first run for SQLite unless false
+    key_dir: str | None = None
+    generate_keys: bool | None = None
+    signing_key_env: str = "CANDOR_SIGNING_KEY"
+    pseudonym_key_env: str = "CANDOR_PSEUDONYM_KEY"
+    master_key_env: str = "CANDOR_MASTER_KEY"
+    public_key: str | None = None  # where the signing public key is exported (default key_dir)
+    trusted_keys: list[str] = Field(default_factory=list)  # older public keys verify still accepts
+    anchor_file: str | None = None  # append-only copy of checkpoints and heads, off the database
+    spool_dir: str | None = None  # fail-open spool (default key_dir/spool)
+    checkpoint_every: int = Field(1000, ge=1)
+    checkpoint_interval: Duration = 60.0
+    batch_max: int = Field(1000, ge=1)
+    timeout: Duration = 5.0  # a store operation slower than this counts as the store being down
+    retry_interval: Duration = 1.0
 
 
 class AlertsConfig(_Section):

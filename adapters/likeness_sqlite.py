@@ -1,0 +1,272 @@
+"""Persona registry and consent ledger in SQLite (the audit log's database file, own tables).
+
+stdlib ``sqlite3`` on one connection owned by one worker thread: calls are serialised there, so the
+event loop never blocks on disk and no two statements race on the connection. WAL mode lets other
+processes (replicas, the CLI) read while one writes; ``busy_timeout`` makes writers wait their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from middleware.likeness.models import Consent, Persona, Subject, from_us, to_us
+from middleware.likeness.rows import CONSENT_SELECT, PERSONA_SELECT, consent_from_row, kinds_text, persona_from_row
+from middleware.likeness.store import AlreadyExists, Conflict, GateState, NotFound
+
+T = TypeVar("T")
+
+_APPEND_ONLY = "SELECT RAISE(ABORT, 'the consent ledger is append-only: revoke and replace instead of editing')"
+
+# each migration is a list of statements, applied in one transaction with its version row
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE likeness_subjects (id TEXT PRIMARY KEY, deceased INTEGER NOT NULL, birth_date TEXT,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+        "CREATE TABLE likeness_personas (id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
+        " relationship TEXT NOT NULL, subject_id TEXT REFERENCES likeness_subjects(id), kinds TEXT,"
+        " enabled INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+        "CREATE TABLE likeness_consents (id TEXT PRIMARY KEY,"
+        " subject_id TEXT NOT NULL REFERENCES likeness_subjects(id), granted_by TEXT NOT NULL,"
+        " scopes TEXT NOT NULL, purpose TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_until INTEGER,"
+        " evidence_sha256 TEXT NOT NULL, created_at INTEGER NOT NULL,"
+        " replaces TEXT REFERENCES likeness_consents(id), actor TEXT NOT NULL)",
+        "CREATE INDEX likeness_consents_subject ON likeness_consents (subject_id, created_at)",
+        "CREATE TABLE likeness_revocations (consent_id TEXT PRIMARY KEY REFERENCES likeness_consents(id),"
+        " revoked_at INTEGER NOT NULL, reason TEXT NOT NULL, replaced_by TEXT, actor TEXT NOT NULL)",
+        "CREATE TABLE likeness_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL)",
+        "INSERT INTO likeness_revision (id, revision) VALUES (1, 0)",
+        *(
+            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} BEGIN {_APPEND_ONLY}; END"
+            for table in ("likeness_consents", "likeness_revocations")
+            for op in ("UPDATE", "DELETE")
+        ),
+    ],
+]
+
+_UPSERT_SUBJECT = (
+    "INSERT INTO likeness_subjects (id, deceased, birth_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET deceased = excluded.deceased, birth_date = excluded.birth_date,"
+    " updated_at = excluded.updated_at"
+)
+_BUMP = "UPDATE likeness_revision SET revision = revision + 1 WHERE id = 1"
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel/path.db`` (relative), ``sqlite:////abs/path.db``, ``sqlite:///:memory:``."""
+    if not url.startswith("sqlite://"):
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    rest = url[len("sqlite://"):]
+    return rest[1:] if rest.startswith("/") else rest
+
+
+class SqliteLikenessStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._conn: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise RuntimeError("SqliteLikenessStore used before open()")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one IMMEDIATE transaction that also bumps the revision."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(db)
+            db.execute(_BUMP)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="candor-likeness-sqlite")
+        await self._run(self._open_sync)
+
+    def _open_sync(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # autocommit mode: transactions are explicit (BEGIN IMMEDIATE), never implicit
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn = conn
+        conn.execute("CREATE TABLE IF NOT EXISTS likeness_schema_version"
+                     " (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM likeness_schema_version").fetchone()[0]
+            for version, statements in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO likeness_schema_version VALUES (?, ?)",
+                             (version, int(time.time() * 1e6)))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def revision(self) -> int:
+        return await self._run(self._revision_sync)
+
+    def _revision_sync(self) -> int:
+        return int(self._db.execute("SELECT revision FROM likeness_revision WHERE id = 1").fetchone()[0])
+
+    async def get_subject(self, subject_id: str) -> Subject | None:
+        row = await self._run(self._one, "SELECT id, deceased, birth_date FROM likeness_subjects WHERE id = ?",
+                              (subject_id,))
+        return None if row is None else Subject(id=row[0], deceased=bool(row[1]), birth_date=row[2])
+
+    async def get_persona(self, persona_id: str) -> Persona | None:
+        row = await self._run(self._one, PERSONA_SELECT + " WHERE p.id = ?", (persona_id,))
+        return None if row is None else persona_from_row(row)
+
+    async def list_personas(self) -> list[Persona]:
+        rows = await self._run(self._all, PERSONA_SELECT + " ORDER BY p.id", ())
+        return [persona_from_row(r) for r in rows]
+
+    async def get_consent(self, consent_id: str) -> Consent | None:
+        row = await self._run(self._one, CONSENT_SELECT + " WHERE c.id = ?", (consent_id,))
+        return None if row is None else consent_from_row(row)
+
+    async def list_consents(self, subject_id: str | None = None) -> list[Consent]:
+        if subject_id is None:
+            rows = await self._run(self._all, CONSENT_SELECT + " ORDER BY c.created_at, c.id", ())
+        else:
+            rows = await self._run(self._all, CONSENT_SELECT + " WHERE c.subject_id = ? ORDER BY c.created_at, c.id",
+                                   (subject_id,))
+        return [consent_from_row(r) for r in rows]
+
+    async def load_gate_state(self, persona_id: str, now: datetime) -> GateState | None:
+        return await self._run(self._gate_state_sync, persona_id, to_us(now))
+
+    def _gate_state_sync(self, persona_id: str, now_us: int) -> GateState | None:
+        # one read transaction, so the persona and its consents are from the same moment
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            row = db.execute(PERSONA_SELECT + " WHERE p.id = ?", (persona_id,)).fetchone()
+            consents: list[Any] = []
+            if row is not None and row[3] is not None:
+                consents = db.execute(
+                    CONSENT_SELECT + " WHERE c.subject_id = ? AND r.consent_id IS NULL"
+                    " AND (c.valid_until IS NULL OR c.valid_until > ?)", (row[3], now_us)).fetchall()
+        finally:
+            db.execute("COMMIT")
+        if row is None:
+            return None
+        return GateState(persona_from_row(row), tuple(consent_from_row(c) for c in consents))
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        return self._db.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        return self._db.execute(sql, params).fetchall()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def insert_persona(self, persona: Persona, subject: Subject | None) -> None:
+        await self._run(self._write, partial(self._put_persona, persona, subject, True))
+
+    async def update_persona(self, persona: Persona, subject: Subject | None) -> None:
+        await self._run(self._write, partial(self._put_persona, persona, subject, False))
+
+    @staticmethod
+    def _put_persona(persona: Persona, subject: Subject | None, create: bool, db: sqlite3.Connection) -> None:
+        now = to_us(persona.updated_at)
+        if subject is not None:
+            db.execute(_UPSERT_SUBJECT, (subject.id, int(subject.deceased),
+                                         subject.birth_date.isoformat() if subject.birth_date else None, now, now))
+        lk = persona.likeness
+        values = (persona.display_name, persona.relationship, lk.subject_id if lk else None,
+                  kinds_text(lk.kinds) if lk else None, int(persona.enabled))
+        if create:
+            try:
+                db.execute("INSERT INTO likeness_personas (id, display_name, relationship, subject_id, kinds,"
+                           " enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (persona.id, *values, to_us(persona.created_at), now))
+            except sqlite3.IntegrityError as exc:
+                raise AlreadyExists(f"persona {persona.id!r} already exists") from exc
+            return
+        cur = db.execute("UPDATE likeness_personas SET display_name = ?, relationship = ?, subject_id = ?,"
+                         " kinds = ?, enabled = ?, updated_at = ? WHERE id = ?", (*values, now, persona.id))
+        if cur.rowcount == 0:
+            raise NotFound(f"persona {persona.id!r} does not exist")
+
+    async def insert_consent(self, consent: Consent) -> None:
+        await self._run(self._write, partial(self._insert_consent, consent))
+
+    def _insert_consent(self, c: Consent, db: sqlite3.Connection) -> None:
+        if c.replaces is not None:
+            self._check_revocable(db, c.replaces, subject_id=c.subject_id)
+        try:
+            db.execute("INSERT INTO likeness_consents (id, subject_id, granted_by, scopes, purpose, valid_from,"
+                       " valid_until, evidence_sha256, created_at, replaces, actor)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (c.id, c.subject_id, c.granted_by, kinds_text(c.scopes), c.purpose, to_us(c.valid_from),
+                        to_us(c.valid_until) if c.valid_until else None, c.evidence_sha256, to_us(c.created_at),
+                        c.replaces, c.actor))
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc) or "PRIMARY" in str(exc):
+                raise AlreadyExists(f"consent {c.id!r} already exists") from exc
+            raise NotFound(f"subject {c.subject_id!r} is not registered") from exc
+        if c.replaces is not None:
+            db.execute("INSERT INTO likeness_revocations (consent_id, revoked_at, reason, replaced_by, actor)"
+                       " VALUES (?, ?, ?, ?, ?)",
+                       (c.replaces, to_us(c.created_at), f"replaced by {c.id}", c.id, c.actor))
+
+    @staticmethod
+    def _check_revocable(db: sqlite3.Connection, consent_id: str, subject_id: str | None = None) -> None:
+        row = db.execute("SELECT c.subject_id, r.revoked_at FROM likeness_consents c"
+                         " LEFT JOIN likeness_revocations r ON r.consent_id = c.id WHERE c.id = ?",
+                         (consent_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"consent {consent_id!r} does not exist")
+        if subject_id is not None and row[0] != subject_id:
+            raise Conflict(f"consent {consent_id!r} is for subject {row[0]!r}, not {subject_id!r}: "
+                           "a consent can only be replaced by one for the same subject")
+        if row[1] is not None:
+            raise Conflict(f"consent {consent_id!r} was already revoked at {from_us(row[1]).isoformat()}")
+
+    async def revoke_consent(self, consent_id: str, at: datetime, reason: str, actor: str) -> None:
+        def revoke(db: sqlite3.Connection) -> None:
+            self._check_revocable(db, consent_id)
+            db.execute("INSERT INTO likeness_revocations (consent_id, revoked_at, reason, replaced_by, actor)"
+                       " VALUES (?, ?, ?, NULL, ?)", (consent_id, to_us(at), reason, actor))
+
+        await self._run(self._write, revoke)

@@ -1,0 +1,115 @@
+"""Pass-through to any OpenAI-compatible API (OpenAI, DeepSeek, Qwen, Moonshot, vLLM, Ollama, ...).
+
+One pooled ``httpx.AsyncClient`` for the whole process; the request body is forwarded as it is (the
+pipeline has already shaped it) and SSE is relayed event by event as it arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from middleware.sse import SSEDecoder
+from middleware.upstream import (
+    UpstreamFailure,
+    UpstreamRequest,
+    UpstreamTimeout,
+    failure_for_status,
+)
+
+
+def _detail(body: bytes) -> str:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body[:300].decode("utf-8", "replace").strip() or "(empty body)"
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+    return body[:300].decode("utf-8", "replace")
+
+
+class OpenAICompatibleUpstream:
+    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        self._client = client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30),
+            timeout=httpx.Timeout(60.0, connect=5.0),
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
+        route = request.route
+        if not route.api_base:
+            raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
+        url = route.api_base.rstrip("/") + "/chat/completions"
+        headers = {"content-type": "application/json", "accept-encoding": "identity"}
+        if route.api_key:
+            headers["authorization"] = f"Bearer {route.api_key}"
+        timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
+        content = orjson.dumps(request.body)
+        try:
+            if not request.stream:
+                resp = await self._client.post(url, content=content, headers=headers, timeout=timeout)
+                if resp.status_code >= 400:
+                    raise failure_for_status(route, resp.status_code, _detail(resp.content))
+                try:
+                    data = orjson.loads(resp.content)
+                except orjson.JSONDecodeError as exc:
+                    raise UpstreamFailure(f"the provider for model {route.name!r} sent a body that is not "
+                                          f"JSON: {resp.content[:200]!r}") from exc
+                if not isinstance(data, dict) or "choices" not in data:
+                    raise UpstreamFailure(f"the provider for model {route.name!r} sent no choices: "
+                                          f"{resp.content[:200]!r}")
+                yield data
+                return
+            headers["accept"] = "text/event-stream"
+            req = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
+            resp = await self._client.send(req, stream=True)
+            try:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise failure_for_status(route, resp.status_code, _detail(resp.content))
+                decoder = SSEDecoder()
+                async for raw in resp.aiter_bytes():
+                    for data in decoder.feed(raw):
+                        if data == b"[DONE]":
+                            return
+                        yield _chunk(route.name, data)
+                for data in decoder.close():
+                    if data != b"[DONE]":
+                        yield _chunk(route.name, data)
+                raise UpstreamFailure(f"the provider for model {route.name!r} ended the stream without "
+                                      "[DONE]: the reply may be incomplete")
+            finally:
+                await resp.aclose()
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(f"the provider for model {route.name!r} did not answer within "
+                                  f"{route.timeout:g}s ({type(exc).__name__}); raise `timeout` for this model "
+                                  "in candor.yaml or try again") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}: "
+                                  f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+
+
+def _chunk(model: str, data: bytes) -> dict[str, Any]:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamFailure(f"the provider for model {model!r} sent an event that is not JSON: "
+                              f"{data[:200]!r}") from exc
+    if not isinstance(obj, dict):
+        raise UpstreamFailure(f"the provider for model {model!r} sent an unexpected event: {data[:200]!r}")
+    err = obj.get("error")
+    if err:
+        msg = err.get("message") if isinstance(err, dict) else str(err)
+        raise UpstreamFailure(f"the provider for model {model!r} failed mid-stream: {msg}")
+    return obj

@@ -1,0 +1,178 @@
+"""The ASGI application: the OpenAI-compatible surface, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import metrics
+from .config import CandorConfig
+from .context import RequestContext, resolve_context
+from .errors import CandorError
+from .exchange import Exchange
+from .logs import get_logger
+from .render import SSEResponse, collect_reply, stream_reply
+from .requests import parse_chat_body, read_body
+from .services import Services
+from .upstream import Upstream
+
+_JSON = "application/json"
+log = get_logger()
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=_JSON, headers=headers)
+
+
+def error_response(err: CandorError, headers: dict[str, str] | None = None) -> Response:
+    return Response(err.json(), status_code=err.status, media_type=_JSON, headers={**err.headers, **(headers or {})})
+
+
+class ChatEndpoint:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+        self.pipeline = services.pipeline
+        self.limit = services.config.server.max_body_bytes
+
+    def _finished(self, ex: Exchange) -> None:
+        seconds = time.perf_counter() - ex.started
+        metrics.observe(ex.route.name or "-", ex.status, seconds, ex.upstream_ms)
+        log.info("request", app=ex.ctx.app_id, model=ex.route.name or None, status=ex.status,
+                 stream=ex.stream, latency_ms=round(seconds * 1000.0, 3),
+                 upstream_ms=None if ex.upstream_ms is None else round(ex.upstream_ms, 3),
+                 event_id=ex.event_id, policy=ex.policy.id)
+
+    async def handle(self, request: Request) -> Response | SSEResponse:
+        ex: Exchange | None = None
+        app_id, policy_id = "-", self.s.default_policy
+        body: dict[str, Any] = {}
+        try:
+            app = self.s.keys.authenticate(request.headers.get("authorization"))
+            app_id, policy_id = app.id, app.policy
+            body = parse_chat_body(await read_body(request, self.limit))
+            ctx = resolve_context(app.id, request.headers, body)
+            policy = self.s.policies.get(app.policy)
+            ex = self.pipeline.exchange(ctx, policy, self.pipeline.route(body), body, body.get("stream") is True)
+            rules = await self.pipeline.admit(ex)
+            source = self.pipeline.source(ex)
+            first = await self.pipeline.first(ex, source)
+        except CandorError as err:
+            return await self._refuse(err, ex, app_id, policy_id, body)
+        headers = {"x-candor-policy": ex.policy.id, "x-candor-policy-version": ex.policy.version,
+                   "x-candor-event-id": ex.event_id}
+        if ex.ctx.session_id:
+            headers["x-candor-session"] = ex.ctx.session_id
+        if ex.stream:
+            return SSEResponse(stream_reply(self.pipeline, ex, rules, first, source, self._finished), headers)
+        try:
+            reply = await collect_reply(self.pipeline, ex, rules, first, source)
+        except CandorError as err:
+            return await self._refuse(err, ex, app_id, policy_id, body)
+        finally:
+            with contextlib.suppress(Exception):
+                await source.aclose()  # type: ignore[attr-defined]
+        self._finished(ex)
+        return _json(reply, headers=headers)
+
+    async def _refuse(self, err: CandorError, ex: Exchange | None, app_id: str, policy_id: str,
+                      body: dict[str, Any]) -> Response:
+        if ex is None:
+            try:
+                policy = self.s.policies.get(policy_id)
+            except KeyError:
+                policy = self.s.policies.get(self.s.default_policy)
+            ctx = RequestContext(app_id=app_id, user_id=None, session_hint=None, persona_id=None,
+                                 age_band=None, client_renders=frozenset())
+            ex = self.pipeline.exchange(ctx, policy, None, body, bool(body.get("stream")))
+        ex.status = err.status
+        ex.kind = "refusal" if err.is_refusal else "error"
+        if err.is_refusal:
+            metrics.REFUSALS.labels(err.code).inc()
+        headers = {"x-candor-event-id": ex.event_id, "x-candor-policy": ex.policy.id}
+        try:
+            await self.pipeline.record(ex, err)
+        except CandorError as audit_err:   # the record could not be kept and the policy fails closed
+            err = audit_err
+            ex.status = err.status
+        self._finished(ex)
+        return error_response(err, headers)
+
+
+def asgi_app(services: Services) -> Starlette:
+    cfg = services.config
+
+    async def models(request: Request) -> Response:
+        services.keys.authenticate(request.headers.get("authorization"))
+        created = int(time.time())
+        data = [{"id": name, "object": "model", "created": created, "owned_by": "candor"}
+                for name in services.pipeline.routes]
+        return _json({"object": "list", "data": data})
+
+    async def healthz(request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks = {}
+        ok = True
+        for check in services.ready_checks:
+            name, good, detail = await check()
+            checks[name] = {"ok": good, "detail": detail}
+            ok = ok and good
+        return _json({"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for hook in services.on_startup:
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in reversed(services.on_shutdown):
+                with contextlib.suppress(Exception):
+                    await hook()
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, CandorError):
+            return error_response(exc)
+        if isinstance(exc, HTTPException):
+            code = "not_found" if exc.status_code == 404 else "invalid_request"
+            what = f"{request.method} {request.url.path}"
+            msg = (f"{what} does not exist: Candor serves POST /v1/chat/completions and GET /v1/models"
+                   if exc.status_code == 404 else f"{what}: {exc.detail}")
+            return error_response(CandorError(exc.status_code, code, msg))
+        log.error("unhandled", path=request.url.path, error=repr(exc))
+        return error_response(CandorError(500, "internal_error", "Candor failed unexpectedly; see its logs"))
+
+    routes = [
+        Route("/v1/chat/completions", ChatEndpoint(services).handle, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *services.routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={CandorError: on_error, HTTPException: on_error, Exception: on_error})
+    app.state.services = services
+    app.state.config = cfg
+    return app
+
+
+def create_app(config: CandorConfig, *, upstream_override: Upstream | None = None) -> Starlette:
+    """The app for a deployment config, wired with real adapters (or one scripted model, for tests and
+    ``candor policy test``)."""
+    from adapters.wiring import build_services  # the composition root (see services.py)
+
+    return asgi_app(build_services(config, upstream_override=upstream_override))

@@ -1,0 +1,83 @@
+"""Who a request is for: app, end user, session, persona, age band, and what the app renders itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import invalid_request
+
+AGE_BANDS = ("under14", "minor", "adult", "elderly")
+RENDERABLE = ("labels", "notices")
+
+H_USER = "x-candor-user"
+H_SESSION = "x-candor-session"
+H_PERSONA = "x-candor-persona"
+H_AGE_BAND = "x-candor-age-band"
+H_RENDERS = "x-candor-client-renders"
+
+_MAX_ID = 256
+
+
+@dataclass(slots=True)
+class RequestContext:
+    app_id: str
+    user_id: str | None
+    session_hint: str | None       # X-Candor-Session, when the app manages sessions itself
+    persona_id: str | None
+    age_band: str | None           # claimed by the app; a registered profile wins (issue: user profiles)
+    client_renders: frozenset[str]
+    session_id: str | None = None  # resolved by the session clock at admission
+
+    @property
+    def renders_labels(self) -> bool:
+        return "labels" in self.client_renders
+
+    @property
+    def renders_notices(self) -> bool:
+        return "notices" in self.client_renders
+
+
+def _ident(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise invalid_request(f"{name} must be a string", param=name)
+    value = value.strip()
+    if len(value) > _MAX_ID:
+        raise invalid_request(f"{name} is longer than {_MAX_ID} characters", param=name)
+    return value or None
+
+
+def resolve_context(app_id: str, headers: Mapping[str, str], body: dict[str, Any]) -> RequestContext:
+    """Read the contract's ``X-Candor-*`` headers and the body's ``user``.
+
+    The header wins over the body's ``user``: an app may send a different (say, hashed) id to the
+    provider in ``user`` and the id Candor should track in ``X-Candor-User``.
+    """
+    user = _ident(headers.get(H_USER), "X-Candor-User") or _ident(body.get("user"), "user")
+    age = headers.get(H_AGE_BAND)
+    if age is not None:
+        age = age.strip().lower()
+        if age not in AGE_BANDS:
+            raise invalid_request(
+                f"X-Candor-Age-Band {age!r} is not one of {', '.join(AGE_BANDS)}", param="X-Candor-Age-Band")
+    renders: frozenset[str] = frozenset()
+    raw = headers.get(H_RENDERS)
+    if raw:
+        parts = {p.strip().lower() for p in raw.split(",") if p.strip()}
+        unknown = parts - set(RENDERABLE)
+        if unknown:
+            raise invalid_request(
+                f"X-Candor-Client-Renders may list {', '.join(RENDERABLE)}; unknown: {', '.join(sorted(unknown))}",
+                param="X-Candor-Client-Renders")
+        renders = frozenset(parts)
+    return RequestContext(
+        app_id=app_id,
+        user_id=user,
+        session_hint=_ident(headers.get(H_SESSION), "X-Candor-Session"),
+        persona_id=_ident(headers.get(H_PERSONA), "X-Candor-Persona"),
+        age_band=age,
+        client_renders=renders,
+    )

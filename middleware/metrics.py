@@ -1,0 +1,38 @@
+"""Prometheus metrics. With several workers, prometheus_client's multiprocess mode aggregates them
+(``candor serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker starts)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+REQUESTS = Counter("candor_requests_total", "Chat requests answered, by model and HTTP status",
+                   ["model", "status"])
+LATENCY = Histogram("candor_request_duration_seconds", "Time to answer a chat request (to the last byte)",
+                    ["model", "status"], buckets=_BUCKETS)
+UPSTREAM_LATENCY = Histogram("candor_upstream_first_byte_seconds",
+                             "Time from calling the provider to its first reply object", ["model"],
+                             buckets=_BUCKETS)
+UPSTREAM_ERRORS = Counter("candor_upstream_errors_total", "Provider failures, by model and error code",
+                          ["model", "code"])
+REFUSALS = Counter("candor_refusals_total", "Requests refused by a rule, by code", ["code"])
+
+
+def render() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
+
+
+def observe(model: str, status: int, seconds: float, upstream_ms: float | None) -> None:
+    s = str(status)
+    REQUESTS.labels(model, s).inc()
+    LATENCY.labels(model, s).observe(seconds)
+    if upstream_ms is not None:
+        UPSTREAM_LATENCY.labels(model).observe(upstream_ms / 1000.0)

@@ -1,0 +1,206 @@
+"""The one pipeline every reply goes through: admit, gate, shape, call, guard, label/notify, record.
+
+It is written once, for streaming. A non-streaming reply is the same frames collected (see
+``render.py``): the upstream yields one ``chat.completion`` instead of chunks, and the guards see its
+text as one delta.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
+
+from .context import RequestContext
+from .errors import CandorError
+from .exchange import Exchange
+from .rules.base import GuardChain, GuardStep, RuleSet
+from .upstream import ModelRoute, Upstream, UpstreamRequest
+
+# Frames the pipeline yields to a renderer.
+TEXT = 0    # (TEXT, str): assistant text to deliver (proxy-added or guarded model text)
+CHUNK = 1   # (CHUNK, dict): an upstream chunk with no content (role, tool calls) to relay as it is
+END = 2     # (END, completion | None, trailers): the upstream's closing objects
+Frame = tuple[Any, ...]
+
+
+class Recorder(Protocol):
+    """The record stage: writes the exchange's audit event durably (see the audit log)."""
+
+    async def record(self, ex: Exchange, error: CandorError | None = None) -> None: ...
+
+
+class SessionResolver(Protocol):
+    async def resolve(self, ex: Exchange) -> None: ...
+
+
+def _model_not_found(name: Any, routes: dict[str, ModelRoute]) -> CandorError:
+    return CandorError(404, "model_not_found",
+                       f"model {name!r} is not configured: use one of {', '.join(sorted(routes))} "
+                       "(GET /v1/models lists them; operators add models in candor.yaml)", param="model")
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        routes: dict[str, ModelRoute],
+        upstreams: dict[str, Upstream],
+        rules_for: Callable[[Any], RuleSet],
+        recorder: Recorder,
+        sessions: SessionResolver,
+        new_event_id: Callable[[], str],
+        upstream_error_hook: Callable[[ModelRoute, CandorError], None] | None = None,
+    ) -> None:
+        self.routes = routes
+        self.upstreams = upstreams
+        self.rules_for = rules_for
+        self.recorder = recorder
+        self.sessions = sessions
+        self.new_event_id = new_event_id
+        self._on_upstream_error = upstream_error_hook
+
+    # -- 1. admit, 2. gate, 3. shape ---------------------------------------------------------------
+    def route(self, body: dict[str, Any]) -> ModelRoute:
+        name = body.get("model")
+        route = self.routes.get(name) if isinstance(name, str) else None
+        if route is None:
+            raise _model_not_found(name, self.routes)
+        return route
+
+    def exchange(self, ctx: RequestContext, policy: Any, route: ModelRoute | None, body: dict[str, Any],
+                 stream: bool) -> Exchange:
+        return Exchange(ctx=ctx, policy=policy, event_id=self.new_event_id(),
+                        route=route or _NO_ROUTE, body=body, stream=stream)
+
+    async def admit(self, ex: Exchange) -> RuleSet:
+        """Session, gates and shapers. Raises ``CandorError`` for a refusal."""
+        rules = self.rules_for(ex.policy)
+        await self.sessions.resolve(ex)
+        for gate in rules.gates:
+            await gate.admit(ex)
+            if ex.answer is not None:
+                break
+        if ex.answer is None:
+            for shaper in rules.shapers:
+                shaper.shape(ex)
+        for notifier in rules.notifiers:
+            notifier.before(ex)
+        return rules
+
+    # -- 4. call ------------------------------------------------------------------------------------
+    def source(self, ex: Exchange) -> AsyncIterator[dict[str, Any]]:
+        if ex.answer is not None:
+            return _answer_source(ex)
+        upstream = self.upstreams.get(ex.route.adapter)
+        if upstream is None:
+            raise CandorError(500, "internal_error", f"no adapter {ex.route.adapter!r} for model {ex.route.name!r}")
+        body = ex.body
+        if ex.system:
+            body = {**body, "messages": [{"role": "system", "content": "\n\n".join(ex.system)}, *body["messages"]]}
+        body = {**body, "model": ex.route.upstream_model}
+        ex.upstream_started = time.perf_counter()
+        return upstream.chat(UpstreamRequest(route=ex.route, body=body, stream=ex.stream))
+
+    async def first(self, ex: Exchange, source: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+        """The first object of the reply: errors until here become a plain HTTP error response."""
+        try:
+            obj = await source.__anext__()
+        except StopAsyncIteration:
+            raise CandorError(502, "upstream_error",
+                              f"the provider for model {ex.route.name!r} sent an empty reply") from None
+        except CandorError as err:
+            self.upstream_failed(ex, err)
+            raise
+        if ex.upstream_started is not None:
+            ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
+        return obj
+
+    def upstream_failed(self, ex: Exchange, err: CandorError) -> None:
+        if self._on_upstream_error is not None and ex.answer is None:
+            self._on_upstream_error(ex.route, err)
+
+    # -- 5. guard, 6. label and notify ----------------------------------------------------------------
+    async def frames(self, ex: Exchange, rules: RuleSet, first: dict[str, Any],
+                     source: AsyncIterator[dict[str, Any]]) -> AsyncIterator[Frame]:
+        steps: list[GuardStep] = []
+        for guard in rules.guards:
+            step = guard.start(ex)
+            if step is not None:
+                steps.append(step)
+        chain = GuardChain(steps)
+        reply = ex.reply
+        yield (TEXT, "".join(ex.prefix))
+        trailers: list[dict[str, Any]] = []
+        completion: dict[str, Any] | None = None
+        obj: dict[str, Any] | None = first
+        while obj is not None:
+            choices = obj.get("choices")
+            if not choices:
+                trailers.append(obj)          # e.g. the usage chunk of stream_options.include_usage
+            else:
+                choice = choices[0]
+                message = choice.get("message")
+                if message is not None:       # a whole chat.completion (non-streaming)
+                    completion = obj
+                    text = message.get("content")
+                    if isinstance(text, str) and text:
+                        out = chain.feed(text)
+                        if out:
+                            reply.append(out)
+                            yield (TEXT, out)
+                else:
+                    delta = choice.get("delta") or {}
+                    text = delta.get("content")
+                    if isinstance(text, str) and text:
+                        out = chain.feed(text)
+                        if out:
+                            reply.append(out)
+                            yield (TEXT, out)
+                        if len(delta) > 1 or choice.get("finish_reason") is not None:
+                            delta = {k: v for k, v in delta.items() if k != "content"}
+                            obj = {**obj, "choices": [{**choice, "delta": delta}]}
+                        else:
+                            obj = None
+                    if obj is not None:
+                        if choice.get("finish_reason") is not None:
+                            trailers.append(obj)
+                        elif delta.keys() - {"role", "content"}:
+                            yield (CHUNK, obj)   # tool calls and other deltas pass through untouched
+            try:
+                obj = await source.__anext__()
+            except StopAsyncIteration:
+                obj = None
+        rest = chain.flush()
+        if rest:
+            reply.append(rest)
+            yield (TEXT, rest)
+        for notifier in rules.notifiers:
+            notifier.after(ex)
+        if ex.suffix:
+            yield (TEXT, "".join(ex.suffix))
+        yield (END, completion, trailers)
+
+    # -- 7. record -------------------------------------------------------------------------------------
+    async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
+        await self.recorder.record(ex, error)
+
+
+_NO_ROUTE = ModelRoute(name="", adapter="", target="", upstream_model="", api_base=None, api_key=None,
+                       timeout=0.0, connect_timeout=0.0)
+
+
+async def _answer_source(ex: Exchange) -> AsyncIterator[dict[str, Any]]:
+    """A gate's own answer (exit, crisis replace), shaped like a provider's reply."""
+    assert ex.answer is not None
+    base = {"id": f"chatcmpl-candor-{ex.event_id}", "created": int(ex.now), "model": ex.route.name or "candor"}
+    if not ex.stream:
+        yield {**base, "object": "chat.completion",
+               "choices": [{"index": 0, "message": {"role": "assistant", "content": ex.answer},
+                            "finish_reason": "stop"}]}
+        return
+    base["object"] = "chat.completion.chunk"
+    yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ex.answer},
+                                "finish_reason": None}]}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+

@@ -1,0 +1,168 @@
+"""Renderers of the pipeline's frames: SSE for ``stream: true``, one JSON body otherwise.
+
+Both consume the same frames; non-streaming is the streaming pipeline collected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+from starlette.types import Message, Receive, Scope, Send
+
+from .errors import CandorError
+from .exchange import Exchange
+from .pipeline import CHUNK, END, TEXT, Pipeline
+from .rules.base import RuleSet
+from .sse import DONE, encode
+
+
+class _ChunkTemplate:
+    """Builds content chunks with the upstream's id, created and model, with no per-chunk dict work."""
+
+    __slots__ = ("_base", "_head", "_tail")
+
+    def __init__(self, first: dict[str, Any]) -> None:
+        self._base = {"id": first.get("id") or "chatcmpl-candor", "object": "chat.completion.chunk",
+                      "created": first.get("created") or 0, "model": first.get("model") or ""}
+        if first.get("system_fingerprint"):
+            self._base["system_fingerprint"] = first["system_fingerprint"]
+        head = orjson.dumps(self._base)[:-1]
+        self._head = b"data: " + head + b',"choices":[{"index":0,"delta":{"content":'
+        self._tail = b'},"finish_reason":null}]}\n\n'
+
+    def text(self, text: str) -> bytes:
+        return self._head + orjson.dumps(text) + self._tail
+
+    def opening(self, text: str, compliance: dict[str, Any]) -> bytes:
+        return encode({**self._base,
+                       "choices": [{"index": 0, "delta": {"role": "assistant", "content": text},
+                                    "finish_reason": None}],
+                       "compliance": compliance})
+
+    def closing(self) -> dict[str, Any]:
+        return {**self._base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+
+    def error(self, err: CandorError) -> bytes:
+        return encode(err.body())
+
+
+async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: dict[str, Any],
+                       source: AsyncIterator[dict[str, Any]], on_done: Callable[[Exchange], None]
+                       ) -> AsyncIterator[bytes]:
+    tpl = _ChunkTemplate(first)
+    opened = False
+    try:
+        async for frame in pipeline.frames(ex, rules, first, source):
+            kind = frame[0]
+            if kind == TEXT:
+                if not opened:
+                    opened = True
+                    yield tpl.opening(frame[1], _opening_compliance(ex))
+                elif frame[1]:
+                    yield tpl.text(frame[1])
+            elif kind == CHUNK:
+                yield encode(frame[1])
+            elif kind == END:
+                trailers: list[dict[str, Any]] = frame[2] or [tpl.closing()]
+                await pipeline.record(ex)   # durable before [DONE]
+                last = trailers[-1]
+                trailers[-1] = {**last, "compliance": ex.compliance()}
+                for obj in trailers:
+                    yield encode(obj)
+                yield DONE
+    except CandorError as err:
+        # the stream began: end it with an error object, which the openai SDK raises as APIError
+        pipeline.upstream_failed(ex, err)
+        ex.status = err.status
+        ex.kind = "error"
+        await _record_quietly(pipeline, ex, err)
+        yield tpl.error(err)
+    except asyncio.CancelledError:
+        ex.status = 499   # the client hung up: record what it received, then let cancellation finish
+        ex.kind = "error"
+        err = CandorError(499, "client_disconnected", "the client closed the connection mid-stream")
+        await asyncio.shield(_record_quietly(pipeline, ex, err))
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            await source.aclose()  # type: ignore[attr-defined]
+        on_done(ex)
+
+
+async def _record_quietly(pipeline: Pipeline, ex: Exchange, err: CandorError) -> None:
+    with contextlib.suppress(Exception):
+        await pipeline.record(ex, err)
+
+
+def _opening_compliance(ex: Exchange) -> dict[str, Any]:
+    data = ex.compliance()
+    data["actions"] = list(ex.actions)
+    return data
+
+
+async def collect_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: dict[str, Any],
+                        source: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+    parts: list[str] = []
+    completion: dict[str, Any] | None = None
+    async for frame in pipeline.frames(ex, rules, first, source):
+        if frame[0] == TEXT:
+            if frame[1]:
+                parts.append(frame[1])
+        elif frame[0] == END:
+            completion = frame[1]
+    if completion is None:  # a streaming-shaped source for a non-streaming request
+        completion = {"id": first.get("id"), "object": "chat.completion", "created": first.get("created"),
+                      "model": first.get("model"),
+                      "choices": [{"index": 0, "message": {"role": "assistant", "content": None},
+                                   "finish_reason": "stop"}]}
+    choice = completion["choices"][0]
+    message = dict(choice.get("message") or {})
+    if parts or message.get("content") is not None:
+        message["content"] = "".join(parts)
+    body = {**completion, "choices": [{**choice, "message": message}, *completion["choices"][1:]]}
+    await pipeline.record(ex)
+    body["compliance"] = ex.compliance()
+    return body
+
+
+class SSEResponse:
+    """Streams SSE bytes and, unlike a plain streaming response, notices a client hanging up at once
+    (not at the next write), cancelling the upstream call right away."""
+
+    def __init__(self, body: AsyncIterator[bytes], headers: dict[str, str]) -> None:
+        self._body = body
+        self._headers = [(b"content-type", b"text/event-stream; charset=utf-8"),
+                         (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+        self._headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self._headers})
+        pump = asyncio.ensure_future(self._pump(send))
+        watch = asyncio.ensure_future(self._watch(receive))
+        try:
+            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not pump.done():
+                pump.cancel()
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await pump
+
+    async def _pump(self, send: Send) -> None:
+        try:
+            async for data in self._body:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await self._body.aclose()  # type: ignore[attr-defined]
+
+    @staticmethod
+    async def _watch(receive: Receive) -> None:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                return

@@ -1,0 +1,52 @@
+"""Running the server: checks that fail before any worker starts, and uvicorn tuned for a proxy."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from starlette.applications import Starlette
+
+from .config import CandorConfig, load_config
+from .logs import configure
+
+
+def preflight(cfg: CandorConfig) -> str | None:
+    """Fail early, with the config's own words, on what would make every worker fail.
+
+    Returns the development app key when the built-in defaults are in use."""
+    from adapters.routes import RouteError, resolve_routes
+    from adapters.wiring import DEV_KEY_ENV, dev_app
+
+    from .auth import KeyError_, load_apps
+
+    try:
+        resolve_routes(cfg)
+        load_apps(cfg.apps)
+    except (RouteError, KeyError_) as exc:
+        raise SystemExit(f"candor: cannot start: {exc}") from None
+    if cfg.apps:
+        return None
+    _, key = dev_app("cn-anthropomorphic-2026")
+    os.environ[DEV_KEY_ENV] = key
+    return key
+
+
+def app_factory() -> Starlette:
+    """Called by uvicorn in each worker process."""
+    from .app import create_app
+
+    cfg = load_config(os.environ.get("CANDOR_CONFIG") or None)
+    configure(cfg.server.log_level)
+    return create_app(cfg)
+
+
+def run(cfg: CandorConfig) -> None:
+    configure(cfg.server.log_level)
+    uvicorn.run(
+        "middleware.serve:app_factory", factory=True,
+        host=cfg.server.host, port=cfg.server.port, workers=cfg.server.workers,
+        loop="uvloop", http="httptools", lifespan="on",
+        access_log=False, log_level="warning", server_header=False, date_header=False,
+        timeout_keep_alive=30, backlog=2048,
+    )

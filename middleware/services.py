@@ -1,0 +1,35 @@
+"""What a running Candor is made of. Built by the composition root (``adapters/wiring.py``), which is
+the one place where concrete adapters meet the engine; everything else sees these interfaces."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from starlette.routing import BaseRoute
+
+from .auth import AppKeys
+from .config import CandorConfig
+from .pipeline import Pipeline
+
+
+class PolicySource(Protocol):
+    def get(self, policy_id: str) -> Any: ...
+
+
+ReadyCheck = Callable[[], Awaitable[tuple[str, bool, str]]]
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Services:
+    config: CandorConfig
+    keys: AppKeys
+    pipeline: Pipeline
+    policies: PolicySource
+    default_policy: str
+    ready_checks: list[ReadyCheck] = field(default_factory=list)
+    routes: list[BaseRoute] = field(default_factory=list)      # admin and auditor APIs
+    on_startup: list[Hook] = field(default_factory=list)
+    on_shutdown: list[Hook] = field(default_factory=list)
