@@ -170,10 +170,7 @@ def env_overrides(data: dict[str, Any], environ: dict[str, str] | os._Environ[st
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> CandorConfig:
     """Load ``candor.yaml`` (or the built-in defaults when ``path`` is None), apply env overrides."""
     env = os.environ if environ is None else environ
-    if path is None:
-        doc = LocatedDocument(path="<built-in defaults>", data={})
-    else:
-        doc = load_yaml_file(path)
+    doc = LocatedDocument(path="<built-in defaults>", data={}) if path is None else load_yaml_file(path)
     data = dict(doc.data)
     problems = env_overrides(data, env)
     if problems:

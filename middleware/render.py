@@ -84,8 +84,8 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
     except asyncio.CancelledError:
         ex.status = 499   # the client hung up: record what it received, then let cancellation finish
         ex.kind = "error"
-        err = CandorError(499, "client_disconnected", "the client closed the connection mid-stream")
-        await asyncio.shield(_record_quietly(pipeline, ex, err))
+        gone = CandorError(499, "client_disconnected", "the client closed the connection mid-stream")
+        await asyncio.shield(_record_quietly(pipeline, ex, gone))
         raise
     finally:
         with contextlib.suppress(Exception):

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from .proxy import ProxyProcess
+from .stubs import ServerThread, StubProvider, build_stub_app, free_port
+
+# No test may reach the internet: LiteLLM reads its bundled price list instead of fetching it.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
+APP_KEY = "sk-candor-e2e-app"
+UPSTREAM_KEY = "sk-stub-upstream"
+
+
+@pytest.fixture(scope="session")
+def stub() -> Iterator[StubProvider]:
+    provider = StubProvider()
+    with ServerThread(build_stub_app(provider)) as server:
+        provider.url = server.url  # type: ignore[attr-defined]
+        yield provider
+
+
+@pytest.fixture(autouse=True)
+def _reset_stub(request: pytest.FixtureRequest) -> None:
+    if "stub" in request.fixturenames:
+        request.getfixturevalue("stub").reset()
+
+
+def e2e_config(stub_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "server": {"max_body_bytes": 65536},
+        "models": [
+            {"name": "companion", "target": "openai/stub-model", "api_base": f"{stub_url}/v1",
+             "api_key_env": "STUB_KEY", "timeout": "3s"},
+            {"name": "slow", "target": "openai/stub-model", "api_base": f"{stub_url}/v1",
+             "api_key_env": "STUB_KEY", "timeout": "300ms"},
+            {"name": "dead", "target": "openai/stub-model", "api_base": f"http://127.0.0.1:{free_port()}/v1",
+             "api_key_env": "STUB_KEY", "connect_timeout": "1s"},
+            {"name": "claude", "target": "anthropic/claude-3-5-sonnet-20240620", "api_base": stub_url,
+             "api_key_env": "STUB_KEY", "timeout": "5s"},
+            {"name": "candor-demo", "target": "candor/demo"},
+        ],
+        "apps": [{"id": "e2e-app", "key_env": "E2E_APP_KEY"}],
+        "policies_dir": str(tmp / "policies"),
+        "audit": {"url": f"sqlite:///{tmp}/audit.db"},
+    }
+    cfg.update(extra)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    tmp = tmp_path_factory.mktemp("proxy")
+    (tmp / "policies").mkdir()
+    env = {"STUB_KEY": UPSTREAM_KEY, "E2E_APP_KEY": APP_KEY}
+    with ProxyProcess(tmp, e2e_config(stub.url, tmp), env) as p:  # type: ignore[attr-defined]
+        yield p
+
+
+@pytest.fixture
+def client(proxy: ProxyProcess) -> openai.OpenAI:
+    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)

@@ -1,0 +1,75 @@
+"""Runs a real ``candor serve`` process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from .stubs import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ProxyProcess:
+    def __init__(self, tmp: Path, config: dict[str, Any], env: dict[str, str] | None = None,
+                 workers: int = 1) -> None:
+        self.tmp = tmp
+        self.port = free_port()
+        config = {**config, "server": {**config.get("server", {}), "host": "127.0.0.1", "port": self.port}}
+        self.config_path = tmp / "candor.yaml"
+        self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
+        self.env = {**os.environ, **(env or {})}
+        self.env.pop("CANDOR_CONFIG", None)
+        self.workers = workers
+        self.log_path = tmp / "proxy.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> ProxyProcess:
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "middleware.cli", "serve", "--config", str(self.config_path),
+             "--workers", str(self.workers)],
+            cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"candor serve exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"candor serve did not become healthy in {timeout}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if hasattr(self, "_log"):
+            self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> ProxyProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,182 @@
+"""A provider stub for end-to-end tests: a real HTTP server speaking OpenAI's and Anthropic's wire
+formats, whose behaviour each test scripts (reply text, failure before or during the stream, delays)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Script:
+    """What the stub does for one request."""
+
+    text: str = "Hello from the stub."
+    status: int = 200                 # an HTTP error status before any byte of the reply
+    die_after: int | None = None      # streaming: close the connection after this many content chunks
+    error_event_after: int | None = None  # streaming: send an error event after this many chunks
+    chunk_delay: float = 0.0          # streaming: seconds between chunks
+    first_delay: float = 0.0          # seconds before answering at all
+    chunks: int | None = None         # streaming: split text into this many chunks (default: words)
+
+
+@dataclass
+class StubProvider:
+    scripts: deque[Script] = field(default_factory=deque)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: list[float] = field(default_factory=list)   # when a stream was cut by the client side
+    completed: list[float] = field(default_factory=list)
+
+    def push(self, *scripts: Script) -> None:
+        self.scripts.extend(scripts)
+
+    def reset(self) -> None:
+        self.scripts.clear()
+        self.requests.clear()
+        self.cancelled.clear()
+        self.completed.clear()
+
+    def _next(self) -> Script:
+        return self.scripts.popleft() if self.scripts else Script()
+
+
+def _pieces(script: Script) -> list[str]:
+    words = script.text.split(" ")
+    pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+    if script.chunks:
+        size = max(1, len(script.text) // script.chunks)
+        pieces = [script.text[i:i + size] for i in range(0, len(script.text), size)]
+    return pieces
+
+
+def build_stub_app(stub: StubProvider) -> Starlette:
+    async def openai_chat(request: Request) -> Response:
+        body = await request.json()
+        stub.requests.append({"api": "openai", "headers": dict(request.headers), "body": body})
+        script = stub._next()
+        if script.first_delay:
+            await asyncio.sleep(script.first_delay)
+        if script.status != 200:
+            return JSONResponse({"error": {"message": f"stub failure {script.status}", "type": "server_error",
+                                           "code": None, "param": None}}, status_code=script.status)
+        base = {"id": "chatcmpl-stub", "created": int(time.time()), "model": body.get("model")}
+        if not body.get("stream"):
+            stub.completed.append(time.monotonic())
+            return JSONResponse({**base, "object": "chat.completion", "system_fingerprint": "fp_stub",
+                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": script.text},
+                                              "finish_reason": "stop", "logprobs": None}],
+                                 "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})
+
+        async def events() -> Any:
+            chunk = {**base, "object": "chat.completion.chunk"}
+            try:
+                yield _sse({**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                                  "finish_reason": None}]})
+                for i, piece in enumerate(_pieces(script)):
+                    if script.die_after is not None and i >= script.die_after:
+                        raise ConnectionAbortedError("stub dies mid-stream")
+                    if script.error_event_after is not None and i >= script.error_event_after:
+                        yield _sse({"error": {"message": "stub overloaded mid-stream", "type": "server_error"}})
+                        return
+                    if script.chunk_delay:
+                        await asyncio.sleep(script.chunk_delay)
+                    yield _sse({**chunk, "choices": [{"index": 0, "delta": {"content": piece},
+                                                      "finish_reason": None}]})
+                yield _sse({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    yield _sse({**chunk, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 7,
+                                                                  "total_tokens": 12}})
+                yield b"data: [DONE]\n\n"
+                stub.completed.append(time.monotonic())
+            except (asyncio.CancelledError, GeneratorExit):
+                stub.cancelled.append(time.monotonic())
+                raise
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def anthropic_messages(request: Request) -> Response:
+        body = await request.json()
+        stub.requests.append({"api": "anthropic", "headers": dict(request.headers), "body": body})
+        script = stub._next()
+        if script.status != 200:
+            return JSONResponse({"type": "error", "error": {"type": "api_error", "message": "stub failure"}},
+                                status_code=script.status)
+        model = body.get("model")
+        if not body.get("stream"):
+            return JSONResponse({
+                "id": "msg_stub", "type": "message", "role": "assistant", "model": model,
+                "content": [{"type": "text", "text": script.text}], "stop_reason": "end_turn",
+                "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 7}})
+
+        async def events() -> Any:
+            def ev(name: str, data: dict[str, Any]) -> bytes:
+                return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+            yield ev("message_start", {"type": "message_start", "message": {
+                "id": "msg_stub", "type": "message", "role": "assistant", "model": model, "content": [],
+                "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 1}}})
+            yield ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                             "content_block": {"type": "text", "text": ""}})
+            for piece in _pieces(script):
+                yield ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                 "delta": {"type": "text_delta", "text": piece}})
+            yield ev("content_block_stop", {"type": "content_block_stop", "index": 0})
+            yield ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn",
+                                       "stop_sequence": None}, "usage": {"output_tokens": 7}})
+            yield ev("message_stop", {"type": "message_stop"})
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[
+        Route("/v1/chat/completions", openai_chat, methods=["POST"]),
+        Route("/v1/messages", anthropic_messages, methods=["POST"]),
+    ])
+
+
+def _sse(obj: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+class ServerThread:
+    """Runs an ASGI app with uvicorn on a loopback port in a background thread."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("stub server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
