@@ -6,11 +6,14 @@ pipeline has already shaped it) and SSE is relayed event by event as it arrives.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
+from httpx_aiohttp import HttpxAiohttpClient
 
 from middleware.sse import SSEDecoder
 from middleware.upstream import (
@@ -37,7 +40,7 @@ def _detail(body: bytes) -> str:
 
 class OpenAICompatibleUpstream:
     def __init__(self, client: httpx.AsyncClient | None = None) -> None:
-        self._client = client or httpx.AsyncClient(
+        self._client = client or HttpxAiohttpClient(
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30),
             timeout=httpx.Timeout(60.0, connect=5.0),
             follow_redirects=False,
@@ -92,12 +95,23 @@ class OpenAICompatibleUpstream:
             finally:
                 await resp.aclose()
         except httpx.TimeoutException as exc:
+            if _is_connection_failure(exc):
+                raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}: "
+                                      f"{exc.__cause__ or exc}") from exc
             raise UpstreamTimeout(f"the provider for model {route.name!r} did not answer within "
                                   f"{route.timeout:g}s ({type(exc).__name__}); raise `timeout` for this model "
                                   "in candor.yaml or try again") from exc
         except httpx.TransportError as exc:
             raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}: "
                                   f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+
+
+def _is_connection_failure(exc: Exception) -> bool:
+    """httpx-aiohttp reports every aiohttp connection error as a connect *timeout*; a refused or
+    dropped connection is a failure (502), not slowness (504)."""
+    cause = exc.__cause__
+    return isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(
+        cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError)
 
 
 def _chunk(model: str, data: bytes) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import uvicorn
-from starlette.applications import Starlette
 
+from .app import CandorASGI
 from .config import CandorConfig, load_config
 from .logs import configure
 
@@ -32,7 +32,7 @@ def preflight(cfg: CandorConfig) -> str | None:
     return key
 
 
-def app_factory() -> Starlette:
+def app_factory() -> CandorASGI:
     """Called by uvicorn in each worker process."""
     from .app import create_app
 
@@ -48,5 +48,5 @@ def run(cfg: CandorConfig) -> None:
         host=cfg.server.host, port=cfg.server.port, workers=cfg.server.workers,
         loop="uvloop", http="httptools", lifespan="on",
         access_log=False, log_level="warning", server_header=False, date_header=False,
-        timeout_keep_alive=30, backlog=2048,
+        timeout_keep_alive=30, backlog=2048, proxy_headers=False,
     )
