@@ -1,0 +1,255 @@
+"""``candor policy explain``: a policy in words, for the compliance officer who signs it off.
+
+For each rule: what it does, its parameters (durations in words), its texts in every locale, and the
+requirements it cites with their summaries. Asked about a requirement ID, it shows which rules cite it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .catalogue import CATALOGUE, closest_id
+from .model import RULE_SECTIONS, Policy, Text
+
+RULE_TITLES = {
+    "disclosure": "AI disclosure", "usage": "Usage-time reminders", "dependence": "Over-dependence reminders",
+    "labels": "AI-content labels", "crisis": "Crisis handling", "minors": "Minors mode",
+    "elderly": "Older users", "exit": "Convenient exit", "likeness": "Real-person likeness",
+    "output_validators": "Output checks", "audit": "Audit log",
+}
+_OTHER = ("output_validators", "audit")
+
+
+def duration_words(seconds: float | None) -> str:
+    """``7200`` -> ``"2 hours"``, ``5400`` -> ``"1 hour 30 minutes"``."""
+    if seconds is None:
+        return "never"
+    if seconds == 0:
+        return "0 seconds"
+    parts: list[str] = []
+    rest = seconds
+    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if rest >= size:
+            count = int(rest // size)
+            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+            rest -= count * size
+    return " ".join(parts) if parts else f"{round(seconds * 1000)} milliseconds"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _disclosure(p: Policy) -> list[str]:
+    d = p.disclosure
+    assert d is not None
+    when = []
+    if d.on_first_turn:
+        once = f" (at most once every {duration_words(d.first_turn_once_per)} per user)" \
+            if d.first_turn_once_per else ""
+        when.append(f"on the first turn of every session{once}")
+    if d.relogin_gap:
+        when.append(f"when the user comes back after {duration_words(d.relogin_gap)} without a message "
+                    f"(a re-login)")
+    if d.every:
+        when.append(f"again every {duration_words(d.every)} of conversation")
+    claims = {"rewrite": "replaced by the truthful statement below",
+              "block": "blocked (the reply is withheld)", "off": "not checked"}[d.human_claims]
+    return [f"Tells the user they are talking to an AI, as a {d.display} notice: {'; '.join(when)}.",
+            f"Replies in which the model claims to be human are {claims}.",
+            "The system instruction below is added to the model's prompt so it does not claim to be human."
+            if d.system_instruction else "No instruction is added to the model's prompt."]
+
+
+def _usage(p: Policy) -> list[str]:
+    u = p.usage
+    assert u is not None
+    return [f"Counts continuous use; a pause of {duration_words(u.continuous_idle_reset)} or more ends it.",
+            f"Shows a {u.display} reminder after every {duration_words(u.remind_every)} of continuous use "
+            f"({duration_words(u.remind_every)}, {duration_words(2 * u.remind_every)}, ...)."]
+
+
+def _dependence(p: Policy) -> list[str]:
+    d = p.dependence
+    assert d is not None
+    s = d.signals
+    signals = []
+    if s.daily_minutes:
+        signals.append(f"more than {duration_words(s.daily_minutes * 60)} of use in a day")
+    if s.sessions_per_day:
+        signals.append(f"more than {s.sessions_per_day} sessions started in a day")
+    if s.late_night:
+        signals.append(f"use between {s.late_night.start} and {s.late_night.end}")
+    phrases = [*s.attachment_phrases.zh, *s.attachment_phrases.en]
+    if phrases:
+        signals.append("the user saying things like " + ", ".join(f"“{x}”" for x in phrases))
+    return ["Shows a prominent reminder that the content is AI-generated when any of these signs of "
+            "over-dependence appears: " + "; ".join(signals) + ".",
+            f"At most one such reminder every {duration_words(d.min_interval)}; shown as a {d.display}."]
+
+
+def _labels(p: Policy) -> list[str]:
+    lab = p.labels
+    assert lab is not None
+    where = {"prepend": "at the start of every reply", "append": "at the end of every reply",
+             "ui": "as data for the app to show in its interface (the delegation is recorded)"}[lab.position]
+    out = [f"Puts the explicit label {where}."]
+    if lab.implicit:
+        out.append(f"Adds the machine-readable AIGC metadata to every reply (ContentProducer "
+                   f"{lab.producer_code!r}, ContentPropagator {lab.propagator_code or lab.producer_code!r}).")
+    if lab.digital_human_text:
+        out.append("Replies of personas with a real or virtual human likeness also carry the digital-human "
+                   "label.")
+    return out
+
+
+def _crisis(p: Policy) -> list[str]:
+    c = p.crisis
+    assert c is not None
+    out = ["On signs of extreme distress, the model is told to soothe the user and encourage seeking help, "
+           "and the help resources are offered." if c.distress_instruction else
+           "On signs of extreme distress, the help resources are offered."]
+    act = "replaced by the crisis reply below (the model's reply is not sent)" if c.action == "replace" \
+        else "preceded by the crisis reply below"
+    out.append(f"On explicit suicide or self-harm intent, the reply is {act}.")
+    out.append(f"Alert to the guardian / emergency contact (operator's webhook): {_yes(c.alert)}.")
+    out.append("Human takeover: the model is paused for the session until an operator releases it."
+               if c.handover else "Human takeover: no.")
+    if c.resources:
+        listed = [f"{p.text(r.name)} {r.contact}" + (f" ({r.hours})" if r.hours else "") for r in c.resources]
+        out.append("Help resources: " + "; ".join(listed) + ".")
+    return out
+
+
+def _minors(p: Policy) -> list[str]:
+    m = p.minors
+    assert m is not None
+    out = []
+    if m.forbidden_relationships:
+        out.append("Refuses personas with these relationships to minors: "
+                   + ", ".join(m.forbidden_relationships) + ".")
+    if m.guardian_consent_under:
+        out.append(f"Users under {m.guardian_consent_under} need recorded guardian consent.")
+    if m.daily_limit:
+        out.append(f"Daily usage limit for minors: {duration_words(m.daily_limit)}.")
+    if m.reality_reminder_every:
+        out.append(f"Reminds minors every {duration_words(m.reality_reminder_every)} that this is a virtual "
+                   f"character.")
+    out.append({"minors_mode": "Users who appear to be minors are switched to minors mode.",
+                "flag": "Users who appear to be minors are recorded, not switched.",
+                "off": "No detection of likely minors."}[m.suspected_minor_action])
+    return out
+
+
+def _elderly(p: Policy) -> list[str]:
+    e = p.elderly
+    assert e is not None
+    out = ["Shows older users the safety-risk warning below." if e.risk_warning else "No risk warning."]
+    if e.forbidden_relationships:
+        out.append("Refuses personas with these relationships to older users: "
+                   + ", ".join(e.forbidden_relationships) + ".")
+    return out
+
+
+def _exit(p: Policy) -> list[str]:
+    e = p.exit
+    assert e is not None
+    words = ", ".join(f"“{k}”" for k in (*e.keywords.zh, *e.keywords.en))
+    out = [f"When the user asks to leave ({words}), answers with the exit reply below and does not call "
+           f"the model."]
+    if e.block_retention_pleas:
+        out.append("Pleas to stay (\"don't go\") are removed from the model's replies."
+                   if e.retention_plea_action == "rewrite" else
+                   "A model reply pleading with the user to stay (\"don't go\") is blocked.")
+    return out
+
+
+def _likeness(p: Policy) -> list[str]:
+    lk = p.likeness
+    assert lk is not None
+    return ["Refuses personas using a real person's face, voice or name unless an active consent covers them."
+            if lk.require_consent else "Likeness consent is not checked."]
+
+
+_DESCRIBE: dict[str, Callable[[Policy], list[str]]] = {
+    "disclosure": _disclosure, "usage": _usage, "dependence": _dependence, "labels": _labels,
+    "crisis": _crisis, "minors": _minors, "elderly": _elderly, "exit": _exit, "likeness": _likeness,
+}
+
+
+def _texts(policy: Policy, section: object) -> list[str]:
+    out = []
+    for name in type(section).model_fields:  # type: ignore[attr-defined]
+        value = getattr(section, name)
+        if isinstance(value, Text):
+            for locale, text in value.variants(policy.locale).items():
+                out.append(f"    {name} [{locale}]: {text}")
+    return out
+
+
+def _cites(ids: tuple[str, ...]) -> list[str]:
+    return [f"    {i}  {CATALOGUE[i].summary} ({CATALOGUE[i].source})" for i in ids]
+
+
+def _section(policy: Policy, name: str) -> str:
+    lines = [f"## {name}: {RULE_TITLES[name]}"]
+    if name == "output_validators":
+        if not policy.output_validators:
+            return "\n".join([*lines, "  No output checks."])
+        for v in policy.output_validators:
+            who = {"all": "all users", "minors": "minors", "elderly": "older users"}[v.audience]
+            lines.append(f"  - {v.name} (for {who}): on a hit {v.on_fail}; if it cannot run "
+                         f"within {duration_words(v.timeout)}: {v.on_error}")
+            lines += _cites(v.cites)
+        return "\n".join(lines)
+    if name == "audit":
+        a = policy.audit
+        down = "refuse traffic (fail closed)." if a.fail == "closed" else "serve and spool (fail open)."
+        lines.append(f"  Keeps the audit record for {duration_words(a.retention)}; message content stored "
+                     f"(encrypted, erasable per user): {_yes(a.store_content)}; when the audit store is "
+                     f"down: {down}")
+        if a.cites:
+            lines += ["  Cites:", *_cites(a.cites)]
+        return "\n".join(lines)
+    section = getattr(policy, name)
+    if section is None:
+        return "\n".join([*lines, "  Not enforced by this policy."])
+    lines += [f"  {sentence}" for sentence in _DESCRIBE[name](policy)]
+    texts = _texts(policy, section)
+    if texts:
+        lines += ["  Texts:", *texts]
+    lines += ["  Cites:", *_cites(section.cites)]
+    return "\n".join(lines)
+
+
+def explain(policy: Policy, rule_id: str | None = None) -> str:
+    """The whole policy, one rule section (``usage``), or the rules citing a requirement (``ANTH-TIME-1``)."""
+    if rule_id is None:
+        head = [f"# {policy.id}: {policy.title}",
+                f"version {policy.version}; default locale {policy.locale}"
+                + (f"; extends {policy.extends}" if policy.extends else "")]
+        if policy.description:
+            head.append(policy.description)
+        off = [n for n in RULE_SECTIONS if getattr(policy, n) is None]
+        if off:
+            head.append("Not enforced by this policy: " + ", ".join(off) + ".")
+        body = [_section(policy, n) for n in (*RULE_SECTIONS, *_OTHER) if n in _OTHER or getattr(policy, n)]
+        return "\n\n".join(["\n".join(head), *body]) + "\n"
+    if rule_id in RULE_TITLES:
+        return _section(policy, rule_id) + "\n"
+    req = rule_id.upper()
+    if req in CATALOGUE:
+        r = CATALOGUE[req]
+        citing = [n for n, s in policy.sections().items() if req in s.cites]
+        citing += [f"output_validators[{v.name}]" for v in policy.output_validators if req in v.cites]
+        if req in policy.audit.cites:
+            citing.append("audit")
+        intro = f"{r.id}: {r.summary}\n  Source: {r.source}\n"
+        if not citing:
+            return intro + f"  No rule of {policy.id} cites it.\n"
+        body = [_section(policy, n) for n in citing if n in RULE_TITLES]
+        return intro + f"  Cited in {policy.id} by: {', '.join(citing)}\n\n" + "\n\n".join(body) + "\n"
+    close = closest_id(rule_id)
+    hint = f" Did you mean {close}?" if close else ""
+    raise ValueError(f"{rule_id!r} is neither a rule of a policy ({', '.join(RULE_TITLES)}) nor a "
+                     f"requirement ID of the catalogue.{hint}")

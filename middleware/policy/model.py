@@ -1,0 +1,423 @@
+"""The policy model: one pydantic class per section of a policy file (contract section 4).
+
+Conventions every section follows:
+
+* **Off is ``None``.** A rule section a pack does not need is simply absent; the resolved
+  :class:`Policy` then holds ``None`` for it (``policy.minors is None``: no minors rules). A file may also
+  write ``minors: {enabled: false}`` (or ``minors: null``) to switch off a section it inherits through
+  ``extends:``; both resolve to ``None``, and the other keys of a disabled section are not validated, so an
+  operator can keep parameters around while a rule is off. Engine code therefore tests ``is None`` only;
+  ``enabled`` on a resolved section is always ``True``.
+* **Every rule section cites** the requirement IDs it implements (``cites: [ANTH-TIME-1]``); unknown IDs
+  are errors. ``audit`` is settings rather than a rule and may cite (``ANTH-LOG-1``) but need not.
+* **Durations** are :data:`~middleware.durations.Duration` (float seconds, written ``30m``/``2h``).
+* **Texts** are :class:`Text`: a plain string in the policy's ``locale``, or a mapping locale -> string
+  (``{zh-CN: ..., en: ...}``); :meth:`Policy.text` picks one for a request's locale.
+* Everything is frozen: a resolved policy is shared by concurrent requests and never changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cached_property
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+
+from ..durations import Duration
+from .catalogue import CATALOGUE, unknown_id_message
+
+Relationship = Literal["assistant", "friend", "companion", "partner", "spouse", "parent", "child", "sibling",
+                       "relative"]
+Display = Literal["popup", "dialogue"]
+
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_POLICY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+# LABEL-IMPLICIT-1: metadata values are printable ASCII without space, '"' or '\'
+_IMPLICIT_VALUE = re.compile(r'^[!#-\[\]-~]+$')
+
+# Built-in response-side checks an ``output_validators`` entry may name; ``guardrails:<validator>`` names
+# a Guardrails AI validator instead. The engine maps these names to implementations.
+BUILTIN_VALIDATORS: dict[str, str] = {
+    "prohibited_content": "content in the prohibited categories (ANTH-PROHIBIT-1)",
+    "self_harm_encouragement": "encouraging or glamorising suicide or self-harm (ANTH-PROHIBIT-2)",
+    "verbal_abuse": "insults and abuse harming the user's dignity or mental health (ANTH-PROHIBIT-2)",
+    "privacy_probing": "inducing the user to reveal secrets or personal information (ANTH-PROHIBIT-3)",
+    "minor_safety": "content leading minors to unsafe imitation or bad habits (ANTH-PROHIBIT-4)",
+    "dependence_inducing": "pandering or inducing emotional dependence (ANTH-PROHIBIT-5)",
+    "emotional_manipulation": "pushing purchases, transfers, guilt or false urgency (ANTH-PROHIBIT-6)",
+}
+
+
+def _known_id(value: str) -> str:
+    if value not in CATALOGUE:
+        raise ValueError(unknown_id_message(value))
+    return value
+
+
+RequirementId = Annotated[str, AfterValidator(_known_id)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(RootModel[str | dict[str, str]]):
+    """A text operators write once or per locale: ``"..."`` or ``{zh-CN: "...", en: "..."}``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @field_validator("root", mode="before")
+    @classmethod
+    def _shape(cls, value: Any) -> Any:
+        # one clear message instead of pydantic's one-per-union-member
+        ok = isinstance(value, str) or (isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()))
+        if not ok:
+            raise ValueError(f"expected a text: a string, or a mapping of locale to string such as "
+                             f"{{zh-CN: ..., en: ...}} (got {type(value).__name__})")
+        return value
+
+    @field_validator("root")
+    @classmethod
+    def _not_empty(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("the text is empty")
+            return value
+        if not value:
+            raise ValueError("give the text as a string or as a mapping of locale to text, "
+                             "e.g. {zh-CN: ..., en: ...}")
+        for loc, text in value.items():
+            if not _LOCALE.match(loc):
+                raise ValueError(f"{loc!r} is not a locale: use a tag such as zh-CN or en")
+            if not text.strip():
+                raise ValueError(f"the {loc} text is empty")
+        return value
+
+    def variants(self, default_locale: str) -> dict[str, str]:
+        """Every (locale, text) pair; a plain string belongs to ``default_locale``."""
+        return {default_locale: self.root} if isinstance(self.root, str) else dict(self.root)
+
+    def pick(self, locale: str | None, default_locale: str) -> str:
+        """The text for ``locale``: exact tag, then same language (``zh`` for ``zh-TW``), then the
+        policy's default locale, then its language, then whatever is there."""
+        if isinstance(self.root, str):
+            return self.root
+        for want in (locale, default_locale):
+            if not want:
+                continue
+            if want in self.root:
+                return self.root[want]
+            lang = want.split("-")[0].lower()
+            for tag, text in self.root.items():
+                if tag.split("-")[0].lower() == lang:
+                    return text
+        return next(iter(self.root.values()))
+
+
+class _Rule(_Model):
+    enabled: bool = True
+    cites: tuple[RequirementId, ...] = ()
+
+
+class DisclosureRules(_Rule):
+    """Tell users they talk to an AI (ANTH-DISCLOSE-1/3, EU-50-1, CA-243-1, NY-47-2).
+
+    The notice is shown on the first turn of each session (``on_first_turn``; at most once per
+    ``first_turn_once_per`` for a user, if set), again when the user returns after ``relogin_gap`` of
+    inactivity (a "re-login"), and every ``every`` of conversation. Model output claiming to be human is
+    rewritten to ``truthful_statement`` or blocked, per ``human_claims``; ``system_instruction`` is added to
+    the model's system prompt so it does not make such claims in the first place."""
+
+    notice: Text
+    display: Display = "dialogue"
+    on_first_turn: bool = True
+    first_turn_once_per: Duration | None = None
+    relogin_gap: Duration | None = None
+    every: Duration | None = None
+    human_claims: Literal["rewrite", "block", "off"] = "rewrite"
+    truthful_statement: Text | None = None
+    system_instruction: Text | None = None
+
+
+class UsageRules(_Rule):
+    """Usage-time reminders (ANTH-TIME-1/2, CA-243-3 for minors lives in :class:`MinorsRules`).
+
+    Use is "continuous" until the user is idle for ``continuous_idle_reset``; a reminder is due at every
+    multiple of ``remind_every`` of continuous use."""
+
+    continuous_idle_reset: Duration
+    remind_every: Duration
+    notice: Text
+    display: Display = "dialogue"
+
+
+class LateNight(_Model):
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError(f"{value!r} is not a time of day: write HH:MM, e.g. 23:00")
+        return value
+
+
+class AttachmentPhrases(_Model):
+    zh: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+
+
+class DependenceSignals(_Model):
+    """Measurable signs of over-dependence (the law leaves them undefined; these make them explicit).
+
+    Any one signal crossing its threshold triggers a reminder: ``daily_minutes`` of use in a day,
+    ``sessions_per_day`` sessions started in a day, use inside the ``late_night`` window (local time of
+    the deployment, may wrap midnight), or the user saying one of ``attachment_phrases``."""
+
+    daily_minutes: int | None = Field(default=None, ge=1, le=1440)
+    sessions_per_day: int | None = Field(default=None, ge=1)
+    late_night: LateNight | None = None
+    attachment_phrases: AttachmentPhrases = AttachmentPhrases()
+
+
+class DependenceRules(_Rule):
+    """Dynamic reminders on signs of over-dependence (ANTH-DISCLOSE-2); at most one per ``min_interval``."""
+
+    signals: DependenceSignals
+    min_interval: Duration = 3600.0
+    notice: Text
+    display: Display = "popup"
+
+
+class LabelRules(_Rule):
+    """Explicit and implicit AI-content labels (LABEL-TEXT-1, LABEL-IMPLICIT-1, DVH-LABEL-1, EU-50-2).
+
+    ``text`` is put at ``position`` of every reply (``ui``: returned as data for the app to render; the
+    delegation is recorded). ``implicit`` adds the AIGC metadata object naming ``producer_code`` (and
+    ``propagator_code``, default the same) to every reply. Personas with a likeness also get
+    ``digital_human_text``."""
+
+    text: Text
+    position: Literal["prepend", "append", "ui"] = "prepend"
+    implicit: bool = True
+    producer_code: str
+    propagator_code: str | None = None
+    digital_human_text: Text | None = None
+
+    @field_validator("producer_code", "propagator_code")
+    @classmethod
+    def _ascii(cls, value: str | None) -> str | None:
+        if value is not None and not _IMPLICIT_VALUE.match(value):
+            raise ValueError("metadata codes are printable ASCII without spaces, quotes or backslashes "
+                             "(LABEL-IMPLICIT-1)")
+        return value
+
+
+class Resource(_Model):
+    name: Text
+    contact: str = Field(min_length=1)
+    hours: str | None = None
+
+
+class CrisisRules(_Rule):
+    """Crisis handling (ANTH-CRISIS-1..3, CA-243-2, NY-47-1).
+
+    On distress (extreme emotion) the model is told ``distress_instruction`` and the resources are offered.
+    On explicit suicide/self-harm intent the model reply is replaced by ``reply`` (``action: replace``) or
+    ``reply`` is put before it (``augment``); ``alert`` sends an alert with the user's guardian/emergency
+    contact reference; ``handover`` pauses the model for the session until an operator releases it, telling
+    the user ``handover_notice``."""
+
+    action: Literal["replace", "augment"] = "replace"
+    reply: Text | None = None
+    distress_instruction: Text | None = None
+    resources: tuple[Resource, ...] = ()
+    alert: bool = True
+    handover: bool = False
+    handover_notice: Text | None = None
+
+
+class MinorsRules(_Rule):
+    """Minors mode (ANTH-MINOR-1..5, ANTH-PROHIBIT-4, DVH-MINOR-1, CA-243-3).
+
+    Personas whose relationship is in ``forbidden_relationships`` are refused to minors; users under
+    ``guardian_consent_under`` need guardian consent; ``daily_limit`` caps daily use; ``reality_notice`` is
+    repeated every ``reality_reminder_every``. ``suspected_minor_action``: what to do when the traffic
+    suggests a minor without a profile saying so (``minors_mode``: apply these rules; ``flag``: record
+    only)."""
+
+    forbidden_relationships: tuple[Relationship, ...] = ()
+    guardian_consent_under: int | None = Field(default=None, ge=1, le=18)
+    daily_limit: Duration | None = None
+    reality_reminder_every: Duration | None = None
+    reality_notice: Text | None = None
+    suspected_minor_action: Literal["minors_mode", "flag", "off"] = "flag"
+
+
+class ElderlyRules(_Rule):
+    """Older users (ANTH-ELDER-1/2): a safety-risk warning and persona relationships refused to them."""
+
+    risk_warning: Text | None = None
+    forbidden_relationships: tuple[Relationship, ...] = ()
+
+
+class ExitKeywords(_Model):
+    zh: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+
+
+class ExitRules(_Rule):
+    """Convenient exit (ANTH-EXIT-1): a user message expressing one of ``keywords`` is answered with
+    ``reply`` without calling the model; retention pleas in model output ("please don't go") are rewritten
+    or blocked when ``block_retention_pleas``."""
+
+    keywords: ExitKeywords
+    reply: Text
+    block_retention_pleas: bool = True
+    retention_plea_action: Literal["rewrite", "block"] = "rewrite"
+
+
+class LikenessRules(_Rule):
+    """Real-person likeness (DVH-CONSENT-1/2, DVH-LIKENESS-1, DVH-DECEASED-1, DS-BIO-1): personas using a
+    person's face, voice or name are refused unless an active consent covers them."""
+
+    require_consent: bool = True
+
+
+class OutputValidator(_Model):
+    """A response-side check: a built-in name (see ``BUILTIN_VALIDATORS``) or ``guardrails:<validator>``.
+
+    ``on_fail``: ``block`` replaces the reply (``output_blocked``), ``rewrite`` removes the offending text,
+    ``flag`` only records. ``on_error`` (the check could not run or timed out): ``block`` or ``pass``; the
+    decision is recorded as ``outcome: error`` either way. ``audience`` limits the check to minors or older
+    users."""
+
+    name: str
+    enabled: bool = True
+    on_fail: Literal["block", "rewrite", "flag"] = "block"
+    on_error: Literal["block", "pass"] = "block"
+    timeout: Duration = 1.0
+    audience: Literal["all", "minors", "elderly"] = "all"
+    params: dict[str, Any] = Field(default_factory=dict)
+    cites: tuple[RequirementId, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value.startswith("guardrails:") and len(value) > len("guardrails:"):
+            return value
+        if value not in BUILTIN_VALIDATORS:
+            import difflib
+
+            close = difflib.get_close_matches(value, list(BUILTIN_VALIDATORS), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else (
+                f"; built-in validators: {', '.join(BUILTIN_VALIDATORS)}; or guardrails:<validator>")
+            raise ValueError(f"unknown validator {value!r}{hint}")
+        return value
+
+
+class AuditSettings(_Model):
+    """Audit log settings (ANTH-LOG-1): keep records ``retention`` long; ``store_content``: keep the
+    (encrypted, erasable) message content; ``fail``: ``closed`` refuses traffic (503) when the audit store
+    is down, ``open`` serves and spools."""
+
+    retention: Duration = 190 * 86400.0
+    store_content: bool = True
+    fail: Literal["closed", "open"] = "closed"
+    cites: tuple[RequirementId, ...] = ()
+
+
+RULE_SECTIONS: tuple[str, ...] = ("disclosure", "usage", "dependence", "labels", "crisis", "minors",
+                                  "elderly", "exit", "likeness")
+
+
+class Policy(_Model):
+    """One resolved policy (after ``extends:``): what the engine enforces for an app."""
+
+    id: str
+    extends: str | None = None
+    title: str = Field(min_length=1)
+    description: str | None = None
+    locale: str = "zh-CN"
+    # the zone in which "a day" (daily limits, usage per day) and the late-night window are counted
+    timezone: str = "Asia/Shanghai"
+    disclosure: DisclosureRules | None = None
+    usage: UsageRules | None = None
+    dependence: DependenceRules | None = None
+    labels: LabelRules | None = None
+    crisis: CrisisRules | None = None
+    minors: MinorsRules | None = None
+    elderly: ElderlyRules | None = None
+    exit: ExitRules | None = None
+    likeness: LikenessRules | None = None
+    output_validators: tuple[OutputValidator, ...] = ()
+    audit: AuditSettings = AuditSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_disabled(cls, data: Any) -> Any:
+        # a disabled section resolves to None, so engine code has one way to ask "is this rule on?"
+        if isinstance(data, dict):
+            for name in RULE_SECTIONS:
+                value = data.get(name)
+                if isinstance(value, dict) and value.get("enabled") is False:
+                    data = {**data, name: None}
+            validators = data.get("output_validators")
+            if isinstance(validators, list):
+                data = {**data, "output_validators": [
+                    v for v in validators if not (isinstance(v, dict) and v.get("enabled") is False)]}
+        return data
+
+    @field_validator("id", "extends")
+    @classmethod
+    def _policy_id(cls, value: str | None) -> str | None:
+        if value is not None and not _POLICY_ID.match(value):
+            raise ValueError(f"{value!r} is not a policy id: use lower-case letters, digits, '-', '.' or '_'")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if not _LOCALE.match(value):
+            raise ValueError(f"{value!r} is not a locale: use a tag such as zh-CN or en")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if value.upper() == "UTC":
+            return "UTC"
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone: use an IANA name such as Asia/Shanghai or "
+                             f"America/New_York, or UTC") from None
+        return value
+
+    def text(self, value: Text | None, locale: str | None = None) -> str:
+        """The text of ``value`` for ``locale``, falling back to the policy's own locale ("" when unset)."""
+        return value.pick(locale, self.locale) if value is not None else ""
+
+    def sections(self) -> dict[str, _Rule]:
+        """The rule sections this policy enforces, by name (disabled/absent ones left out)."""
+        out: dict[str, _Rule] = {}
+        for name in RULE_SECTIONS:
+            section = getattr(self, name)
+            if section is not None:
+                out[name] = section
+        return out
+
+    def canonical_json(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+    @cached_property
+    def version(self) -> str:
+        """``sha256:<hex>`` of the canonical JSON of the resolved policy: changes iff its content does."""
+        return "sha256:" + hashlib.sha256(self.canonical_json()).hexdigest()
