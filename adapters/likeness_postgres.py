@@ -134,7 +134,7 @@ class PostgresLikenessStore:
                                          subject_id)
         return [consent_from_row(r) for r in rows]
 
-    async def load_gate_state(self, persona_id: str, now: datetime) -> GateState | None:
+    async def load_gate_state(self, persona_id: str) -> GateState | None:
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             row = await conn.fetchrow(_pg(PERSONA_SELECT + " WHERE p.id = ?"), persona_id)
             if row is None:
@@ -142,8 +142,8 @@ class PostgresLikenessStore:
             consents: list[Any] = []
             if row[3] is not None:
                 consents = await conn.fetch(_pg(
-                    CONSENT_SELECT + " WHERE c.subject_id = ? AND r.consent_id IS NULL"
-                    " AND (c.valid_until IS NULL OR c.valid_until > ?)"), row[3], to_us(now))
+                    CONSENT_SELECT + " WHERE c.subject_id = ? AND r.consent_id IS NULL ORDER BY c.created_at"),
+                    row[3])
         return GateState(persona_from_row(row), tuple(consent_from_row(c) for c in consents))
 
     # -- writes ---------------------------------------------------------------------------------

@@ -63,8 +63,10 @@ def sqlite_path(url: str) -> str:
     """``sqlite:///rel/path.db`` (relative), ``sqlite:////abs/path.db``, ``sqlite:///:memory:``."""
     if not url.startswith("sqlite://"):
         raise ValueError(f"not a sqlite URL: {url!r}")
-    rest = url[len("sqlite://"):]
-    return rest[1:] if rest.startswith("/") else rest
+    rest = url[len("sqlite://"):].split("?", 1)[0]  # options are the audit store's business
+    if not rest.startswith("/"):
+        raise ValueError(f"{url!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db")
+    return rest[1:]
 
 
 class SqliteLikenessStore:
@@ -172,10 +174,10 @@ class SqliteLikenessStore:
                                    (subject_id,))
         return [consent_from_row(r) for r in rows]
 
-    async def load_gate_state(self, persona_id: str, now: datetime) -> GateState | None:
-        return await self._run(self._gate_state_sync, persona_id, to_us(now))
+    async def load_gate_state(self, persona_id: str) -> GateState | None:
+        return await self._run(self._gate_state_sync, persona_id)
 
-    def _gate_state_sync(self, persona_id: str, now_us: int) -> GateState | None:
+    def _gate_state_sync(self, persona_id: str) -> GateState | None:
         # one read transaction, so the persona and its consents are from the same moment
         db = self._db
         db.execute("BEGIN")
@@ -184,8 +186,8 @@ class SqliteLikenessStore:
             consents: list[Any] = []
             if row is not None and row[3] is not None:
                 consents = db.execute(
-                    CONSENT_SELECT + " WHERE c.subject_id = ? AND r.consent_id IS NULL"
-                    " AND (c.valid_until IS NULL OR c.valid_until > ?)", (row[3], now_us)).fetchall()
+                    CONSENT_SELECT + " WHERE c.subject_id = ? AND r.consent_id IS NULL ORDER BY c.created_at",
+                    (row[3],)).fetchall()
         finally:
             db.execute("COMMIT")
         if row is None:

@@ -1,84 +1,143 @@
 """The composition root: builds a running Candor from a deployment config.
 
 This is the one module that knows every concrete adapter; the engine (``middleware``) sees only the
-interfaces in ``middleware.services`` and friends.
+interfaces in ``middleware.services`` and friends. Stores are opened in the start-up hook (they are
+async), and rules reach them through ``Runtime``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import os
 import secrets
-import uuid
-from typing import Any
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from middleware.audit.api import audit_routes
+from middleware.audit.events import EventDraft, new_event_id
+from middleware.audit.log import AuditLog
 from middleware.auth import App, AppKeys, load_apps
-from middleware.config import CandorConfig
+from middleware.config import DEFAULT_POLICY, CandorConfig
 from middleware.errors import CandorError
-from middleware.exchange import Exchange
+from middleware.logs import get_logger
 from middleware.metrics import UPSTREAM_ERRORS
 from middleware.pipeline import Pipeline
-from middleware.rules.base import RuleSet
+from middleware.policy.registry import PolicyRegistry, ReloadResult
+from middleware.recorder import AuditRecorder
+from middleware.rules.compile import RuleCompiler, RuleDeps
 from middleware.services import Services
+from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
 from .routes import resolve_routes
+from .state_factory import open_state_store
 from .upstreams import build_upstreams
 
 DEV_KEY_ENV = "CANDOR_DEV_APP_KEY"
+log = get_logger()
 
 
 def dev_app(policy: str, environ: dict[str, str] | None = None) -> tuple[App, str]:
     """The development app of the built-in defaults: key from ``$CANDOR_DEV_APP_KEY`` or a fresh one."""
-    import hashlib
-
     env = os.environ if environ is None else environ
     key = env.get(DEV_KEY_ENV) or "candor-dev-" + secrets.token_urlsafe(24)
     return App(id="dev", policy=policy, key_sha256=hashlib.sha256(key.encode()).digest()), key
 
 
-class _InterimPolicy:
-    id = "cn-anthropomorphic-2026"
-    version = "sha256:" + "0" * 64
+@dataclass
+class Runtime:
+    """What is opened at start-up and closed at shutdown."""
+
+    state: StateStore | None = None
+    audit: AuditLog | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stop: asyncio.Event | None = None
+
+    def state_store(self) -> StateStore:
+        if self.state is None:
+            raise RuntimeError("the state store is not open (start-up has not run)")
+        return self.state
+
+    def audit_log(self) -> AuditLog:
+        if self.audit is None:
+            raise RuntimeError("the audit log is not open (start-up has not run)")
+        return self.audit
 
 
-class _InterimPolicies:
-    def get(self, policy_id: str) -> Any:
-        return _InterimPolicy()
-
-
-class _NoRecorder:
-    async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
-        return None
-
-
-class _HeaderSessions:
-    async def resolve(self, ex: Exchange) -> None:
-        ex.ctx.session_id = ex.ctx.session_hint or uuid.uuid4().hex
-
-
-def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = None) -> Services:
-    default_policy = "cn-anthropomorphic-2026"
-    apps = load_apps(cfg.apps) if cfg.apps else [dev_app(default_policy)[0]]
+def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = None,
+                   clock: Callable[[], float] | None = None) -> Services:
+    apps = load_apps(cfg.apps) if cfg.apps else [dev_app(DEFAULT_POLICY)[0]]
+    registry = PolicyRegistry.from_config(cfg)
+    registry.require([a.policy for a in apps])
     routes = resolve_routes(cfg)
-    upstreams: dict[str, Upstream]
-    if upstream_override is not None:
-        upstreams = {r.adapter: upstream_override for r in routes.values()}
-    else:
-        upstreams = build_upstreams(routes)
+    upstreams: dict[str, Upstream] = (
+        {r.adapter: upstream_override for r in routes.values()} if upstream_override is not None
+        else build_upstreams(routes))
+    rt = Runtime()
 
     def count_upstream_error(route: ModelRoute, err: CandorError) -> None:
         UPSTREAM_ERRORS.labels(route.name, err.code).inc()
 
-    empty = RuleSet()
     pipeline = Pipeline(
-        routes=routes, upstreams=upstreams, rules_for=lambda policy: empty, recorder=_NoRecorder(),
-        sessions=_HeaderSessions(), new_event_id=lambda: uuid.uuid4().hex,
+        routes=routes, upstreams=upstreams,
+        rules_for=RuleCompiler(RuleDeps(state=rt.state_store)),
+        recorder=AuditRecorder(rt.audit_log),
+        new_event_id=new_event_id, clock=clock or time.time,
         upstream_error_hook=count_upstream_error,
     )
 
-    async def close_upstreams() -> None:
-        for up in set(upstreams.values()):
-            await up.aclose()
+    async def record_reload(result: ReloadResult) -> None:
+        if rt.audit is None:
+            return
+        for policy_id in (result.changed or result.added or (DEFAULT_POLICY,)):
+            version = result.versions.get(policy_id)
+            with contextlib.suppress(Exception):   # a reload must never fail because of its record
+                await rt.audit.append(EventDraft(
+                    event_id=new_event_id(), kind="policy_reload", policy_id=policy_id, policy_version=version,
+                    decisions=[{"rule": "policy_reload", "cites": [], "outcome": result.result,
+                                "detail": {"trigger": result.trigger, "summary": result.summary(),
+                                           "problems": [str(p) for p in result.problems]}}],
+                    status=200 if result.result != "rejected" else 422, fail_mode="open"))
 
-    return Services(config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=_InterimPolicies(),
-                    default_policy=default_policy, on_shutdown=[close_upstreams])
+    registry.on_reload(record_reload)
+
+    async def startup() -> None:
+        rt.state = await open_state_store(cfg.state.url)
+        rt.audit = await AuditLog.open(cfg)
+        rt.stop = asyncio.Event()
+        rt.tasks.append(asyncio.create_task(registry.watch(rt.stop)))
+        with contextlib.suppress(ValueError, RuntimeError):   # signals exist only in the main thread
+            registry.install_sighup()
+
+    async def shutdown() -> None:
+        with contextlib.suppress(ValueError, RuntimeError):
+            registry.remove_sighup()
+        if rt.stop is not None:
+            rt.stop.set()
+        for task in rt.tasks:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        for up in {id(u): u for u in upstreams.values()}.values():
+            await up.aclose()
+        if rt.audit is not None:
+            await rt.audit.close()
+        if rt.state is not None:
+            await rt.state.aclose()
+
+    async def audit_ready() -> tuple[str, bool, str]:
+        good = rt.audit is not None and rt.audit.healthy
+        return "audit", good, cfg.audit.url.split("@")[-1] if good else "audit store unreachable"
+
+    async def state_ready() -> tuple[str, bool, str]:
+        good = rt.state is not None and await rt.state.ping()
+        return "state", good, "ok" if good else "state store unreachable"
+
+    return Services(
+        config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
+        ready_checks=[audit_ready, state_ready], routes=list(audit_routes(rt.audit_log, cfg)),
+        on_startup=[startup], on_shutdown=[shutdown],
+    )

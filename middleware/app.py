@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -195,9 +195,10 @@ class CandorASGI:
         await self.app(scope, receive, send)
 
 
-def create_app(config: CandorConfig, *, upstream_override: Upstream | None = None) -> CandorASGI:
-    """The app for a deployment config, wired with real adapters (or one scripted model, for tests and
-    ``candor policy test``)."""
+def create_app(config: CandorConfig, *, upstream_override: Upstream | None = None,
+               clock: Callable[[], float] | None = None) -> CandorASGI:
+    """The app for a deployment config, wired with real adapters (or one scripted model and a virtual
+    clock, for tests and ``candor policy test``)."""
     from adapters.wiring import build_services  # the composition root (see services.py)
 
-    return asgi_app(build_services(config, upstream_override=upstream_override))
+    return asgi_app(build_services(config, upstream_override=upstream_override, clock=clock))

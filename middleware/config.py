@@ -94,6 +94,14 @@ class AlertsConfig(_Section):
     webhook_url: str | None = None
     secret_env: str = "CANDOR_WEBHOOK_SECRET"
     timeout: Duration = 5.0
+    # delivery retries (middleware/alerts/retry.py): the n-th retry waits
+    # min(retry_max, retry_initial * retry_multiplier**(n-1)), spread by +/- retry_jitter
+    retry_initial: Duration = 1.0
+    retry_max: Duration = 300.0
+    retry_multiplier: float = Field(2.0, ge=1.0, le=10.0)
+    retry_jitter: float = Field(0.2, ge=0.0, le=1.0)
+    give_up_after: Duration = 604800.0  # 7d: then the alert is marked failed (still listed, never dropped)
+    poll_interval: Duration = 1.0  # how soon alerts enqueued by other processes are picked up
 
 
 class AdminConfig(_Section):

@@ -28,6 +28,7 @@ class RequestContext:
     persona_id: str | None
     age_band: str | None           # claimed by the app; a registered profile wins (issue: user profiles)
     client_renders: frozenset[str]
+    accept_language: str | None = None
     session_id: str | None = None  # resolved by the session clock at admission
 
     @property
@@ -80,4 +81,5 @@ def resolve_context(app_id: str, headers: Mapping[str, str], body: dict[str, Any
         persona_id=_ident(headers.get(H_PERSONA), "X-Candor-Persona"),
         age_band=age,
         client_renders=renders,
+        accept_language=headers.get("accept-language"),
     )

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from .context import RequestContext
+from .requests import last_user_text
+from .rules.locale import request_locale
 from .errors import CandorError
 from .exchange import Exchange
 from .rules.base import GuardChain, GuardStep, RuleSet
@@ -25,13 +27,11 @@ Frame = tuple[Any, ...]
 
 
 class Recorder(Protocol):
-    """The record stage: writes the exchange's audit event durably (see the audit log)."""
+    """The record stage: writes the exchange's audit event durably (see ``recorder.py``)."""
+
+    def admit(self, ex: Exchange) -> None: ...
 
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None: ...
-
-
-class SessionResolver(Protocol):
-    async def resolve(self, ex: Exchange) -> None: ...
 
 
 def _model_not_found(name: Any, routes: dict[str, ModelRoute]) -> CandorError:
@@ -48,16 +48,16 @@ class Pipeline:
         upstreams: dict[str, Upstream],
         rules_for: Callable[[Any], RuleSet],
         recorder: Recorder,
-        sessions: SessionResolver,
         new_event_id: Callable[[], str],
+        clock: Callable[[], float] = time.time,
         upstream_error_hook: Callable[[ModelRoute, CandorError], None] | None = None,
     ) -> None:
         self.routes = routes
         self.upstreams = upstreams
         self.rules_for = rules_for
         self.recorder = recorder
-        self.sessions = sessions
         self.new_event_id = new_event_id
+        self.clock = clock
         self._on_upstream_error = upstream_error_hook
 
     # -- 1. admit, 2. gate, 3. shape ---------------------------------------------------------------
@@ -71,12 +71,15 @@ class Pipeline:
     def exchange(self, ctx: RequestContext, policy: Any, route: ModelRoute | None, body: dict[str, Any],
                  stream: bool) -> Exchange:
         return Exchange(ctx=ctx, policy=policy, event_id=self.new_event_id(),
-                        route=route or _NO_ROUTE, body=body, stream=stream)
+                        route=route or _NO_ROUTE, body=body, stream=stream, now=self.clock())
 
     async def admit(self, ex: Exchange) -> RuleSet:
         """Session, gates and shapers. Raises ``CandorError`` for a refusal."""
+        self.recorder.admit(ex)
         rules = self.rules_for(ex.policy)
-        await self.sessions.resolve(ex)
+        user_text = last_user_text(ex.body)
+        ex.extra["user_text"] = user_text
+        ex.extra["locale"] = request_locale(ex.ctx.accept_language, user_text)
         for gate in rules.gates:
             await gate.admit(ex)
             if ex.answer is not None:

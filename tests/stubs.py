@@ -158,9 +158,9 @@ def _sse(obj: dict[str, Any]) -> bytes:
 class ServerThread:
     """Runs an ASGI app with uvicorn on a loopback port in a background thread."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, lifespan: str = "off") -> None:
         self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -168,6 +168,8 @@ class ServerThread:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the server thread failed to start (see the log above)")
             if time.monotonic() > deadline:
                 raise RuntimeError("stub server did not start")
             time.sleep(0.01)

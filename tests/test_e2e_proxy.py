@@ -188,7 +188,7 @@ def test_provider_error_event_mid_stream_is_raised(client: openai.OpenAI, stub: 
 
 
 def test_client_hanging_up_cancels_the_provider_call(proxy: ProxyProcess, stub: StubProvider) -> None:
-    stub.push(Script(text=" ".join(["word"] * 200), chunk_delay=0.05))
+    stub.push(Script(text=" ".join(f"Sentence {i}." for i in range(200)), chunk_delay=0.05))
     with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=10,
                       headers={"authorization": f"Bearer {APP_KEY}"},
                       json={"model": "companion", "messages": USER, "stream": True}) as resp:

@@ -1,0 +1,146 @@
+"""Users always know it is an AI (ANTH-DISCLOSE-1/3, EU-50-1, CA-243-1, NY-47-2).
+
+- the disclosure notice on the first turn of a session, on re-login and periodically, as the clock says;
+- the policy's system instruction (never claim to be human), added to every call;
+- a guard on model output: a sentence claiming to be human is rewritten into the truthful statement or
+  the reply is blocked there, before the sentence reaches the client (text is held back only up to the
+  next sentence boundary);
+- when the user asks whether they talk to a real person, the reply must say it is an AI: if the model's
+  answer does not, the truthful statement is added.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..detectors.human_claim import HumanClaimDetector, asks_if_human
+from ..detectors.sentences import SentenceBuffer
+from ..exchange import Exchange
+from ..policy.model import DisclosureRules, Policy
+from ..state import Decision
+from .session import CLOCK
+
+_AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")
+
+
+MAX_HOLD = 240                      # characters held back at most while waiting for a sentence end
+_CLAUSE = re.compile(r"[，,；;：:、]\s*|\s+")
+
+
+def _cut_clause(buf: SentenceBuffer) -> str:
+    """Release the held text up to its last clause break (or all of it), keeping the rest held."""
+    text = buf.flush()
+    cut = len(text)
+    for match in _CLAUSE.finditer(text):
+        if match.end() < len(text):
+            cut = match.end()
+    head, tail = text[:cut], text[cut:]
+    if tail:
+        buf.feed(tail)
+    return head
+
+
+class DisclosureNotice:
+    name = "disclosure"
+
+    def __init__(self, policy: Policy, rules: DisclosureRules) -> None:
+        self.policy = policy
+        self.rules = rules
+
+    def before(self, ex: Exchange) -> None:
+        decision: Decision | None = ex.extra.get(CLOCK)
+        if decision is None or not decision.disclose:
+            return
+        why = "relogin" if decision.relogin else ("first_turn" if decision.new_session else "periodic")
+        ex.notice("ai_disclosure", self.policy.text(self.rules.notice, ex.extra.get("locale")),
+                  self.rules.display)
+        ex.decide("disclosure", self.rules.cites, "notice", {"reason": why})
+
+    def after(self, ex: Exchange) -> None:
+        return None
+
+
+class SystemInstruction:
+    name = "system_instruction"
+
+    def __init__(self, policy: Policy, rules: DisclosureRules) -> None:
+        self.policy = policy
+        self.rules = rules
+
+    def shape(self, ex: Exchange) -> None:
+        if self.rules.system_instruction is not None:
+            ex.system.append(self.policy.text(self.rules.system_instruction, ex.extra.get("locale")))
+
+
+class HumanClaimGuard:
+    name = "human_claims"
+
+    def __init__(self, policy: Policy, rules: DisclosureRules, detector: HumanClaimDetector) -> None:
+        self.policy = policy
+        self.rules = rules
+        self.detector = detector
+
+    def start(self, ex: Exchange) -> _HumanClaimStep | None:
+        if self.rules.human_claims == "off":
+            return None
+        asked = asks_if_human(ex.extra.get("user_text", ""))
+        if asked:
+            ex.decide("human_question", self.rules.cites, "detected")
+        statement = self.policy.text(self.rules.truthful_statement, ex.extra.get("locale")) or \
+            self.policy.text(self.rules.notice, ex.extra.get("locale"))
+        return _HumanClaimStep(self, ex, statement, asked)
+
+
+class _HumanClaimStep:
+    __slots__ = ("asked", "blocked", "buf", "ex", "guard", "said_ai", "statement")
+
+    def __init__(self, guard: HumanClaimGuard, ex: Exchange, statement: str, asked: bool) -> None:
+        self.guard = guard
+        self.ex = ex
+        self.statement = statement
+        self.asked = asked
+        self.buf = SentenceBuffer()
+        self.blocked = False
+        self.said_ai = False
+
+    def _check(self, sentence: str) -> str:
+        if self.blocked:
+            return ""
+        if not self.guard.detector.detect(sentence).matched:
+            if self.asked and not self.said_ai:
+                low = sentence.lower()
+                self.said_ai = any(w in low for w in _AI_WORDS)
+            return sentence
+        ex = self.ex
+        rules = self.guard.rules
+        self.said_ai = True
+        if rules.human_claims == "block":
+            self.blocked = True
+            ex.act("human_claim_blocked")
+            ex.decide("human_claims", rules.cites, "blocked", {"sentences": 1})
+            return self.statement
+        ex.act("human_claim_rewritten")
+        ex.decide("human_claims", rules.cites, "rewritten", {"sentences": 1})
+        trail = sentence[len(sentence.rstrip()):]
+        return self.statement + trail
+
+    def feed(self, text: str) -> str:
+        done = self.buf.feed(text)
+        if not done:
+            if len(self.buf.pending) <= MAX_HOLD:
+                return ""
+            # a run-on text with no sentence end: judge it up to its last clause break, so a reply
+            # without punctuation is not held back to its very end
+            done = [_cut_clause(self.buf)]
+        return "".join(self._check(s) for s in done)
+
+    def flush(self) -> str:
+        rest = self.buf.flush()
+        out = self._check(rest) if rest else ""
+        if self.asked and not self.said_ai:
+            # the user asked if this is a person and the reply did not say: say it
+            self.ex.act("human_question_answered")
+            self.ex.decide("human_question", self.guard.rules.cites, "answered")
+            sep = "" if not out or out.endswith(("\n", " ")) else " "
+            out = f"{out}{sep}{self.statement}"
+        return out

@@ -1,0 +1,75 @@
+"""Labels and the text of notices (LABEL-TEXT-1, LABEL-UI-1, LABEL-IMPLICIT-1, EU-50-2).
+
+``LabelNotifier`` puts the explicit label before or after the reply (or leaves it to the app's
+interface, recorded as delegated) and the implicit label object on every reply. ``NoticeText`` puts
+each notice's text into the reply unless the app renders notices itself. Both run last among the
+notifiers, so every notice the other rules added is included.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..exchange import Exchange
+from ..policy.model import LabelRules, Policy
+
+# LABEL-IMPLICIT-1: values are printable ASCII without space, '"' or '\'
+_NOT_ALLOWED = re.compile(r'[^!#-\[\]-~]')
+
+
+def implicit_value(value: str) -> str:
+    return _NOT_ALLOWED.sub("_", value)
+
+
+class LabelNotifier:
+    name = "labels"
+
+    def __init__(self, policy: Policy, rules: LabelRules, producer: str | None = None) -> None:
+        self.policy = policy
+        self.rules = rules
+        self.producer = implicit_value(producer or rules.producer_code)
+        self.propagator = implicit_value(rules.propagator_code or producer or rules.producer_code)
+
+    def before(self, ex: Exchange) -> None:
+        rules = self.rules
+        text = self.policy.text(rules.text, ex.extra.get("locale"))
+        position = rules.position
+        delegated = position == "ui" or ex.ctx.renders_labels
+        label: dict[str, object] = {"explicit": text, "position": position}
+        if rules.implicit:
+            produce_id = implicit_value(ex.event_id)
+            label["implicit"] = {
+                "Label": "1", "ContentProducer": self.producer, "ProduceID": produce_id, "ReservedCode1": "",
+                "ContentPropagator": self.propagator, "PropagateID": produce_id, "ReservedCode2": "",
+            }
+        ex.label = label
+        if delegated:
+            ex.act("label_delegated")
+            ex.decide("labels", rules.cites, "delegated", {"position": position})
+            return
+        ex.decide("labels", rules.cites, "labelled", {"position": position})
+        if position == "prepend":
+            ex.extra["label_prefix"] = f"{text}\n\n"
+        else:
+            ex.suffix.append(f"\n\n{text}")
+
+    def after(self, ex: Exchange) -> None:
+        return None
+
+
+class NoticeText:
+    """Renders the notices into the reply text; runs after every rule that adds notices."""
+
+    name = "notice_text"
+
+    def before(self, ex: Exchange) -> None:
+        if ex.notices and ex.ctx.renders_notices:
+            ex.act("notices_delegated")
+        elif ex.notices:
+            ex.prefix.append("".join(f"{n['text']}\n\n" for n in ex.notices))
+        label_prefix = ex.extra.get("label_prefix")
+        if label_prefix:
+            ex.prefix.append(label_prefix)
+
+    def after(self, ex: Exchange) -> None:
+        return None

@@ -1,0 +1,59 @@
+"""A running proxy with a virtual clock: ``candor``'s real app served by uvicorn on a loopback port
+in a background thread, so tests can move time forward instead of sleeping for hours."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import openai
+import yaml
+
+from middleware.app import create_app
+from middleware.config import load_config
+
+from .stubs import ServerThread
+
+
+class VirtualClock:
+    def __init__(self, start: float = 1_790_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@contextmanager
+def running_proxy(tmp: Path, config: dict[str, Any], policies: dict[str, str] | None = None,
+                  clock: VirtualClock | None = None, env: dict[str, str] | None = None
+                  ) -> Iterator[tuple[ServerThread, VirtualClock]]:
+    pdir = tmp / "policies"
+    pdir.mkdir(exist_ok=True)
+    for name, text in (policies or {}).items():
+        (pdir / f"{name}.yaml").write_text(text)
+    config = {"policies_dir": str(pdir), "audit": {"url": f"sqlite:///{tmp}/audit.db"}, **config}
+    path = tmp / "candor.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True))
+    old = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        clk = clock or VirtualClock()
+        app = create_app(load_config(path, environ={}), clock=clk)
+        with ServerThread(app, lifespan="on") as server:
+            yield server, clk
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def sdk(server: ServerThread, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=20)
