@@ -22,6 +22,10 @@ from middleware.audit.log import AuditLog
 from middleware.auth import App, AppKeys, load_apps
 from middleware.config import DEFAULT_POLICY, CandorConfig
 from middleware.errors import CandorError
+from middleware.likeness.api import likeness_routes
+from middleware.likeness.configsync import sync_config_personas
+from middleware.likeness.enforce import LikenessGate
+from middleware.likeness.service import ChangeRecord, LikenessService
 from middleware.logs import get_logger
 from middleware.metrics import UPSTREAM_ERRORS
 from middleware.pipeline import Pipeline
@@ -32,6 +36,7 @@ from middleware.services import Services
 from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
+from .likeness_factory import LikenessRuntime, build_likeness
 from .routes import resolve_routes
 from .state_factory import open_state_store
 from .upstreams import build_upstreams
@@ -53,6 +58,7 @@ class Runtime:
 
     state: StateStore | None = None
     audit: AuditLog | None = None
+    likeness: LikenessRuntime | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event | None = None
 
@@ -65,6 +71,28 @@ class Runtime:
         if self.audit is None:
             raise RuntimeError("the audit log is not open (start-up has not run)")
         return self.audit
+
+    def likeness_gate(self) -> LikenessGate:
+        if self.likeness is None:
+            raise RuntimeError("the persona registry is not open (start-up has not run)")
+        return self.likeness.gate
+
+    def likeness_service(self) -> LikenessService:
+        if self.likeness is None:
+            raise RuntimeError("the persona registry is not open (start-up has not run)")
+        return self.likeness.service
+
+    async def record_change(self, change: ChangeRecord) -> None:
+        """Persona and consent changes are audit events (fail closed: the API answers 503 otherwise)."""
+        await self.audit_log().append(EventDraft(
+            event_id=new_event_id(), kind=change.kind, persona_id=change.persona_id,
+            decisions=[{"rule": change.kind, "cites": list(_CHANGE_CITES), "outcome": change.action,
+                        "detail": {"actor": change.actor, "subject_id": change.subject_id,
+                                   "consent_id": change.consent_id, **change.detail}}],
+            fail_mode="closed"))
+
+
+_CHANGE_CITES = ("DVH-CONSENT-1", "DVH-CONSENT-2")
 
 
 def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = None,
@@ -83,7 +111,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
 
     pipeline = Pipeline(
         routes=routes, upstreams=upstreams,
-        rules_for=RuleCompiler(RuleDeps(state=rt.state_store)),
+        rules_for=RuleCompiler(RuleDeps(state=rt.state_store, likeness=rt.likeness_gate)),
         recorder=AuditRecorder(rt.audit_log),
         new_event_id=new_event_id, clock=clock or time.time,
         upstream_error_hook=count_upstream_error,
@@ -107,6 +135,9 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     async def startup() -> None:
         rt.state = await open_state_store(cfg.state.url)
         rt.audit = await AuditLog.open(cfg)
+        rt.likeness = await build_likeness(cfg, on_change=rt.record_change)
+        if cfg.personas:
+            await sync_config_personas(rt.likeness.service, cfg.personas)
         rt.stop = asyncio.Event()
         rt.tasks.append(asyncio.create_task(registry.watch(rt.stop)))
         with contextlib.suppress(ValueError, RuntimeError):   # signals exist only in the main thread
@@ -123,6 +154,8 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                 await task
         for up in {id(u): u for u in upstreams.values()}.values():
             await up.aclose()
+        if rt.likeness is not None:
+            await rt.likeness.close()
         if rt.audit is not None:
             await rt.audit.close()
         if rt.state is not None:
@@ -138,6 +171,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
 
     return Services(
         config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
-        ready_checks=[audit_ready, state_ready], routes=list(audit_routes(rt.audit_log, cfg)),
+        ready_checks=[audit_ready, state_ready],
+        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg)],
         on_startup=[startup], on_shutdown=[shutdown],
     )

@@ -45,6 +45,8 @@ class ChatEndpoint:
         self.limit = services.config.server.max_body_bytes
 
     def _finished(self, ex: Exchange) -> None:
+        for cleanup in ex.cleanups:
+            cleanup()
         seconds = time.perf_counter() - ex.started
         metrics.observe(ex.route.name or "-", ex.status, seconds, ex.upstream_ms)
         log.info("request", app=ex.ctx.app_id, model=ex.route.name or None, status=ex.status,

@@ -7,6 +7,7 @@ turns it into the record. A rule that did not run records nothing: never a pass 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,6 +48,7 @@ class Exchange:
     upstream_started: float | None = None
     upstream_ms: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # room for rules to keep per-request state
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run once the reply is over
 
     def decide(self, rule: str, cites: list[str] | tuple[str, ...], outcome: str,
                detail: Any = None) -> None:

@@ -170,6 +170,9 @@ class Pipeline:
                             trailers.append(obj)
                         elif delta.keys() - {"role", "content"}:
                             yield (CHUNK, obj)   # tool calls and other deltas pass through untouched
+            watch = ex.extra.get("persona_watch")
+            if watch is not None and watch.error is not None:
+                raise watch.error   # consent withdrawn or persona disabled while streaming (DVH-CONSENT-2)
             try:
                 obj = await source.__anext__()
             except StopAsyncIteration:

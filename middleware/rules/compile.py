@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..likeness.enforce import LikenessGate
 from ..policy.model import Policy
 from ..state import ClockParams, DependenceParams, StateStore
 from .base import Gate, Guard, Notifier, RuleSet, Shaper
 from .disclosure import DisclosureNotice, HumanClaimGuard, SystemInstruction
 from .labels import LabelNotifier, NoticeText
+from .persona import DigitalHumanNotice, IdentityCheckGate, PersonaGate
 from .reminders import DependenceReminder, UsageReminder
 from .session import SessionGate
 
@@ -24,6 +26,7 @@ class RuleDeps:
     """What compiled rules need from the running service (stores are opened at start-up)."""
 
     state: Callable[[], StateStore]
+    likeness: Callable[[], LikenessGate]
     producer: str | None = None       # ContentProducer override from the deployment
 
 
@@ -71,6 +74,7 @@ class RuleCompiler:
 
     def compile(self, policy: Policy) -> RuleSet:
         from ..detectors.human_claim import HumanClaimDetector
+        from ..detectors.identity_check import IdentityCheckAbuseDetector
         from ..detectors.retention import AttachmentDetector
 
         attachment: Callable[[str], bool] | None = None
@@ -81,6 +85,9 @@ class RuleCompiler:
             def attachment(text: str) -> bool:
                 return bool(text) and detector.detect(text).matched
         gates: list[Gate] = [SessionGate(clock_params(policy), self.deps.state, attachment)]
+        if policy.likeness is not None:
+            gates.append(IdentityCheckGate(IdentityCheckAbuseDetector()))
+        gates.append(PersonaGate(policy.likeness, self.deps.likeness))
         shapers: list[Shaper] = []
         guards: list[Guard] = []
         notifiers: list[Notifier] = []
@@ -92,6 +99,7 @@ class RuleCompiler:
             notifiers.append(UsageReminder(policy, policy.usage))
         if policy.dependence is not None:
             notifiers.append(DependenceReminder(policy, policy.dependence))
+        notifiers.append(DigitalHumanNotice(policy))
         if policy.labels is not None:
             notifiers.append(LabelNotifier(policy, policy.labels, self.deps.producer))
         notifiers.append(NoticeText())

@@ -1,0 +1,146 @@
+"""The auditor and admin HTTP API over the audit log.
+
+Roles: the admin key (``cfg.admin.key_env``) reads and writes; the auditor key
+(``cfg.admin.auditor_key_env``) only reads. App keys are never accepted here, so apps cannot read
+the log. Keys are read from the environment at each request (rotation needs no restart) and
+compared in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import os
+from argparse import ArgumentTypeError
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .events import KINDS, AuditUnavailable
+from .export import with_content
+from .keys import load_verify_keys
+from .store import Cursor, EventFilter
+from .verify import verify_store
+
+if TYPE_CHECKING:
+    from ..config import CandorConfig
+    from .log import AuditLog
+
+Role = Literal["admin", "auditor"]
+_MAX_LIMIT = 1000
+
+
+class _Orjson(JSONResponse):
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content)
+
+
+def error(status: int, code: str, message: str, type_: str = "invalid_request_error",
+          param: str | None = None) -> Response:
+    return _Orjson({"error": {"message": message, "type": type_, "code": code, "param": param}}, status_code=status)
+
+
+def _role(request: Request, cfg: CandorConfig) -> Role | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    presented = token.strip().encode()
+    found: Role | None = None
+    for role, env in (("admin", cfg.admin.key_env), ("auditor", cfg.admin.auditor_key_env)):
+        expected = os.environ.get(env)
+        # compare against every configured key so timing does not reveal which one matched
+        if expected and hmac.compare_digest(presented, expected.encode()) and found is None:
+            found = role  # type: ignore[assignment]
+    return found
+
+
+def _unauthorized() -> Response:
+    return error(401, "invalid_api_key", "missing or unknown key: send Authorization: Bearer <admin or auditor "
+                 "key> (app keys cannot use the audit API)", type_="authentication_error")
+
+
+def _cursor_encode(c: Cursor) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(c))).decode().rstrip("=")
+
+
+def _cursor_decode(text: str) -> Cursor:
+    raw = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    if not (isinstance(raw, list) and len(raw) == 3 and isinstance(raw[0], int) and isinstance(raw[1], str)
+            and isinstance(raw[2], int)):
+        raise ValueError("bad cursor")
+    return raw[0], raw[1], raw[2]
+
+
+def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[Route]:
+    """``GET /audit/events``, ``GET /audit/verify``, ``DELETE /admin/users/{user_id}/content``."""
+    from .cli import parse_time  # shares the time syntax of the CLI
+
+    async def events(request: Request) -> Response:
+        role = _role(request, cfg)
+        if role is None:
+            return _unauthorized()
+        audit = get_audit()
+        q = request.query_params
+        try:
+            kind = q.get("kind")
+            if kind is not None and kind not in KINDS:
+                raise ValueError(f"unknown kind {kind!r}")
+            limit = int(q.get("limit", "100"))
+            if not 1 <= limit <= _MAX_LIMIT:
+                raise ValueError(f"limit must be between 1 and {_MAX_LIMIT}")
+            since = parse_time(q["since"]) if "since" in q else None
+            until = parse_time(q["until"]) if "until" in q else None
+            after = _cursor_decode(q["cursor"]) if "cursor" in q else None
+        except (ValueError, TypeError, ArgumentTypeError) as exc:  # JSONDecodeError is a ValueError
+            return error(400, "invalid_request", f"bad query parameter: {exc}")
+        include_content = q.get("include_content") in ("1", "true")
+        if include_content and role != "admin":
+            return error(403, "forbidden", "message content is readable with the admin key only",
+                         type_="permission_error", param="include_content")
+        flt = EventFilter(session_id=q.get("session"), user_ref=audit.keys.user_ref(q["user"]) if "user" in q
+                          else None, kind=kind, since_us=since, until_us=until)
+        try:
+            rows = await audit.store.query(flt, after, limit)
+            data = await with_content(audit.store, audit.keys.master if include_content else None, rows)
+        except Exception as exc:
+            return error(503, "audit_unavailable", f"the audit store is unavailable: {exc}", type_="server_error")
+        nxt = _cursor_encode((rows[-1].ts_us, rows[-1].stream, rows[-1].seq)) if len(rows) == limit else None
+        return _Orjson({"object": "list", "data": data, "next_cursor": nxt})
+
+    async def verify(request: Request) -> Response:
+        if _role(request, cfg) is None:
+            return _unauthorized()
+        audit = get_audit()
+        keys = load_verify_keys(cfg) or {audit.keys.key_id: audit.keys.public}
+        anchor = cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None
+        try:
+            result = await verify_store(audit.store, keys, anchor)
+        except Exception as exc:
+            return error(503, "audit_unavailable", f"the audit store is unavailable: {exc}", type_="server_error")
+        return _Orjson(result.to_dict())
+
+    async def erase(request: Request) -> Response:
+        role = _role(request, cfg)
+        if role is None:
+            return _unauthorized()
+        if role != "admin":
+            return error(403, "forbidden", "the auditor key is read-only; erasing content needs the admin key",
+                         type_="permission_error")
+        user_id = request.path_params["user_id"]
+        try:
+            event, keys, contents = await get_audit().erase_user(user_id, actor="admin-api")
+        except AuditUnavailable as exc:
+            return error(503, "audit_unavailable", str(exc), type_="server_error")
+        return _Orjson({"user_ref": event.user_ref, "keys_destroyed": keys, "contents_deleted": contents,
+                        "event_id": event.event_id})
+
+    return [
+        Route("/audit/events", events, methods=["GET"]),
+        Route("/audit/verify", verify, methods=["GET"]),
+        Route("/admin/users/{user_id}/content", erase, methods=["DELETE"]),
+    ]

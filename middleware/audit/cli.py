@@ -1,0 +1,267 @@
+"""``candor audit verify|export|report|purge`` and ``candor user erase``.
+
+The lead's ``middleware/cli.py`` calls ``add_audit_commands(subparsers)`` and
+``add_user_erase_command(user_subparsers)``; each command sets ``args.func(args) -> int`` (exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from ..config import CandorConfig, find_config, load_config
+from ..durations import format_duration, parse_duration
+from .events import AuditUnavailable
+from .export import export
+from .keys import AuditKeyError, load_keys, load_verify_keys
+from .log import AuditLog
+from .report import compute_report, render_markdown
+from .retention import DEFAULT_RETENTION
+from .store import AuditStore, EventFilter, StoreUnavailable, open_store
+from .verify import verify_store
+
+EXIT_OK, EXIT_TAMPERED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def parse_time(text: str, now: float | None = None) -> int:
+    """Microseconds since the epoch from ISO-8601 (naive means UTC) or a duration ago (``7d``)."""
+    now = time.time() if now is None else now
+    try:
+        return int((now - parse_duration(text)) * 1_000_000)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither an ISO-8601 time (2026-03-01, "
+                                         "2026-03-01T12:00:00Z) nor a duration ago (7d, 12h)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1_000_000)
+
+
+def _seconds(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _config(args: argparse.Namespace) -> CandorConfig:
+    cfg = load_config(find_config(getattr(args, "config", None)))
+    if getattr(args, "store", None):
+        cfg.audit.url = args.store
+    return cfg
+
+
+def _err(msg: str) -> None:
+    print(f"candor: {msg}", file=sys.stderr)
+
+
+async def _open_existing(cfg: CandorConfig) -> AuditStore:
+    store = open_store(cfg.audit.url, cfg.base_dir)
+    path = getattr(store, "path", None)
+    if isinstance(path, Path) and not path.is_file():
+        raise StoreUnavailable(f"no audit database at {path}")
+    await store.open()
+    return store
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        yield fh
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if args.public_key:
+        cfg.audit.public_key = args.public_key
+    keys = load_verify_keys(cfg)
+    if not keys:
+        _err("no public key to check signatures with: pass --public-key FILE (audit-signing.pub)")
+        return EXIT_UNUSABLE
+    anchor = Path(args.anchor_file) if args.anchor_file else (
+        cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None)
+
+    async def run() -> Any:
+        store = await _open_existing(cfg)
+        try:
+            return await verify_store(store, keys, anchor)
+        finally:
+            await store.close()
+
+    try:
+        result = asyncio.run(run())
+    except (StoreUnavailable, OSError, ValueError) as exc:
+        _err(f"cannot read the audit store: {exc}")
+        return EXIT_UNUSABLE
+    if args.json:
+        print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    elif result.ok:
+        rate = f", {result.events / result.seconds:,.0f} events/s" if result.seconds else ""
+        print(f"audit log intact: {result.events:,} events in {result.streams} streams, {result.checkpoints} "
+              f"signed checkpoints, {result.anchors_checked} anchors checked ({result.seconds:.2f}s{rate})")
+    else:
+        print(f"audit log TAMPERED: first bad event: {result.first}")
+        for p in result.problems[1:]:
+            print(f"  also: {p}")
+    return EXIT_OK if result.ok else EXIT_TAMPERED
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    try:
+        keys = load_keys(cfg, create=False)
+    except AuditKeyError as exc:
+        if args.user:
+            _err(f"--user needs the pseudonym key: {exc}")
+            return EXIT_UNUSABLE
+        keys = None
+        _err(f"exporting without content: {exc}")
+    flt = EventFilter(session_id=args.session, user_ref=keys.user_ref(args.user) if keys and args.user else None,
+                      kind=args.kind, since_us=args.since, until_us=args.until)
+
+    async def run() -> int:
+        store = await _open_existing(cfg)
+        try:
+            with _output(args.out) as out:
+                return await export(store, flt, out, args.format,
+                                    None if keys is None or args.no_content else keys.master)
+        finally:
+            await store.close()
+
+    try:
+        count = asyncio.run(run())
+    except (StoreUnavailable, OSError) as exc:
+        _err(f"cannot read the audit store: {exc}")
+        return EXIT_UNUSABLE
+    if args.out and args.out != "-":
+        print(f"exported {count:,} events to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+
+    async def run() -> dict[str, Any]:
+        store = await _open_existing(cfg)
+        try:
+            return await compute_report(store, args.since, args.until)
+        finally:
+            await store.close()
+
+    try:
+        report = asyncio.run(run())
+    except (StoreUnavailable, OSError) as exc:
+        _err(f"cannot read the audit store: {exc}")
+        return EXIT_UNUSABLE
+    text = render_markdown(report) if args.format == "md" else orjson.dumps(
+        report, option=orjson.OPT_INDENT_2).decode() + "\n"
+    with _output(args.out) as out:
+        out.write(text)
+    for w in report["warnings"]:
+        _err(f"warning: {w}")
+    return EXIT_OK
+
+
+async def _with_log(cfg: CandorConfig, fn: Any) -> Any:
+    audit = await AuditLog.open(cfg)
+    try:
+        if not audit.healthy:
+            raise AuditUnavailable(f"the audit store {cfg.audit.url} is unavailable")
+        return await fn(audit)
+    finally:
+        await audit.close()
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    if args.older_than < 183 * 86400:
+        _err(f"warning: {format_duration(args.older_than)} is less than the six months ANTH-LOG-1 requires")
+    try:
+        event = asyncio.run(_with_log(cfg, lambda a: a.purge(args.older_than)))
+    except (AuditUnavailable, AuditKeyError, OSError) as exc:
+        _err(str(exc))
+        return EXIT_UNUSABLE
+    detail = orjson.loads(event.body)["decisions"][0]["detail"]
+    print(f"purged {detail['deleted']:,} events older than {format_duration(args.older_than)} "
+          f"(before {detail['before']}); recorded as event {event.event_id}")
+    return EXIT_OK
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    try:
+        event, keys, contents = asyncio.run(_with_log(cfg, lambda a: a.erase_user(args.user, actor="cli")))
+    except (AuditUnavailable, AuditKeyError, OSError) as exc:
+        _err(str(exc))
+        return EXIT_UNUSABLE
+    print(f"erased user {args.user}: {keys} data key(s) destroyed, {contents} content record(s) deleted; "
+          f"recorded as event {event.event_id}")
+    return EXIT_OK
+
+
+def _store_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="URL", help="audit store URL (overrides audit.url)")
+
+
+def _range_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", type=parse_time, metavar="T", help="ISO-8601 time or a duration ago (7d)")
+    p.add_argument("--until", type=parse_time, metavar="T", help="ISO-8601 time or a duration ago (exclusive)")
+
+
+def add_audit_commands(subparsers: Any) -> None:
+    audit = subparsers.add_parser("audit", help="verify, export and report on the audit log")
+    sub = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("verify", help="check hash chains, checkpoints and anchors (exit 0 intact, 1 tampered, "
+                       "2 unusable store)")
+    _store_arg(p)
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.add_argument("--public-key", metavar="FILE", help="Ed25519 public key (default: the exported one)")
+    p.add_argument("--anchor-file", metavar="FILE", help="anchor file to check (default: audit.anchor_file)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("export", help="export events (and content) as evidence")
+    _store_arg(p)
+    p.add_argument("--session", metavar="ID")
+    p.add_argument("--user", metavar="ID", help="raw user id (pseudonymised for the lookup)")
+    p.add_argument("--kind", metavar="K")
+    _range_args(p)
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--out", metavar="FILE", help="default: standard output")
+    p.add_argument("--no-content", action="store_true", help="leave message content out")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="compliance summary (ANTH-ASSESS-2 figures)")
+    _store_arg(p)
+    _range_args(p)
+    p.add_argument("--format", choices=("md", "json"), default="md")
+    p.add_argument("--out", metavar="FILE", help="default: standard output")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("purge", help="delete events older than the retention period (recorded, anchored)")
+    _store_arg(p)
+    p.add_argument("--older-than", type=_seconds, default=DEFAULT_RETENTION, metavar="DURATION",
+                   help="default 190d (ANTH-LOG-1 needs at least six months)")
+    p.set_defaults(func=cmd_purge)
+
+
+def add_user_erase_command(user_subparsers: Any) -> None:
+    p = user_subparsers.add_parser("erase", help="destroy a user's message content (ANTH-DATA-2)")
+    p.add_argument("user", metavar="USER", help="the user id the app sends")
+    _store_arg(p)
+    p.set_defaults(func=cmd_erase)

@@ -1,0 +1,452 @@
+"""``AuditLog``: the writer the request pipeline appends to.
+
+One background task owns the chain and the store: callers enqueue drafts and await a future; the
+task takes everything queued (group commit: concurrent appends share one transaction and one
+fsync), seals the events into the chain, encrypts content, commits, and only then resolves the
+futures. When the store fails, ``fail_mode="closed"`` drafts raise ``AuditUnavailable`` and
+``"open"`` drafts are sealed into a local spool (append + fsync) that is replayed, in order, when
+the store returns (checked every ``retry_interval``) and at start-up.
+
+Streams: every process starts a new stream (``hostname-pid-random``), so replicas and restarts never
+share a head. ``AuditLog.open(cfg, stream="name")`` instead continues that stream from its stored
+head (after replaying its spool). After a failed commit the log moves to a fresh stream, because a
+failed commit may have landed anyway and re-using its sequence numbers could fork the chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from .anchor import AnchorWriter
+from .chain import Chain, checkpoint_draft, new_stream_id
+from .content import new_data_key, seal_content, unwrap
+from .events import AuditEvent, AuditUnavailable, EventDraft, new_event_id
+from .keys import AuditKeys, key_dir, load_keys
+from .spool import Spool, SpoolEntry, orphans, read_entries
+from .store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in, open_store
+
+if TYPE_CHECKING:
+    from ..config import CandorConfig
+
+log = structlog.get_logger("candor.audit")
+_REPLAY_CHUNK = 500
+
+
+@dataclass
+class LogSettings:
+    spool_dir: Path
+    anchor_file: Path | None = None
+    checkpoint_every: int = 1000
+    checkpoint_interval: float = 60.0
+    batch_max: int = 1000
+    timeout: float = 5.0
+    retry_interval: float = 1.0
+
+    @classmethod
+    def from_config(cls, cfg: CandorConfig) -> LogSettings:
+        a = cfg.audit
+        return cls(
+            spool_dir=cfg.resolve_path(a.spool_dir) if a.spool_dir else key_dir(cfg) / "spool",
+            anchor_file=cfg.resolve_path(a.anchor_file) if a.anchor_file else None,
+            checkpoint_every=a.checkpoint_every, checkpoint_interval=a.checkpoint_interval,
+            batch_max=a.batch_max, timeout=a.timeout, retry_interval=a.retry_interval)
+
+
+@dataclass(slots=True)
+class _Pending:
+    draft: EventDraft
+    future: asyncio.Future[AuditEvent]
+
+
+@dataclass(slots=True)
+class _Sealed:
+    pending: _Pending | None  # None: a checkpoint the log wrote itself
+    event: AuditEvent
+    row: EventRow
+    owner: str | None = None  # whose data key encrypts the content
+
+
+@dataclass
+class _SpoolKeys:
+    """Data keys made while the store is down; each goes into the spool with its first content."""
+
+    keys: dict[str, tuple[KeyRow, bytes, bool]] = field(default_factory=dict)
+
+
+_CLOSE = object()
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class AuditLog:
+    def __init__(self, store: AuditStore, keys: AuditKeys, settings: LogSettings) -> None:
+        self.store = store
+        self.keys = keys
+        self.settings = settings
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._healthy = False
+        self._store_opened = False
+        self._closed = False
+        self._next_retry = 0.0
+        self._since_cp = 0
+        self._cp_time = time.monotonic()
+        self._spool_keys = _SpoolKeys()
+        self.anchor = AnchorWriter(settings.anchor_file, keys) if settings.anchor_file else None
+        self._chain = Chain("")
+        self._spool: Spool
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, cfg: CandorConfig, *, stream: str | None = None) -> AuditLog:
+        """The log for a deployment: store from ``cfg.audit.url``, keys per ``middleware/audit/keys.py``."""
+        store = open_store(cfg.audit.url, cfg.base_dir)
+        return await cls.start(store, load_keys(cfg), LogSettings.from_config(cfg), stream=stream)
+
+    @classmethod
+    async def start(cls, store: AuditStore, keys: AuditKeys, settings: LogSettings, *,
+                    stream: str | None = None) -> AuditLog:
+        """Like ``open`` with the parts given (tests, custom stores). Never fails because the store
+        is down: the log starts unhealthy and keeps retrying."""
+        self = cls(store, keys, settings)
+        await self._startup(stream)
+        self._task = asyncio.create_task(self._run(), name="candor-audit-writer")
+        return self
+
+    async def _startup(self, stream: str | None) -> None:
+        await self._try_open_store()
+        chain: Chain | None = None
+        spool: Spool | None = None
+        if stream is not None:
+            try:
+                spool = Spool(self.settings.spool_dir, stream)
+            except BlockingIOError:
+                raise RuntimeError(f"audit stream {stream!r} is in use by another live process") from None
+            if self._healthy:
+                try:
+                    if spool.pending:
+                        await self._replay(spool.entries())
+                        spool.clear()
+                    head = await asyncio.wait_for(self.store.stream_head(stream), self.settings.timeout)
+                    chain = Chain(stream, *head) if head else Chain(stream)
+                except Exception as exc:
+                    self._down(exc)
+            if chain is None:  # head unknown: write a derived stream rather than risk a fork
+                spool.close()
+                stream = new_stream_id(stream)
+        if chain is None or spool is None:
+            name = stream or new_stream_id()
+            chain, spool = Chain(name), Spool(self.settings.spool_dir, name)
+        self._chain, self._spool = chain, spool
+        if self._healthy:
+            try:
+                await self._replay_orphans()
+            except Exception as exc:
+                self._down(exc)
+
+    async def _try_open_store(self) -> None:
+        try:
+            if not self._store_opened:
+                await asyncio.wait_for(self.store.open(), self.settings.timeout)
+                self._store_opened = True
+            self._healthy = True
+        except Exception as exc:
+            self._down(exc)
+
+    @property
+    def healthy(self) -> bool:
+        """The store took the last write (or the last probe): for /readyz and fail-closed admission."""
+        return self._healthy and not self._closed
+
+    @property
+    def stream(self) -> str:
+        return self._chain.stream
+
+    async def close(self) -> None:
+        """Drain the queue, write a final checkpoint, release the spool and the store."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is not None:
+            self._queue.put_nowait(_CLOSE)
+            await self._task
+        self._spool.close()
+        if self._store_opened:
+            with contextlib.suppress(Exception):
+                await self.store.close()
+
+    # -- appending ---------------------------------------------------------------------------------
+
+    async def append(self, draft: EventDraft) -> AuditEvent:
+        """Seal and durably record ``draft``; returns once committed (or spooled, fail-open)."""
+        if self._closed:
+            raise RuntimeError("the audit log is closed")
+        if not self._healthy and draft.fail_mode == "closed":
+            raise AuditUnavailable("the audit store is unavailable and the policy says fail closed")
+        fut: asyncio.Future[AuditEvent] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(draft, fut))
+        return await fut
+
+    async def checkpoint(self) -> None:
+        """Write a signed checkpoint now (if anything was written since the last one)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(("checkpoint", fut))
+        await fut
+
+    async def _run(self) -> None:
+        closing = False
+        while not closing:
+            wait = max(0.0, self._cp_time + self.settings.checkpoint_interval - time.monotonic())
+            if not self._healthy:
+                wait = min(wait, max(0.0, self._next_retry - time.monotonic()))
+            items: list[_Pending] = []
+            forced: list[asyncio.Future[None]] = []
+            try:
+                first = await asyncio.wait_for(self._queue.get(), timeout=wait if self._since_cp or
+                                               not self._healthy else None)
+            except TimeoutError:
+                first = None
+            nxt = first
+            while nxt is not None:
+                if nxt is _CLOSE:
+                    closing = True
+                elif isinstance(nxt, tuple):
+                    forced.append(nxt[1])
+                else:
+                    items.append(nxt)
+                if len(items) >= self.settings.batch_max or self._queue.empty():
+                    break
+                nxt = self._queue.get_nowait()
+            if not self._healthy and time.monotonic() >= self._next_retry:
+                await self._recover()
+            try:
+                force_cp = bool(forced) or (closing and self._since_cp + len(items) > 0)
+                if items or force_cp or self._checkpoint_due(0):
+                    await self._process(items, force_cp)
+            except Exception as exc:  # the writer must survive anything
+                log.exception("audit writer failed a batch", error=str(exc))
+                for p in items:
+                    if not p.future.done():
+                        p.future.set_exception(AuditUnavailable(f"audit write failed: {exc}"))
+            for fut in forced:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def _checkpoint_due(self, incoming: int) -> bool:
+        pending = self._since_cp + incoming
+        if pending >= self.settings.checkpoint_every:
+            return True
+        return pending > 0 and time.monotonic() - self._cp_time >= self.settings.checkpoint_interval
+
+    def _seal_all(self, items: list[_Pending], force_cp: bool) -> list[_Sealed]:
+        now = _now_us()
+        out: list[_Sealed] = []
+        for p in items:
+            d = p.draft
+            user_ref = self.keys.user_ref(d.user_id)
+            owner = None
+            if d.content is not None:
+                # content without a user is keyed to its session so it can still be shredded
+                owner = user_ref or (self.keys.user_ref(f"\x00session:{d.session_id}") if d.session_id else None)
+            content_ref = os.urandom(16).hex() if owner else None
+            event, row = self._chain.seal(d, now, user_ref, content_ref)
+            out.append(_Sealed(p, event, row, owner))
+        due = self._checkpoint_due(len(items))
+        self._since_cp += len(items)
+        if force_cp or due:
+            draft = checkpoint_draft(new_event_id(), self._chain, self.keys)
+            event, row = self._chain.seal(draft, now, None, None)
+            out.append(_Sealed(None, event, row))
+            self._since_cp, self._cp_time = 0, time.monotonic()
+        return out
+
+    async def _process(self, items: list[_Pending], force_cp: bool) -> None:
+        if self._healthy:
+            sealed = self._seal_all(items, force_cp)
+            try:
+                contents, new_keys = await self._encrypt_from_store(sealed)
+                await asyncio.wait_for(self.store.append([s.row for s in sealed], contents, new_keys),
+                                       self.settings.timeout)
+            except Exception as exc:
+                self._down(exc)
+                self._switch_stream()
+            else:
+                self._resolve(sealed)
+                await self._anchor_batch([s.row for s in sealed])
+                return
+        for p in items:
+            if p.draft.fail_mode == "closed" and not p.future.done():
+                p.future.set_exception(AuditUnavailable("the audit store is unavailable (fail closed)"))
+        open_items = [p for p in items if p.draft.fail_mode == "open"]
+        if not open_items and not force_cp and not self._checkpoint_due(0):
+            return
+        sealed = self._seal_all(open_items, force_cp)
+        entries = self._encrypt_for_spool(sealed)
+        try:
+            await asyncio.to_thread(self._spool.write, entries)
+        except OSError as exc:
+            log.error("audit spool write failed", error=str(exc), spool=str(self._spool.path))
+            self._switch_stream()  # the file may hold part of the batch: never reuse its numbers
+            for p in open_items:
+                if not p.future.done():
+                    p.future.set_exception(AuditUnavailable(f"audit store down and spool failed: {exc}"))
+            return
+        self._resolve(sealed)
+
+    def _resolve(self, sealed: list[_Sealed]) -> None:
+        for s in sealed:
+            if s.pending is not None and not s.pending.future.done():
+                s.pending.future.set_result(s.event)
+
+    async def _encrypt_from_store(self, sealed: list[_Sealed]) -> tuple[list[ContentRow], list[KeyRow]]:
+        owners = sorted({s.owner for s in sealed if s.owner})
+        if not owners:
+            return [], []
+        existing = await asyncio.wait_for(self.store.user_keys(owners), self.settings.timeout)
+        deks: dict[str, tuple[str, bytes]] = {}
+        new_keys: list[KeyRow] = []
+        for owner in owners:
+            row = existing.get(owner)
+            if row is not None:
+                deks[owner] = (row.key_id, unwrap(self.keys.master, row))
+            else:
+                row, dek = new_data_key(self.keys.master, owner)
+                new_keys.append(row)
+                deks[owner] = (row.key_id, dek)
+        contents = []
+        for s in sealed:
+            if s.owner and s.pending is not None and s.pending.draft.content is not None:
+                kid, dek = deks[s.owner]
+                contents.append(seal_content(dek, kid, s.owner, s.event.content_ref or "", s.row.ts_us,
+                                             s.pending.draft.content))
+        return contents, new_keys
+
+    def _encrypt_for_spool(self, sealed: list[_Sealed]) -> list[SpoolEntry]:
+        entries = []
+        for s in sealed:
+            entry = SpoolEntry(s.row)
+            if s.owner and s.pending is not None and s.pending.draft.content is not None:
+                cached = self._spool_keys.keys.get(s.owner)
+                if cached is None:
+                    row, dek = new_data_key(self.keys.master, s.owner)
+                    cached = (row, dek, False)
+                key_row, dek, written = cached
+                if not written:
+                    entry.key = key_row
+                    self._spool_keys.keys[s.owner] = (key_row, dek, True)
+                entry.content = seal_content(dek, key_row.key_id, s.owner, s.event.content_ref or "",
+                                             s.row.ts_us, s.pending.draft.content)
+            entries.append(entry)
+        return entries
+
+    async def _anchor_batch(self, rows: list[EventRow]) -> None:
+        if self.anchor is None or not rows:
+            return
+        lines = [self.anchor.line("checkpoint", cp.stream, cp.seq, cp.hash)
+                 for cp in checkpoints_in(rows).values()]
+        heads: dict[str, EventRow] = {}
+        for r in rows:
+            seen = heads.get(r.stream)
+            if seen is None or r.seq > seen.seq:
+                heads[r.stream] = r
+        lines += [self.anchor.line("head", r.stream, r.seq, r.hash) for r in heads.values()]
+        try:
+            await asyncio.to_thread(self.anchor.write, lines)
+        except OSError as exc:
+            log.error("audit anchor file write failed", error=str(exc), path=str(self.anchor.path))
+
+    # -- failure and recovery ----------------------------------------------------------------------
+
+    def _down(self, exc: BaseException) -> None:
+        if self._healthy or not self._next_retry:
+            log.warning("audit store unavailable", store=self.store.url, error=repr(exc))
+        self._healthy = False
+        self._next_retry = time.monotonic() + self.settings.retry_interval
+
+    def _switch_stream(self) -> None:
+        old = self._spool
+        name = new_stream_id()
+        self._chain = Chain(name)
+        self._spool = Spool(self.settings.spool_dir, name)
+        old.close()
+        self._since_cp, self._cp_time = 0, time.monotonic()
+        self._spool_keys = _SpoolKeys()
+
+    async def _recover(self) -> None:
+        self._next_retry = time.monotonic() + self.settings.retry_interval
+        try:
+            if not self._store_opened:
+                await asyncio.wait_for(self.store.open(), self.settings.timeout)
+                self._store_opened = True
+            await asyncio.wait_for(self.store.ping(), self.settings.timeout)
+            if self._spool.pending:
+                await self._replay(self._spool.entries())
+                self._spool.clear()
+            await self._replay_orphans()
+        except Exception as exc:
+            log.info("audit store still unavailable", error=repr(exc))
+            return
+        self._spool_keys = _SpoolKeys()
+        self._healthy = True
+        log.info("audit store available again; spool replayed", store=self.store.url)
+
+    async def _replay(self, entries: Any) -> None:
+        chunk: list[SpoolEntry] = []
+        for entry in entries:
+            chunk.append(entry)
+            if len(chunk) >= _REPLAY_CHUNK:
+                await self._replay_chunk(chunk)
+                chunk = []
+        if chunk:
+            await self._replay_chunk(chunk)
+
+    async def _replay_chunk(self, chunk: list[SpoolEntry]) -> None:
+        rows = [e.event for e in chunk]
+        await asyncio.wait_for(self.store.append(
+            rows, [e.content for e in chunk if e.content], [e.key for e in chunk if e.key]),
+            self.settings.timeout)
+        await self._anchor_batch(rows)
+
+    async def _replay_orphans(self) -> None:
+        for path, fd in orphans(self.settings.spool_dir, self._spool.path):
+            try:
+                await self._replay(read_entries(path))
+                path.unlink(missing_ok=True)
+                log.info("replayed audit spool of an earlier writer", spool=str(path))
+            finally:
+                os.close(fd)
+
+    # -- erasure and retention live in retention.py; thin delegates keep one entry point ----------
+
+    async def erase_user(self, user_id: str, *, actor: str | None = None, app_id: str | None = None
+                         ) -> tuple[AuditEvent, int, int]:
+        """Crypto-shred ``user_id``'s content; returns (erasure event, keys destroyed, contents deleted)."""
+        from .retention import erase_user
+
+        return await erase_user(self, user_id, actor=actor, app_id=app_id)
+
+    async def purge(self, older_than: float) -> AuditEvent:
+        """Delete events (and content) older than ``older_than`` seconds; record a signed purge event."""
+        from .retention import purge
+
+        return await purge(self, older_than)
+
+    async def run_retention(self, retention_seconds: float, every: float = 3600.0) -> None:
+        """Background job: purge beyond ``retention_seconds`` now and then every ``every`` seconds."""
+        from .retention import run_retention
+
+        await run_retention(self, retention_seconds, every)
+
+    def forget_spool_key(self, owner: str) -> None:
+        self._spool_keys.keys.pop(owner, None)

@@ -1,0 +1,200 @@
+"""The compliance report (ANTH-ASSESS-2 evidence, ANTH-ASSESS-1 thresholds) computed from the log.
+
+What it reads from events (the request pipeline records these):
+* users: ``user_ref``; sessions: ``session_id`` with the times of exchange/crisis/exit events;
+* age structure: the first decision whose ``detail`` has ``age_band``;
+* crisis: ``crisis`` events, their decision ``detail.level``, ``detail.alerted`` and ``detail.handover``,
+  plus ``alert_delivery`` events;
+* refusals and errors: decision ``detail.code`` (else ``http_<status>``);
+* notices: each notice's ``kind``; labels and actions: every decision as ``rule:outcome``, and
+  ``unlabeled_delivery`` events.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+import orjson
+
+from .events import format_ts
+from .export import iter_rows
+from .store import AuditStore, EventFilter
+
+REGISTERED_THRESHOLD = 1_000_000
+MONTHLY_ACTIVE_THRESHOLD = 100_000
+_DAY_US = 86_400_000_000
+_USAGE_KINDS = {"exchange", "crisis", "exit"}
+
+
+def _uid(ref: str) -> int:
+    return int(ref[:16], 16)  # 64 bits keep a million users apart and take a fraction of the memory
+
+
+def _threshold(value: int, limit: int, what: str, warnings: list[str]) -> dict[str, Any]:
+    ratio = value / limit
+    status = "exceeded" if ratio >= 1 else "warning" if ratio >= 0.8 else "ok"
+    if status != "ok":
+        verb = "has reached" if status == "exceeded" else "is at 80 % or more of"
+        warnings.append(f"{what}: {value:,} {verb} the {limit:,} threshold: a security assessment is "
+                        "due (ANTH-ASSESS-1)" if status == "exceeded" else
+                        f"{what}: {value:,} {verb} the {limit:,} threshold: prepare the security "
+                        "assessment (ANTH-ASSESS-1)")
+    return {"value": value, "threshold": limit, "ratio": round(ratio, 4), "status": status}
+
+
+def _dist(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"count": 0, "mean": None, "median": None, "p90": None, "max": None}
+    values.sort()
+    return {"count": len(values), "mean": round(statistics.fmean(values), 2),
+            "median": round(statistics.median(values), 2),
+            "p90": round(values[min(len(values) - 1, int(len(values) * 0.9))], 2), "max": round(values[-1], 2)}
+
+
+async def compute_report(store: AuditStore, since_us: int | None, until_us: int | None) -> dict[str, Any]:
+    now_us = time.time_ns() // 1000
+    until = until_us if until_us is not None else now_us
+    kinds: Counter[str] = Counter()
+    period_users: set[int] = set()
+    monthly: dict[str, set[int]] = defaultdict(set)
+    last30: set[int] = set()
+    sessions: dict[str, list[int]] = {}
+    user_days: dict[tuple[int, str], list[int]] = {}
+    age_users: dict[int, str] = {}
+    age_events: Counter[str] = Counter()
+    crisis_levels: Counter[str] = Counter()
+    alerts = handovers = 0
+    refusals: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    notices: Counter[str] = Counter()
+    decisions: Counter[str] = Counter()
+    async for rows in iter_rows(store, EventFilter(since_us=since_us, until_us=until)):
+        for row in rows:
+            ev = orjson.loads(row.body)
+            kind = row.kind
+            kinds[kind] += 1
+            uid = _uid(row.user_ref) if row.user_ref else None
+            ts = ev["ts"]
+            band = code = None
+            for d in ev.get("decisions") or []:
+                if not isinstance(d, dict):
+                    continue
+                decisions[f"{d.get('rule')}:{d.get('outcome')}"] += 1
+                raw = d.get("detail")
+                detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
+                if band is None and detail.get("age_band"):
+                    band = str(detail["age_band"])
+                if kind == "crisis":
+                    if detail.get("level"):
+                        crisis_levels[str(detail["level"])] += 1
+                    alerts += detail.get("alerted") is True
+                    handovers += detail.get("handover") is True
+                if code is None and detail.get("code"):
+                    code = str(detail["code"])
+            if kind in ("refusal", "error"):
+                (refusals if kind == "refusal" else errors)[code or f"http_{ev.get('status')}"] += 1
+            for n in ev.get("notices") or []:
+                if isinstance(n, dict) and n.get("kind"):
+                    notices[str(n["kind"])] += 1
+            if row.kind == "alert_delivery":
+                alerts += 1
+            if uid is not None and row.kind in _USAGE_KINDS:
+                period_users.add(uid)
+                monthly[ts[:7]].add(uid)
+                if row.ts_us >= until - 30 * _DAY_US:
+                    last30.add(uid)
+                user_days.setdefault((uid, ts[:10]), []).append(row.ts_us)
+                if band is not None:
+                    age_users[uid] = band
+            if band is not None:
+                age_events[band] += 1
+            if row.session_id and row.kind in _USAGE_KINDS:
+                span = sessions.setdefault(row.session_id, [row.ts_us, row.ts_us])
+                span[0], span[1] = min(span[0], row.ts_us), max(span[1], row.ts_us)
+    all_users: set[int] = set()
+    async for rows in iter_rows(store, EventFilter(until_us=until)):
+        all_users.update(_uid(r.user_ref) for r in rows if r.user_ref and r.kind in _USAGE_KINDS)
+    warnings: list[str] = []
+    peak_month: tuple[str | None, set[int]] = max(monthly.items(), key=lambda kv: len(kv[1]), default=(None, set()))
+    age_structure = Counter(age_users.values())
+    age_structure["unknown"] = len(period_users) - len(age_users)
+    return {
+        "period": {"since": format_ts(since_us / 1e6) if since_us else None, "until": format_ts(until / 1e6)},
+        "generated_at": format_ts(now_us / 1e6),
+        "events": {"total": sum(kinds.values()), "by_kind": dict(sorted(kinds.items()))},
+        "users": {
+            "seen_all_time": _threshold(len(all_users), REGISTERED_THRESHOLD, "users seen (all time)", warnings),
+            "active_in_period": len(period_users),
+            "monthly_active": {m: len(u) for m, u in sorted(monthly.items())},
+            "monthly_active_last_30_days": _threshold(len(last30), MONTHLY_ACTIVE_THRESHOLD,
+                                                      "monthly active users (last 30 days)", warnings),
+            "peak_month": {"month": peak_month[0], "users": len(peak_month[1])},
+        },
+        "usage": {
+            "sessions": len(sessions),
+            "session_minutes": _dist([(b - a) / 60e6 for a, b in sessions.values()]),
+            "user_daily_active_minutes": _dist([(max(v) - min(v)) / 60e6 for v in user_days.values()]),
+        },
+        "age_structure": {"users": dict(sorted(age_structure.items())), "events": dict(sorted(age_events.items()))},
+        "crisis": {"detections": kinds.get("crisis", 0), "by_level": dict(crisis_levels), "alerts": alerts,
+                   "handovers": handovers},
+        "refusals": {"total": kinds.get("refusal", 0), "by_code": dict(refusals.most_common())},
+        "errors": {"total": kinds.get("error", 0), "by_code": dict(errors.most_common())},
+        "notices": {"total": sum(notices.values()), "by_kind": dict(notices.most_common())},
+        "labels": {k: v for k, v in decisions.items() if k.startswith("label")}
+        | {"unlabeled_delivery_events": kinds.get("unlabeled_delivery", 0)},
+        "decisions": dict(decisions.most_common()),
+        "erasures": kinds.get("erasure", 0), "policy_reloads": kinds.get("policy_reload", 0),
+        "purges": kinds.get("purge", 0),
+        "warnings": warnings,
+    }
+
+
+def _table(title: str, data: dict[str, Any], head: tuple[str, str] = ("", "count")) -> list[str]:
+    if not data:
+        return [f"**{title}**: none", ""]
+    lines = [f"**{title}**", "", f"| {head[0] or 'item'} | {head[1]} |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in data.items()]
+    return [*lines, ""]
+
+
+def render_markdown(r: dict[str, Any]) -> str:
+    u = r["users"]
+    seen, mau = u["seen_all_time"], u["monthly_active_last_30_days"]
+    s, d = r["usage"]["session_minutes"], r["usage"]["user_daily_active_minutes"]
+    out = [
+        "# Candor compliance report (ANTH-ASSESS-2)", "",
+        f"Period: {r['period']['since'] or 'beginning of the log'} to {r['period']['until']}; "
+        f"generated {r['generated_at']}; {r['events']['total']:,} events.", "",
+    ]
+    if r["warnings"]:
+        out += ["## Warnings", "", *[f"- {w}" for w in r["warnings"]], ""]
+    out += [
+        "## User scale (ANTH-ASSESS-1 thresholds)", "",
+        "| figure | value | threshold | share | status |", "|---|---:|---:|---:|---|",
+        f"| users seen (all time) | {seen['value']:,} | {seen['threshold']:,} | {seen['ratio']:.1%} "
+        f"| {seen['status']} |",
+        f"| monthly active users (last 30 days) | {mau['value']:,} | {mau['threshold']:,} | {mau['ratio']:.1%} "
+        f"| {mau['status']} |", "",
+        f"Active users in the period: {u['active_in_period']:,}; peak month: {u['peak_month']['month']} "
+        f"({u['peak_month']['users']:,}).", "",
+        *_table("Monthly active users", u["monthly_active"], ("month", "users")),
+        "## Usage duration", "",
+        f"Sessions: {r['usage']['sessions']:,}. Session length (minutes): median {s['median']}, p90 {s['p90']}, "
+        f"max {s['max']}. Active minutes per user per day: mean {d['mean']}, p90 {d['p90']}.", "",
+        "## Age structure", "", *_table("Users by age band", r["age_structure"]["users"], ("age band", "users")),
+        "## Crisis handling", "",
+        f"Detections: {r['crisis']['detections']}; alerts: {r['crisis']['alerts']}; "
+        f"hand-overs: {r['crisis']['handovers']}.", "",
+        *_table("By level", r["crisis"]["by_level"], ("level", "count")),
+        "## Refusals and errors", "", *_table("Refusals by code", r["refusals"]["by_code"], ("code", "count")),
+        *_table("Errors by code", r["errors"]["by_code"], ("code", "count")),
+        "## Notices and labels", "", *_table("Notices delivered", r["notices"]["by_kind"], ("kind", "count")),
+        *_table("Labels", r["labels"], ("rule:outcome", "count")),
+        "## Record keeping", "",
+        f"Erasures: {r['erasures']}; policy reloads: {r['policy_reloads']}; retention purges: {r['purges']}.", "",
+    ]
+    return "\n".join(out)
