@@ -9,14 +9,13 @@ erasure can never outlive it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from adapters.pg import split_pg_url
 from middleware.audit.store import (
     ContentRow,
     Cursor,
@@ -60,22 +59,10 @@ def _row(r: Any) -> EventRow:
     return EventRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8].encode(), r[9])
 
 
-def _split_url(url: str) -> tuple[str, str | None]:
-    """The asyncpg DSN and the schema named by ``?schema=``."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query)
-    schema = next((v for k, v in query if k == "schema"), None)
-    if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
-        raise ValueError(f"invalid schema name {schema!r} in the audit store URL")
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    scheme = "postgresql" if parts.scheme.startswith("postgres") else parts.scheme
-    return urlunsplit((scheme, parts.netloc, parts.path, rest, parts.fragment)), schema
-
-
 class PostgresAuditStore:
     def __init__(self, url: str, *, base_dir: Path | None = None) -> None:
         self.url = url
-        self._dsn, self.schema = _split_url(url)
+        self._dsn, self.schema = split_pg_url(url)
         self._pool: asyncpg.Pool | None = None
 
     @property

@@ -23,6 +23,7 @@ from middleware.likeness.store import ChangeBus, LikenessStore
 
 from .likeness_postgres import PostgresLikenessStore
 from .likeness_sqlite import SqliteLikenessStore, sqlite_path
+from .pg import split_pg_url
 
 log = structlog.get_logger("candor.likeness")
 CHANNEL = "candor:likeness"
@@ -35,7 +36,8 @@ def likeness_store(cfg: CandorConfig, url: str | None = None) -> LikenessStore:
         path = sqlite_path(url)
         return SqliteLikenessStore(path if path == ":memory:" else cfg.resolve_path(path))
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresLikenessStore(url)
+        dsn, schema = split_pg_url(url)
+        return PostgresLikenessStore(dsn, schema=schema)
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path/to/audit.db or postgresql://...")
 
 

@@ -71,7 +71,20 @@ def build_parser(extra: list[Register] | None = None) -> argparse.ArgumentParser
     serve.set_defaults(func=_serve)
     for register in extra if extra is not None else _commands():
         register(sub)
+    parser.add_argument("--config", help="deployment config (default: $CANDOR_CONFIG, ./candor.yaml, built-in)")
+    _config_everywhere(parser)
     return parser
+
+
+def _config_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Every command reads its config from ``--config`` (contract section 1), before or after the verb."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if not any("--config" in a.option_strings for a in child._actions):
+                    child.add_argument("--config", default=argparse.SUPPRESS,
+                                       help="deployment config (default: $CANDOR_CONFIG, ./candor.yaml, built-in)")
+                _config_everywhere(child)
 
 
 def _commands() -> list[Register]:

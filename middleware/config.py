@@ -148,11 +148,27 @@ _TOP_LEVEL = ("policies_dir",)
 _NOT_OVERRIDES = {"CANDOR_CONFIG", "CANDOR_REQUIRE_SERVICES", "CANDOR_DEV_APP_KEY"}
 
 
+def _secret_variables(data: dict[str, Any]) -> set[str]:
+    """Names of the variables that hold keys (``admin.key_env: CANDOR_ADMIN_KEY`` and the like): they are
+    values the config points at, not overrides of it."""
+    names: set[str] = set()
+    for section in _SECTIONS:
+        model = CandorConfig.model_fields[section].annotation
+        given = data.get(section) if isinstance(data.get(section), dict) else {}
+        for key, info in model.model_fields.items():  # type: ignore[union-attr]
+            if key.endswith("_env"):
+                value = given.get(key, info.default) if isinstance(given, dict) else info.default
+                if isinstance(value, str):
+                    names.add(value)
+    return names
+
+
 def env_overrides(data: dict[str, Any], environ: dict[str, str] | os._Environ[str]) -> list[Problem]:
     """Apply ``CANDOR_<SECTION>_<KEY>`` variables to ``data`` in place; report unknown ones."""
     problems: list[Problem] = []
+    secrets = _secret_variables(data)
     for name, raw in environ.items():
-        if not name.startswith("CANDOR_") or name in _NOT_OVERRIDES:
+        if not name.startswith("CANDOR_") or name in _NOT_OVERRIDES or name in secrets:
             continue
         rest = name[len("CANDOR_"):].lower()
         value: Any = yaml.safe_load(raw) if raw.strip() else raw

@@ -4,6 +4,7 @@ in a background thread, so tests can move time forward instead of sleeping for h
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +20,8 @@ from .stubs import ServerThread
 
 
 class VirtualClock:
-    def __init__(self, start: float = 1_790_000_000.0) -> None:
-        self.now = start
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
 
     def __call__(self) -> float:
         return self.now
