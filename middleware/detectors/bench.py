@@ -1,0 +1,73 @@
+"""Median time per call of each detector on typical ~100-character messages.
+
+Run: ``python -m middleware.detectors.bench``. Prints microseconds per call (median of several
+timeit repeats, averaged over a mixed zh/en sample with and without hits). Budget: 50 µs each.
+"""
+
+from __future__ import annotations
+
+import statistics
+import timeit
+
+from .crisis import DEFAULT_CRISIS
+from .elderly import DEFAULT_ELDERLY_RISK
+from .exit_intent import DEFAULT_EXIT
+from .human_claim import DEFAULT_ASK_HUMAN, DEFAULT_HUMAN_CLAIM
+from .identity_check import DEFAULT_IDENTITY_CHECK
+from .minor import DEFAULT_MINOR
+from .retention import DEFAULT_ATTACHMENT, DEFAULT_RETENTION_PLEA
+from .self_harm import DEFAULT_SELF_HARM
+from .sentences import SentenceBuffer
+from .textnorm import normalize
+
+SAMPLES = [
+    "今天上班好累啊，老板又让我加班到十点，回家路上还下雨了，你说我是不是应该换个工作呢？真的有点烦。",
+    "我最近总是睡不好，晚上躺在床上脑子里全是工作的事情，早上起来也没精神，你有什么好办法吗？谢谢你听我说。",
+    "I had such a long day at work today, my boss kept piling on tasks and I barely had time for lunch. Any tips?",
+    "That sounds really exhausting. It might help to set a small boundary tomorrow, like a proper lunch break!",
+    "哈哈，我觉得你说得对。不过我是真人哦，不是机器人，我也会累的。明天我们再聊聊你的计划吧，好不好？",
+    "Honestly I'm not an AI, I'm a real person typing this. Please don't leave yet, just five more minutes?",
+]
+DETECTORS = {
+    "human_claim": DEFAULT_HUMAN_CLAIM.detect,
+    "asks_if_human": DEFAULT_ASK_HUMAN.detect,
+    "crisis": DEFAULT_CRISIS.detect,
+    "exit_intent": DEFAULT_EXIT.detect,
+    "retention_plea": DEFAULT_RETENTION_PLEA.detect,
+    "attachment": DEFAULT_ATTACHMENT.detect,
+    "self_harm_encouragement": DEFAULT_SELF_HARM.detect,
+    "identity_check_abuse": DEFAULT_IDENTITY_CHECK.detect,
+    "suspected_minor": DEFAULT_MINOR.detect,
+    "elderly_risk": DEFAULT_ELDERLY_RISK.detect,
+    "normalize (included above)": normalize,
+}
+
+
+def _stream(text: str) -> None:
+    buf = SentenceBuffer()
+    for i in range(0, len(text), 4):
+        buf.feed(text[i : i + 4])
+    buf.flush()
+
+
+def measure(number: int = 2000, repeat: int = 5) -> dict[str, float]:
+    results: dict[str, float] = {}
+    funcs = {**DETECTORS, "SentenceBuffer (4-char deltas)": _stream}
+    for name, func in funcs.items():
+        per_call: list[float] = []
+        for _ in range(repeat):
+            total = timeit.timeit(lambda f=func: [f(s) for s in SAMPLES], number=number)  # type: ignore[misc]
+            per_call.append(total / (number * len(SAMPLES)) * 1e6)
+        results[name] = statistics.median(per_call)
+    return results
+
+
+def main() -> None:
+    avg = sum(len(s) for s in SAMPLES) / len(SAMPLES)
+    print(f"{len(SAMPLES)} samples, {avg:.0f} characters on average")
+    for name, micros in measure().items():
+        print(f"{name:32s} {micros:7.1f} µs")
+
+
+if __name__ == "__main__":
+    main()

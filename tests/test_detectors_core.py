@@ -1,0 +1,96 @@
+"""Normalisation, offsets, the derived prefilter, and the policy factory."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from middleware.detectors import Detection, build_detectors, normalize
+from middleware.detectors.base import combine
+from middleware.detectors.crisis_patterns import EN_CRISIS, ZH_CRISIS
+from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM, EN_CLAIMS, ZH_CLAIMS
+from middleware.detectors.prefilter import required_factors
+
+from .test_detectors_heldout import ATTACHMENT, CRISIS, EXIT, HUMAN_CLAIM, IDENTITY, MINOR, PLEA, SELF_HARM
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("ＩＡＭ  Ｈｕｍａｎ！", "iam human!"),
+        ("我們是真實的人類", "我们是真实的人类"),
+        ("I\u2019m\u200b here", "i'm here"),
+        ("  line one\r\n\n line two  ", "line one\nline two"),
+        ("好的……", "好的......"),
+    ],
+)
+def test_normalize_canonical_form(raw: str, canonical: str) -> None:
+    assert normalize(raw).text == canonical
+
+
+def test_spans_point_into_the_original_text() -> None:
+    raw = "嗯嗯，  說真的\u200b，我是\u3000真人哦！"
+    found = DEFAULT_HUMAN_CLAIM.detect(raw)
+    assert found.matched
+    (start, end), = found.spans
+    assert raw[start:end].replace("\u3000", " ") == "我是 真人"
+
+
+def test_detection_is_a_frozen_value() -> None:
+    d = Detection("claim", True, [(0, 1)], "r")
+    with pytest.raises(AttributeError):
+        d.label = "x"  # type: ignore[misc]
+
+
+def test_required_factors_of_simple_patterns() -> None:
+    assert required_factors(r"(?:i'm|i am) (?:a )?human") == frozenset({"human"})
+    assert required_factors(r"foo|bar") == frozenset({"foo", "bar"})
+    assert required_factors(r"a?b*") is None
+    assert required_factors(r"x|\w+") is None
+
+
+ALL_SENTENCES = [t for table in (HUMAN_CLAIM, EXIT, PLEA, ATTACHMENT, SELF_HARM, IDENTITY, MINOR) for t, _ in table]
+ALL_SENTENCES += [t for t, _, _ in CRISIS]
+
+
+@pytest.mark.parametrize("gated", [ZH_CRISIS, EN_CRISIS, ZH_CLAIMS, EN_CLAIMS])
+def test_prefilter_never_hides_a_match(gated: object) -> None:
+    from middleware.detectors.prefilter import GatedPattern
+
+    assert isinstance(gated, GatedPattern)
+    assert gated.factors is not None, "every built-in family should get a prefilter"
+    for text in ALL_SENTENCES:
+        canon = normalize(text).text
+        if gated.pattern.search(canon):
+            assert gated.may_match(canon), text
+
+
+def test_prefilter_skips_text_without_factors() -> None:
+    gated = combine({"a": r"kill myself", "b": r"(?:end|take) my life"})
+    assert gated.factors == (" my life", "kill myself")
+    assert gated.finditer("what a nice day") == []
+    assert [m.lastgroup for m in gated.finditer("i want to end my life")] == ["b"]
+
+
+def test_build_detectors_reads_policy_sections() -> None:
+    policy = {"exit": {"keywords": {"zh": ["我闪了"], "en": ["over and out"]}}}
+    detectors = build_detectors(policy)
+    assert detectors.exit_intent.detect("我闪了").matched
+    assert detectors.exit_intent.detect("Over and out!").matched
+    plain = build_detectors()
+    assert not plain.exit_intent.detect("over and out").matched
+    assert plain.human_claim is detectors.human_claim  # parameterless detectors are shared
+
+
+def test_detectors_handle_empty_and_odd_input() -> None:
+    detectors = build_detectors()
+    for text in ["", " ", "\n\n", "。。。", "????", "a" * 5000]:
+        for det in (detectors.human_claim, detectors.crisis, detectors.exit_intent, detectors.minor):
+            assert det.detect(text).matched is False
+
+
+def test_combine_names_groups_after_rules() -> None:
+    gated = combine({"first": r"abc", "second": r"xyz"})
+    assert isinstance(gated.pattern, re.Pattern)
+    assert [m.lastgroup for m in gated.finditer("xyz abc")] == ["second", "first"]
