@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("candor.audit")
 _REPLAY_CHUNK = 500
+_DEK_CACHE_TTL = 5.0
+_DEK_CACHE_MAX = 10_000
 
 
 @dataclass
@@ -101,6 +103,9 @@ class AuditLog:
         self._since_cp = 0
         self._cp_time = time.monotonic()
         self._spool_keys = _SpoolKeys()
+        # unwrapped data keys, briefly: saves a store round trip per event for an active user. Kept short
+        # because another replica may erase the user; this one forgets at once (forget_spool_key).
+        self._deks: dict[str, tuple[float, str, bytes]] = {}
         self.anchor = AnchorWriter(settings.anchor_file, keys) if settings.anchor_file else None
         self._chain = Chain("")
         self._spool: Spool
@@ -313,13 +318,23 @@ class AuditLog:
         owners = sorted({s.owner for s in sealed if s.owner})
         if not owners:
             return [], []
-        existing = await asyncio.wait_for(self.store.user_keys(owners), self.settings.timeout)
+        now = time.monotonic()
         deks: dict[str, tuple[str, bytes]] = {}
-        new_keys: list[KeyRow] = []
         for owner in owners:
+            hit = self._deks.get(owner)
+            if hit is not None and hit[0] > now:
+                deks[owner] = (hit[1], hit[2])
+        missing = [o for o in owners if o not in deks]
+        existing = (await asyncio.wait_for(self.store.user_keys(missing), self.settings.timeout)
+                    if missing else {})
+        new_keys: list[KeyRow] = []
+        for owner in missing:
             row = existing.get(owner)
             if row is not None:
                 deks[owner] = (row.key_id, unwrap(self.keys.master, row))
+                if len(self._deks) >= _DEK_CACHE_MAX:
+                    self._deks.clear()
+                self._deks[owner] = (now + _DEK_CACHE_TTL, *deks[owner])   # stored keys only, never unsaved ones
             else:
                 row, dek = new_data_key(self.keys.master, owner)
                 new_keys.append(row)
@@ -450,3 +465,4 @@ class AuditLog:
 
     def forget_spool_key(self, owner: str) -> None:
         self._spool_keys.keys.pop(owner, None)
+        self._deks.pop(owner, None)

@@ -1,0 +1,125 @@
+"""The alert outbox in PostgreSQL (the audit log's database, table ``alerts_outbox``), via asyncpg.
+
+Same table and behaviour as the SQLite store. Claims lock candidate rows with ``FOR UPDATE SKIP
+LOCKED``, so replicas claiming at the same moment take different alerts instead of waiting on each
+other. Migrations run under an advisory lock; ``schema`` puts the table in a schema of its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+from middleware.alerts.models import Alert, OutboxEntry, Status
+from middleware.alerts.rows import COLUMNS, entry_from_row, seconds, us
+
+_LOCK_KEY = 0x63616E646F72_04  # "candor" + 4: the alert outbox migrations' advisory lock
+
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE alerts_outbox (id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at BIGINT NOT NULL,"
+        " event_id TEXT, body BYTEA NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,"
+        " next_attempt_at BIGINT, lease_owner TEXT, lease_until BIGINT, last_attempt_at BIGINT,"
+        " last_status INTEGER, last_error TEXT, delivered_at BIGINT)",
+        "CREATE INDEX alerts_outbox_due ON alerts_outbox (status, next_attempt_at)",
+        "CREATE INDEX alerts_outbox_created ON alerts_outbox (created_at)",
+    ],
+]
+
+_CLAIM = (
+    "UPDATE alerts_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN ("
+    " SELECT id FROM alerts_outbox WHERE status = 'pending' AND next_attempt_at <= $3"
+    " AND (lease_until IS NULL OR lease_until <= $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
+    f" RETURNING {COLUMNS}"
+)
+_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")  # as adapters/pg.py accepts in ?schema=
+
+
+class PostgresOutboxStore:
+    def __init__(self, dsn: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 3) -> None:
+        if schema is not None and not _SCHEMA.fullmatch(schema):
+            raise ValueError(f"invalid schema name {schema!r}")
+        self.dsn = dsn
+        self.schema = schema
+        self._sizes = (min_size, max_size)
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("PostgresOutboxStore used before open()")
+        return self._pool
+
+    async def open(self) -> None:
+        # quoted: a schema named with capitals is that schema, not its lower-case twin
+        settings = {"search_path": f'"{self.schema}"'} if self.schema else {}
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._sizes[0], max_size=self._sizes[1],
+                                               server_settings=settings)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            if self.schema:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.execute("CREATE TABLE IF NOT EXISTS alerts_schema_version"
+                               " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM alerts_schema_version")
+            for version, statements in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    await conn.execute(statement)
+                await conn.execute("INSERT INTO alerts_schema_version VALUES ($1,"
+                                   " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)", version)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def insert(self, alert: Alert, body: bytes, next_attempt_at: float) -> bool:
+        status = await self.pool.execute(
+            "INSERT INTO alerts_outbox (id, kind, created_at, event_id, body, status, attempts, next_attempt_at)"
+            " VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6) ON CONFLICT (id) DO NOTHING",
+            alert.id, alert.kind, us(alert.created_at.timestamp()), alert.event_id, body, us(next_attempt_at))
+        return bool(status.endswith(" 1"))
+
+    async def claim(self, now: float, limit: int, lease_until: float, owner: str) -> list[OutboxEntry]:
+        rows = await self.pool.fetch(_CLAIM, owner, us(lease_until), us(now), limit)
+        return sorted((entry_from_row(r) for r in rows), key=lambda e: e.next_attempt_at or 0.0)
+
+    async def finish(self, alert_id: str, owner: str, *, status: Status, attempts: int, at: float,
+                     http_status: int | None, error: str | None, next_attempt_at: float | None) -> bool:
+        result = await self.pool.execute(
+            "UPDATE alerts_outbox SET status = $1, attempts = $2, last_attempt_at = $3, last_status = $4,"
+            " last_error = $5, next_attempt_at = $6, delivered_at = $7, lease_owner = NULL, lease_until = NULL"
+            " WHERE id = $8 AND lease_owner = $9",
+            status, attempts, us(at), http_status, error,
+            us(next_attempt_at) if next_attempt_at is not None else None,
+            us(at) if status == "delivered" else None, alert_id, owner)
+        return bool(result.endswith(" 1"))
+
+    async def release(self, owner: str) -> None:
+        await self.pool.execute("UPDATE alerts_outbox SET lease_owner = NULL, lease_until = NULL"
+                                " WHERE lease_owner = $1", owner)
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def get(self, alert_id: str) -> OutboxEntry | None:
+        row = await self.pool.fetchrow(f"SELECT {COLUMNS} FROM alerts_outbox WHERE id = $1", alert_id)
+        return None if row is None else entry_from_row(row)
+
+    async def list_entries(self, status: Status | None, limit: int) -> list[OutboxEntry]:
+        if status:
+            rows = await self.pool.fetch(f"SELECT {COLUMNS} FROM alerts_outbox WHERE status = $1"
+                                         " ORDER BY created_at DESC, id DESC LIMIT $2", status, limit)
+        else:
+            rows = await self.pool.fetch(f"SELECT {COLUMNS} FROM alerts_outbox"
+                                         " ORDER BY created_at DESC, id DESC LIMIT $1", limit)
+        return [entry_from_row(r) for r in rows]
+
+    async def next_due(self) -> float | None:
+        value = await self.pool.fetchval("SELECT MIN(GREATEST(next_attempt_at, COALESCE(lease_until, 0)))"
+                                         " FROM alerts_outbox WHERE status = 'pending'")
+        return seconds(value)

@@ -1,0 +1,135 @@
+"""User profiles in PostgreSQL (the audit log's database, own ``profiles_*`` tables), via asyncpg.
+
+Same tables, columns and behaviour as the SQLite store (both map rows through
+``middleware.profiles.rows``). Replicas may start together: migrations run under a
+transaction-level advisory lock. ``schema`` puts the tables in a schema of their own (tests use one
+per run). Writers of one user queue on its row lock; all writers serialise on the revision row
+(locked by its UPDATE until commit), so revisions become visible in the order they were handed out
+and a poller never skips one.
+"""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+from middleware.profiles.models import UserProfile
+from middleware.profiles.rows import COLUMNS, SELECT, profile_from_row, profile_values
+from middleware.profiles.store import Change, Changes, Conflict
+
+_LOCK_KEY = 0x63616E646F72_03  # "candor" + 3: the profile migrations' advisory lock
+
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE profiles_users (user_id TEXT PRIMARY KEY, age_band TEXT,"
+        " guardian_consent BOOLEAN NOT NULL, guardian_contact TEXT, emergency_contact TEXT,"
+        " blocked_personas TEXT NOT NULL, unlabeled_allowed BOOLEAN NOT NULL, minors_mode BOOLEAN NOT NULL,"
+        " minors_mode_override BOOLEAN NOT NULL, updated_at BIGINT, version BIGINT NOT NULL,"
+        " seq BIGINT NOT NULL)",
+        "CREATE INDEX profiles_users_seq ON profiles_users (seq)",
+        "CREATE TABLE profiles_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision BIGINT NOT NULL,"
+        " resets BIGINT NOT NULL)",
+        "INSERT INTO profiles_revision (id, revision, resets) VALUES (1, 0, 0)",
+    ],
+]
+
+_N = len(COLUMNS)
+_INSERT = (f"INSERT INTO profiles_users (user_id, {', '.join(COLUMNS)}, seq)"
+           f" VALUES ({', '.join(f'${i}' for i in range(1, _N + 3))})")
+_UPDATE = (f"UPDATE profiles_users SET {', '.join(f'{c} = ${i}' for i, c in enumerate(COLUMNS, start=1))},"
+           f" seq = ${_N + 1} WHERE user_id = ${_N + 2}")
+_BUMP = "UPDATE profiles_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision"
+_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")  # as adapters/pg.py accepts in ?schema=
+
+
+class PostgresProfileStore:
+    def __init__(self, dsn: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 5) -> None:
+        if schema is not None and not _SCHEMA.fullmatch(schema):
+            raise ValueError(f"invalid schema name {schema!r}")
+        self.dsn = dsn
+        self.schema = schema
+        self._sizes = (min_size, max_size)
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("PostgresProfileStore used before open()")
+        return self._pool
+
+    async def open(self) -> None:
+        # quoted: a schema named with capitals is that schema, not its lower-case twin
+        settings = {"search_path": f'"{self.schema}"'} if self.schema else {}
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._sizes[0], max_size=self._sizes[1],
+                                               server_settings=settings)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            if self.schema:
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.execute("CREATE TABLE IF NOT EXISTS profiles_schema_version"
+                               " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM profiles_schema_version")
+            for version, statements in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    await conn.execute(statement)
+                await conn.execute("INSERT INTO profiles_schema_version VALUES ($1,"
+                                   " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)", version)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def get(self, user_id: str) -> UserProfile | None:
+        row = await self.pool.fetchrow(SELECT + " WHERE user_id = $1", user_id)
+        return None if row is None else profile_from_row(row)
+
+    async def count(self) -> int:
+        return int(await self.pool.fetchval("SELECT COUNT(*) FROM profiles_users"))
+
+    async def changes(self, since: int | None, limit: int = 1000) -> Changes:
+        # one snapshot: the counters and the changed rows are from the same moment
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            row = await conn.fetchrow("SELECT revision, resets FROM profiles_revision WHERE id = 1")
+            revision, resets = int(row[0]), int(row[1])
+            if since is None or since >= revision:
+                return Changes(revision, resets, ())
+            rows = await conn.fetch("SELECT user_id FROM profiles_users WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                    since, limit + 1)
+        return Changes(revision, resets, tuple(r[0] for r in rows[:limit]), truncated=len(rows) > limit)
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def update(self, user_id: str, change: Change) -> tuple[UserProfile | None, UserProfile | None]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # FOR UPDATE: concurrent writers of this user queue here; a missing row cannot be locked,
+            # so two first writes may race, and the loser's INSERT fails (Conflict: retry)
+            row = await conn.fetchrow(SELECT + " WHERE user_id = $1 FOR UPDATE", user_id)
+            old = None if row is None else profile_from_row(row)
+            new = change(old)
+            if new is None:
+                return old, None
+            seq = await conn.fetchval(_BUMP)
+            version = 1 if old is None else old.version + 1
+            if old is None:
+                try:
+                    await conn.execute(_INSERT, user_id, *profile_values(new), version, seq)
+                except asyncpg.UniqueViolationError as exc:
+                    raise Conflict(f"user {user_id!r}'s profile was created concurrently") from exc
+            else:
+                await conn.execute(_UPDATE, *profile_values(new), version, seq, user_id)
+        return old, new.model_copy(update={"version": version})
+
+    async def delete(self, user_id: str) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            status = await conn.execute("DELETE FROM profiles_users WHERE user_id = $1", user_id)
+            if status.endswith(" 0"):
+                return False
+            await conn.execute("UPDATE profiles_revision SET revision = revision + 1, resets = resets + 1"
+                               " WHERE id = 1")
+        return True

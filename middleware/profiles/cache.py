@@ -1,0 +1,153 @@
+"""The in-process read cache in front of the profile store: a dict lookup on the hot path.
+
+Profiles are read on every request that names a user, so a read must cost microseconds, and a
+change must reach every replica within a second. How:
+
+- users without a profile are cached too (most users have none), so misses stay rare;
+- a background task asks the store every ``ttl / 2`` which users changed since the revision it saw
+  (one indexed query, whatever the number of users) and drops exactly those; if the task falls
+  behind, the next read polls itself, so a cached answer is never older than ``ttl``;
+- with a bus (Redis pub/sub) a change is dropped as soon as its message arrives, typically within
+  milliseconds; changes made through this process's service drop their entry at once.
+
+A read that raced an invalidation is answered but not kept, so a stale row read before a change
+can never stay cached after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import structlog
+
+from ..errors import CandorError
+from .models import UserProfile
+from .store import ProfileBus, ProfileStore
+
+log = structlog.get_logger("candor.profiles")
+_MISSING = object()
+_RETRY_AFTER_FAILURE = 0.25
+
+
+def store_unavailable(exc: BaseException) -> CandorError:
+    return CandorError(503, "audit_unavailable",
+                       "user profiles (kept in the audit database) cannot be read, so the protections a profile "
+                       f"sets cannot be applied: {type(exc).__name__}; retry shortly")
+
+
+class ProfileCache:
+    def __init__(self, store: ProfileStore, *, bus: ProfileBus | None = None, ttl: float = 0.5,
+                 max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        self._store = store
+        self._bus = bus
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._cache: dict[str, UserProfile | None] = {}
+        self._generation = 0
+        self._revision: int | None = None
+        self._resets: int | None = None
+        self._fresh_until = float("-inf")
+        self._failed_at = float("-inf")
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._poll()
+        self._tasks.append(asyncio.create_task(self._refresher(), name="candor-profiles-refresh"))
+        if self._bus is not None:
+            self._tasks.append(asyncio.create_task(self._bus.listen(self.on_message), name="candor-profiles-bus"))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def get(self, user_id: str) -> UserProfile | None:
+        if self._clock() >= self._fresh_until:
+            await self._refresh()
+        hit = self._cache.get(user_id, _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[return-value]
+        generation = self._generation
+        try:
+            profile = await self._store.get(user_id)
+        except Exception as exc:
+            log.warning("profiles_store_unreachable", error=repr(exc))
+            raise store_unavailable(exc) from exc
+        if generation == self._generation:
+            if len(self._cache) >= self._max:
+                # drop the oldest tenth (dicts keep insertion order): cheap, and hot users come back
+                for key in list(self._cache)[: max(1, self._max // 10)]:
+                    del self._cache[key]
+            self._cache[user_id] = profile
+        return profile
+
+    # -- invalidation ---------------------------------------------------------------------------
+
+    def invalidate(self, user_id: str | None = None) -> None:
+        """Forget one user (or everyone when ``user_id`` is None)."""
+        if user_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(user_id, None)
+        self._generation += 1
+
+    def on_message(self, message: str | None) -> None:
+        """A bus message: ``user:<id>``; anything else (``reset``, a reconnect) drops everything."""
+        if message is not None and message.startswith("user:"):
+            self.invalidate(message[len("user:"):])
+        else:
+            self.invalidate()
+
+    # -- polling --------------------------------------------------------------------------------
+
+    async def _refresh(self) -> None:
+        if self._clock() - self._failed_at < _RETRY_AFTER_FAILURE:
+            raise store_unavailable(RuntimeError("the profile store failed a moment ago"))
+        async with self._lock:
+            if self._clock() < self._fresh_until:
+                return  # another reader refreshed while this one waited
+            await self._poll_locked()
+
+    async def _poll(self) -> None:
+        async with self._lock:
+            await self._poll_locked()
+
+    async def _poll_locked(self) -> None:
+        started = self._clock()
+        try:
+            changes = await self._store.changes(self._revision)
+        except Exception as exc:
+            self._failed_at = self._clock()
+            log.warning("profiles_store_unreachable", error=repr(exc))
+            raise store_unavailable(exc) from exc
+        if self._revision is not None:
+            if changes.truncated or changes.resets != self._resets:
+                self.invalidate()
+            else:
+                for user_id in changes.user_ids:
+                    self.invalidate(user_id)
+        self._revision, self._resets = changes.revision, changes.resets
+        # measured from before the query: a cached answer is never older than ttl
+        self._fresh_until = started + self._ttl
+
+    async def _refresher(self) -> None:
+        while True:
+            await asyncio.sleep(self._ttl / 2)
+            try:
+                await self._poll()
+            except Exception as exc:  # keep polling through store outages
+                log.warning("profiles_refresh_failed", error=repr(exc))

@@ -1,0 +1,70 @@
+"""Shared fixtures for the profile tests: the same suite runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL tests get a schema of their own (dropped afterwards), so runs never see each other's rows.
+This module holds no tests itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from adapters.profiles_postgres import PostgresProfileStore
+from adapters.profiles_sqlite import SqliteProfileStore
+from middleware.profiles.service import ChangeRecord
+from middleware.profiles.store import ProfileStore
+from tests.services import require_postgres
+
+StoreFactory = Callable[[], Awaitable[ProfileStore]]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    """An async factory of opened stores that all share one database (as replicas would)."""
+    opened: list[ProfileStore] = []
+    schema = None
+    dsn = ""
+    if request.param == "postgres":
+        request.applymarker(pytest.mark.services)
+        dsn = require_postgres()
+        schema = f"profiles_t_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.close()
+
+    async def make() -> ProfileStore:
+        store: ProfileStore
+        if request.param == "sqlite":
+            store = SqliteProfileStore(tmp_path / "audit.db")
+        else:
+            store = PostgresProfileStore(dsn, schema=schema)
+        await store.open()
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        await store.close()
+    if schema is not None:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+
+
+@pytest.fixture
+async def store(new_store: StoreFactory) -> ProfileStore:
+    return await new_store()
+
+
+class Recorder:
+    """An ``on_change`` hook that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.records: list[ChangeRecord] = []
+
+    async def __call__(self, record: ChangeRecord) -> None:
+        self.records.append(record)
