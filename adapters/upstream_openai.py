@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import httpx
 import orjson
-from httpx_aiohttp import HttpxAiohttpClient
+from httpx_aiohttp import AiohttpTransport
 
 from middleware.sse import SSEDecoder
 from middleware.upstream import (
@@ -39,12 +39,35 @@ def _detail(body: bytes) -> str:
 
 
 class OpenAICompatibleUpstream:
+    """One pooled ``httpx.AsyncClient`` whose transport is aiohttp's connection pool (``httpx-aiohttp``).
+
+    On the hot path requests go straight to the client's transport: a proxy needs none of the client's
+    cookie, auth, redirect and base-URL layers, which cost a fifth of the proxy's CPU per request in
+    profiles. A client passed in (tests, custom TLS) is used through its full API instead."""
+
     def __init__(self, client: httpx.AsyncClient | None = None) -> None:
-        self._client = client or HttpxAiohttpClient(
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30),
-            timeout=httpx.Timeout(60.0, connect=5.0),
-            follow_redirects=False,
-        )
+        self._transport: AiohttpTransport | None = None
+        if client is None:
+            limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
+            self._transport = AiohttpTransport(limits=limits)
+            client = httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(60.0, connect=5.0),
+                                       follow_redirects=False)
+        self._client = client
+
+    async def _send(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
+                    stream: bool) -> httpx.Response:
+        if self._transport is None:
+            request = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
+            return await self._client.send(request, stream=stream)
+        request = httpx.Request("POST", url, content=content, headers=headers,
+                                extensions={"timeout": timeout.as_dict()})
+        response = await self._transport.handle_async_request(request)
+        if not stream:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -61,7 +84,7 @@ class OpenAICompatibleUpstream:
         content = orjson.dumps(request.body)
         try:
             if not request.stream:
-                resp = await self._client.post(url, content=content, headers=headers, timeout=timeout)
+                resp = await self._send(url, headers, content, timeout, stream=False)
                 if resp.status_code >= 400:
                     raise failure_for_status(route, resp.status_code, _detail(resp.content))
                 try:
@@ -75,8 +98,7 @@ class OpenAICompatibleUpstream:
                 yield data
                 return
             headers["accept"] = "text/event-stream"
-            req = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
-            resp = await self._client.send(req, stream=True)
+            resp = await self._send(url, headers, content, timeout, stream=True)
             try:
                 if resp.status_code >= 400:
                     await resp.aread()

@@ -1,0 +1,155 @@
+"""The benchmark harness works: the stub speaks OpenAI's wire format (checked with the real SDK), the
+load generator counts requests and errors correctly, and the runner reports a proxy that fails."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import uvloop
+
+from bench import run as bench_run
+from bench.loadgen import LoadResult, Target, run_load
+from bench.stub_upstream import StubOptions, content_pieces, start_stub
+
+REPO = Path(__file__).resolve().parent.parent
+KEY = "sk-stub-test"
+CHUNKS = 5
+
+
+@pytest.fixture(scope="module")
+def stub_port() -> Iterator[int]:
+    argv = [sys.executable, "-m", "bench.stub_upstream", "--port", "0", "--chunks", str(CHUNKS),
+            "--api-key", KEY]
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    try:
+        assert "listening on http://127.0.0.1:" in line, line
+        yield int(line.rsplit(":", 1)[1].split("/")[0])
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def stub_requests(port: int) -> int:
+    return int(httpx.get(f"http://127.0.0.1:{port}/_stub/stats").json()["requests"])
+
+
+def client(port: int, key: str = KEY) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)
+
+
+def test_stub_answers_a_chat_completion_the_sdk_parses(stub_port: int) -> None:
+    reply = client(stub_port).chat.completions.create(
+        model="any-model", messages=[{"role": "user", "content": "hi"}])
+    assert reply.object == "chat.completion"
+    assert reply.id.startswith("chatcmpl-")
+    assert reply.model == "any-model"  # echoed, as OpenAI does
+    choice = reply.choices[0]
+    assert choice.message.role == "assistant"
+    assert choice.message.content == "".join(content_pieces(CHUNKS))
+    assert choice.finish_reason == "stop"
+    assert reply.usage is not None and reply.usage.total_tokens > reply.usage.prompt_tokens
+
+
+def test_stub_streams_chunks_the_sdk_assembles(stub_port: int) -> None:
+    chunks = list(client(stub_port).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], stream=True))
+    assert {c.object for c in chunks} == {"chat.completion.chunk"}
+    assert len({c.id for c in chunks}) == 1
+    assert chunks[0].choices[0].delta.role == "assistant"
+    contents = [c.choices[0].delta.content for c in chunks[1:-1]]
+    assert contents == content_pieces(CHUNKS)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
+
+
+def test_stub_stream_is_chunked_sse_ending_with_done(stub_port: int) -> None:
+    with httpx.stream("POST", f"http://127.0.0.1:{stub_port}/v1/chat/completions",
+                      headers={"Authorization": f"Bearer {KEY}"},
+                      json={"model": "m", "messages": [], "stream": True,
+                            "stream_options": {"include_usage": True}}) as resp:
+        body = resp.read().decode()
+    assert resp.headers["content-type"].startswith("text/event-stream")
+    assert resp.headers["transfer-encoding"] == "chunked"
+    events = [e for e in body.split("\n\n") if e]
+    assert events[-1] == "data: [DONE]"
+    assert '"choices":[]' in events[-2] and '"usage":{' in events[-2]  # include_usage chunk
+    assert len(events) == 1 + CHUNKS + 1 + 1 + 1
+
+
+def test_stub_checks_the_key_and_lists_models(stub_port: int) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        client(stub_port, key="wrong").chat.completions.create(model="m", messages=[])
+    assert [m.id for m in client(stub_port).models.list()] == ["stub-model"]
+
+
+def test_loadgen_counts_requests_and_measures_latency(stub_port: int) -> None:
+    before = stub_requests(stub_port)
+    result = uvloop.run(run_load(Target("127.0.0.1", stub_port, KEY, "m"), concurrency=4, requests=40,
+                                 warmup=8))
+    assert result.errors == {}
+    assert result.requests == 40
+    assert stub_requests(stub_port) - before == 48  # warm-up requests hit the upstream too
+    assert result.latency_ms is not None and 0 < result.latency_ms.p50 <= result.latency_ms.p99
+    assert result.ttft_ms is None
+    assert '"chat.completion"' in result.sample_body
+
+
+def test_loadgen_measures_streams_and_timed_windows(stub_port: int) -> None:
+    target = Target("127.0.0.1", stub_port, KEY, "m", stream=True)
+    counted = uvloop.run(run_load(target, concurrency=2, requests=30))
+    assert counted.errors == {} and counted.requests == 30
+    assert counted.ttft_ms is not None and counted.latency_ms is not None
+    assert counted.ttft_ms.p50 <= counted.latency_ms.p50
+    timed = uvloop.run(run_load(target, concurrency=3, duration=0.3, warmup_seconds=0.05))
+    assert timed.errors == {} and timed.requests > 0
+    assert timed.throughput == pytest.approx(timed.requests / timed.elapsed)
+
+
+def test_loadgen_reports_failed_requests(stub_port: int) -> None:
+    result = uvloop.run(run_load(Target("127.0.0.1", stub_port, "wrong", "m"), concurrency=2, requests=6))
+    assert result.errors == {"HTTP 401": 6}
+    assert result.requests == 0
+
+
+def test_stub_spaces_out_chunks_with_a_delay_like_a_model() -> None:
+    async def scenario() -> LoadResult:
+        server = await start_stub(StubOptions(chunks=3, chunk_delay=0.01, api_key=KEY))
+        port = server.sockets[0].getsockname()[1]
+        try:
+            return await run_load(Target("127.0.0.1", port, KEY, "m", stream=True), concurrency=2, requests=4)
+        finally:
+            server.close()
+
+    result = uvloop.run(scenario())
+    assert result.errors == {} and result.requests == 4
+    assert result.latency_ms is not None and result.ttft_ms is not None
+    # three content chunks, each sent 10 ms after the previous event: the first token comes after one delay
+    assert result.latency_ms.p50 >= 25.0
+    assert 8.0 <= result.ttft_ms.p50 < result.latency_ms.p50
+
+
+def test_runner_reports_a_proxy_that_does_not_start(tmp_path: Path, stub_port: int) -> None:
+    crash = [sys.executable, "-c", "import sys; print('config is broken'); sys.exit(3)"]
+    with pytest.raises(bench_run.BenchError, match=r"(?s)exited with status 3.*config is broken"):
+        bench_run.start_proxy(tmp_path, stub_port, None, argv=crash, timeout=10)
+
+
+def test_runner_measures_direct_scenarios_end_to_end() -> None:
+    settings, _ = bench_run.parse_args(["--quick", "--direct-only", "--requests", "20", "--warmup", "2",
+                                        "--duration", "0.3", "--scenarios", "nonstream_c1,stream_c16",
+                                        "--no-pin"])
+    report = bench_run.run(settings, log=lambda _: None)
+    assert set(report.direct) == {"nonstream_c1", "stream_c16"}
+    assert report.direct["nonstream_c1"].requests == 20
+    assert report.direct["stream_c16"].requests > 0
+    text = bench_run.render_markdown(report)
+    assert "| Non-streaming, 1 in flight | latency p99 |" in text
+    assert "| Streaming, 16 in flight | throughput |" in text
