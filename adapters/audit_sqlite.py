@@ -100,6 +100,7 @@ class _Conn:
     def __init__(self, path: Path, name: str, synchronous: str = "NORMAL") -> None:
         self.synchronous = synchronous
         self._threaded = 0
+        self._no_wait = False   # busy_timeout is 0 (inline writes) rather than 10 s
         self.path = path
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.conn: sqlite3.Connection | None = None
@@ -137,7 +138,9 @@ class _Conn:
         if self.synchronous != "NORMAL" or self._threaded:
             return await self._run_counted(fn)
         conn = self._connect()
-        conn.execute("PRAGMA busy_timeout=0")
+        if not self._no_wait:
+            conn.execute("PRAGMA busy_timeout=0")
+            self._no_wait = True
         try:
             return fn(conn)
         except sqlite3.OperationalError as exc:
@@ -149,13 +152,14 @@ class _Conn:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
-        finally:
-            conn.execute("PRAGMA busy_timeout=10000")
         return await self._run_counted(fn)
 
     async def _run_counted(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         self._threaded += 1
         try:
+            if self._no_wait:   # the threaded path may wait for another process's write lock
+                self._no_wait = False
+                await self.run(lambda c: c.execute("PRAGMA busy_timeout=10000"))
             return await self.run(fn)
         finally:
             self._threaded -= 1

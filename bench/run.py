@@ -666,7 +666,7 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:
 @contextlib.contextmanager
 def _workdir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="candor-bench-"))
-    keep = False
+    keep = os.environ.get("CANDOR_BENCH_KEEP") == "1"   # keep logs and config to look at afterwards
     try:
         yield path
     except BenchError as e:

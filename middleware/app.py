@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -139,6 +140,8 @@ def asgi_app(services: Services) -> CandorASGI:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         for hook in services.on_startup:
             await hook()
+        # what start-up built lives as long as the process: keep it out of every garbage collection
+        gc.freeze()
         try:
             yield
         finally:

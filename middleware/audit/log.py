@@ -217,11 +217,15 @@ class AuditLog:
                 wait = min(wait, max(0.0, self._next_retry - time.monotonic()))
             items: list[_Pending] = []
             forced: list[asyncio.Future[None]] = []
-            try:
-                first = await asyncio.wait_for(self._queue.get(), timeout=wait if self._since_cp or
-                                               not self._healthy else None)
-            except TimeoutError:
-                first = None
+            first: Any = None
+            if not self._queue.empty():   # the hot path: no timer, no extra task
+                first = self._queue.get_nowait()
+            else:
+                try:
+                    async with asyncio.timeout(wait if self._since_cp or not self._healthy else None):
+                        first = await self._queue.get()
+                except TimeoutError:
+                    first = None
             nxt = first
             while nxt is not None:
                 if nxt is _CLOSE:
@@ -281,8 +285,8 @@ class AuditLog:
             sealed = self._seal_all(items, force_cp)
             try:
                 contents, new_keys = await self._encrypt_from_store(sealed)
-                await asyncio.wait_for(self.store.append([s.row for s in sealed], contents, new_keys),
-                                       self.settings.timeout)
+                async with asyncio.timeout(self.settings.timeout):   # unlike wait_for, no task per batch
+                    await self.store.append([s.row for s in sealed], contents, new_keys)
             except Exception as exc:
                 self._down(exc)
                 self._switch_stream()
@@ -325,8 +329,10 @@ class AuditLog:
             if hit is not None and hit[0] > now:
                 deks[owner] = (hit[1], hit[2])
         missing = [o for o in owners if o not in deks]
-        existing = (await asyncio.wait_for(self.store.user_keys(missing), self.settings.timeout)
-                    if missing else {})
+        existing: dict[str, KeyRow] = {}
+        if missing:
+            async with asyncio.timeout(self.settings.timeout):
+                existing = await self.store.user_keys(missing)
         new_keys: list[KeyRow] = []
         for owner in missing:
             row = existing.get(owner)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 
-from ..detectors.human_claim import HumanClaimDetector, asks_if_human
+from ..detectors.human_claim import DEFAULT_ASK_HUMAN, HumanClaimDetector
 from ..detectors.sentences import SentenceBuffer
 from ..exchange import Exchange
 from ..policy.model import DisclosureRules, Policy
 from ..state import Decision
 from .session import CLOCK
+from .text import user_norm
 
 _AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")
 
@@ -83,7 +84,7 @@ class HumanClaimGuard:
     def start(self, ex: Exchange) -> _HumanClaimStep | None:
         if self.rules.human_claims == "off":
             return None
-        asked = asks_if_human(ex.extra.get("user_text", ""))
+        asked = bool(ex.extra.get("user_text")) and DEFAULT_ASK_HUMAN.detect_normalized(user_norm(ex)).matched
         if asked:
             ex.decide("human_question", self.rules.cites, "detected")
         statement = self.policy.text(self.rules.truthful_statement, ex.extra.get("locale")) or \

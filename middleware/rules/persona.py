@@ -19,6 +19,7 @@ from ..exchange import Exchange
 from ..likeness.enforce import LikenessGate
 from ..likeness.models import Persona
 from ..policy.model import LikenessRules, Policy
+from .text import user_norm
 
 PERSONA = "persona"
 WATCH = "persona_watch"
@@ -63,8 +64,7 @@ class IdentityCheckGate:
         self.detector = detector
 
     async def admit(self, ex: Exchange) -> None:
-        text = ex.extra.get("user_text", "")
-        if not text or not self.detector.detect(text).matched:
+        if not ex.extra.get("user_text") or not self.detector.detect_normalized(user_norm(ex)).matched:
             return
         ex.decide("identity_check", self.CITES, "refused")
         raise CandorError(403, "identity_check_refused",
