@@ -72,7 +72,7 @@ class OpenAICompatibleUpstream:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
+    async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any] | list[dict[str, Any]]]:
         route = request.route
         if not route.api_base:
             raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
@@ -104,11 +104,21 @@ class OpenAICompatibleUpstream:
                     await resp.aread()
                     raise failure_for_status(route, resp.status_code, _detail(resp.content))
                 decoder = SSEDecoder()
+                done = False
                 async for raw in resp.aiter_bytes():
-                    for data in decoder.feed(raw):
-                        if data == b"[DONE]":
-                            return
-                        yield _chunk(route.name, data)
+                    if done:
+                        continue   # read to the end, so the connection goes back to the pool
+                    events = decoder.feed(raw)
+                    if not events:
+                        continue
+                    if events[-1] == b"[DONE]" or b"[DONE]" in events:
+                        done = True
+                        events = events[:events.index(b"[DONE]")]
+                    batch = [_chunk(route.name, data) for data in events]
+                    if batch:
+                        yield batch[0] if len(batch) == 1 else batch
+                if done:
+                    return
                 for data in decoder.close():
                     if data != b"[DONE]":
                         yield _chunk(route.name, data)

@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from .context import RequestContext
-from .requests import last_user_text
-from .rules.locale import request_locale
 from .errors import CandorError
 from .exchange import Exchange
+from .requests import last_user_text
 from .rules.base import GuardChain, GuardStep, RuleSet
+from .rules.locale import request_locale
 from .upstream import ModelRoute, Upstream, UpstreamRequest
 
 # Frames the pipeline yields to a renderer.
@@ -24,6 +24,9 @@ TEXT = 0    # (TEXT, str): assistant text to deliver (proxy-added or guarded mod
 CHUNK = 1   # (CHUNK, dict): an upstream chunk with no content (role, tool calls) to relay as it is
 END = 2     # (END, completion | None, trailers): the upstream's closing objects
 Frame = tuple[Any, ...]
+# What a provider adapter yields: one OpenAI-shaped object, or a list of chunks that arrived together
+# (sent on as one delta: fewer writes, and no later than the provider sent them).
+Item = dict[str, Any] | list[dict[str, Any]]
 
 
 class Recorder(Protocol):
@@ -92,7 +95,7 @@ class Pipeline:
         return rules
 
     # -- 4. call ------------------------------------------------------------------------------------
-    def source(self, ex: Exchange) -> AsyncIterator[dict[str, Any]]:
+    def source(self, ex: Exchange) -> AsyncIterator[Item]:
         if ex.answer is not None:
             return _answer_source(ex)
         upstream = self.upstreams.get(ex.route.adapter)
@@ -105,7 +108,7 @@ class Pipeline:
         ex.upstream_started = time.perf_counter()
         return upstream.chat(UpstreamRequest(route=ex.route, body=body, stream=ex.stream))
 
-    async def first(self, ex: Exchange, source: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+    async def first(self, ex: Exchange, source: AsyncIterator[Item]) -> Item:
         """The first object of the reply: errors until here become a plain HTTP error response."""
         try:
             obj = await source.__anext__()
@@ -124,8 +127,8 @@ class Pipeline:
             self._on_upstream_error(ex.route, err)
 
     # -- 5. guard, 6. label and notify ----------------------------------------------------------------
-    async def frames(self, ex: Exchange, rules: RuleSet, first: dict[str, Any],
-                     source: AsyncIterator[dict[str, Any]]) -> AsyncIterator[Frame]:
+    async def frames(self, ex: Exchange, rules: RuleSet, first: Item,
+                     source: AsyncIterator[Item]) -> AsyncIterator[Frame]:
         steps: list[GuardStep] = []
         for guard in rules.guards:
             step = guard.start(ex)
@@ -136,47 +139,54 @@ class Pipeline:
         yield (TEXT, "".join(ex.prefix))
         trailers: list[dict[str, Any]] = []
         completion: dict[str, Any] | None = None
-        obj: dict[str, Any] | None = first
-        while obj is not None:
-            choices = obj.get("choices")
-            if not choices:
-                trailers.append(obj)          # e.g. the usage chunk of stream_options.include_usage
-            else:
+        released: list[str] = []    # text from one batch of chunks that arrived together: one delta out
+        item: Item | None = first
+        while item is not None:
+            for obj in (item if isinstance(item, list) else (item,)):
+                choices = obj.get("choices")
+                if not choices:
+                    trailers.append(obj)          # e.g. the usage chunk of stream_options.include_usage
+                    continue
                 choice = choices[0]
                 message = choice.get("message")
-                if message is not None:       # a whole chat.completion (non-streaming)
+                if message is not None:           # a whole chat.completion (non-streaming)
                     completion = obj
                     text = message.get("content")
                     if isinstance(text, str) and text:
-                        out = chain.feed(text)
-                        if out:
-                            reply.append(out)
-                            yield (TEXT, out)
-                else:
-                    delta = choice.get("delta") or {}
-                    text = delta.get("content")
-                    if isinstance(text, str) and text:
-                        out = chain.feed(text)
-                        if out:
-                            reply.append(out)
-                            yield (TEXT, out)
-                        if len(delta) > 1 or choice.get("finish_reason") is not None:
-                            delta = {k: v for k, v in delta.items() if k != "content"}
-                            obj = {**obj, "choices": [{**choice, "delta": delta}]}
-                        else:
-                            obj = None
-                    if obj is not None:
-                        if choice.get("finish_reason") is not None:
-                            trailers.append(obj)
-                        elif delta.keys() - {"role", "content"}:
-                            yield (CHUNK, obj)   # tool calls and other deltas pass through untouched
+                        released.append(chain.feed(text))
+                    continue
+                delta = choice.get("delta") or {}
+                text = delta.get("content")
+                out: dict[str, Any] | None = obj
+                if isinstance(text, str) and text:
+                    released.append(chain.feed(text))
+                    if len(delta) > 1 or choice.get("finish_reason") is not None:
+                        delta = {k: v for k, v in delta.items() if k != "content"}
+                        out = {**obj, "choices": [{**choice, "delta": delta}]}
+                    else:
+                        out = None
+                if out is not None:
+                    if choice.get("finish_reason") is not None:
+                        trailers.append(out)
+                    elif delta.keys() - {"role", "content"}:
+                        text = "".join(released)
+                        released.clear()
+                        if text:
+                            reply.append(text)
+                            yield (TEXT, text)
+                        yield (CHUNK, out)   # tool calls and other deltas pass through untouched
+            text = "".join(released)
+            released.clear()
+            if text:
+                reply.append(text)
+                yield (TEXT, text)
             watch = ex.extra.get("persona_watch")
             if watch is not None and watch.error is not None:
                 raise watch.error   # consent withdrawn or persona disabled while streaming (DVH-CONSENT-2)
             try:
-                obj = await source.__anext__()
+                item = await source.__anext__()
             except StopAsyncIteration:
-                obj = None
+                item = None
         rest = chain.flush()
         if rest:
             reply.append(rest)

@@ -15,7 +15,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from .errors import CandorError
 from .exchange import Exchange
-from .pipeline import CHUNK, END, TEXT, Pipeline
+from .pipeline import CHUNK, END, TEXT, Item, Pipeline
 from .rules.base import RuleSet
 from .sse import DONE, encode
 
@@ -25,7 +25,9 @@ class _ChunkTemplate:
 
     __slots__ = ("_base", "_head", "_tail")
 
-    def __init__(self, first: dict[str, Any]) -> None:
+    def __init__(self, first: Item) -> None:
+        if isinstance(first, list):
+            first = first[0] if first else {}
         self._base = {"id": first.get("id") or "chatcmpl-candor", "object": "chat.completion.chunk",
                       "created": first.get("created") or 0, "model": first.get("model") or ""}
         if first.get("system_fingerprint"):
@@ -50,8 +52,8 @@ class _ChunkTemplate:
         return encode(err.body())
 
 
-async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: dict[str, Any],
-                       source: AsyncIterator[dict[str, Any]], on_done: Callable[[Exchange], None]
+async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: Item,
+                       source: AsyncIterator[Item], on_done: Callable[[Exchange], None]
                        ) -> AsyncIterator[bytes]:
     tpl = _ChunkTemplate(first)
     opened = False
@@ -71,9 +73,7 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
                 await pipeline.record(ex)   # durable before [DONE]
                 last = trailers[-1]
                 trailers[-1] = {**last, "compliance": ex.compliance()}
-                for obj in trailers:
-                    yield encode(obj)
-                yield DONE
+                yield b"".join([*(encode(obj) for obj in trailers), DONE])
     except CandorError as err:
         # the stream began: end it with an error object, which the openai SDK raises as APIError
         pipeline.upstream_failed(ex, err)
@@ -104,8 +104,8 @@ def _opening_compliance(ex: Exchange) -> dict[str, Any]:
     return data
 
 
-async def collect_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: dict[str, Any],
-                        source: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+async def collect_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: Item,
+                        source: AsyncIterator[Item]) -> dict[str, Any]:
     parts: list[str] = []
     completion: dict[str, Any] | None = None
     async for frame in pipeline.frames(ex, rules, first, source):
@@ -115,6 +115,8 @@ async def collect_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first:
         elif frame[0] == END:
             completion = frame[1]
     if completion is None:  # a streaming-shaped source for a non-streaming request
+        if isinstance(first, list):
+            first = first[0] if first else {}
         completion = {"id": first.get("id"), "object": "chat.completion", "created": first.get("created"),
                       "model": first.get("model"),
                       "choices": [{"index": 0, "message": {"role": "assistant", "content": None},

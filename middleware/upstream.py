@@ -1,7 +1,8 @@
 """The one small interface every model provider adapter implements.
 
 An adapter turns a chat request into an async iterator of OpenAI-shaped objects: for a streaming call,
-``chat.completion.chunk`` dicts as they arrive; for a non-streaming call, one ``chat.completion`` dict.
+``chat.completion.chunk`` dicts as they arrive (or lists of the chunks that arrived together); for a
+non-streaming call, one ``chat.completion`` dict.
 The pipeline does the rest the same way for every provider.
 """
 
@@ -39,7 +40,7 @@ class UpstreamRequest:
 class Upstream(Protocol):
     """A model provider. ``chat`` must raise :class:`UpstreamFailure` (or a subclass) on failure."""
 
-    def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]: ...
+    def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any] | list[dict[str, Any]]]: ...
 
     async def aclose(self) -> None: ...
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..exchange import Exchange
 from ..likeness.enforce import LikenessGate
 from ..policy.model import Policy
 from ..state import ClockParams, DependenceParams, StateStore
@@ -17,7 +16,6 @@ from .labels import LabelNotifier, NoticeText
 from .persona import DigitalHumanNotice, IdentityCheckGate, PersonaGate
 from .reminders import DependenceReminder, UsageReminder
 from .session import SessionGate
-from .text import user_norm
 
 DEFAULT_SESSION_GAP = 12 * 3600.0   # a session the app did not name ends after this much inactivity
 DEFAULT_IDLE_RESET = 30 * 60.0      # "continuous use" ends after this much inactivity
@@ -79,13 +77,13 @@ class RuleCompiler:
         from ..detectors.identity_check import IdentityCheckAbuseDetector
         from ..detectors.retention import AttachmentDetector
 
-        attachment: Callable[[Exchange], bool] | None = None
+        attachment: Callable[[str], bool] | None = None
         if policy.dependence is not None:
             phrases = policy.dependence.signals.attachment_phrases
             detector = AttachmentDetector({"zh": list(phrases.zh), "en": list(phrases.en)})
 
-            def attachment(ex: Exchange) -> bool:
-                return detector.detect_normalized(user_norm(ex)).matched
+            def attachment(text: str) -> bool:
+                return bool(text) and detector.detect(text).matched
         gates: list[Gate] = [SessionGate(clock_params(policy), self.deps.state, attachment)]
         if policy.likeness is not None:
             gates.append(IdentityCheckGate(IdentityCheckAbuseDetector()))
