@@ -1,0 +1,71 @@
+"""Two proxy processes share one Redis: a usage reminder due while both serve the same user is
+delivered exactly once, and both agree on the session (issue 5)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from .conftest import APP_KEY
+from .proxy import ProxyProcess
+from .services import require_redis
+from .stubs import StubProvider
+
+FAST = """
+id: replica-fast
+extends: cn-anthropomorphic-2026
+title: a 3-second usage reminder, for the replica test
+usage:
+  continuous_idle_reset: 2s
+  remind_every: 3s
+  cites: [ANTH-TIME-1]
+"""
+
+
+def test_two_replicas_deliver_one_reminder(tmp_path: Path, stub: StubProvider) -> None:
+    redis_url = require_redis()
+    cfg: dict[str, Any] = {
+        "models": [{"name": "companion", "target": "openai/stub-model", "api_base": f"{stub.url}/v1",  # type: ignore[attr-defined]
+                    "api_key_env": "STUB_KEY"}],
+        "apps": [{"id": "replicas", "key_env": "E2E_APP_KEY", "policy": "replica-fast"}],
+        "state": {"url": redis_url},
+    }
+    env = {"STUB_KEY": "sk", "E2E_APP_KEY": APP_KEY}
+    procs = []
+    for name in ("a", "b"):
+        d = tmp_path / name
+        (d / "policies").mkdir(parents=True)
+        (d / "policies" / "replica-fast.yaml").write_text(FAST)
+        procs.append(ProxyProcess(d, {**cfg, "policies_dir": str(d / "policies"),
+                                      "audit": {"url": f"sqlite:///{d}/audit.db"}}, env))
+    user = f"replica-user-{os.getpid()}-{time.time_ns()}"
+    notices: list[str] = []
+    sessions: set[str] = set()
+    lock = threading.Lock()
+    with procs[0], procs[1]:
+        stop = time.monotonic() + 4.5
+
+        def hammer(proxy: ProxyProcess) -> None:
+            client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
+            while time.monotonic() < stop:
+                reply = client.chat.completions.create(model="companion", messages=[{"role": "user", "content": "hi"}],
+                                                       extra_headers={"X-Candor-User": user})
+                comp = reply.model_extra["compliance"]  # type: ignore[index]
+                with lock:
+                    notices.extend(n["kind"] for n in comp["notices"])
+                    sessions.add(comp["session_id"])
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=hammer, args=(p,)) for p in procs for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert notices.count("usage_reminder") == 1, notices
+    assert notices.count("ai_disclosure") == 1
+    assert len(sessions) == 1
