@@ -20,14 +20,14 @@ class SessionGate:
     name = "session"
 
     def __init__(self, params: ClockParams, store: Callable[[], StateStore],
-                 attachment: Callable[[Exchange], bool] | None = None) -> None:
+                 attachment: Callable[[str], bool] | None = None) -> None:
         self.params = params
         self._store = store
         self._attachment = attachment
 
     async def admit(self, ex: Exchange) -> None:
         ctx = ex.ctx
-        signal = bool(self._attachment and ex.extra.get("user_text") and self._attachment(ex))
+        signal = bool(self._attachment and self._attachment(ex.extra.get("user_text", "")))
         obs = Observation(now=ex.now, session_hint=ctx.session_hint, attachment_signal=signal)
         decision: Decision
         if ctx.user_id is None and ctx.session_hint is None:
