@@ -46,6 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"Candor {_version()} serving {base} ({cfg.server.workers} worker(s))", flush=True)
     print(f"  config: {cfg.source or 'built-in defaults'}; models: {', '.join(m.name for m in cfg.models)}",
           flush=True)
+    if cfg.server.workers > 1 and cfg.state.url.startswith("memory:"):
+        print("  warning: state.url is memory://, so each worker keeps its own session clocks (a user may see a "
+              "disclosure or reminder once per worker); use redis:// for several workers", flush=True)
     if dev_key:
         print(f"  development app key: {dev_key}", flush=True)
         print(f"  try: OpenAI(base_url=\"{base}\", api_key=\"{dev_key}\")", flush=True)
