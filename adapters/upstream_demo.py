@@ -19,7 +19,7 @@ from middleware.upstream import UpstreamRequest
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 _EN = (
-    "That sounds like a lot to carry. Tell me more about {topic}: what part of it is on your mind most?",
+    "I'd love to talk about {topic}. What part of it is on your mind most?",
     "I like hearing about {topic}. What made you think of it today?",
     "Thanks for sharing that. If you could change one thing about {topic}, what would it be?",
     "I'm here to listen. How are you feeling about {topic} right now?",
