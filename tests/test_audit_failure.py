@@ -96,7 +96,7 @@ async def test_store_failing_mid_traffic_loses_nothing(backend: Backend, keys: A
             await asyncio.sleep(0)
 
     async def chaos() -> None:
-        while store.appends < 3:   # mid-traffic: after a few batches are in, whatever the machine's speed
+        while store.appends < 3:   # noqa: ASYNC110 - mid-traffic: after a few batches, whatever the speed
             await asyncio.sleep(0)
         store.down = True
         await asyncio.sleep(0.1)

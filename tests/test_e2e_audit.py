@@ -31,7 +31,8 @@ ADMIN, AUDITOR = "admin-audit-e2e", "auditor-audit-e2e"
 def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     tmp = tmp_path_factory.mktemp("audit")
     (tmp / "policies").mkdir()
-    env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY, "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR}
+    env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY,
+           "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR}
     with ProxyProcess(tmp, e2e_config(stub.url, tmp), env) as p:  # type: ignore[attr-defined]
         yield p
 
@@ -121,7 +122,8 @@ def test_a_dead_audit_store_refuses_fail_closed_and_spools_fail_open(tmp_path: P
     cfg = {
         "models": [{"name": "companion", "target": "openai/stub-model", "api_base": f"{stub.url}/v1",  # type: ignore[attr-defined]
                     "api_key_env": "STUB_KEY"}],
-        "apps": [{"id": "closed", "key_env": "APP_CLOSED"}, {"id": "open", "key_env": "APP_OPEN", "policy": "test-open"}],
+        "apps": [{"id": "closed", "key_env": "APP_CLOSED"},
+                 {"id": "open", "key_env": "APP_OPEN", "policy": "test-open"}],
         "audit": {"url": f"{dsn}{sep}schema={schema}", "generate_keys": True, "key_dir": str(tmp_path / "keys"),
                   "timeout": "1s", "retry_interval": "200ms"},
     }

@@ -178,7 +178,7 @@ def test_a_human_claim_from_the_model_never_reaches_the_client(proxy: Any, stub:
 def test_asked_if_human_the_reply_says_it_is_an_ai(proxy: Any, stub: StubProvider, stream: bool) -> None:
     server, _ = proxy
     stub.push(Script(text="Haha, what do you think?"))
-    text, comp = ask(sdk(server, KEY + "-default"), "Am I talking to a real person?", f"asks-{stream}", stream)
+    text, _ = ask(sdk(server, KEY + "-default"), "Am I talking to a real person?", f"asks-{stream}", stream)
     assert "I am an AI, not a real person." in text
 
 

@@ -7,7 +7,6 @@ import hashlib
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,7 +117,8 @@ def test_consent_granted_by_the_wrong_party_is_rejected(pair: tuple[ProxyProcess
     persona(a, "coach-wang", "wang-wei", ["voice"], birth="1980-05-01")
     resp = consent(a, "wang-wei", "guardian", ["voice"])                    # an adult consents for themself
     assert resp.status_code == 400 and "guardian" in resp.text
-    persona(a, "kid-star", "xiao-ming", ["face"], birth=(datetime.now(UTC) - timedelta(days=365 * 10)).date().isoformat())
+    ten_years_ago = (datetime.now(UTC) - timedelta(days=365 * 10)).date().isoformat()
+    persona(a, "kid-star", "xiao-ming", ["face"], birth=ten_years_ago)
     assert consent(a, "xiao-ming", "subject", ["face"]).status_code == 400  # under 14: the guardian consents
     assert consent(a, "xiao-ming", "guardian", ["face"]).status_code in (200, 201)
 
