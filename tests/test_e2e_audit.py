@@ -64,7 +64,8 @@ def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub:
         client.chat.completions.create(model="nope", extra_headers=user, messages=[{"role": "user", "content": "x"}])
     stub.push(Script(status=500))
     with pytest.raises(openai.APIStatusError):
-        client.chat.completions.create(model="companion", extra_headers=user, messages=[{"role": "user", "content": "x"}])
+        client.chat.completions.create(model="companion", extra_headers=user,
+                                       messages=[{"role": "user", "content": "x"}])
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=proxy.url + "/v1", api_key="bad", max_retries=0).chat.completions.create(
             model="companion", messages=[{"role": "user", "content": "x"}])
