@@ -37,6 +37,7 @@ from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
 from .likeness_factory import LikenessRuntime, build_likeness
+from .protection import Protection
 from .routes import resolve_routes
 from .state_factory import open_state_store
 from .upstreams import build_upstreams
@@ -105,13 +106,17 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         {r.adapter: upstream_override for r in routes.values()} if upstream_override is not None
         else build_upstreams(routes))
     rt = Runtime()
+    protect = Protection(cfg, audit=rt.audit_log, state=rt.state_store, policies=registry, apps=apps,
+                         clock=clock or time.time)
 
     def count_upstream_error(route: ModelRoute, err: CandorError) -> None:
         UPSTREAM_ERRORS.labels(route.name, err.code).inc()
 
     pipeline = Pipeline(
         routes=routes, upstreams=upstreams,
-        rules_for=RuleCompiler(RuleDeps(state=rt.state_store, likeness=rt.likeness_gate)),
+        rules_for=RuleCompiler(RuleDeps(state=rt.state_store, likeness=rt.likeness_gate,
+                                        profiles=protect.profile_service, alerts=protect.alert_outbox,
+                                        pseudonym=protect.pseudonym, handover=protect.handover_registry)),
         recorder=AuditRecorder(rt.audit_log),
         new_event_id=new_event_id, clock=clock or time.time,
         upstream_error_hook=count_upstream_error,
@@ -138,6 +143,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         rt.likeness = await build_likeness(cfg, on_change=rt.record_change)
         if cfg.personas:
             await sync_config_personas(rt.likeness.service, cfg.personas)
+        await protect.start()
         rt.stop = asyncio.Event()
         rt.tasks.append(asyncio.create_task(registry.watch(rt.stop)))
         with contextlib.suppress(ValueError, RuntimeError):   # signals exist only in the main thread
@@ -154,6 +160,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                 await task
         for up in {id(u): u for u in upstreams.values()}.values():
             await up.aclose()
+        await protect.close()
         if rt.likeness is not None:
             await rt.likeness.close()
         if rt.audit is not None:
@@ -172,6 +179,6 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     return Services(
         config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
-        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg)],
+        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes()],
         on_startup=[startup], on_shutdown=[shutdown],
     )

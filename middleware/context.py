@@ -16,6 +16,7 @@ H_SESSION = "x-candor-session"
 H_PERSONA = "x-candor-persona"
 H_AGE_BAND = "x-candor-age-band"
 H_RENDERS = "x-candor-client-renders"
+H_UNLABELED = "x-candor-unlabeled"   # 1: deliver without the explicit label, if the user's profile allows it
 
 _MAX_ID = 256
 
@@ -30,6 +31,7 @@ class RequestContext:
     client_renders: frozenset[str]
     accept_language: str | None = None
     session_id: str | None = None  # resolved by the session clock at admission
+    unlabeled: bool = False        # X-Candor-Unlabeled: 1 (LABEL-UNLABELED-1; honoured only if the profile allows)
 
     @property
     def renders_labels(self) -> bool:
@@ -74,6 +76,7 @@ def resolve_context(app_id: str, headers: Mapping[str, str], body: dict[str, Any
                 f"X-Candor-Client-Renders may list {', '.join(RENDERABLE)}; unknown: {', '.join(sorted(unknown))}",
                 param="X-Candor-Client-Renders")
         renders = frozenset(parts)
+    unlabeled = _flag(headers.get(H_UNLABELED), "X-Candor-Unlabeled")
     return RequestContext(
         app_id=app_id,
         user_id=user,
@@ -82,4 +85,16 @@ def resolve_context(app_id: str, headers: Mapping[str, str], body: dict[str, Any
         age_band=age,
         client_renders=renders,
         accept_language=headers.get("accept-language"),
+        unlabeled=unlabeled,
     )
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None:
+        return False
+    low = value.strip().lower()
+    if low in ("1", "true", "yes"):
+        return True
+    if low in ("", "0", "false", "no"):
+        return False
+    raise invalid_request(f"{name} must be 1 or 0, not {value!r}", param=name)

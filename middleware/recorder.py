@@ -9,10 +9,11 @@ spools events to local disk and replays them later. Either way no event is lost.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from .audit.events import AuditUnavailable, EventDraft
+from .audit.events import AuditUnavailable, EventDraft, new_event_id
 from .audit.log import AuditLog
 from .errors import CandorError
 from .exchange import Exchange
@@ -36,9 +37,12 @@ class AuditRecorder:
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
         decisions = list(ex.decisions)
         ctx = ex.ctx
-        if ctx.age_band:
-            decisions.insert(0, {"rule": "age_band", "cites": [], "outcome": "claimed",
-                                 "detail": {"age_band": ctx.age_band, "source": "header"}})
+        # the band the rules used: the profile's, else the app's header, minors mode applied (rules/profile.py)
+        band = ex.extra.get("age_band", ctx.age_band)
+        if band:
+            source = ex.extra.get("age_band_source") or "header"
+            decisions.insert(0, {"rule": "age_band", "cites": [], "outcome": "claimed" if source == "header" else
+                                 "resolved", "detail": {"age_band": band, "source": source}})
         if error is not None:
             decisions.append({"rule": "refusal" if error.is_refusal else "error", "cites": [],
                               "outcome": "refused" if error.is_refusal else "failed",
@@ -58,5 +62,22 @@ class AuditRecorder:
         )
         try:
             await self._audit().append(draft)
+            if ex.extra.get("unlabeled") and error is None and "unlabeled_delivery" in ex.actions:
+                await self._audit().append(self._unlabeled(ex))
         except AuditUnavailable as exc:
             raise audit_unavailable(str(exc) or "the audit store is unreachable") from exc
+
+    @staticmethod
+    def _unlabeled(ex: Exchange) -> EventDraft:
+        """LABEL-UNLABELED-1: each delivery without the explicit label is logged with its recipient
+        (``user_ref``, from the user id), its time and a SHA-256 of exactly what was delivered."""
+        delivered = "".join(ex.prefix) + "".join(ex.reply) + "".join(ex.suffix)   # a gate's answer is in reply
+        ctx = ex.ctx
+        return EventDraft(
+            event_id=new_event_id(), kind="unlabeled_delivery", app_id=ctx.app_id, user_id=ctx.user_id,
+            session_id=ctx.session_id, persona_id=ctx.persona_id, policy_id=ex.policy.id,
+            policy_version=ex.policy.version,
+            decisions=[{"rule": "unlabeled_delivery", "cites": ["LABEL-UNLABELED-1"], "outcome": "delivered",
+                        "detail": {"exchange_event_id": ex.event_id, "content_sha256":
+                                   hashlib.sha256(delivered.encode()).hexdigest(), "chars": len(delivered)}}],
+            status=ex.status, fail_mode=ex.policy.audit.fail)

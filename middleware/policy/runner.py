@@ -12,11 +12,12 @@ import contextlib
 import fnmatch
 import hashlib
 import inspect
+import logging
 import os
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
+import structlog
 
 from ..config import AdminConfig, AppConfig, AuditConfig, CandorConfig, ModelConfig, StateConfig
 from ..upstream import UpstreamRequest
@@ -212,6 +214,18 @@ async def _next_message(outbox: asyncio.Queue[dict[str, Any]], task: asyncio.Tas
     return None
 
 
+@contextlib.contextmanager
+def quiet_logs(level: int = logging.WARNING) -> Iterator[None]:
+    """Only warnings and errors while cases run: the proxy's per-request info line would drown the
+    report. structlog's configuration is process-wide, so the previous one is put back afterwards."""
+    before = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    try:
+        yield
+    finally:
+        structlog.configure(wrapper_class=before)
+
+
 class CaseRunner:
     """Builds one app per case over ``policies_dir`` and plays the conversation."""
 
@@ -236,6 +250,10 @@ class CaseRunner:
         )
 
     async def run(self, path: Path, case: Case, zone: str) -> CaseResult:
+        with quiet_logs():
+            return await self._run(path, case, zone)
+
+    async def _run(self, path: Path, case: Case, zone: str) -> CaseResult:
         result = CaseResult(path, case)
         moves_clock = case.start is not None or any(t.advance for t in case.turns)
         if moves_clock and not self.takes_clock:
@@ -266,8 +284,9 @@ class CaseRunner:
     async def _setup(self, client: httpx.AsyncClient, case: Case, admin_key: str, result: CaseResult) -> None:
         auth = {"authorization": f"Bearer {admin_key}"}
         steps: list[tuple[str, str, dict[str, Any]]] = []
-        steps += [("POST", "/admin/consents", as_admin_body(c)) for c in case.consents]
+        # personas first: a consent names a subject the registry knows from a persona's likeness
         steps += [("POST", "/admin/personas", as_admin_body(p)) for p in case.personas]
+        steps += [("POST", "/admin/consents", as_admin_body(c)) for c in case.consents]
         if case.profile is not None:
             steps.append(("PUT", f"/admin/users/{case.user.id}", as_admin_body(case.profile)))
         for method, url, body in steps:

@@ -7,18 +7,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..handover import HandoverRegistry
 from ..likeness.enforce import LikenessGate
 from ..policy.model import Policy
+from ..profiles.service import ProfileService
 from ..state import ClockParams, DependenceParams, StateStore
+from .alerting import Alerter, AlertSink
+from .audience import AudienceGate, ElderlyWarning, RealityReminder
 from .base import Gate, Guard, Notifier, RuleSet, Shaper
+from .crisis import CrisisGate, HandoverGate
 from .disclosure import DisclosureNotice, HumanClaimGuard, SystemInstruction
+from .exit import ExitGate
 from .labels import LabelNotifier, NoticeText
+from .output import OutputGuard, compile_checks
 from .persona import DigitalHumanNotice, IdentityCheckGate, PersonaGate
+from .profile import ProfileGate
 from .reminders import DependenceReminder, UsageReminder
 from .session import SessionGate
 
 DEFAULT_SESSION_GAP = 12 * 3600.0   # a session the app did not name ends after this much inactivity
-DEFAULT_IDLE_RESET = 30 * 60.0      # "continuous use" ends after this much inactivity
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +35,22 @@ class RuleDeps:
     state: Callable[[], StateStore]
     likeness: Callable[[], LikenessGate]
     producer: str | None = None       # ContentProducer override from the deployment
+    profiles: Callable[[], ProfileService] | None = None     # user profiles (None: the header's age band only)
+    alerts: Callable[[], AlertSink] | None = None            # the durable alert outbox (None: no alerts)
+    pseudonym: Callable[[str], str] | None = None            # user id -> the audit log's user_ref
+    handover: Callable[[], HandoverRegistry] | None = None   # paused sessions (None: no hand-over)
 
 
-def clock_params(policy: Policy) -> ClockParams:
+def clock_params(policy: Policy, minor: bool = False) -> ClockParams:
+    """The session clock for adults (``minor=False``: no reality reminders, no daily limit) or for
+    minors (the ``minors`` section's ``reality_reminder_every`` and ``daily_limit``).
+
+    "Continuous use" ends after ``usage.continuous_idle_reset`` of inactivity. A policy without a
+    ``usage`` section does not define continuous use; its periodic duties ("at least every 3 hours
+    of a continuing interaction": NY-47-2, CA-243-3) then count an interaction as continuing while
+    its session is open, so the idle reset is the session gap."""
     d, u, dep, m = policy.disclosure, policy.usage, policy.dependence, policy.minors
+    gap = d.relogin_gap if d and d.relogin_gap else DEFAULT_SESSION_GAP
     dependence = None
     if dep is not None:
         s = dep.signals
@@ -43,15 +62,15 @@ def clock_params(policy: Policy) -> ClockParams:
             min_interval=dep.min_interval,
         )
     return ClockParams(
-        relogin_gap=(d.relogin_gap if d and d.relogin_gap else DEFAULT_SESSION_GAP),
+        relogin_gap=gap,
         disclose_first_turn=bool(d and d.on_first_turn),
         first_turn_once_per=d.first_turn_once_per if d else None,
         disclose_relogin=bool(d and d.relogin_gap is not None),
         disclosure_every=d.every if d else None,
-        idle_reset=u.continuous_idle_reset if u else DEFAULT_IDLE_RESET,
+        idle_reset=u.continuous_idle_reset if u else gap,
         remind_every=u.remind_every if u else None,
-        reality_every=m.reality_reminder_every if m else None,
-        daily_limit=m.daily_limit if m else None,
+        reality_every=m.reality_reminder_every if m and minor else None,
+        daily_limit=m.daily_limit if m and minor else None,
         dependence=dependence,
         day_timezone=policy.timezone,
     )
@@ -73,10 +92,16 @@ class RuleCompiler:
         return rules
 
     def compile(self, policy: Policy) -> RuleSet:
+        from ..detectors.crisis import DEFAULT_CRISIS
+        from ..detectors.elderly import DEFAULT_ELDERLY_RISK
+        from ..detectors.exit_intent import ExitIntentDetector
         from ..detectors.human_claim import HumanClaimDetector
         from ..detectors.identity_check import IdentityCheckAbuseDetector
+        from ..detectors.minor import DEFAULT_MINOR
         from ..detectors.retention import AttachmentDetector
 
+        deps = self.deps
+        alerter = Alerter(deps.alerts, deps.pseudonym)
         attachment: Callable[[str], bool] | None = None
         if policy.dependence is not None:
             phrases = policy.dependence.signals.attachment_phrases
@@ -84,10 +109,23 @@ class RuleCompiler:
 
             def attachment(text: str) -> bool:
                 return bool(text) and detector.detect(text).matched
-        gates: list[Gate] = [SessionGate(clock_params(policy), self.deps.state, attachment)]
+        # order matters: the profile decides which clock applies; help in a crisis and a free exit come
+        # before any refusal (a person in crisis is never answered with a 403 when help can be given)
+        gates: list[Gate] = [
+            ProfileGate(policy, deps.profiles, alerter, DEFAULT_MINOR),
+            SessionGate(clock_params(policy), deps.state, attachment, clock_params(policy, minor=True)),
+        ]
+        if deps.handover is not None:
+            gates.append(HandoverGate(policy, deps.handover))
+        if policy.crisis is not None:
+            gates.append(CrisisGate(policy, policy.crisis, DEFAULT_CRISIS, alerter, deps.handover))
+        if policy.exit is not None:
+            keywords = {"zh": list(policy.exit.keywords.zh), "en": list(policy.exit.keywords.en)}
+            gates.append(ExitGate(policy, policy.exit, ExitIntentDetector(keywords), deps.state))
         if policy.likeness is not None:
             gates.append(IdentityCheckGate(IdentityCheckAbuseDetector()))
-        gates.append(PersonaGate(policy.likeness, self.deps.likeness))
+        gates.append(PersonaGate(policy.likeness, deps.likeness))
+        gates.append(AudienceGate(policy))
         shapers: list[Shaper] = []
         guards: list[Guard] = []
         notifiers: list[Notifier] = []
@@ -95,12 +133,19 @@ class RuleCompiler:
             notifiers.append(DisclosureNotice(policy, policy.disclosure))
             shapers.append(SystemInstruction(policy, policy.disclosure))
             guards.append(HumanClaimGuard(policy, policy.disclosure, HumanClaimDetector()))
+        checks = compile_checks(policy)
+        if checks:
+            guards.append(OutputGuard(policy, checks))
         if policy.usage is not None:
             notifiers.append(UsageReminder(policy, policy.usage))
         if policy.dependence is not None:
             notifiers.append(DependenceReminder(policy, policy.dependence))
+        if policy.minors is not None:
+            notifiers.append(RealityReminder(policy, policy.minors))
+        if policy.elderly is not None:
+            notifiers.append(ElderlyWarning(policy, policy.elderly, DEFAULT_ELDERLY_RISK))
         notifiers.append(DigitalHumanNotice(policy))
         if policy.labels is not None:
-            notifiers.append(LabelNotifier(policy, policy.labels, self.deps.producer))
+            notifiers.append(LabelNotifier(policy, policy.labels, deps.producer))
         notifiers.append(NoticeText())
         return RuleSet(gates=gates, shapers=shapers, guards=guards, notifiers=notifiers)

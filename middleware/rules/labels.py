@@ -43,6 +43,13 @@ class LabelNotifier:
                 "ContentPropagator": self.propagator, "PropagateID": produce_id, "ReservedCode2": "",
             }
         ex.label = label
+        if ex.extra.get("unlabeled"):
+            # LABEL-UNLABELED-1: the user's profile allows it and the app asked; the implicit label stays,
+            # and the recorder writes an unlabeled_delivery event with a hash of what was delivered
+            label["explicit"] = None
+            ex.act("unlabeled_delivery")
+            ex.decide("labels", rules.cites, "unlabeled", {"position": position})
+            return
         if delegated:
             ex.act("label_delegated")
             ex.decide("labels", rules.cites, "delegated", {"position": position})
@@ -63,10 +70,13 @@ class NoticeText:
     name = "notice_text"
 
     def before(self, ex: Exchange) -> None:
+        # a notice whose text is the gate's own answer (exit, crisis reply) is not printed twice
+        answered = ex.extra.get("answer_notices") or ()
+        shown = [n for n in ex.notices if not any(n is a for a in answered)]
         if ex.notices and ex.ctx.renders_notices:
             ex.act("notices_delegated")
-        elif ex.notices:
-            ex.prefix.append("".join(f"{n['text']}\n\n" for n in ex.notices))
+        elif shown:
+            ex.prefix.append("".join(f"{n['text']}\n\n" for n in shown))
         label_prefix = ex.extra.get("label_prefix")
         if label_prefix:
             ex.prefix.append(label_prefix)

@@ -1,42 +1,67 @@
 """The session clock gate: resolves the session and asks the state store what is due.
 
-Runs first among the gates. The store applies the request to the user's clocks atomically (so two
-replicas never both deliver, or both miss, one reminder) and returns a ``Decision`` that the notice
-rules read from ``exchange.extra["clock"]``.
+Runs after the profile gate (which resolves the age band) and before the other gates. The store
+applies the request to the user's clocks atomically (so two replicas never both deliver, or both
+miss, one reminder) and returns a ``Decision`` that the notice rules read from
+``exchange.extra["clock"]``. Minors get the minors' clock (reality reminders, daily limit); everyone
+else gets a clock without them, so adults never see a reality reminder or a daily limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..context import RequestContext
 from ..errors import CandorError
 from ..exchange import Exchange
+from ..profiles.models import MINOR_BANDS
 from ..state import ClockParams, Decision, Observation, StateStore, StateStoreError, advance
 
 CLOCK = "clock"
+SCOPE = "scope"          # ex.extra: the state store's key for this user (None: nobody to recognise)
+AGE_BAND = "age_band"    # ex.extra: the resolved age band (profile, else header, minors mode applied)
+
+
+def scope_key(ctx: RequestContext) -> str | None:
+    """The state store's key for the request's user (or app-named session), None when there is none."""
+    if ctx.user_id is None and ctx.session_hint is None:
+        return None
+    return f"{ctx.app_id}\x1f{'u:' + ctx.user_id if ctx.user_id else 's:' + str(ctx.session_hint)}"
+
+
+def user_scope_key(app_id: str, user_id: str) -> str:
+    return f"{app_id}\x1fu:{user_id}"
+
+
+def is_minor(ex: Exchange) -> bool:
+    return ex.extra.get(AGE_BAND, ex.ctx.age_band) in MINOR_BANDS
 
 
 class SessionGate:
     name = "session"
 
     def __init__(self, params: ClockParams, store: Callable[[], StateStore],
-                 attachment: Callable[[str], bool] | None = None) -> None:
+                 attachment: Callable[[str], bool] | None = None,
+                 minor_params: ClockParams | None = None) -> None:
         self.params = params
+        self.minor_params = minor_params or params
         self._store = store
         self._attachment = attachment
 
     async def admit(self, ex: Exchange) -> None:
         ctx = ex.ctx
+        params = self.minor_params if is_minor(ex) else self.params
         signal = bool(self._attachment and self._attachment(ex.extra.get("user_text", "")))
         obs = Observation(now=ex.now, session_hint=ctx.session_hint, attachment_signal=signal)
         decision: Decision
-        if ctx.user_id is None and ctx.session_hint is None:
+        scope = scope_key(ctx)
+        ex.extra[SCOPE] = scope
+        if scope is None:
             # nobody to recognise next time: every request is a first turn (the safe side of disclosure)
-            _, decision = advance(None, obs, self.params)
+            _, decision = advance(None, obs, params)
         else:
-            scope = f"{ctx.app_id}\x1f{'u:' + ctx.user_id if ctx.user_id else 's:' + str(ctx.session_hint)}"
             try:
-                decision = await self._store().observe(scope, obs, self.params)
+                decision = await self._store().observe(scope, obs, params)
             except StateStoreError as exc:
                 raise CandorError(503, "state_unavailable",
                                   f"the session state store is unreachable ({exc}); usage clocks cannot be kept, "

@@ -1,0 +1,157 @@
+"""Minors and older users (ANTH-MINOR-1/2/3, DVH-MINOR-1, CA-243-3, ANTH-ELDER-1/2).
+
+- ``AudienceGate`` (after the persona gate, so the persona's relationship is known):
+  a persona whose relationship is in ``minors.forbidden_relationships`` is refused to any minor
+  (403 ``persona_not_allowed_for_minor``); a child under the policy's ``guardian_consent_under`` age
+  (age band ``under14``; every minor when the policy's age is above 14) without ``guardian_consent``
+  on the profile is refused (403 ``guardian_consent_required``); a minor past the daily limit gets
+  429 ``usage_limit_reached`` saying when it resets (and ``Retry-After``); an older user is refused
+  personas in ``elderly.forbidden_relationships`` (403 ``persona_not_allowed_for_elderly``).
+- ``RealityReminder``: the ``reality_reminder`` notice when the minors' clock says one is due.
+- ``ElderlyWarning``: the ``risk_warning`` notice for older users when the latest user message, or the
+  reply just before it, turns to transfers, payments, verification codes (detector ``elderly_risk``).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from ..detectors.elderly import ElderlyRiskDetector
+from ..errors import CandorError
+from ..exchange import Exchange
+from ..likeness.models import Persona
+from ..policy.model import ElderlyRules, MinorsRules, Policy
+from ..profiles.models import MINOR_BANDS, UserProfile
+from ..state import Decision, resolve_timezone
+from .alerting import PROFILE
+from .persona import PERSONA
+from .session import AGE_BAND, CLOCK
+
+DEFAULT_REALITY = {"zh": "提醒：我是人工智能，不是真实的人。记得多和家人、朋友在现实中交流。",
+                   "en": "Reminder: I am an AI, not a real person. Remember to take breaks and spend time with people."}
+
+
+def _under_consent_age(band: str | None, consent_under: int | None) -> bool:
+    if consent_under is None or band not in MINOR_BANDS:
+        return False
+    # the bands say "under 14" or "under 18": a policy age of 14 or less reaches the under14 band only
+    return band == "under14" or consent_under > 14
+
+
+class AudienceGate:
+    name = "audience"
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.minors: MinorsRules | None = policy.minors
+        self.elderly: ElderlyRules | None = policy.elderly
+
+    async def admit(self, ex: Exchange) -> None:
+        band = ex.extra.get(AGE_BAND)
+        persona: Persona | None = ex.extra.get(PERSONA)
+        minors, elderly = self.minors, self.elderly
+        if minors is not None and band in MINOR_BANDS:
+            if persona is not None and persona.relationship in minors.forbidden_relationships:
+                ex.decide("minors", minors.cites, "refused",
+                          {"reason": "relationship", "persona": persona.id, "relationship": persona.relationship})
+                raise CandorError(403, "persona_not_allowed_for_minor",
+                                  f"persona {persona.id!r} plays a {persona.relationship}: intimate-relationship and "
+                                  "relative personas are not offered to minors (ANTH-MINOR-1); choose a persona such "
+                                  "as an assistant or friend")
+            profile: UserProfile | None = ex.extra.get(PROFILE)
+            if _under_consent_age(band, minors.guardian_consent_under) and not (profile and profile.guardian_consent):
+                ex.decide("minors", minors.cites, "refused", {"reason": "guardian_consent"})
+                raise CandorError(403, "guardian_consent_required",
+                                  f"users under {minors.guardian_consent_under} need their guardian's consent "
+                                  "(ANTH-MINOR-2): record it with PUT /admin/users/{id} (guardian_consent: true) "
+                                  "or `candor user set USER --guardian-consent yes`")
+            decision: Decision | None = ex.extra.get(CLOCK)
+            if decision is not None and decision.daily_limit_reached:
+                self._limit(ex, minors, decision)
+        if elderly is not None and band == "elderly" and persona is not None \
+                and persona.relationship in elderly.forbidden_relationships:
+            ex.decide("elderly", elderly.cites, "refused",
+                      {"reason": "relationship", "persona": persona.id, "relationship": persona.relationship})
+            raise CandorError(403, "persona_not_allowed_for_elderly",
+                              f"persona {persona.id!r} plays a {persona.relationship}: this service does not simulate "
+                              "an older user's relatives (ANTH-ELDER-2); choose another persona")
+
+    def _limit(self, ex: Exchange, minors: MinorsRules, decision: Decision) -> None:
+        resets = datetime.fromtimestamp(decision.resets_at, resolve_timezone(self.policy.timezone))
+        wait = max(1, math.ceil(decision.resets_at - ex.now))
+        used = math.floor(decision.daily_used_seconds / 60)
+        ex.decide("minors", minors.cites, "daily_limit",
+                  {"daily_minutes": used, "resets_at": resets.isoformat()})
+        limit = math.floor((minors.daily_limit or 0) / 60)
+        raise CandorError(429, "usage_limit_reached",
+                          f"the daily usage limit for minors ({limit} minutes) is reached; it resets at "
+                          f"{resets.strftime('%Y-%m-%d %H:%M')} ({self.policy.timezone}), in {_span(wait)}",
+                          headers={"Retry-After": str(wait)})
+
+
+def _span(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes = math.ceil(rest / 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+class RealityReminder:
+    name = "reality"
+
+    def __init__(self, policy: Policy, rules: MinorsRules) -> None:
+        self.policy = policy
+        self.rules = rules
+
+    def before(self, ex: Exchange) -> None:
+        decision: Decision | None = ex.extra.get(CLOCK)
+        if decision is None or not decision.reality_reminder or ex.extra.get(AGE_BAND) not in MINOR_BANDS:
+            return
+        locale = ex.extra.get("locale")
+        text = self.policy.text(self.rules.reality_notice, locale) or \
+            DEFAULT_REALITY["zh" if (locale or self.policy.locale).startswith("zh") else "en"]
+        ex.notice("reality_reminder", text, "dialogue", continuous_minutes=decision.continuous_minutes)
+        ex.decide("reality_reminder", self.rules.cites, "notice", {"continuous_minutes": decision.continuous_minutes})
+
+    def after(self, ex: Exchange) -> None:
+        return None
+
+
+class ElderlyWarning:
+    name = "elderly_risk"
+
+    def __init__(self, policy: Policy, rules: ElderlyRules, detector: ElderlyRiskDetector) -> None:
+        self.policy = policy
+        self.rules = rules
+        self.detector = detector
+
+    def before(self, ex: Exchange) -> None:
+        if ex.extra.get(AGE_BAND) != "elderly" or self.rules.risk_warning is None:
+            return
+        found = self.detector.detect(ex.extra.get("user_text", ""))
+        where = "user"
+        if not found.matched:
+            previous = _last_assistant(ex.body.get("messages"))
+            found = self.detector.detect(previous) if previous else found
+            where = "reply"
+        if not found.matched:
+            return
+        ex.notice("risk_warning", self.policy.text(self.rules.risk_warning, ex.extra.get("locale")), "popup")
+        ex.decide("elderly_risk", self.rules.cites, "notice", {"topic": found.rule, "in": where})
+
+    def after(self, ex: Exchange) -> None:
+        return None
+
+
+def _last_assistant(messages: Any) -> str:
+    """The reply just before the user's latest message (the conversation, without holding the stream)."""
+    if not isinstance(messages, list):
+        return ""
+    for msg in reversed(messages[:-1]):
+        if isinstance(msg, dict) and msg.get("role") == "assistant":
+            content = msg.get("content")
+            return content if isinstance(content, str) else ""
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            return ""
+    return ""

@@ -1,0 +1,165 @@
+"""Crisis protocol (ANTH-CRISIS-1/2/3, CA-243-2, NY-47-1), on the user's latest message.
+
+- ``distress`` (extreme emotion, hopelessness): the model is told the policy's
+  ``distress_instruction`` and the reply carries a ``crisis_support`` notice with the help resources.
+- ``explicit_intent`` (suicide or self-harm intent or act, major property loss): per the policy's
+  ``action``, the policy's ``reply`` is the answer and the model is not called (``replace``,
+  action ``crisis_replaced``), or the model is called with the instruction and the reply is put
+  before its answer (``augment``, ``crisis_augmented``). With ``alert: true`` an alert carrying the
+  profile's guardian and emergency contacts goes into the durable outbox; a minor's crisis raises a
+  ``minor_safety`` alert even where the policy does not alert for adults (ANTH-MINOR-4). With
+  ``handover: true`` the session is paused (``HandoverGate``): the model stays off and a hand-over
+  notice answers (``handover_active``) until ``POST /admin/sessions/{id}/release``.
+
+Either level makes the exchange's audit event a ``crisis`` event whose decision detail holds
+``level``, ``category``, ``alerted`` and ``handover``, and fills ``compliance.crisis``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from ..detectors.crisis import CrisisDetector
+from ..exchange import Exchange
+from ..handover import HandoverRegistry
+from ..policy.model import CrisisRules, Policy
+from .alerting import Alerter
+from .session import SCOPE, is_minor
+
+log = structlog.get_logger("candor.crisis")
+ANSWER_NOTICES = "answer_notices"   # ex.extra: notices whose text is the answer itself (not repeated)
+DEFAULT_HANDOVER = {"zh": "我们的工作人员正在接手这次对话，请稍候。如果你正处在危险中，请立即拨打当地的紧急电话。",
+                    "en": "A member of our staff is taking over this conversation; please wait. If you are in "
+                          "danger, call your local emergency number now."}
+_LEAD = {"zh": "如果你需要帮助，可以联系：", "en": "If you need someone to talk to right now: "}
+
+
+def _zh(locale: str | None, policy: Policy) -> bool:
+    return (locale or policy.locale).lower().startswith("zh")
+
+
+def resources(policy: Policy, rules: CrisisRules | None, locale: str | None) -> list[dict[str, Any]]:
+    if rules is None:
+        return []
+    return [{"name": policy.text(r.name, locale), "contact": r.contact, "hours": r.hours} for r in rules.resources]
+
+
+def resources_text(policy: Policy, items: list[dict[str, Any]], locale: str | None) -> str:
+    zh = _zh(locale, policy)
+    parts = [f"{r['name']} {r['contact']}" + (f"（{r['hours']}）" if zh and r["hours"] else
+                                               f" ({r['hours']})" if r["hours"] else "") for r in items]
+    return _LEAD["zh" if zh else "en"] + ("；" if zh else "; ").join(parts) + ("。" if zh else ".")
+
+
+def answer_notice(ex: Exchange, kind: str, text: str, **extra: Any) -> None:
+    """A notice whose text is the gate's answer: listed in compliance, not printed twice."""
+    item = ex.notice(kind, text, "popup", **extra)
+    ex.extra.setdefault(ANSWER_NOTICES, []).append(item)
+
+
+class HandoverGate:
+    """A session handed over to a person stays without the model until an operator releases it."""
+
+    name = "handover"
+
+    def __init__(self, policy: Policy, registry: Callable[[], HandoverRegistry]) -> None:
+        self.policy = policy
+        self._registry = registry
+        self.cites = list(policy.crisis.cites) if policy.crisis else ["ANTH-CRISIS-3"]
+
+    async def admit(self, ex: Exchange) -> None:
+        scope, sid = ex.extra.get(SCOPE), ex.ctx.session_id
+        if scope is None or sid is None or not self._registry().paused(scope, sid):
+            return
+        locale = ex.extra.get("locale")
+        rules = self.policy.crisis
+        text = self.policy.text(rules.handover_notice if rules else None, locale) or \
+            DEFAULT_HANDOVER["zh" if _zh(locale, self.policy) else "en"]
+        items = resources(self.policy, rules, locale)
+        ex.answer = text
+        answer_notice(ex, "crisis_support", text, resources=items, handover=True)
+        ex.act("handover_active")
+        ex.crisis = {"level": "explicit_intent", "resources": items, "alerted": False, "handover": True}
+        ex.decide("handover", self.cites, "active", {"session_id": sid})
+
+
+class CrisisGate:
+    name = "crisis"
+
+    def __init__(self, policy: Policy, rules: CrisisRules, detector: CrisisDetector, alerter: Alerter,
+                 registry: Callable[[], HandoverRegistry] | None) -> None:
+        self.policy = policy
+        self.rules = rules
+        self.detector = detector
+        self.alerter = alerter
+        self._registry = registry
+
+    async def admit(self, ex: Exchange) -> None:
+        text = ex.extra.get("user_text", "")
+        if not text:
+            return
+        found = self.detector.assess(text)
+        if found.level == "none":
+            return
+        policy, rules, locale = self.policy, self.rules, ex.extra.get("locale")
+        items = resources(policy, rules, locale)
+        instruction = policy.text(rules.distress_instruction, locale)
+        ex.kind = "crisis"
+        detail: dict[str, Any] = {"level": found.level, "category": found.category, "rule": found.rule}
+        if found.level == "distress":
+            if instruction:
+                ex.system.append(instruction)
+            if items:
+                ex.notice("crisis_support", resources_text(policy, items, locale), "dialogue", resources=items)
+            ex.crisis = {"level": "distress", "resources": items, "alerted": False, "handover": False}
+            ex.decide("crisis", rules.cites, "distress", {**detail, "alerted": False, "handover": False})
+            return
+        alerted = await self._alert(ex, found.level, found.category)
+        handover = await self._pause(ex)
+        reply = policy.text(rules.reply, locale) or (resources_text(policy, items, locale) if items else "")
+        if handover or rules.action == "replace":
+            if handover:
+                notice = policy.text(rules.handover_notice, locale) or DEFAULT_HANDOVER["zh" if _zh(locale, policy)
+                                                                                        else "en"]
+                reply = f"{reply}\n\n{notice}" if reply else notice
+            ex.answer = reply
+            answer_notice(ex, "crisis_support", reply, resources=items)
+            ex.act("crisis_replaced")
+            outcome = "replaced"
+        else:
+            if instruction:
+                ex.system.append(instruction)
+            if reply:
+                ex.notice("crisis_support", reply, "dialogue", resources=items)
+            ex.act("crisis_augmented")
+            outcome = "augmented"
+        ex.crisis = {"level": "explicit_intent", "resources": items, "alerted": alerted, "handover": handover}
+        ex.decide("crisis", rules.cites, outcome, {**detail, "alerted": alerted, "handover": handover})
+
+    async def _alert(self, ex: Exchange, level: str, category: str | None) -> bool:
+        minor = is_minor(ex)
+        if self.rules.alert:
+            return await self.alerter.send(ex, "crisis", self.rules.cites, level=level,
+                                           detail={"category": category, "minor": minor})
+        if minor and self.policy.minors is not None:   # guardians hear of a minor's safety risk (ANTH-MINOR-4)
+            return await self.alerter.send(ex, "minor_safety", ["ANTH-MINOR-4"], level=level,
+                                           detail={"category": category})
+        return False
+
+    async def _pause(self, ex: Exchange) -> bool:
+        if not self.rules.handover or self._registry is None:
+            return False
+        scope, sid = ex.extra.get(SCOPE), ex.ctx.session_id
+        if scope is None or sid is None:
+            ex.decide("handover", self.rules.cites, "not_possible", {"reason": "no user or session to pause"})
+            return False
+        try:
+            await self._registry().pause(scope, sid, app_id=ex.ctx.app_id, event_id=ex.event_id, now=ex.now)
+        except Exception as exc:   # the crisis reply still goes out; the failure is on record
+            log.error("handover_not_recorded", event_id=ex.event_id, error=repr(exc))
+            ex.decide("handover", self.rules.cites, "error", {"error": type(exc).__name__})
+            return False
+        return True

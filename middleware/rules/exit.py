@@ -1,0 +1,58 @@
+"""A free exit (ANTH-EXIT-1).
+
+``ExitGate``: a message asking to leave (detector ``exit_intent`` with the policy's keywords) is
+answered with the policy's closing, without calling the model; the user's sessions are ended in the
+state store, so their next message starts a new session (and gets the first-turn disclosure). The
+audit event is an ``exit`` event. A message that also shows a crisis is not an exit: the crisis gate
+has answered it, and "再见" after "我不想活了" is a warning sign, not a goodbye.
+
+The model side (pleading, guilt, fostering dependence) is ``rules/output.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+
+from ..detectors.exit_intent import ExitIntentDetector
+from ..exchange import Exchange
+from ..policy.model import ExitRules, Policy
+from ..state import StateStore, StateStoreError
+from .crisis import answer_notice
+from .session import SCOPE
+
+log = structlog.get_logger("candor.exit")
+
+
+class ExitGate:
+    name = "exit"
+
+    def __init__(self, policy: Policy, rules: ExitRules, detector: ExitIntentDetector,
+                 store: Callable[[], StateStore]) -> None:
+        self.policy = policy
+        self.rules = rules
+        self.detector = detector
+        self._store = store
+
+    async def admit(self, ex: Exchange) -> None:
+        text = ex.extra.get("user_text", "")
+        if not text or ex.crisis is not None:
+            return
+        found = self.detector.detect(text)
+        if not found.matched:
+            return
+        reply = self.policy.text(self.rules.reply, ex.extra.get("locale"))
+        ex.answer = reply
+        answer_notice(ex, "exit", reply)
+        ex.act("exit_honored")
+        ex.kind = "exit"
+        ended = False
+        scope = ex.extra.get(SCOPE)
+        if scope is not None:
+            try:
+                await self._store().end_session(scope)
+                ended = True
+            except StateStoreError as exc:   # the user still leaves; the next message may continue the session
+                log.error("exit_session_not_ended", event_id=ex.event_id, error=repr(exc))
+        ex.decide("exit", self.rules.cites, "honored", {"rule": found.rule, "session_ended": ended})

@@ -1,0 +1,96 @@
+"""Who the user is, as the operator registered them (contract 3.4; ANTH-MINOR-4/5, LABEL-UNLABELED-1).
+
+``ProfileGate`` runs first, before the session clock, because the clock differs for minors:
+
+- loads the user's profile (cached, microseconds) when the request names a user;
+- resolves the age band: the profile's, else the app's ``X-Candor-Age-Band``; minors mode (set by
+  detection, unless an appeal overrode it) makes it ``minor``;
+- suspected minors (ANTH-MINOR-5): a message suggesting a minor (detector ``suspected_minor``) raises
+  a ``suspected_minor`` alert (at most one per user and day) and, with ``suspected_minor_action:
+  minors_mode``, switches the profile to minors mode from this request on. The operator's appeal
+  decision (``minors_mode_override`` on the profile) stops both;
+- a persona the profile blocks is refused (403 ``user_blocked``, ANTH-MINOR-4 guardian blocks);
+- an app asking for unlabelled output (``X-Candor-Unlabeled: 1``) gets it only when the profile says
+  ``unlabeled_allowed`` (LABEL-UNLABELED-1); otherwise the reply is labelled as usual and the refusal
+  of the exemption is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..detectors.minor import MinorDetector
+from ..errors import CandorError
+from ..exchange import Exchange
+from ..policy.model import Policy
+from ..profiles.models import MINOR_BANDS, UserProfile, resolve_age_band
+from ..profiles.service import ProfileService
+from .alerting import PROFILE, Alerter
+from .session import AGE_BAND
+
+AGE_BAND_SOURCE = "age_band_source"
+UNLABELED = "unlabeled"
+UNLABELED_CITES = ("LABEL-UNLABELED-1",)
+GUARDIAN_CITES = ("ANTH-MINOR-4",)
+
+
+class ProfileGate:
+    name = "profile"
+
+    def __init__(self, policy: Policy, profiles: Callable[[], ProfileService] | None, alerter: Alerter,
+                 detector: MinorDetector) -> None:
+        self.policy = policy
+        self._profiles = profiles
+        self.alerter = alerter
+        self.detector = detector
+        minors = policy.minors
+        self.suspect = minors is not None and minors.suspected_minor_action != "off"
+        self.switch = minors is not None and minors.suspected_minor_action == "minors_mode"
+        self.cites = list(minors.cites) if minors is not None else []
+
+    async def admit(self, ex: Exchange) -> None:
+        ctx = ex.ctx
+        profile: UserProfile | None = None
+        if ctx.user_id is not None and self._profiles is not None:
+            profile = await self._profiles().get(ctx.user_id)
+        ex.extra[PROFILE] = profile
+        band = resolve_age_band(profile, ctx.age_band)
+        source: str | None
+        if profile is not None and profile.minors_mode_active and profile.age_band not in MINOR_BANDS:
+            source = "minors_mode"
+        elif profile is not None and profile.age_band is not None:
+            source = "profile"
+        else:
+            source = "header" if ctx.age_band else None
+        suspect = self.suspect and band not in MINOR_BANDS and not (profile and profile.minors_mode_override)
+        if suspect and await self._suspected(ex, profile):
+            band, source = "minor", "minors_mode"
+        ex.extra[AGE_BAND] = band
+        ex.extra[AGE_BAND_SOURCE] = source
+        if profile is not None and profile.blocks(ctx.persona_id):
+            ex.decide("user_blocked", GUARDIAN_CITES, "refused", {"persona": ctx.persona_id})
+            raise CandorError(403, "user_blocked",
+                              f"persona {ctx.persona_id!r} is blocked for this user by their profile (a guardian or "
+                              "operator block); choose another persona, or change the profile's blocked_personas")
+        if ctx.unlabeled:
+            allowed = profile is not None and profile.unlabeled_allowed
+            ex.extra[UNLABELED] = allowed
+            ex.decide("unlabeled", UNLABELED_CITES, "allowed" if allowed else "not_allowed")
+
+    async def _suspected(self, ex: Exchange, profile: UserProfile | None) -> bool:
+        """Whether this request switches to minors mode."""
+        text = ex.extra.get("user_text", "")
+        if not text:
+            return False
+        found = self.detector.detect(text)
+        if not found.matched:
+            return False
+        action = "minors_mode" if self.switch else "flagged"
+        ex.decide("suspected_minor", self.cites, action, {"rule": found.rule})
+        if self.switch and ex.ctx.user_id is not None and self._profiles is not None and not (
+                profile is not None and profile.minors_mode):
+            updated = await self._profiles().mark_suspected_minor(ex.ctx.user_id, reason=found.rule)
+            ex.extra[PROFILE] = updated
+        await self.alerter.send(ex, "suspected_minor", self.cites, detail={"rule": found.rule, "action": action},
+                                once_per_day=True)
+        return self.switch
