@@ -3,8 +3,9 @@
 What it reads from events (the request pipeline records these):
 * users: ``user_ref``; sessions: ``session_id`` with the times of exchange/crisis/exit events;
 * age structure: the first decision whose ``detail`` has ``age_band``;
-* crisis: ``crisis`` events, their decision ``detail.level``, ``detail.alerted`` and ``detail.handover``,
-  plus ``alert_delivery`` events;
+* crisis: ``crisis`` events, their decision ``detail.level``, ``detail.alerted`` (an alert durably queued)
+  and ``detail.handover``; ``alert_delivery`` events (one per attempt) give the alerts delivered and given
+  up, counted once per alert id;
 * refusals and errors: decision ``detail.code`` (else ``http_<status>``);
 * notices: each notice's ``kind``; labels and actions: every decision as ``rule:outcome``, and
   ``unlabeled_delivery`` events.
@@ -66,7 +67,8 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
     age_users: dict[int, str] = {}
     age_events: Counter[str] = Counter()
     crisis_levels: Counter[str] = Counter()
-    alerts = handovers = 0
+    alerts = handovers = attempts = 0
+    alert_outcomes: dict[str, set[str]] = {"delivered": set(), "gave_up": set()}
     refusals: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     notices: Counter[str] = Counter()
@@ -99,8 +101,14 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
             for n in ev.get("notices") or []:
                 if isinstance(n, dict) and n.get("kind"):
                     notices[str(n["kind"])] += 1
-            if row.kind == "alert_delivery":
-                alerts += 1
+            if row.kind == "alert_delivery":   # one event per attempt: count alerts, not attempts
+                attempts += 1
+                for d in ev.get("decisions") or []:
+                    info = d.get("detail") if isinstance(d, dict) else None
+                    if isinstance(info, dict) and info.get("alert_id"):
+                        outcome = str(d.get("outcome"))
+                        if outcome in ("delivered", "gave_up"):
+                            alert_outcomes[outcome].add(str(info["alert_id"]))
             if uid is not None and row.kind in _USAGE_KINDS:
                 period_users.add(uid)
                 monthly[ts[:7]].add(uid)
@@ -140,7 +148,8 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
         },
         "age_structure": {"users": dict(sorted(age_structure.items())), "events": dict(sorted(age_events.items()))},
         "crisis": {"detections": kinds.get("crisis", 0), "by_level": dict(crisis_levels), "alerts": alerts,
-                   "handovers": handovers},
+                   "handovers": handovers, "alerts_delivered": len(alert_outcomes["delivered"]),
+                   "alerts_given_up": len(alert_outcomes["gave_up"]), "alert_delivery_attempts": attempts},
         "refusals": {"total": kinds.get("refusal", 0), "by_code": dict(refusals.most_common())},
         "errors": {"total": kinds.get("error", 0), "by_code": dict(errors.most_common())},
         "notices": {"total": sum(notices.values()), "by_kind": dict(notices.most_common())},
