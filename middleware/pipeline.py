@@ -15,7 +15,7 @@ from .context import RequestContext
 from .errors import CandorError
 from .exchange import Exchange
 from .requests import last_user_text
-from .rules.base import GuardChain, GuardStep, RuleSet
+from .rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
 from .rules.locale import request_locale
 from .upstream import ModelRoute, Upstream, UpstreamRequest
 
@@ -129,12 +129,12 @@ class Pipeline:
     # -- 5. guard, 6. label and notify ----------------------------------------------------------------
     async def frames(self, ex: Exchange, rules: RuleSet, first: Item,
                      source: AsyncIterator[Item]) -> AsyncIterator[Frame]:
-        steps: list[GuardStep] = []
+        steps: list[GuardStep | SentenceCheck] = []
         for guard in rules.guards:
             step = guard.start(ex)
             if step is not None:
                 steps.append(step)
-        chain = GuardChain(steps)
+        chain = guard_chain(steps)
         reply = ex.reply
         yield (TEXT, "".join(ex.prefix))
         trailers: list[dict[str, Any]] = []

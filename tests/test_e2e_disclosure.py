@@ -181,14 +181,3 @@ def test_asked_if_human_the_reply_says_it_is_an_ai(proxy: Any, stub: StubProvide
     text, _ = ask(sdk(server, KEY + "-default"), "Am I talking to a real person?", f"asks-{stream}", stream)
     assert "I am an AI, not a real person." in text
 
-
-def test_run_on_text_without_sentence_ends_is_not_held_to_the_end() -> None:
-    from middleware.detectors.sentences import SentenceBuffer
-    from middleware.rules.disclosure import MAX_HOLD, _cut_clause
-
-    buf = SentenceBuffer()
-    text = "，".join(["我们一起去公园散步吧"] * 60)
-    assert buf.feed(text) == []
-    head = _cut_clause(buf)
-    assert head and len(buf.pending) < MAX_HOLD and head + buf.pending == text
-    assert head.endswith("，")

@@ -3,17 +3,21 @@
 - ``Gate`` (request side): may refuse (raise ``CandorError``), answer by itself (set
   ``exchange.answer``), or add notices/decisions. Runs before the model is called.
 - ``Shaper``: adds system instructions the policy asks for.
-- ``Guard`` (response side): ``start(exchange)`` returns a per-request ``GuardStep`` whose ``feed``
-  takes released text and returns what may go out now (holding back at most up to a sentence
-  boundary), and whose ``flush`` returns the rest at the end. Work per chunk is O(chunk).
+- ``Guard`` (response side): ``start(exchange)`` returns a per-request step: either a ``GuardStep``
+  whose ``feed`` takes released text and returns what may go out now, and whose ``flush`` returns the
+  rest at the end; or a ``SentenceCheck`` that judges whole sentences. All sentence checks of a reply
+  share one ``SentenceGuard``, which holds text back only up to the next sentence end (once, not once
+  per check). Work per chunk is O(chunk).
 - ``Notifier`` (label and notify): adds notices, labels and the text around the reply.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from ..detectors.sentences import SentenceBuffer
 from ..exchange import Exchange
 
 
@@ -35,10 +39,21 @@ class GuardStep(Protocol):
     def flush(self) -> str: ...
 
 
+@runtime_checkable
+class SentenceCheck(Protocol):
+    def check(self, sentence: str) -> str:
+        """The sentence as it may go out: itself, rewritten, or "" (dropped)."""
+        ...
+
+    def finish(self, tail: str) -> str:
+        """Text owed at the end of the reply (``tail``: what the last flush released)."""
+        ...
+
+
 class Guard(Protocol):
     name: str
 
-    def start(self, ex: Exchange) -> GuardStep | None: ...
+    def start(self, ex: Exchange) -> GuardStep | SentenceCheck | None: ...
 
 
 class Notifier(Protocol):
@@ -57,6 +72,71 @@ class RuleSet:
     shapers: list[Shaper] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     notifiers: list[Notifier] = field(default_factory=list)
+
+
+MAX_HOLD = 240                      # characters held back at most while waiting for a sentence end
+_CLAUSE = re.compile(r"[，,；;：:、]\s*|\s+")
+
+
+def cut_clause(buf: SentenceBuffer) -> str:
+    """Release the held text up to its last clause break (or all of it), keeping the rest held."""
+    text = buf.flush()
+    cut = len(text)
+    for match in _CLAUSE.finditer(text):
+        if match.end() < len(text):
+            cut = match.end()
+    head, tail = text[:cut], text[cut:]
+    if tail:
+        buf.feed(tail)
+    return head
+
+
+class SentenceGuard:
+    """Runs every sentence check of a reply on each sentence as it completes, holding text back only to
+    the next sentence end (or, in a run-on text, to a clause break once ``MAX_HOLD`` characters wait)."""
+
+    __slots__ = ("_buf", "_checks")
+
+    def __init__(self, checks: list[SentenceCheck]) -> None:
+        self._buf = SentenceBuffer()
+        self._checks = checks
+
+    def _judge(self, sentence: str) -> str:
+        for check in self._checks:
+            if not sentence:
+                break
+            sentence = check.check(sentence)
+        return sentence
+
+    def feed(self, text: str) -> str:
+        done = self._buf.feed(text)
+        if not done:
+            if len(self._buf.pending) <= MAX_HOLD:
+                return ""
+            done = [cut_clause(self._buf)]
+        return "".join(self._judge(s) for s in done)
+
+    def flush(self) -> str:
+        rest = self._buf.flush()
+        out = self._judge(rest) if rest else ""
+        for check in self._checks:
+            out += check.finish(out)
+        return out
+
+
+def guard_chain(steps: list[GuardStep | SentenceCheck]) -> GuardChain:
+    """One chain for a reply: sentence checks grouped behind one shared sentence buffer, in place of
+    the first of them; other steps in their order."""
+    out: list[GuardStep] = []
+    sentences: list[SentenceCheck] = []
+    for step in steps:
+        if isinstance(step, SentenceCheck):
+            if not sentences:
+                out.append(SentenceGuard(sentences))
+            sentences.append(step)
+        else:
+            out.append(step)
+    return GuardChain(out)
 
 
 class GuardChain:

@@ -11,10 +11,7 @@
 
 from __future__ import annotations
 
-import re
-
 from ..detectors.human_claim import DEFAULT_ASK_HUMAN, HumanClaimDetector
-from ..detectors.sentences import SentenceBuffer
 from ..exchange import Exchange
 from ..policy.model import DisclosureRules, Policy
 from ..state import Decision
@@ -22,23 +19,6 @@ from .session import CLOCK
 from .text import user_norm
 
 _AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")
-
-
-MAX_HOLD = 240                      # characters held back at most while waiting for a sentence end
-_CLAUSE = re.compile(r"[，,；;：:、]\s*|\s+")
-
-
-def _cut_clause(buf: SentenceBuffer) -> str:
-    """Release the held text up to its last clause break (or all of it), keeping the rest held."""
-    text = buf.flush()
-    cut = len(text)
-    for match in _CLAUSE.finditer(text):
-        if match.end() < len(text):
-            cut = match.end()
-    head, tail = text[:cut], text[cut:]
-    if tail:
-        buf.feed(tail)
-    return head
 
 
 class DisclosureNotice:
@@ -93,18 +73,19 @@ class HumanClaimGuard:
 
 
 class _HumanClaimStep:
-    __slots__ = ("asked", "blocked", "buf", "ex", "guard", "said_ai", "statement")
+    """A sentence check (see ``SentenceGuard``): claims of being human never reach the client."""
+
+    __slots__ = ("asked", "blocked", "ex", "guard", "said_ai", "statement")
 
     def __init__(self, guard: HumanClaimGuard, ex: Exchange, statement: str, asked: bool) -> None:
         self.guard = guard
         self.ex = ex
         self.statement = statement
         self.asked = asked
-        self.buf = SentenceBuffer()
         self.blocked = False
         self.said_ai = False
 
-    def _check(self, sentence: str) -> str:
+    def check(self, sentence: str) -> str:
         if self.blocked:
             return ""
         if not self.guard.detector.detect(sentence).matched:
@@ -125,23 +106,11 @@ class _HumanClaimStep:
         trail = sentence[len(sentence.rstrip()):]
         return self.statement + trail
 
-    def feed(self, text: str) -> str:
-        done = self.buf.feed(text)
-        if not done:
-            if len(self.buf.pending) <= MAX_HOLD:
-                return ""
-            # a run-on text with no sentence end: judge it up to its last clause break, so a reply
-            # without punctuation is not held back to its very end
-            done = [_cut_clause(self.buf)]
-        return "".join(self._check(s) for s in done)
-
-    def flush(self) -> str:
-        rest = self.buf.flush()
-        out = self._check(rest) if rest else ""
-        if self.asked and not self.said_ai:
-            # the user asked if this is a person and the reply did not say: say it
-            self.ex.act("human_question_answered")
-            self.ex.decide("human_question", self.guard.rules.cites, "answered")
-            sep = "" if not out or out.endswith(("\n", " ")) else " "
-            out = f"{out}{sep}{self.statement}"
-        return out
+    def finish(self, tail: str) -> str:
+        if not self.asked or self.said_ai:
+            return ""
+        # the user asked if this is a person and the reply did not say: say it
+        self.ex.act("human_question_answered")
+        self.ex.decide("human_question", self.guard.rules.cites, "answered")
+        sep = "" if not tail or tail.endswith(("\n", " ")) else " "
+        return f"{sep}{self.statement}"

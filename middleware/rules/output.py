@@ -31,13 +31,11 @@ import structlog
 from ..detectors.base import HAS_CJK, Detection, Detector
 from ..detectors.retention import DEFAULT_RETENTION_PLEA
 from ..detectors.self_harm import DEFAULT_SELF_HARM
-from ..detectors.sentences import SentenceBuffer
 from ..detectors.textnorm import normalize
 from ..exchange import Exchange
 from ..policy.model import OutputValidator, Policy, Text
 from ..profiles.models import MINOR_BANDS
 from .crisis import resources, resources_text
-from .disclosure import MAX_HOLD, _cut_clause
 from .session import AGE_BAND
 
 log = structlog.get_logger("candor.rules")
@@ -139,13 +137,14 @@ class OutputGuard:
 
 
 class _OutputStep:
-    __slots__ = ("blocked", "buf", "checks", "counts", "ex", "guard", "released", "removed")
+    """A sentence check (see ``SentenceGuard``)."""
+
+    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "released", "removed")
 
     def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check]) -> None:
         self.guard = guard
         self.ex = ex
         self.checks = checks
-        self.buf = SentenceBuffer()
         self.blocked = False
         self.released = False     # some model text went out
         self.removed: Check | None = None
@@ -158,7 +157,7 @@ class _OutputStep:
             self.ex.decide(check.name, check.cites, outcome, detail)
         detail["sentences"] += 1
 
-    def _check(self, sentence: str) -> str:
+    def check(self, sentence: str) -> str:
         if self.blocked:
             return ""
         seen: dict[int, Detection] = {}
@@ -190,21 +189,11 @@ class _OutputStep:
             self.released = True
         return sentence
 
-    def feed(self, text: str) -> str:
-        done = self.buf.feed(text)
-        if not done:
-            if len(self.buf.pending) <= MAX_HOLD:
-                return ""
-            done = [_cut_clause(self.buf)]
-        return "".join(self._check(s) for s in done)
-
-    def flush(self) -> str:
-        rest = self.buf.flush()
-        out = self._check(rest) if rest else ""
+    def finish(self, tail: str) -> str:
         if not self.blocked and not self.released and self.removed is not None:
             # every sentence was removed: a reply is still owed, and it must not plead
-            out += self.guard.replacement(self.removed, self.ex, "")
-        return out
+            return self.guard.replacement(self.removed, self.ex, "")
+        return ""
 
 
 def _any_owned(check: Check, sentence: str) -> bool:
