@@ -19,12 +19,19 @@ def preflight(cfg: CandorConfig) -> str | None:
     from adapters.wiring import DEV_KEY_ENV, dev_app
 
     from .auth import KeyError_, load_apps
+    from .policy.registry import PolicyRegistry, UnknownPolicyError
+    from .yamlfile import FileProblems
 
     try:
         resolve_routes(cfg)
         load_apps(cfg.apps)
-    except (RouteError, KeyError_) as exc:
+        PolicyRegistry.from_config(cfg)
+    except (RouteError, KeyError_, UnknownPolicyError) as exc:
         raise SystemExit(f"candor: cannot start: {exc}") from None
+    except FileProblems as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        count = len(exc.problems)
+        raise SystemExit(f"candor: cannot start: the policy files have {count} problem(s):\n{lines}") from None
     if cfg.apps:
         return None
     _, key = dev_app("cn-anthropomorphic-2026")
