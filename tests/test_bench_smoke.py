@@ -153,3 +153,72 @@ def test_runner_measures_direct_scenarios_end_to_end() -> None:
     text = bench_run.render_markdown(report)
     assert "| Non-streaming, 1 in flight | latency p99 |" in text
     assert "| Streaming, 16 in flight | throughput |" in text
+
+
+def test_every_extra_section_runs_by_default_and_each_can_be_skipped() -> None:
+    names = list(bench_run.EXTRA_SECTIONS)
+    assert {"micro", "reload", "audit"} <= set(names)
+    assert bench_run.parse_args([])[0].extras == names
+    assert bench_run.parse_args(["--quick"])[0].extras == names
+    assert bench_run.parse_args(["--no-extras"])[0].extras == []
+    assert bench_run.parse_args(["--without-reload"])[0].extras == [n for n in names if n != "reload"]
+    assert bench_run.parse_args(["--no-extras", "--with-micro"])[0].extras == ["micro"]
+    assert bench_run.parse_args(["--direct-only"])[0].extras == []   # a harness check runs no extras
+    micro = bench_run.EXTRA_SECTIONS["micro"]
+    assert micro.argv("py", REPO, quick=True)[1:] == ["-m", "bench.micro", "--quick"]
+    assert bench_run.EXTRA_SECTIONS["audit"].argv("py", REPO)[1:] == [str(REPO / "bench/audit_bench.py")]
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    """The cells of each body row of the Markdown table whose header row starts with ``header``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+def test_micro_quick_prints_a_verdict_for_every_target() -> None:
+    from middleware.detectors import DetectorSet
+    from middleware.policy.loader import policy_files
+    from middleware.policy.registry import builtin_packs_dir
+
+    packs = policy_files(builtin_packs_dir())
+    done = subprocess.run([sys.executable, "-m", "bench.micro", "--quick"], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = _table_rows(done.stdout, "| Measure |")
+    verdicts = {(r[0], r[1].split(",")[0].split(" ")[0]): r[-1] for r in rows}
+    expected = [("Guarded streaming: `GuardChain.feed` per chunk", lang) for lang in ("zh", "en")]
+    expected += [(f"Detector `{name}` per message", lang) for name in DetectorSet.__dataclass_fields__
+                 for lang in ("zh", "en")]
+    expected += [("Consent check: `LikenessGate.check`, warm cache", "persona"),
+                 ("Policy load: `PolicyRegistry.load` of every shipped pack", str(len(packs)))]
+    expected += [("Policy load and resolve: one pack (`load_policy_file`)", f"`{p.stem}`") for p in packs]
+    for key in expected:
+        assert verdicts.get(key) in ("PASS", "MISS"), (key, verdicts.get(key))
+    assert all(r[3].endswith(("µs", "ms")) and r[4].endswith(("µs", "ms")) for r in rows)   # median, p99
+    hold = _table_rows(done.stdout, "| Replies |")
+    assert [r[0] for r in hold] == ["zh", "en"] and all(r[-1] in ("PASS", "MISS") for r in hold)
+    # the rules' start-up warnings go to stderr, never into the Markdown
+    assert "output_validator_not_enforced" not in done.stdout
+
+
+def test_reload_bench_writes_valid_policies_that_differ_in_version(tmp_path: Path) -> None:
+    from bench.reload_bench import POLICY_ID, VALUES, write_policy
+    from middleware.policy.loader import load_policy_file
+    from middleware.policy.registry import builtin_packs_dir
+
+    path = tmp_path / f"{POLICY_ID}.yaml"
+    versions = set()
+    for value in VALUES:
+        write_policy(path, value)
+        policy = load_policy_file(path, [builtin_packs_dir()])
+        assert policy.id == POLICY_ID and policy.disclosure is not None   # inherited from the default pack
+        assert policy.usage is not None and policy.usage.remind_every in (7200.0, 5400.0)
+        versions.add(policy.version)
+    assert len(versions) == len(VALUES)   # every rewrite is a new version: the proxy really reloads
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]   # no temporary file left for the watcher

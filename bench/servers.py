@@ -1,0 +1,144 @@
+"""The stub upstream and the proxy under test, and the load generator run against either of them."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from .loadgen import LoadResult
+from .procs import BenchError, Proc, free_port, http_get, wait_ready
+from .settings import PROXY_MODEL, REPO, STUB_KEY, STUB_MODEL, Scenario, Settings
+
+
+def start_stub(workdir: Path, chunks: int, cpus: set[int] | None) -> tuple[Proc, int]:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.stub_upstream", "--port", str(port), "--chunks", str(chunks),
+            "--api-key", STUB_KEY]
+    proc = Proc("stub upstream", argv, workdir / "stub.log", cpus=cpus)
+    wait_ready(proc, port, "/v1/models", timeout=15)
+    return proc, port
+
+
+def proxy_command(config: Path) -> list[str]:
+    script = Path(sys.executable).parent / "candor"
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "middleware.cli"]
+    return [*base, "serve", "--config", str(config), "--workers", "1"]
+
+
+def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_policy: str | None = None) -> Path:
+    """``candor.yaml`` for the bench; ``app_policy``: the app's policy id (default: Candor's default). Policy
+    files already in ``workdir/policies`` (an operator's own) stay beside the repository's packs."""
+    # the repository's packs, copied so that the bench runs today's policies whatever the loader's
+    # fallbacks, and a policy reload or test file in the tree cannot touch a running bench
+    policies = workdir / "policies"
+    if (REPO / "policies").is_dir():
+        shutil.copytree(REPO / "policies", policies, dirs_exist_ok=True)
+    policies.mkdir(exist_ok=True)
+    config = {
+        "server": {"host": "127.0.0.1", "port": proxy_port},
+        "models": [{"name": PROXY_MODEL, "target": f"openai/{STUB_MODEL}",
+                    "api_base": f"http://127.0.0.1:{stub_port}/v1", "api_key_env": "BENCH_UPSTREAM_KEY"}],
+        "apps": [{"id": "bench", "key_env": "BENCH_APP_KEY", **({"policy": app_policy} if app_policy else {})}],
+        "policies_dir": str(policies),
+        "audit": {"url": f"sqlite:///{workdir / 'audit.db'}"},
+    }
+    path = workdir / "candor.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
+                argv: list[str] | None = None, timeout: float = 60,
+                app_policy: str | None = None) -> tuple[Proc, int, str]:
+    """Start the proxy and wait for ``GET /healthz``; raises BenchError with its log tail if it fails."""
+    port = free_port()
+    config = write_proxy_config(workdir, stub_port, port, app_policy)
+    app_key = "bench-" + secrets.token_urlsafe(24)
+    # CANDOR_* variables from the caller's shell would override the bench's config
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    env.update(BENCH_UPSTREAM_KEY=STUB_KEY, BENCH_APP_KEY=app_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
+               PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p))
+    try:
+        proc = Proc("proxy", argv or proxy_command(config), workdir / "proxy.log", env=env, cpus=cpus,
+                    cwd=workdir)
+    except OSError as e:
+        raise BenchError(f"proxy could not be started: {e}") from e
+    try:
+        wait_ready(proc, port, "/healthz", timeout=timeout)
+    except BenchError:
+        proc.stop()
+        raise
+    return proc, port, app_key
+
+
+def loadgen(settings: Settings, sc: Scenario, port: int, key: str, model: str, workdir: Path,
+            cpus: set[int] | None, during: Callable[[], None] | None = None) -> LoadResult:
+    """Run one scenario in a load-generator process; ``during`` is called every 0.2 s while it runs."""
+    argv = [sys.executable, "-m", "bench.loadgen", "--json", "--port", str(port), "--api-key", key,
+            "--model", model, "--concurrency", str(sc.concurrency)]
+    if sc.stream:
+        argv.append("--stream")
+    if sc.timed:
+        argv += ["--duration", str(settings.duration), "--warmup-seconds", str(settings.warmup_seconds)]
+    else:
+        argv += ["--requests", str(settings.requests), "--warmup", str(settings.warmup)]
+    for name, value in sc.headers:
+        argv += ["--header", f"{name}: {value}"]
+    out = workdir / f"loadgen-{sc.key}-{model}.json"
+    proc = Proc("load generator", argv, out, cpus=cpus)
+    while proc.popen.poll() is None:
+        if during is not None:
+            during()
+        time.sleep(0.2)
+    proc.stop()
+    text = out.read_text(errors="replace")
+    try:
+        result = LoadResult.from_dict(json.loads(text.splitlines()[0]))
+    except (IndexError, ValueError, TypeError) as e:
+        raise BenchError(f"load generator failed ({sc.title}, {model}):\n{text[-3000:]}") from e
+    if result.errors:
+        raise BenchError(f"{sc.title} against {'the proxy' if model == PROXY_MODEL else 'the stub'}: "
+                         f"{result.error_count} request(s) failed: {result.errors}\n"
+                         f"first response body: {result.sample_body[:500]}")
+    return result
+
+
+def stub_requests(port: int) -> int:
+    status, body = http_get(port, "/_stub/stats")
+    return int(json.loads(body)["requests"]) if status == 200 else -1
+
+
+def probe_policy(port: int, key: str) -> str:
+    """What the policy did to one first-turn exchange: shows whether rules were really running."""
+    body = json.dumps({"model": PROXY_MODEL, "user": f"bench-probe-{secrets.token_hex(4)}",
+                       "messages": [{"role": "user", "content": "Hello, who am I talking to?"}]})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/v1/chat/completions", body,
+                     {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        raw = resp.read()
+    finally:
+        conn.close()
+    try:
+        comp = json.loads(raw)["compliance"]
+        policy = comp.get("policy") or {}
+        notices = [n.get("kind") for n in comp.get("notices") or []]
+        label = comp.get("label")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"first-turn probe: HTTP {resp.status}, no readable `compliance` object: {raw[:300]!r}"
+    text = (f"policy `{policy.get('id')}` version `{policy.get('version')}`; a first-turn reply carried notices "
+            f"{notices or 'none'} and {'a label' if label else 'no label'}")
+    if not notices and not label:
+        text += " (WARNING: no notice or label on a first turn: the policy's rules may not be running)"
+    return text
+
