@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 Loc = tuple[str | int, ...]
+# libyaml's loader when PyYAML was built with it: ~10x faster, which keeps a policy reload cheap
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
 
 def parse_yaml(text: str, path: str) -> LocatedDocument:
     """Parse one YAML mapping; syntax errors become a located :class:`FileProblems`."""
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}
