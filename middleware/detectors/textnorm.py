@@ -84,8 +84,19 @@ def _fold(text: str) -> str:
     return text.translate(_FOLD_ALL) if _FOLDABLE.search(text) else text
 
 
+_last: list[Normalized] = []   # the latest result: several detectors judge the same sentence in a row
+
+
 def normalize(text: str) -> Normalized:
     """Return the canonical form of ``text`` used by all detectors."""
+    if _last and _last[0].original is text:
+        return _last[0]
+    result = _normalize(text)
+    _last[:] = [result]
+    return result
+
+
+def _normalize(text: str) -> Normalized:
     folded = _fold(text)
     if (
         len(folded) == len(text)
