@@ -21,20 +21,12 @@ from middleware.config import CandorConfig
 from .alerts_outbox_postgres import PostgresOutboxStore
 from .alerts_outbox_sqlite import SqliteOutboxStore
 from .alerts_webhook import WebhookSender
-from .likeness_sqlite import sqlite_path
-from .pg import split_pg_url
+from .store_url import choose_store
 
 
 def outbox_store(cfg: CandorConfig, url: str | None = None) -> OutboxStore:
     """The outbox store for ``url`` (default ``cfg.audit.url``); not opened yet."""
-    url = url or cfg.audit.url
-    if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        return SqliteOutboxStore(path if path == ":memory:" else cfg.resolve_path(path))
-    if url.startswith(("postgresql://", "postgres://")):
-        dsn, schema = split_pg_url(url)  # ?schema=NAME: Candor's tables in that schema
-        return PostgresOutboxStore(dsn, schema=schema)
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path/to/audit.db or postgresql://...")
+    return choose_store(cfg, url, sqlite=SqliteOutboxStore, postgres=PostgresOutboxStore)
 
 
 def webhook_sender(cfg: CandorConfig) -> AlertSender | None:

@@ -2,19 +2,15 @@
 
 Same table and behaviour as the SQLite store. Claims lock candidate rows with ``FOR UPDATE SKIP
 LOCKED``, so replicas claiming at the same moment take different alerts instead of waiting on each
-other. Migrations run under an advisory lock; ``schema`` puts the table in a schema of its own.
+other. Pool, schema and advisory-locked migrations: ``adapters.pg_db``.
 """
 
 from __future__ import annotations
 
-import re
-
-import asyncpg
-
 from middleware.alerts.models import Alert, OutboxEntry, Status
 from middleware.alerts.rows import COLUMNS, entry_from_row, seconds, us
 
-_LOCK_KEY = 0x63616E646F72_04  # "candor" + 4: the alert outbox migrations' advisory lock
+from .pg_db import PostgresStore
 
 MIGRATIONS: list[list[str]] = [
     [
@@ -33,48 +29,13 @@ _CLAIM = (
     " AND (lease_until IS NULL OR lease_until <= $3) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)"
     f" RETURNING {COLUMNS}"
 )
-_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")  # as adapters/pg.py accepts in ?schema=
 
 
-class PostgresOutboxStore:
-    def __init__(self, dsn: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 3) -> None:
-        if schema is not None and not _SCHEMA.fullmatch(schema):
-            raise ValueError(f"invalid schema name {schema!r}")
-        self.dsn = dsn
-        self.schema = schema
-        self._sizes = (min_size, max_size)
-        self._pool: asyncpg.Pool | None = None
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("PostgresOutboxStore used before open()")
-        return self._pool
-
-    async def open(self) -> None:
-        # quoted: a schema named with capitals is that schema, not its lower-case twin
-        settings = {"search_path": f'"{self.schema}"'} if self.schema else {}
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._sizes[0], max_size=self._sizes[1],
-                                               server_settings=settings)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            if self.schema:
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute("CREATE TABLE IF NOT EXISTS alerts_schema_version"
-                               " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM alerts_schema_version")
-            for version, statements in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                for statement in statements:
-                    await conn.execute(statement)
-                await conn.execute("INSERT INTO alerts_schema_version VALUES ($1,"
-                                   " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)", version)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+class PostgresOutboxStore(PostgresStore):
+    lock_key = 0x63616E646F72_04  # "candor" + 4: the alert outbox migrations' advisory lock
+    pool_size = (1, 3)
+    version_table = "alerts_schema_version"
+    MIGRATIONS = MIGRATIONS
 
     # -- writes ---------------------------------------------------------------------------------
 

@@ -2,20 +2,22 @@
 
 Batches go in as one ``INSERT ... SELECT FROM unnest(...)`` per table inside one transaction.
 The schema is versioned in ``audit_schema`` and migrated under an advisory lock, so replicas
-starting together do not race. ``?schema=NAME`` in the URL puts the tables in their own schema.
+starting together do not race (``adapters.pg_db``). ``?schema=NAME`` in the URL puts the tables in
+their own schema.
 Erasure and content writes meet on per-user advisory locks, so content written concurrently with an
 erasure can never outlive it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from adapters.pg import split_pg_url
+from adapters.pg_db import create_pool, migrate, prepare
 from middleware.audit.store import (
     ContentRow,
     Cursor,
@@ -72,23 +74,12 @@ class PostgresAuditStore:
         return self._pool
 
     async def open(self) -> None:
-        settings = {"search_path": self.schema} if self.schema else None
+        def setup(conn: Any) -> Awaitable[None]:
+            return migrate(conn, "audit_schema", _MIGRATIONS, stamped=False)
+
         try:
-            if self.schema:
-                conn = await asyncpg.connect(self._dsn)
-                try:
-                    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-                finally:
-                    await conn.close()
-            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=4, server_settings=settings)
-            async with self.pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_MIGRATE)
-                await conn.execute("CREATE TABLE IF NOT EXISTS audit_schema (version INTEGER NOT NULL)")
-                current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM audit_schema")
-                for version, statements in enumerate(_MIGRATIONS[current:], start=current + 1):
-                    for sql in statements:
-                        await conn.execute(sql)
-                    await conn.execute("INSERT INTO audit_schema (version) VALUES ($1)", version)
+            self._pool = await create_pool(self._dsn, self.schema, min_size=1, max_size=4)
+            await prepare(self._pool, self.schema, _LOCK_MIGRATE, setup)
         except (OSError, asyncpg.PostgresError) as exc:
             await self.close()
             raise StoreUnavailable(f"PostgreSQL audit store: {exc}") from exc

@@ -26,6 +26,8 @@ from middleware.audit.store import (
     checkpoints_in,
 )
 
+from .sqlite_db import migrate
+
 T = TypeVar("T")
 
 _MIGRATIONS: list[list[str]] = [
@@ -355,14 +357,7 @@ def _stream_info(r: Sequence[Any]) -> StreamInfo:
 
 
 def _migrate(c: sqlite3.Connection) -> None:
-    c.execute("BEGIN IMMEDIATE")
-    c.execute("CREATE TABLE IF NOT EXISTS audit_schema (version INTEGER NOT NULL)")
-    current = c.execute("SELECT max(version) FROM audit_schema").fetchone()[0] or 0
-    for version, statements in enumerate(_MIGRATIONS[current:], start=current + 1):
-        for sql in statements:
-            c.execute(sql)
-        c.execute("INSERT INTO audit_schema (version) VALUES (?)", (version,))
-    c.execute("COMMIT")
+    migrate(c, "audit_schema", _MIGRATIONS, stamped=False)
 
 
 def _append(c: sqlite3.Connection, events: Sequence[EventRow], contents: Sequence[ContentRow],

@@ -7,24 +7,16 @@ of who released what and when). A partial unique index keeps at most one active 
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
-from pathlib import Path
-from typing import Any, TypeVar
-
-import asyncpg
+from typing import Any
 
 from middleware.config import CandorConfig
 from middleware.handover import Handover, HandoverStore
 
-from .likeness_sqlite import sqlite_path
-from .pg import split_pg_url
+from .pg_db import PostgresStore
+from .sqlite_db import SqliteStore
+from .store_url import choose_store
 
-T = TypeVar("T")
-_LOCK_KEY = 0x63616E646F72_07  # "candor" + 7: the hand-over table's migration advisory lock
 _TABLE = ("CREATE TABLE IF NOT EXISTS handovers (scope_hash TEXT NOT NULL, session_id TEXT NOT NULL, app_id TEXT,"
           " event_id TEXT, created_at BIGINT NOT NULL, released_at BIGINT, released_by TEXT)")
 _INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS handovers_active ON handovers (scope_hash, session_id)"
@@ -39,46 +31,13 @@ def _row(r: Any) -> Handover:
     return Handover(scope_hash=r[0], session_id=r[1], app_id=r[2], event_id=r[3], created_at=r[4] / 1e6)
 
 
-class SqliteHandoverStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+class SqliteHandoverStore(SqliteStore):
+    thread_name = "candor-handover-sqlite"
+    synchronous = "FULL"   # a pause must survive a power cut once answered
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("SqliteHandoverStore used before open()")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
-
-    async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="candor-handover-sqlite")
-        await self._run(self._open_sync)
-
-    def _open_sync(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")   # a pause must survive a power cut once answered
-        conn.execute(_TABLE.replace("BIGINT", "INTEGER"))
-        conn.execute(_INDEX)
-        self._conn = conn
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        assert self._conn is not None
-        return self._conn
-
-    async def close(self) -> None:
-        if self._executor is None:
-            return
-        if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+    def _setup(self, db: sqlite3.Connection) -> None:
+        db.execute(_TABLE.replace("BIGINT", "INTEGER"))
+        db.execute(_INDEX)
 
     async def pause(self, handover: Handover) -> None:
         h = handover
@@ -105,32 +64,13 @@ class SqliteHandoverStore:
         return [(r[0], r[1]) for r in rows]
 
 
-class PostgresHandoverStore:
-    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
-        self.dsn = dsn
-        self.schema = schema
-        self._pool: asyncpg.Pool | None = None
+class PostgresHandoverStore(PostgresStore):
+    lock_key = 0x63616E646F72_07  # "candor" + 7: the hand-over table's migration advisory lock
+    pool_size = (1, 2)
 
-    @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("PostgresHandoverStore used before open()")
-        return self._pool
-
-    async def open(self) -> None:
-        settings = {"search_path": f'"{self.schema}"'} if self.schema else {}
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2, server_settings=settings)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            if self.schema:
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute(_TABLE)
-            await conn.execute(_INDEX)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+    async def _setup(self, conn: Any) -> None:
+        await conn.execute(_TABLE)
+        await conn.execute(_INDEX)
 
     async def pause(self, handover: Handover) -> None:
         h = handover
@@ -154,11 +94,4 @@ class PostgresHandoverStore:
 
 def handover_store(cfg: CandorConfig, url: str | None = None) -> HandoverStore:
     """The store for ``url`` (default ``cfg.audit.url``); not opened yet."""
-    url = url or cfg.audit.url
-    if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        return SqliteHandoverStore(path if path == ":memory:" else cfg.resolve_path(path))
-    if url.startswith(("postgresql://", "postgres://")):
-        dsn, schema = split_pg_url(url)
-        return PostgresHandoverStore(dsn, schema=schema)
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path/to/audit.db or postgresql://...")
+    return choose_store(cfg, url, sqlite=SqliteHandoverStore, postgres=PostgresHandoverStore)

@@ -8,78 +8,40 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import redis.asyncio as aioredis
-import structlog
 
 from middleware.config import CandorConfig
 from middleware.likeness.enforce import LikenessGate
 from middleware.likeness.service import LikenessService, OnChange
 from middleware.likeness.store import ChangeBus, LikenessStore
 
+from .change_bus import RedisChangeBus, redis_url
 from .likeness_postgres import PostgresLikenessStore
-from .likeness_sqlite import SqliteLikenessStore, sqlite_path
-from .pg import split_pg_url
+from .likeness_sqlite import SqliteLikenessStore
+from .store_url import choose_store
 
-log = structlog.get_logger("candor.likeness")
 CHANNEL = "candor:likeness"
 
 
 def likeness_store(cfg: CandorConfig, url: str | None = None) -> LikenessStore:
     """The store for ``url`` (default ``cfg.audit.url``); not opened yet."""
-    url = url or cfg.audit.url
-    if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        return SqliteLikenessStore(path if path == ":memory:" else cfg.resolve_path(path))
-    if url.startswith(("postgresql://", "postgres://")):
-        dsn, schema = split_pg_url(url)
-        return PostgresLikenessStore(dsn, schema=schema)
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path/to/audit.db or postgresql://...")
+    return choose_store(cfg, url, sqlite=SqliteLikenessStore, postgres=PostgresLikenessStore)
 
 
-class RedisLikenessBus:
+class RedisLikenessBus(RedisChangeBus):
     """Registry changes over Redis pub/sub: every replica drops its cache within milliseconds."""
 
     def __init__(self, url: str, channel: str = CHANNEL) -> None:
-        self.channel = channel
-        self._client = aioredis.from_url(url)
-
-    async def publish(self, message: str) -> None:
-        await self._client.publish(self.channel, message)
+        super().__init__(url, channel, name="likeness")
 
     async def listen(self, on_change: Callable[[], None]) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self._client.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                # messages published while we were not subscribed are lost: assume something changed
-                on_change()
-                delay = 0.1
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        on_change()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("likeness_bus_disconnected", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    async def close(self) -> None:
-        await self._client.aclose()
+        await self.messages(lambda _message: on_change())
 
 
 def likeness_bus(cfg: CandorConfig) -> ChangeBus | None:
-    url = cfg.state.url
-    return RedisLikenessBus(url) if url.startswith(("redis://", "rediss://")) else None
+    url = redis_url(cfg)
+    return None if url is None else RedisLikenessBus(url)
 
 
 @dataclass

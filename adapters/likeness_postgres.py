@@ -1,8 +1,7 @@
 """Persona registry and consent ledger in PostgreSQL (the audit log's database, own tables), via asyncpg.
 
 Same tables, columns and behaviour as the SQLite store (both map rows through
-``middleware.likeness.rows``). Replicas may start together: migrations run under a transaction-level
-advisory lock. ``schema`` puts the tables in a schema of their own (tests use one per run).
+``middleware.likeness.rows``). Pool, schema and advisory-locked migrations: ``adapters.pg_db``.
 """
 
 from __future__ import annotations
@@ -13,11 +12,19 @@ from typing import Any
 
 import asyncpg
 
-from middleware.likeness.models import Consent, Persona, Subject, from_us, to_us
-from middleware.likeness.rows import CONSENT_SELECT, PERSONA_SELECT, consent_from_row, kinds_text, persona_from_row
+from middleware.likeness.models import Consent, Persona, Subject, to_us
+from middleware.likeness.rows import (
+    CONSENT_SELECT,
+    PERSONA_SELECT,
+    REVOCABLE_SELECT,
+    check_revocable,
+    consent_from_row,
+    kinds_text,
+    persona_from_row,
+)
 from middleware.likeness.store import AlreadyExists, Conflict, GateState, NotFound
 
-_LOCK_KEY = 0x63616E646F72_01  # "candor" + 1: the likeness migrations' advisory lock
+from .pg_db import PostgresStore
 
 MIGRATIONS: list[list[str]] = [
     [
@@ -53,7 +60,6 @@ _UPSERT_SUBJECT = (
     " updated_at = excluded.updated_at"
 )
 _BUMP = "UPDATE likeness_revision SET revision = revision + 1 WHERE id = 1"
-_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def _pg(sql: str) -> str:
@@ -68,42 +74,10 @@ def _pg(sql: str) -> str:
     return re.sub(r"\?", number, sql)
 
 
-class PostgresLikenessStore:
-    def __init__(self, dsn: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 5) -> None:
-        if schema is not None and not _SCHEMA.fullmatch(schema):
-            raise ValueError(f"invalid schema name {schema!r}")
-        self.dsn = dsn
-        self.schema = schema
-        self._sizes = (min_size, max_size)
-        self._pool: asyncpg.Pool | None = None
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("PostgresLikenessStore used before open()")
-        return self._pool
-
-    async def open(self) -> None:
-        settings = {"search_path": self.schema} if self.schema else {}
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._sizes[0], max_size=self._sizes[1],
-                                               server_settings=settings)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            await conn.execute("CREATE TABLE IF NOT EXISTS likeness_schema_version"
-                               " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM likeness_schema_version")
-            for version, statements in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                for statement in statements:
-                    await conn.execute(statement)
-                await conn.execute("INSERT INTO likeness_schema_version VALUES ($1,"
-                                   " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)", version)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+class PostgresLikenessStore(PostgresStore):
+    lock_key = 0x63616E646F72_01  # "candor" + 1: the likeness migrations' advisory lock
+    version_table = "likeness_schema_version"
+    MIGRATIONS = MIGRATIONS
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -203,16 +177,8 @@ class PostgresLikenessStore:
     @staticmethod
     async def _check_revocable(conn: Any, consent_id: str, subject_id: str | None = None) -> None:
         # FOR UPDATE OF c: two concurrent revocations of one consent serialise here
-        row = await conn.fetchrow("SELECT c.subject_id, r.revoked_at FROM likeness_consents c"
-                                  " LEFT JOIN likeness_revocations r ON r.consent_id = c.id WHERE c.id = $1"
-                                  " FOR UPDATE OF c", consent_id)
-        if row is None:
-            raise NotFound(f"consent {consent_id!r} does not exist")
-        if subject_id is not None and row[0] != subject_id:
-            raise Conflict(f"consent {consent_id!r} is for subject {row[0]!r}, not {subject_id!r}: "
-                           "a consent can only be replaced by one for the same subject")
-        if row[1] is not None:
-            raise Conflict(f"consent {consent_id!r} was already revoked at {from_us(row[1]).isoformat()}")
+        row = await conn.fetchrow(_pg(REVOCABLE_SELECT + " FOR UPDATE OF c"), consent_id)
+        check_revocable(row, consent_id, subject_id)
 
     async def revoke_consent(self, consent_id: str, at: datetime, reason: str, actor: str) -> None:
         async with self.pool.acquire() as conn, conn.transaction():

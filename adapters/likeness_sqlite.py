@@ -1,25 +1,30 @@
 """Persona registry and consent ledger in SQLite (the audit log's database file, own tables).
 
-stdlib ``sqlite3`` on one connection owned by one worker thread: calls are serialised there, so the
-event loop never blocks on disk and no two statements race on the connection. WAL mode lets other
-processes (replicas, the CLI) read while one writes; ``busy_timeout`` makes writers wait their turn.
+The connection plumbing (one connection on one worker thread, WAL, explicit transactions) is
+``adapters.sqlite_db``'s; ``foreign_keys`` is on, since personas and consents reference subjects.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
-from middleware.likeness.models import Consent, Persona, Subject, from_us, to_us
-from middleware.likeness.rows import CONSENT_SELECT, PERSONA_SELECT, consent_from_row, kinds_text, persona_from_row
-from middleware.likeness.store import AlreadyExists, Conflict, GateState, NotFound
+from middleware.likeness.models import Consent, Persona, Subject, to_us
+from middleware.likeness.rows import (
+    CONSENT_SELECT,
+    PERSONA_SELECT,
+    REVOCABLE_SELECT,
+    check_revocable,
+    consent_from_row,
+    kinds_text,
+    persona_from_row,
+)
+from middleware.likeness.store import AlreadyExists, GateState, NotFound
+
+from .sqlite_db import SqliteStore, migrate
 
 T = TypeVar("T")
 
@@ -59,87 +64,22 @@ _UPSERT_SUBJECT = (
 _BUMP = "UPDATE likeness_revision SET revision = revision + 1 WHERE id = 1"
 
 
-def sqlite_path(url: str) -> str:
-    """``sqlite:///rel/path.db`` (relative), ``sqlite:////abs/path.db``, ``sqlite:///:memory:``."""
-    if not url.startswith("sqlite://"):
-        raise ValueError(f"not a sqlite URL: {url!r}")
-    rest = url[len("sqlite://"):].split("?", 1)[0]  # options are the audit store's business
-    if not rest.startswith("/"):
-        raise ValueError(f"{url!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db")
-    return rest[1:]
+class SqliteLikenessStore(SqliteStore):
+    thread_name = "candor-likeness-sqlite"
+    foreign_keys = True
 
-
-class SqliteLikenessStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
-
-    # -- plumbing -------------------------------------------------------------------------------
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("SqliteLikenessStore used before open()")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        assert self._conn is not None
-        return self._conn
+    def _setup(self, db: sqlite3.Connection) -> None:
+        migrate(db, "likeness_schema_version", MIGRATIONS)
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in one IMMEDIATE transaction that also bumps the revision."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+
+        def write(db: sqlite3.Connection) -> T:
             result = fn(db)
             db.execute(_BUMP)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return result
+            return result
 
-    async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="candor-likeness-sqlite")
-        await self._run(self._open_sync)
-
-    def _open_sync(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # autocommit mode: transactions are explicit (BEGIN IMMEDIATE), never implicit
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn = conn
-        conn.execute("CREATE TABLE IF NOT EXISTS likeness_schema_version"
-                     " (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM likeness_schema_version").fetchone()[0]
-            for version, statements in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute("INSERT INTO likeness_schema_version VALUES (?, ?)",
-                             (version, int(time.time() * 1e6)))
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    async def close(self) -> None:
-        if self._executor is None:
-            return
-        if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        return self._transaction(write)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -193,12 +133,6 @@ class SqliteLikenessStore:
         if row is None:
             return None
         return GateState(persona_from_row(row), tuple(consent_from_row(c) for c in consents))
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        return self._db.execute(sql, params).fetchone()
-
-    def _all(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        return self._db.execute(sql, params).fetchall()
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -254,16 +188,7 @@ class SqliteLikenessStore:
 
     @staticmethod
     def _check_revocable(db: sqlite3.Connection, consent_id: str, subject_id: str | None = None) -> None:
-        row = db.execute("SELECT c.subject_id, r.revoked_at FROM likeness_consents c"
-                         " LEFT JOIN likeness_revocations r ON r.consent_id = c.id WHERE c.id = ?",
-                         (consent_id,)).fetchone()
-        if row is None:
-            raise NotFound(f"consent {consent_id!r} does not exist")
-        if subject_id is not None and row[0] != subject_id:
-            raise Conflict(f"consent {consent_id!r} is for subject {row[0]!r}, not {subject_id!r}: "
-                           "a consent can only be replaced by one for the same subject")
-        if row[1] is not None:
-            raise Conflict(f"consent {consent_id!r} was already revoked at {from_us(row[1]).isoformat()}")
+        check_revocable(db.execute(REVOCABLE_SELECT, (consent_id,)).fetchone(), consent_id, subject_id)
 
     async def revoke_consent(self, consent_id: str, at: datetime, reason: str, actor: str) -> None:
         def revoke(db: sqlite3.Connection) -> None:

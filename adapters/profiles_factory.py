@@ -8,79 +8,39 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import redis.asyncio as aioredis
-import structlog
 
 from middleware.config import CandorConfig
 from middleware.profiles.service import OnChange, ProfileService
 from middleware.profiles.store import ProfileBus, ProfileStore
 
-from .likeness_sqlite import sqlite_path
-from .pg import split_pg_url
+from .change_bus import RedisChangeBus, redis_url
 from .profiles_postgres import PostgresProfileStore
 from .profiles_sqlite import SqliteProfileStore
+from .store_url import choose_store
 
-log = structlog.get_logger("candor.profiles")
 CHANNEL = "candor:profiles"
 
 
 def profile_store(cfg: CandorConfig, url: str | None = None) -> ProfileStore:
     """The store for ``url`` (default ``cfg.audit.url``); not opened yet."""
-    url = url or cfg.audit.url
-    if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        return SqliteProfileStore(path if path == ":memory:" else cfg.resolve_path(path))
-    if url.startswith(("postgresql://", "postgres://")):
-        dsn, schema = split_pg_url(url)  # ?schema=NAME: Candor's tables in that schema
-        return PostgresProfileStore(dsn, schema=schema)
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path/to/audit.db or postgresql://...")
+    return choose_store(cfg, url, sqlite=SqliteProfileStore, postgres=PostgresProfileStore)
 
 
-class RedisProfileBus:
+class RedisProfileBus(RedisChangeBus):
     """Profile changes over Redis pub/sub: every replica drops the changed user within milliseconds."""
 
     def __init__(self, url: str, channel: str = CHANNEL) -> None:
-        self.channel = channel
-        self._client = aioredis.from_url(url)
-
-    async def publish(self, message: str) -> None:
-        await self._client.publish(self.channel, message)
+        super().__init__(url, channel, name="profiles")
 
     async def listen(self, on_message: Callable[[str | None], None]) -> None:
-        delay = 0.1
-        while True:
-            pubsub = self._client.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                # messages published while we were not subscribed are lost: assume anything changed
-                on_message(None)
-                delay = 0.1
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        data = message.get("data")
-                        on_message(data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("profiles_bus_disconnected", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    async def close(self) -> None:
-        await self._client.aclose()
+        await self.messages(on_message)
 
 
 def profile_bus(cfg: CandorConfig) -> ProfileBus | None:
-    url = cfg.state.url
-    return RedisProfileBus(url) if url.startswith(("redis://", "rediss://")) else None
+    url = redis_url(cfg)
+    return None if url is None else RedisProfileBus(url)
 
 
 @dataclass

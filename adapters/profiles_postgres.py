@@ -1,16 +1,13 @@
 """User profiles in PostgreSQL (the audit log's database, own ``profiles_*`` tables), via asyncpg.
 
 Same tables, columns and behaviour as the SQLite store (both map rows through
-``middleware.profiles.rows``). Replicas may start together: migrations run under a
-transaction-level advisory lock. ``schema`` puts the tables in a schema of their own (tests use one
-per run). Writers of one user queue on its row lock; all writers serialise on the revision row
-(locked by its UPDATE until commit), so revisions become visible in the order they were handed out
+``middleware.profiles.rows``). Pool, schema and advisory-locked migrations: ``adapters.pg_db``.
+Writers of one user queue on its row lock; all writers serialise on the revision row (locked by its
+UPDATE until commit), so revisions become visible in the order they were handed out
 and a poller never skips one.
 """
 
 from __future__ import annotations
-
-import re
 
 import asyncpg
 
@@ -18,7 +15,7 @@ from middleware.profiles.models import UserProfile
 from middleware.profiles.rows import COLUMNS, SELECT, profile_from_row, profile_values
 from middleware.profiles.store import Change, Changes, Conflict
 
-_LOCK_KEY = 0x63616E646F72_03  # "candor" + 3: the profile migrations' advisory lock
+from .pg_db import PostgresStore
 
 MIGRATIONS: list[list[str]] = [
     [
@@ -40,48 +37,12 @@ _INSERT = (f"INSERT INTO profiles_users (user_id, {', '.join(COLUMNS)}, seq)"
 _UPDATE = (f"UPDATE profiles_users SET {', '.join(f'{c} = ${i}' for i, c in enumerate(COLUMNS, start=1))},"
            f" seq = ${_N + 1} WHERE user_id = ${_N + 2}")
 _BUMP = "UPDATE profiles_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision"
-_SCHEMA = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")  # as adapters/pg.py accepts in ?schema=
 
 
-class PostgresProfileStore:
-    def __init__(self, dsn: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 5) -> None:
-        if schema is not None and not _SCHEMA.fullmatch(schema):
-            raise ValueError(f"invalid schema name {schema!r}")
-        self.dsn = dsn
-        self.schema = schema
-        self._sizes = (min_size, max_size)
-        self._pool: asyncpg.Pool | None = None
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("PostgresProfileStore used before open()")
-        return self._pool
-
-    async def open(self) -> None:
-        # quoted: a schema named with capitals is that schema, not its lower-case twin
-        settings = {"search_path": f'"{self.schema}"'} if self.schema else {}
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._sizes[0], max_size=self._sizes[1],
-                                               server_settings=settings)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            if self.schema:
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.execute("CREATE TABLE IF NOT EXISTS profiles_schema_version"
-                               " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            current = await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM profiles_schema_version")
-            for version, statements in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                for statement in statements:
-                    await conn.execute(statement)
-                await conn.execute("INSERT INTO profiles_schema_version VALUES ($1,"
-                                   " (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)", version)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+class PostgresProfileStore(PostgresStore):
+    lock_key = 0x63616E646F72_03  # "candor" + 3: the profile migrations' advisory lock
+    version_table = "profiles_schema_version"
+    MIGRATIONS = MIGRATIONS
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -1,27 +1,19 @@
 """User profiles in SQLite (the audit log's database file, own ``profiles_*`` tables).
 
-Same plumbing as the likeness store: stdlib ``sqlite3`` on one connection owned by one worker
-thread (the event loop never blocks on disk, statements never race on the connection), WAL so other
-processes read while one writes, ``busy_timeout`` so writers wait their turn, and explicit
-``BEGIN IMMEDIATE`` transactions that bump the revision with every write.
+The plumbing is ``adapters.sqlite_db``'s (one connection on one worker thread, WAL, explicit
+transactions); every write runs in a ``BEGIN IMMEDIATE`` transaction that bumps the revision.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
-from typing import Any, TypeVar
 
 from middleware.profiles.models import UserProfile
 from middleware.profiles.rows import COLUMNS, SELECT, profile_from_row, profile_values
 from middleware.profiles.store import Change, Changes
 
-T = TypeVar("T")
+from .sqlite_db import SqliteStore, migrate
 
 MIGRATIONS: list[list[str]] = [
     [
@@ -42,71 +34,11 @@ _INSERT = (f"INSERT INTO profiles_users (user_id, {', '.join(COLUMNS)}, seq)"
 _UPDATE = f"UPDATE profiles_users SET {', '.join(f'{c} = ?' for c in COLUMNS)}, seq = ? WHERE user_id = ?"
 
 
-class SqliteProfileStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+class SqliteProfileStore(SqliteStore):
+    thread_name = "candor-profiles-sqlite"
 
-    # -- plumbing -------------------------------------------------------------------------------
-
-    async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self._executor is None:
-            raise RuntimeError("SqliteProfileStore used before open()")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args, **kwargs))
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        assert self._conn is not None
-        return self._conn
-
-    def _transaction(self, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            result = fn(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return result
-
-    async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="candor-profiles-sqlite")
-        await self._run(self._open_sync)
-
-    def _open_sync(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # autocommit mode: transactions are explicit, never implicit
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        self._conn = conn
-        conn.execute("CREATE TABLE IF NOT EXISTS profiles_schema_version"
-                     " (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-
-        def migrate(db: sqlite3.Connection) -> None:
-            current = db.execute("SELECT COALESCE(MAX(version), 0) FROM profiles_schema_version").fetchone()[0]
-            for version, statements in enumerate(MIGRATIONS, start=1):
-                if version <= current:
-                    continue
-                for statement in statements:
-                    db.execute(statement)
-                db.execute("INSERT INTO profiles_schema_version VALUES (?, ?)", (version, int(time.time() * 1e6)))
-
-        self._transaction(migrate, write=True)
-
-    async def close(self) -> None:
-        if self._executor is None:
-            return
-        if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+    def _setup(self, db: sqlite3.Connection) -> None:
+        migrate(db, "profiles_schema_version", MIGRATIONS)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -128,9 +60,6 @@ class SqliteProfileStore:
         rows = db.execute("SELECT user_id FROM profiles_users WHERE seq > ? ORDER BY seq LIMIT ?",
                           (since, limit + 1)).fetchall()
         return Changes(revision, resets, tuple(r[0] for r in rows[:limit]), truncated=len(rows) > limit)
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        return self._db.execute(sql, params).fetchone()
 
     # -- writes ---------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Crisis hand-over (ANTH-CRISIS-3): a session whose model is paused until an operator releases it.
 
 Where the paused set lives: a small table, ``handovers``, in the audit database (SQLite or
-PostgreSQL; ``adapters/handover_*.py``). Not the session state store: that one may be in memory,
+PostgreSQL; ``adapters/handover_store.py``). Not the session state store: that one may be in memory,
 and a restart must not silently hand a person in crisis back to the model. The database is what
 every replica already shares, and the pause is committed before the hand-over reply is sent.
 
@@ -31,9 +31,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .admin_auth import guarded, json_response
 from .config import CandorConfig
 from .errors import CandorError, invalid_request
-from .profiles.admin_http import guarded, json_response
 
 log = structlog.get_logger("candor.handover")
 

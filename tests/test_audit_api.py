@@ -54,9 +54,9 @@ async def test_auditor_reads_but_cannot_erase(api: Any) -> None:
     assert r.status_code == 200 and [x["event_id"] for x in r.json()["data"]] == [e.event_id]
     assert "content" not in r.json()["data"][0]
     r = await client.get("/audit/events", params={"include_content": "1"}, headers=auth(AUDITOR))
-    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
     r = await client.delete("/admin/users/alice/content", headers=auth(AUDITOR))
-    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
     r = await client.get("/audit/verify", headers=auth(AUDITOR))
     assert r.status_code == 200 and r.json()["ok"] is True
 

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..admin_auth import guarded, json_response
 from ..config import CandorConfig
 from ..errors import CandorError, invalid_request
-from ..profiles.admin_http import guarded, json_response
 from .models import STATUSES, Status
 from .outbox import AlertOutbox
 

@@ -2,24 +2,23 @@
 
 Roles: the admin key (``cfg.admin.key_env``) reads and writes; the auditor key
 (``cfg.admin.auditor_key_env``) only reads. App keys are never accepted here, so apps cannot read
-the log. Keys are read from the environment at each request (rotation needs no restart) and
-compared in constant time.
+the log (key checks: ``middleware.admin_auth``).
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
-import os
 from argparse import ArgumentTypeError
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..admin_auth import guarded, role_of
+from ..errors import CandorError
 from .events import KINDS, AuditUnavailable
 from .export import with_content
 from .keys import load_verify_keys
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from ..config import CandorConfig
     from .log import AuditLog
 
-Role = Literal["admin", "auditor"]
 _MAX_LIMIT = 1000
 
 
@@ -42,26 +40,6 @@ class _Orjson(JSONResponse):
 def error(status: int, code: str, message: str, type_: str = "invalid_request_error",
           param: str | None = None) -> Response:
     return _Orjson({"error": {"message": message, "type": type_, "code": code, "param": param}}, status_code=status)
-
-
-def _role(request: Request, cfg: CandorConfig) -> Role | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    presented = token.strip().encode()
-    found: Role | None = None
-    for role, env in (("admin", cfg.admin.key_env), ("auditor", cfg.admin.auditor_key_env)):
-        expected = os.environ.get(env)
-        # compare against every configured key so timing does not reveal which one matched
-        if expected and hmac.compare_digest(presented, expected.encode()) and found is None:
-            found = role  # type: ignore[assignment]
-    return found
-
-
-def _unauthorized() -> Response:
-    return error(401, "invalid_api_key", "missing or unknown key: send Authorization: Bearer <admin or auditor "
-                 "key> (app keys cannot use the audit API)", type_="authentication_error")
 
 
 def _cursor_encode(c: Cursor) -> str:
@@ -81,9 +59,6 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
     from .cli import parse_time  # shares the time syntax of the CLI
 
     async def events(request: Request) -> Response:
-        role = _role(request, cfg)
-        if role is None:
-            return _unauthorized()
         audit = get_audit()
         q = request.query_params
         try:
@@ -99,9 +74,9 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
         except (ValueError, TypeError, ArgumentTypeError) as exc:  # JSONDecodeError is a ValueError
             return error(400, "invalid_request", f"bad query parameter: {exc}")
         include_content = q.get("include_content") in ("1", "true")
-        if include_content and role != "admin":
-            return error(403, "forbidden", "message content is readable with the admin key only",
-                         type_="permission_error", param="include_content")
+        if include_content and role_of(request, cfg) != "admin":
+            raise CandorError(403, "permission_denied", "message content is readable with the admin key only",
+                              param="include_content")
         flt = EventFilter(session_id=q.get("session"), user_ref=audit.keys.user_ref(q["user"]) if "user" in q
                           else None, kind=kind, since_us=since, until_us=until)
         try:
@@ -113,8 +88,6 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
         return _Orjson({"object": "list", "data": data, "next_cursor": nxt})
 
     async def verify(request: Request) -> Response:
-        if _role(request, cfg) is None:
-            return _unauthorized()
         audit = get_audit()
         keys = load_verify_keys(cfg) or {audit.keys.key_id: audit.keys.public}
         anchor = cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None
@@ -125,12 +98,6 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
         return _Orjson(result.to_dict())
 
     async def erase(request: Request) -> Response:
-        role = _role(request, cfg)
-        if role is None:
-            return _unauthorized()
-        if role != "admin":
-            return error(403, "forbidden", "the auditor key is read-only; erasing content needs the admin key",
-                         type_="permission_error")
         user_id = request.path_params["user_id"]
         try:
             event, keys, contents = await get_audit().erase_user(user_id, actor="admin-api")
@@ -140,7 +107,7 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
                         "event_id": event.event_id})
 
     return [
-        Route("/audit/events", events, methods=["GET"]),
-        Route("/audit/verify", verify, methods=["GET"]),
-        Route("/admin/users/{user_id}/content", erase, methods=["DELETE"]),
+        Route("/audit/events", guarded(events, cfg, write=False), methods=["GET"]),
+        Route("/audit/verify", guarded(verify, cfg, write=False), methods=["GET"]),
+        Route("/admin/users/{user_id}/content", guarded(erase, cfg, write=True), methods=["DELETE"]),
     ]

@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 
@@ -30,6 +30,7 @@ from .store import AuditStore, EventFilter, StoreUnavailable, open_store
 from .verify import verify_store
 
 EXIT_OK, EXIT_TAMPERED, EXIT_UNUSABLE = 0, 1, 2
+T = TypeVar("T")
 
 
 def parse_time(text: str, now: float | None = None) -> int:
@@ -76,6 +77,26 @@ async def _open_existing(cfg: CandorConfig) -> AuditStore:
     return store
 
 
+def _read_store(cfg: CandorConfig, use: Callable[[AuditStore], Awaitable[T]], *,
+                also: tuple[type[Exception], ...] = ()) -> T | None:
+    """``use(store)`` on the existing audit store, opened and closed around it; None, after saying why,
+    when the store cannot be read (or ``use`` raises one of ``also``)."""
+
+    async def run() -> T:
+        store = await _open_existing(cfg)
+        try:
+            return await use(store)
+        finally:
+            await store.close()
+
+    unreadable: tuple[type[Exception], ...] = (StoreUnavailable, OSError, *also)
+    try:
+        return asyncio.run(run())
+    except unreadable as exc:
+        _err(f"cannot read the audit store: {exc}")
+        return None
+
+
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[IO[str]]:
     if path is None or path == "-":
@@ -96,17 +117,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     anchor = Path(args.anchor_file) if args.anchor_file else (
         cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None)
 
-    async def run() -> Any:
-        store = await _open_existing(cfg)
-        try:
-            return await verify_store(store, keys, anchor)
-        finally:
-            await store.close()
-
-    try:
-        result = asyncio.run(run())
-    except (StoreUnavailable, OSError, ValueError) as exc:
-        _err(f"cannot read the audit store: {exc}")
+    result = _read_store(cfg, lambda store: verify_store(store, keys, anchor), also=(ValueError,))
+    if result is None:
         return EXIT_UNUSABLE
     if args.json:
         print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
@@ -134,19 +146,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     flt = EventFilter(session_id=args.session, user_ref=keys.user_ref(args.user) if keys and args.user else None,
                       kind=args.kind, since_us=args.since, until_us=args.until)
 
-    async def run() -> int:
-        store = await _open_existing(cfg)
-        try:
-            with _output(args.out) as out:
-                return await export(store, flt, out, args.format,
-                                    None if keys is None or args.no_content else keys.master)
-        finally:
-            await store.close()
+    async def run(store: AuditStore) -> int:
+        with _output(args.out) as out:
+            return await export(store, flt, out, args.format, None if keys is None or args.no_content else keys.master)
 
-    try:
-        count = asyncio.run(run())
-    except (StoreUnavailable, OSError) as exc:
-        _err(f"cannot read the audit store: {exc}")
+    count = _read_store(cfg, run)
+    if count is None:
         return EXIT_UNUSABLE
     if args.out and args.out != "-":
         print(f"exported {count:,} events to {args.out}", file=sys.stderr)
@@ -156,17 +161,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     cfg = _config(args)
 
-    async def run() -> dict[str, Any]:
-        store = await _open_existing(cfg)
-        try:
-            return await compute_report(store, args.since, args.until)
-        finally:
-            await store.close()
-
-    try:
-        report = asyncio.run(run())
-    except (StoreUnavailable, OSError) as exc:
-        _err(f"cannot read the audit store: {exc}")
+    report = _read_store(cfg, lambda store: compute_report(store, args.since, args.until))
+    if report is None:
         return EXIT_UNUSABLE
     text = render_markdown(report) if args.format == "md" else orjson.dumps(
         report, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -13,21 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
 import hashlib
 import importlib
 import re
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 
-from ..config import CandorConfig, find_config, load_config
+from ..cli_runner import cli_actor, service_command
+from ..config import CandorConfig
 from ..errors import CandorError
-from ..yamlfile import FileProblems
 from .api import consent_json, persona_json
 from .models import Consent, Persona, from_ts
 from .service import LikenessService
@@ -48,13 +46,6 @@ async def default_opener(cfg: CandorConfig, store_url: str | None) -> AsyncItera
         await runtime.close()
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS: never overwrite a --store given to the top-level parser
     parser.add_argument("--store", metavar="URL", default=argparse.SUPPRESS,
@@ -71,33 +62,6 @@ def _moment(value: str | None) -> str | None:
     if value is None:
         return None
     return f"{value}T00:00:00Z" if _DATE.fullmatch(value) else value
-
-
-# -- runner ----------------------------------------------------------------------------------------
-
-def _runner(action: Callable[[LikenessService, argparse.Namespace], Awaitable[Any]],
-            opener: Opener | None) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            cfg = load_config(find_config(getattr(args, "config", None)))
-        except (FileProblems, OSError) as exc:
-            print(f"candor: config: {exc}", file=sys.stderr)
-            return 2
-
-        async def go() -> Any:
-            async with (opener or default_opener)(cfg, getattr(args, "store", None)) as service:
-                return await action(service, args)
-
-        try:
-            asyncio.run(go())
-        except CandorError as exc:
-            print(f"candor: {exc.message}", file=sys.stderr)
-            return 1
-        except (OSError, ValueError) as exc:
-            print(f"candor: store: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    return run
 
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -134,7 +98,7 @@ async def _persona_add(svc: LikenessService, args: argparse.Namespace) -> None:
     elif args.deceased or args.subject_birth_date:
         raise CandorError(400, "invalid_request",
                           "--deceased and --subject-birth-date describe a likeness: add --subject")
-    p = await svc.add_persona(body, actor=_actor())
+    p = await svc.add_persona(body, actor=cli_actor())
     _print(args, persona_json(p), f"added persona {_persona_text(p)}")
 
 
@@ -155,12 +119,13 @@ async def _persona_show(svc: LikenessService, args: argparse.Namespace) -> None:
 
 
 async def _persona_disable(svc: LikenessService, args: argparse.Namespace) -> None:
-    p = await svc.disable_persona(args.id, actor=_actor())
+    p = await svc.disable_persona(args.id, actor=cli_actor())
     _print(args, persona_json(p), f"disabled persona {p.id}")
 
 
 def add_persona_commands(subparsers: Any, opener: Opener | None = None) -> None:
     """Register ``persona add|list|show|disable`` on the ``candor`` subparsers."""
+    opener = opener or default_opener
     persona = subparsers.add_parser("persona", help="persona registry (who apps may chat as)")
     sub = persona.add_subparsers(dest="persona_command", required=True, metavar="{add,list,show,disable}")
     add = sub.add_parser("add", help="register a persona")
@@ -179,9 +144,9 @@ def add_persona_commands(subparsers: Any, opener: Opener | None = None) -> None:
         if name != "list":
             p.add_argument("id")
         _common(p)
-        p.set_defaults(func=_runner(action, opener))
+        p.set_defaults(func=service_command(action, opener))
     _common(add)
-    add.set_defaults(func=_runner(_persona_add, opener))
+    add.set_defaults(func=service_command(_persona_add, opener))
 
 
 # -- consent ---------------------------------------------------------------------------------------
@@ -206,7 +171,7 @@ async def _consent_add(svc: LikenessService, args: argparse.Namespace) -> None:
                        ("valid_until", _moment(args.valid_until))):
         if value is not None:
             body[key] = value
-    c = await svc.add_consent(body, actor=_actor())
+    c = await svc.add_consent(body, actor=cli_actor())
     _print(args, consent_json(c, time.time()), f"added consent {_consent_text(c, time.time())}")
 
 
@@ -231,12 +196,13 @@ async def _consent_show(svc: LikenessService, args: argparse.Namespace) -> None:
 
 
 async def _consent_revoke(svc: LikenessService, args: argparse.Namespace) -> None:
-    c = await svc.revoke_consent(args.id, actor=_actor(), reason=args.reason)
+    c = await svc.revoke_consent(args.id, actor=cli_actor(), reason=args.reason)
     _print(args, consent_json(c, time.time()), f"revoked consent {c.id}: {c.revoked_reason}")
 
 
 def add_consent_commands(subparsers: Any, opener: Opener | None = None) -> None:
     """Register ``consent add|list|show|revoke`` on the ``candor`` subparsers."""
+    opener = opener or default_opener
     consent = subparsers.add_parser("consent", help="likeness consent ledger")
     sub = consent.add_subparsers(dest="consent_command", required=True, metavar="{add,list,show,revoke}")
     add = sub.add_parser("add", help="record a consent (never edited later: revoke or --replaces)")
@@ -254,21 +220,21 @@ def add_consent_commands(subparsers: Any, opener: Opener | None = None) -> None:
     add.add_argument("--replaces", metavar="ID", help="revoke this consent and record this one in its place")
     add.add_argument("--id", help="consent id (default: generated)")
     _common(add)
-    add.set_defaults(func=_runner(_consent_add, opener))
+    add.set_defaults(func=service_command(_consent_add, opener))
 
     lst = sub.add_parser("list", help="list consents (revoked ones included)")
     lst.add_argument("--subject", help="only this subject's consents")
     lst.add_argument("--status", choices=("active", "pending", "expired", "revoked"))
     _common(lst)
-    lst.set_defaults(func=_runner(_consent_list, opener))
+    lst.set_defaults(func=service_command(_consent_list, opener))
 
     show = sub.add_parser("show", help="show one consent")
     show.add_argument("id")
     _common(show)
-    show.set_defaults(func=_runner(_consent_show, opener))
+    show.set_defaults(func=service_command(_consent_show, opener))
 
     revoke = sub.add_parser("revoke", help="revoke a consent: every proxy stops the persona within 1 s")
     revoke.add_argument("id")
     revoke.add_argument("--reason", help="why (kept in the ledger and the audit log)")
     _common(revoke)
-    revoke.set_defaults(func=_runner(_consent_revoke, opener))
+    revoke.set_defaults(func=service_command(_consent_revoke, opener))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from ..errors import CandorError
+from ..freshness import Freshness, stop_tasks
 from .models import Consent, Kind, Persona, from_ts
 from .store import ChangeBus, GateState, LikenessStore
 
@@ -132,13 +133,11 @@ class LikenessGate:
         self._bus = bus
         self._ttl = ttl
         self._max = max_entries
-        self._clock = clock
         self._cache: dict[str, _Entry] = {}
         self._generation = 0
         self._revision: int | None = None
-        self._fresh_until = float("-inf")
-        self._failed_at = float("-inf")
-        self._lock = asyncio.Lock()
+        self._freshness = Freshness(ttl, clock, unavailable=store_unavailable, log=log,
+                                    event="likeness_store_unreachable", recent_failure="store recently failed")
         self._watches: dict[str, set[PersonaWatch]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -157,11 +156,7 @@ class LikenessGate:
 
     async def close(self) -> None:
         self._closing = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks.clear()
 
     # -- the decision ---------------------------------------------------------------------------
@@ -175,8 +170,8 @@ class LikenessGate:
             return _NO_PERSONA
         if now is None:
             now = time.time()
-        if self._clock() >= self._fresh_until:
-            await self._refresh()
+        if self._freshness.stale:
+            await self._freshness.refresh(self._store.revision, self._on_revision)
         entry = self._cache.get(persona_id)
         if entry is None:
             entry = await self._load(persona_id)
@@ -228,32 +223,14 @@ class LikenessGate:
 
     # -- cache maintenance ----------------------------------------------------------------------
 
-    async def _refresh(self) -> None:
-        if self._clock() - self._failed_at < 0.25:
-            raise store_unavailable(RuntimeError("store recently failed"))
-        async with self._lock:
-            if self._clock() < self._fresh_until:
-                return  # another request refreshed while this one waited
-            await self._poll_locked()
-
     async def _poll(self) -> None:
-        async with self._lock:
-            await self._poll_locked()
+        await self._freshness.poll(self._store.revision, self._on_revision)
 
-    async def _poll_locked(self) -> None:
-        started = self._clock()
-        try:
-            revision = await self._store.revision()
-        except Exception as exc:
-            self._failed_at = self._clock()
-            log.warning("likeness_store_unreachable", error=repr(exc))
-            raise store_unavailable(exc) from exc
+    def _on_revision(self, revision: int) -> None:
         if revision != self._revision:
             if self._revision is not None:
                 self.invalidate()
             self._revision = revision
-        # measured from before the query: staleness never exceeds ttl
-        self._fresh_until = started + self._ttl
 
     async def _load(self, persona_id: str) -> _Entry:
         generation = self._generation

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from .models import Consent, Persona, from_us
+from .store import Conflict, NotFound
 
 PERSONA_SELECT = (
     "SELECT p.id, p.display_name, p.relationship, p.subject_id, p.kinds, p.enabled, p.created_at,"
@@ -61,3 +62,19 @@ def _date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+REVOCABLE_SELECT = ("SELECT c.subject_id, r.revoked_at FROM likeness_consents c"
+                    " LEFT JOIN likeness_revocations r ON r.consent_id = c.id WHERE c.id = ?")
+
+
+def check_revocable(row: Sequence[Any] | None, consent_id: str, subject_id: str | None = None) -> None:
+    """Refuse to revoke (or replace, for ``subject_id``) a consent, given its ``REVOCABLE_SELECT`` row,
+    when it does not exist, is another subject's, or was already revoked."""
+    if row is None:
+        raise NotFound(f"consent {consent_id!r} does not exist")
+    if subject_id is not None and row[0] != subject_id:
+        raise Conflict(f"consent {consent_id!r} is for subject {row[0]!r}, not {subject_id!r}: "
+                       "a consent can only be replaced by one for the same subject")
+    if row[1] is not None:
+        raise Conflict(f"consent {consent_id!r} was already revoked at {from_us(row[1]).isoformat()}")

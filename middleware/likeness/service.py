@@ -16,18 +16,18 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ValidationError
 
+from ..change_report import audit_change, publish_quietly
 from ..errors import CandorError, invalid_request
+from ..validation import parse
 from .enforce import Grant, coverage
 from .models import Consent, ConsentIn, Kind, Likeness, Persona, PersonaIn, PersonaPatch, Subject, from_ts
 from .store import AlreadyExists, ChangeBus, Conflict, LikenessStore, NotFound
 
 log = structlog.get_logger("candor.likeness")
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,26 +45,6 @@ class ChangeRecord:
 
 
 OnChange = Callable[[ChangeRecord], Awaitable[None]]
-
-
-def parse(model: type[M], data: Any, what: str) -> M:
-    """Validate a request body; a 400 naming each bad field and what is expected."""
-    if isinstance(data, model):
-        return data
-    if not isinstance(data, dict):
-        raise invalid_request(f"the {what} must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        parts, first = [], None
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or None
-            first = first or loc
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown field (allowed: {', '.join(model.model_fields)})"
-            parts.append(f"{loc}: {msg}" if loc else msg)
-        raise invalid_request(f"invalid {what}: " + "; ".join(parts), param=first) from None
 
 
 def check_grantor(subject: Subject, granted_by: str, at: datetime) -> None:
@@ -112,22 +92,9 @@ class LikenessService:
     async def _changed(self, record: ChangeRecord, message: str) -> None:
         for listener in self._listeners:
             listener()
-        if self.bus is not None:
-            try:
-                await self.bus.publish(message)
-            except Exception as exc:  # other replicas still see it through their revision poll
-                log.warning("likeness_publish_failed", error=repr(exc))
-        if self.on_change is None:
-            return
-        try:
-            await self.on_change(record)
-        except CandorError:
-            raise
-        except Exception as exc:
-            log.error("likeness_change_not_audited", kind=record.kind, action=record.action, error=repr(exc))
-            raise CandorError(503, "audit_unavailable",
-                              f"the {record.kind.replace('_', ' ')} was saved, but its audit event could not be "
-                              f"written ({type(exc).__name__}); check the audit store") from exc
+        await publish_quietly(self.bus, message, log=log, event="likeness_publish_failed")
+        await audit_change(self.on_change, record, what=f"the {record.kind.replace('_', ' ')}", log=log,
+                           event="likeness_change_not_audited", kind=record.kind, action=record.action)
 
     # -- personas -------------------------------------------------------------------------------
 

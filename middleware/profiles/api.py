@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..admin_auth import guarded, json_body, json_response
 from ..config import CandorConfig
 from ..errors import CandorError
-from .admin_http import guarded, json_body, json_response
 from .models import UserProfile
 from .service import ProfileService, user_id_or_400
 

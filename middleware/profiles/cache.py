@@ -6,7 +6,8 @@ change must reach every replica within a second. How:
 - users without a profile are cached too (most users have none), so misses stay rare;
 - a background task asks the store every ``ttl / 2`` which users changed since the revision it saw
   (one indexed query, whatever the number of users) and drops exactly those; if the task falls
-  behind, the next read polls itself, so a cached answer is never older than ``ttl``;
+  behind, the next read polls itself, so a cached answer is never older than ``ttl``
+  (``middleware.freshness``);
 - with a bus (Redis pub/sub) a change is dropped as soon as its message arrives, typically within
   milliseconds; changes made through this process's service drop their entry at once.
 
@@ -17,19 +18,18 @@ can never stay cached after it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 
 import structlog
 
 from ..errors import CandorError
+from ..freshness import Freshness, stop_tasks
 from .models import UserProfile
-from .store import ProfileBus, ProfileStore
+from .store import Changes, ProfileBus, ProfileStore
 
 log = structlog.get_logger("candor.profiles")
 _MISSING = object()
-_RETRY_AFTER_FAILURE = 0.25
 
 
 def store_unavailable(exc: BaseException) -> CandorError:
@@ -47,14 +47,13 @@ class ProfileCache:
         self._bus = bus
         self._ttl = ttl
         self._max = max_entries
-        self._clock = clock
         self._cache: dict[str, UserProfile | None] = {}
         self._generation = 0
         self._revision: int | None = None
         self._resets: int | None = None
-        self._fresh_until = float("-inf")
-        self._failed_at = float("-inf")
-        self._lock = asyncio.Lock()
+        self._freshness = Freshness(ttl, clock, unavailable=store_unavailable, log=log,
+                                    event="profiles_store_unreachable",
+                                    recent_failure="the profile store failed a moment ago")
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -66,18 +65,14 @@ class ProfileCache:
             self._tasks.append(asyncio.create_task(self._bus.listen(self.on_message), name="candor-profiles-bus"))
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks.clear()
 
     # -- reads ----------------------------------------------------------------------------------
 
     async def get(self, user_id: str) -> UserProfile | None:
-        if self._clock() >= self._fresh_until:
-            await self._refresh()
+        if self._freshness.stale:
+            await self._freshness.refresh(self._changes, self._apply)
         hit = self._cache.get(user_id, _MISSING)
         if hit is not _MISSING:
             return hit  # type: ignore[return-value]
@@ -114,26 +109,13 @@ class ProfileCache:
 
     # -- polling --------------------------------------------------------------------------------
 
-    async def _refresh(self) -> None:
-        if self._clock() - self._failed_at < _RETRY_AFTER_FAILURE:
-            raise store_unavailable(RuntimeError("the profile store failed a moment ago"))
-        async with self._lock:
-            if self._clock() < self._fresh_until:
-                return  # another reader refreshed while this one waited
-            await self._poll_locked()
-
     async def _poll(self) -> None:
-        async with self._lock:
-            await self._poll_locked()
+        await self._freshness.poll(self._changes, self._apply)
 
-    async def _poll_locked(self) -> None:
-        started = self._clock()
-        try:
-            changes = await self._store.changes(self._revision)
-        except Exception as exc:
-            self._failed_at = self._clock()
-            log.warning("profiles_store_unreachable", error=repr(exc))
-            raise store_unavailable(exc) from exc
+    async def _changes(self) -> Changes:
+        return await self._store.changes(self._revision)
+
+    def _apply(self, changes: Changes) -> None:
         if self._revision is not None:
             if changes.truncated or changes.resets != self._resets:
                 self.invalidate()
@@ -141,8 +123,6 @@ class ProfileCache:
                 for user_id in changes.user_ids:
                     self.invalidate(user_id)
         self._revision, self._resets = changes.revision, changes.resets
-        # measured from before the query: a cached answer is never older than ttl
-        self._fresh_until = started + self._ttl
 
     async def _refresher(self) -> None:
         while True:

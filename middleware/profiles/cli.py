@@ -13,20 +13,17 @@ why), 2 unusable config or store.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import getpass
 import importlib
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 
-from ..config import CandorConfig, find_config, load_config
+from ..cli_runner import cli_actor, service_command
+from ..config import CandorConfig
 from ..errors import CandorError
-from ..yamlfile import FileProblems
 from .api import profile_json
 from .models import AGE_BANDS, UserProfile
 from .service import OnChange, ProfileService
@@ -50,13 +47,6 @@ def make_opener(on_change: OnChange | None = None) -> Opener:
     return opener
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
-
-
 def _yes_no(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("yes", "y", "true", "1"):
@@ -66,29 +56,6 @@ def _yes_no(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected yes or no, not {value!r}")
 
 
-def _runner(action: Callable[[ProfileService, argparse.Namespace], Awaitable[None]],
-            opener: Opener) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            cfg = load_config(find_config(getattr(args, "config", None)))
-        except (FileProblems, OSError) as exc:
-            print(f"candor: config: {exc}", file=sys.stderr)
-            return 2
-
-        async def go() -> None:
-            async with opener(cfg, getattr(args, "store", None)) as service:
-                await action(service, args)
-
-        try:
-            asyncio.run(go())
-        except CandorError as exc:
-            print(f"candor: {exc.message}", file=sys.stderr)
-            return 2 if exc.status >= 500 else 1
-        except (OSError, ValueError) as exc:
-            print(f"candor: store: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    return run
 
 
 def profile_text(user_id: str, p: UserProfile) -> str:
@@ -140,7 +107,7 @@ async def _set(svc: ProfileService, args: argparse.Namespace) -> None:
         patch["unblock_personas"] = args.unblock_persona
     if not patch:
         raise CandorError(400, "invalid_request", "nothing to set: give at least one option (see --help)")
-    _print(args, args.user, await svc.patch(args.user, patch, actor=_actor()), prefix="saved\n")
+    _print(args, args.user, await svc.patch(args.user, patch, actor=cli_actor()), prefix="saved\n")
 
 
 def add_user_commands(user_subparsers: Any, opener: Opener | None = None) -> None:
@@ -156,7 +123,7 @@ def add_user_commands(user_subparsers: Any, opener: Opener | None = None) -> Non
 
     show = user_subparsers.add_parser("show", help="show a user's profile")
     common(show)
-    show.set_defaults(func=_runner(_show, run_with))
+    show.set_defaults(func=service_command(_show, run_with))
 
     st = user_subparsers.add_parser("set", help="create or change a user's profile (only the options given change)")
     common(st)
@@ -171,4 +138,4 @@ def add_user_commands(user_subparsers: Any, opener: Opener | None = None) -> Non
     st.add_argument("--minors-mode", type=_yes_no, metavar="yes|no", help="minors mode (normally set by detection)")
     st.add_argument("--minors-mode-override", type=_yes_no, metavar="yes|no",
                     help="yes: an upheld appeal, minors mode stays off for this user")
-    st.set_defaults(func=_runner(_set, run_with))
+    st.set_defaults(func=service_command(_set, run_with))

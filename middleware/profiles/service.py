@@ -15,18 +15,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
+from ..change_report import audit_change, publish_quietly
 from ..errors import CandorError, invalid_request
+from ..validation import parse
 from .cache import ProfileCache, store_unavailable
 from .models import PERSONAL, SETTABLE, ProfileIn, ProfilePatch, UserProfile, apply_patch, apply_put, check_user_id
 from .store import Conflict, ProfileBus, ProfileStore
 
 log = structlog.get_logger("candor.profiles")
-M = TypeVar("M", bound=BaseModel)
 Action = Literal["create", "update", "delete", "minors_mode"]
 _WRITE_ATTEMPTS = 3
 
@@ -47,26 +48,10 @@ class ChangeRecord:
 OnChange = Callable[[ChangeRecord], Awaitable[None]]
 
 
-def parse(model: type[M], data: Any, what: str) -> M:
-    """Validate a request body; a 400 naming each bad field and what is expected."""
-    if isinstance(data, model):
-        return data
-    if not isinstance(data, dict):
-        raise invalid_request(f"the {what} must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        parts, first = [], None
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or None
-            first = first or loc
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown field (allowed: {', '.join(model.model_fields)})"
-            elif err["type"] == "literal_error" and loc == "age_band":
-                msg = "unknown age band: use under14, minor, adult, elderly or null"
-            parts.append(f"{loc}: {msg}" if loc else msg)
-        raise invalid_request(f"invalid {what}: " + "; ".join(parts), param=first) from None
+def _explain(err: ErrorDetails, loc: str | None) -> str | None:
+    if err["type"] == "literal_error" and loc == "age_band":
+        return "unknown age band: use under14, minor, adult, elderly or null"
+    return None
 
 
 def user_id_or_400(user_id: str) -> str:
@@ -133,12 +118,12 @@ class ProfileService:
 
     async def put(self, user_id: str, data: ProfileIn | dict[str, Any], *, actor: str) -> UserProfile:
         """Replace the profile (``PUT``): omitted contract fields take their defaults."""
-        spec = parse(ProfileIn, data, "user profile")
+        spec = parse(ProfileIn, data, "user profile", explain=_explain)
         return await self._write(user_id, lambda old: apply_put(old, spec), actor=actor)
 
     async def patch(self, user_id: str, data: ProfilePatch | dict[str, Any], *, actor: str) -> UserProfile:
         """Change only the given fields (creating the profile if the user has none)."""
-        patch = parse(ProfilePatch, data, "user profile change")
+        patch = parse(ProfilePatch, data, "user profile change", explain=_explain)
         return await self._write(user_id, lambda old: apply_patch(old, patch), actor=actor)
 
     async def mark_suspected_minor(self, user_id: str, *, actor: str = "pipeline",
@@ -202,22 +187,9 @@ class ProfileService:
 
     async def _changed(self, record: ChangeRecord, *, user_id: str) -> None:
         self.cache.invalidate(user_id)
-        if self.bus is not None:
-            try:
-                await self.bus.publish(f"user:{user_id}")
-            except Exception as exc:  # other replicas still see it through their revision poll
-                log.warning("profiles_publish_failed", error=repr(exc))
-        if self.on_change is None:
-            return
-        try:
-            await self.on_change(record)
-        except CandorError:
-            raise
-        except Exception as exc:
-            log.error("profile_change_not_audited", action=record.action, error=repr(exc))
-            raise CandorError(503, "audit_unavailable",
-                              "the profile change was saved, but its audit event could not be written "
-                              f"({type(exc).__name__}); check the audit store") from exc
+        await publish_quietly(self.bus, f"user:{user_id}", log=log, event="profiles_publish_failed")
+        await audit_change(self.on_change, record, what="the profile change", log=log,
+                           event="profile_change_not_audited", action=record.action)
 
 
 def _values(profile: UserProfile | None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""What every admin route here shares: bearer-key roles, JSON bodies, errors in the OpenAI shape.
+"""What every admin and auditor route shares: bearer-key roles, JSON bodies, errors in the OpenAI shape.
 
-``Authorization: Bearer <admin key>`` may read and write; the auditor key may only read. Keys come
-from the environment variables the config names (``admin.key_env``, ``admin.auditor_key_env``),
-read per request so a rotated key takes effect without a restart. The alerts API uses this too.
+``Authorization: Bearer <admin key>`` may read and write; the auditor key may only read; app keys
+are never accepted. Keys come from the environment variables the config names (``admin.key_env``,
+``admin.auditor_key_env``), read per request so a rotated key takes effect without a restart, and
+compared in constant time. Used by the persona, profile, alert, hand-over and audit APIs.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..config import CandorConfig
-from ..errors import CandorError, invalid_request
+from .config import CandorConfig
+from .errors import CandorError, invalid_request
 
 log = structlog.get_logger("candor.admin")
 Role = Literal["admin", "auditor"]
@@ -55,11 +56,20 @@ def role_of(request: Request, cfg: CandorConfig) -> Role:
     raise CandorError(401, "invalid_api_key", "the key is neither the admin key nor the auditor key")
 
 
-async def json_body(request: Request) -> Any:
+def read_only(request: Request) -> CandorError:
+    """The refusal of a request the auditor key may not make."""
+    return CandorError(403, "permission_denied",
+                       f"the auditor key may only read; {request.method} {request.url.path} needs the admin key")
+
+
+async def json_body(request: Request, *, required: bool = True) -> Any:
+    """The parsed JSON body; an empty body is a 400 when ``required``, else None."""
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise CandorError(413, "request_too_large", f"admin request bodies are limited to {MAX_BODY} bytes")
     if not raw.strip():
+        if not required:
+            return None
         raise invalid_request("the request needs a JSON body")
     try:
         return orjson.loads(raw)
@@ -75,9 +85,7 @@ def guarded(handler: Callable[[Request], Awaitable[Response]], cfg: CandorConfig
         try:
             role = role_of(request, cfg)
             if write and role != "admin":
-                raise CandorError(403, "permission_denied",
-                                  f"the auditor key may only read; {request.method} {request.url.path} "
-                                  "needs the admin key")
+                raise read_only(request)
             return await handler(request)
         except CandorError as exc:
             return error_response(exc)
