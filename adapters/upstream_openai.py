@@ -105,7 +105,9 @@ class OpenAICompatibleUpstream:
                     raise failure_for_status(route, resp.status_code, _detail(resp.content))
                 decoder = SSEDecoder()
                 done = False
-                async for raw in resp.aiter_bytes():
+                # the raw stream, not aiter_bytes(): identity encoding was asked for, and each layer of
+                # httpx's decoding generators costs per event
+                async for raw in _raw(resp):
                     if done:
                         continue   # read to the end, so the connection goes back to the pool
                     events = decoder.feed(raw)
@@ -136,6 +138,16 @@ class OpenAICompatibleUpstream:
         except httpx.TransportError as exc:
             raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}: "
                                   f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
+
+
+async def _raw(resp: httpx.Response) -> AsyncIterator[bytes]:
+    stream = resp.stream
+    if isinstance(stream, httpx.AsyncByteStream) and resp.headers.get("content-encoding", "identity") == "identity":
+        async for chunk in stream:
+            yield chunk
+    else:
+        async for chunk in resp.aiter_bytes():
+            yield chunk
 
 
 def _is_connection_failure(exc: Exception) -> bool:
