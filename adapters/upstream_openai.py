@@ -47,6 +47,7 @@ class OpenAICompatibleUpstream:
 
     def __init__(self, client: httpx.AsyncClient | None = None) -> None:
         self._transport: AiohttpTransport | None = None
+        self._urls: dict[str, httpx.URL] = {}
         if client is None:
             limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
             self._transport = AiohttpTransport(limits=limits)
@@ -59,7 +60,10 @@ class OpenAICompatibleUpstream:
         if self._transport is None:
             request = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
             return await self._client.send(request, stream=stream)
-        request = httpx.Request("POST", url, content=content, headers=headers,
+        parsed = self._urls.get(url)
+        if parsed is None:   # parse each provider URL once, not per request
+            parsed = self._urls[url] = httpx.URL(url)
+        request = httpx.Request("POST", parsed, content=content, headers=headers,
                                 extensions={"timeout": timeout.as_dict()})
         response = await self._transport.handle_async_request(request)
         if not stream:

@@ -20,6 +20,9 @@ class Upper:
     def finish(self, tail: str) -> str:
         return ""
 
+    def screen(self, text: str) -> bool:
+        return True   # always judged sentence by sentence
+
 
 def feed_all(chain_feed, text: str, size: int = 3) -> list[str]:  # type: ignore[no-untyped-def]
     return [chain_feed(text[i:i + size]) for i in range(0, len(text), size)]
@@ -63,3 +66,26 @@ def test_finish_text_follows_the_last_sentence() -> None:
     guard = SentenceGuard([Owe("x")])
     assert guard.feed("Hello there") == ""
     assert guard.flush() == "Hello there I am an AI."
+
+
+class Screened(Upper):
+    def __init__(self, word: str) -> None:
+        super().__init__(word)
+        self.screened: list[str] = []
+
+    def screen(self, text: str) -> bool:
+        self.screened.append(text)
+        return self.word in text
+
+
+def test_a_whole_reply_is_screened_once_and_judged_by_sentence_only_when_flagged() -> None:
+    clean = Screened("secret")
+    guard = SentenceGuard([clean])
+    reply = "One sentence. Two sentences. Three sentences. And more"
+    assert guard.feed(reply) + guard.flush() == reply
+    assert clean.screened == ["One sentence. Two sentences. Three sentences."] and clean.seen == [" And more"]
+
+    flagged = Screened("secret")
+    guard = SentenceGuard([flagged])
+    out = guard.feed("One. The secret. Three. x") + guard.flush()
+    assert out == "One. THE SECRET. Three. x" and flagged.seen == ["One.", " The secret.", " Three.", " x"]

@@ -49,6 +49,11 @@ class SentenceCheck(Protocol):
         """Text owed at the end of the reply (``tail``: what the last flush released)."""
         ...
 
+    def screen(self, text: str) -> bool:
+        """For several sentences at once: False when every one would pass unchanged (the check then
+        counts them as passed, as ``check`` would); True to have each judged by ``check``."""
+        ...
+
 
 class Guard(Protocol):
     name: str
@@ -114,6 +119,13 @@ class SentenceGuard:
             if len(self._buf.pending) <= MAX_HOLD:
                 return ""
             done = [cut_clause(self._buf)]
+        if len(done) > 1:
+            # a whole reply (or a burst): one detector pass over all of it, and sentence by sentence
+            # only where something may need changing. Detectors judge clause by clause, so a sentence
+            # flagged alone is flagged in the whole text too.
+            joined = "".join(done)
+            if not any(check.screen(joined) for check in self._checks):
+                return joined
         return "".join(self._judge(s) for s in done)
 
     def flush(self) -> str:

@@ -106,6 +106,11 @@ class _HumanClaimStep:
         trail = sentence[len(sentence.rstrip()):]
         return self.statement + trail
 
+    def screen(self, text: str) -> bool:
+        if self.blocked or (self.asked and not self.said_ai):
+            return True
+        return self.guard.detector.detect(text).matched
+
     def finish(self, tail: str) -> str:
         if not self.asked or self.said_ai:
             return ""

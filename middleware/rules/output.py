@@ -189,6 +189,19 @@ class _OutputStep:
             self.released = True
         return sentence
 
+    def screen(self, text: str) -> bool:
+        if self.blocked:
+            return True
+        seen: set[int] = set()
+        for check in self.checks:
+            if id(check.detector) not in seen:
+                seen.add(id(check.detector))
+                if check.detector.detect(text).matched:
+                    return True
+        if text.strip():
+            self.released = True
+        return False
+
     def finish(self, tail: str) -> str:
         if not self.blocked and not self.released and self.removed is not None:
             # every sentence was removed: a reply is still owed, and it must not plead
