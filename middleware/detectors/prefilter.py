@@ -14,8 +14,10 @@ Uses ``re._parser``, CPython's own regex parser (stable across 3.11-3.13).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
+import unicodedata
 from typing import Any
 
 # Private CPython modules without stubs: loaded by name so type checkers treat them as Any.
@@ -84,6 +86,91 @@ def _element(op: Any, av: Any) -> Factors | None:
     return None  # assertions, anchors, classes, any-char: nothing literal is required
 
 
+def trie_regex(words: frozenset[str] | set[str]) -> str:
+    """An alternation of literal ``words`` as a trie, longest match first within each branch."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:   # a word ends here: the rest is optional (any factor found is enough)
+            return ""
+        return body
+
+    return emit(trie)
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The characters every match of ``pattern`` can start with, or None when that is not a small
+    literal set (a class, any-char, an optional start...)."""
+    try:
+        return _first(_parser.parse(pattern))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _first(items: Any) -> frozenset[str] | None:
+    """First characters of a sequence: an optional element adds its own to those of what follows."""
+    found: set[str] = set()
+    for op, av in items:
+        if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+            continue   # zero-width: look at what follows
+        optional = op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] == 0
+        sub = _first_of(op, av)
+        if sub is None:
+            return None
+        found |= sub
+        if not optional:
+            return frozenset(found)
+    return None   # the sequence can match empty: no constraint on the first character
+
+
+def _first_of(op: Any, av: Any) -> frozenset[str] | None:
+    if op is c.LITERAL:
+        return frozenset(chr(av))
+    if op is c.SUBPATTERN:
+        return _first(av[-1])
+    if op is c.ATOMIC_GROUP:
+        return _first(av)
+    if op is c.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            sub = _first(branch)
+            if sub is None:
+                return None
+            union |= sub
+        return frozenset(union)
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        return _first(av[2])
+    if op is c.IN:
+        chars: set[str] = set()
+        for o, a in av:
+            if o is c.LITERAL:
+                chars.add(chr(a))
+            elif o is c.RANGE and a[1] - a[0] < 512:
+                chars.update(chr(x) for x in range(a[0], a[1] + 1))
+            elif o is c.CATEGORY and a is c.CATEGORY_DIGIT:
+                chars |= _digits()
+            else:
+                return None
+        return frozenset(chars)
+    return None
+
+
+@functools.cache
+def _digits() -> frozenset[str]:
+    """What ``\\d`` matches in a str pattern: every Unicode decimal digit, not only 0-9."""
+    return frozenset(chr(x) for x in range(0x30000) if unicodedata.category(chr(x)) == "Nd")
+
+
 class GatedPattern:
     """A compiled pattern plus its prefilter; ``finditer`` returns nothing when no factor occurs."""
 
@@ -96,10 +183,15 @@ class GatedPattern:
         found = required_factors(pattern.pattern)
         if found is not None:
             self.factors = tuple(sorted(found))
-            # one C-level search for all factors (single characters become one character class), not a
-            # Python loop of substring tests: the gate costs ~1 µs whatever the number of factors
-            longest_first = sorted(found, key=len, reverse=True)
-            self._gate = re.compile("|".join(re.escape(f) for f in longest_first), pattern.flags & re.IGNORECASE)
+            # one C-level search for all factors, written as a trie (``ab|ac`` -> ``a(?:b|c)``) so the
+            # engine branches on one character at a time: ~1-3 µs per message for a hundred factors
+            self._gate = re.compile(trie_regex(found), pattern.flags & re.IGNORECASE)
+        first = first_chars(pattern.pattern)
+        if first:
+            # every match starts with one of these characters: a lookahead lets the engine skip the
+            # other positions with one set test instead of trying every rule there
+            cls = "".join(re.escape(ch) for ch in sorted(first))
+            self.pattern = re.compile(f"(?=[{cls}])(?:{pattern.pattern})", pattern.flags)
 
     def may_match(self, text: str) -> bool:
         return self._gate is None or self._gate.search(text) is not None
