@@ -143,16 +143,33 @@ class SSEResponse:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self._headers})
-        pump = asyncio.ensure_future(self._pump(send))
-        watch = asyncio.ensure_future(self._watch(receive))
+        # The body is pumped in this task; one watcher task cancels it the moment the client leaves
+        # (a plain streaming response would only notice at its next write, which may be long in coming).
+        me = asyncio.current_task()
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            while True:
+                message: Message = await receive()
+                if message["type"] == "http.disconnect":
+                    gone = True
+                    if me is not None:
+                        me.cancel()
+                    return
+
+        watcher = asyncio.ensure_future(watch())
         try:
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            await self._pump(send)
+        except asyncio.CancelledError:
+            if not gone or me is None:
+                raise
+            me.uncancel()   # our own cancellation, for a client that left: the request is over
+        except OSError:
+            if not gone:
+                raise
         finally:
-            if not pump.done():
-                pump.cancel()
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, OSError):
-                await pump
+            watcher.cancel()
 
     async def _pump(self, send: Send) -> None:
         try:
@@ -161,10 +178,3 @@ class SSEResponse:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await self._body.aclose()  # type: ignore[attr-defined]
-
-    @staticmethod
-    async def _watch(receive: Receive) -> None:
-        while True:
-            message: Message = await receive()
-            if message["type"] == "http.disconnect":
-                return
