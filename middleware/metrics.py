@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -30,9 +31,17 @@ def render() -> bytes:
     return generate_latest()
 
 
+_children: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
+
+
 def observe(model: str, status: int, seconds: float, upstream_ms: float | None) -> None:
-    s = str(status)
-    REQUESTS.labels(model, s).inc()
-    LATENCY.labels(model, s).observe(seconds)
+    # labelled children looked up once per (model, status), not three locked lookups per request
+    key = (model, status)
+    child = _children.get(key)
+    if child is None:
+        s = str(status)
+        child = _children[key] = (REQUESTS.labels(model, s), LATENCY.labels(model, s), UPSTREAM_LATENCY.labels(model))
+    child[0].inc()
+    child[1].observe(seconds)
     if upstream_ms is not None:
-        UPSTREAM_LATENCY.labels(model).observe(upstream_ms / 1000.0)
+        child[2].observe(upstream_ms / 1000.0)
