@@ -18,6 +18,7 @@ import functools
 import importlib
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 # Private CPython modules without stubs: loaded by name so type checkers treat them as Any.
@@ -64,19 +65,24 @@ def _sequence(items: Any) -> Factors | None:
     return max(candidates, key=_score) if candidates else None
 
 
+def _union(branches: Any, each: Callable[[Any], frozenset[str] | None]) -> frozenset[str] | None:
+    """What any of the alternatives needs: the union, or None when one of them needs nothing."""
+    union: set[str] = set()
+    for branch in branches:
+        sub = each(branch)
+        if sub is None:
+            return None
+        union |= sub
+    return frozenset(union)
+
+
 def _element(op: Any, av: Any) -> Factors | None:
     if op is c.SUBPATTERN:
         return _sequence(av[-1])
     if op is c.ATOMIC_GROUP:
         return _sequence(av)
     if op is c.BRANCH:
-        union: set[str] = set()
-        for branch in av[1]:
-            sub = _sequence(branch)
-            if sub is None:
-                return None
-            union |= sub
-        return frozenset(union)
+        return _union(av[1], _sequence)
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
         low, _, sub = av
         return _sequence(sub) if low >= 1 else None
@@ -141,13 +147,7 @@ def _first_of(op: Any, av: Any) -> frozenset[str] | None:
     if op is c.ATOMIC_GROUP:
         return _first(av)
     if op is c.BRANCH:
-        union: set[str] = set()
-        for branch in av[1]:
-            sub = _first(branch)
-            if sub is None:
-                return None
-            union |= sub
-        return frozenset(union)
+        return _union(av[1], _first)
     if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
         return _first(av[2])
     if op is c.IN:
