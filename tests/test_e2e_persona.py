@@ -165,3 +165,26 @@ def test_a_running_stream_ends_when_consent_is_withdrawn(pair: tuple[ProxyProces
                 assert admin(a, "POST", f"/admin/consents/{granted.json()['id']}/revoke",
                              json={"reason": "withdrawn"}).status_code == 200
     assert "consent" in str(exc.value)
+
+
+def test_a_refused_request_does_not_use_up_the_first_turn_disclosure(pair: tuple[ProxyProcess, ProxyProcess]) -> None:
+    a, _ = pair
+    client = openai.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0)
+    user = {"X-Candor-User": "newcomer-after-refusal"}
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="companion", messages=[{"role": "user", "content": "你好"}],
+                                       extra_headers={**user, "X-Candor-Persona": "nobody-here"})
+    reply = client.chat.completions.create(model="companion", messages=[{"role": "user", "content": "你好"}],
+                                           extra_headers=user)
+    assert [n["kind"] for n in reply.model_extra["compliance"]["notices"]] == ["ai_disclosure"]
+
+
+def test_help_in_a_crisis_comes_before_a_persona_refusal(pair: tuple[ProxyProcess, ProxyProcess]) -> None:
+    a, _ = pair
+    client = openai.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0)
+    reply = client.chat.completions.create(
+        model="companion", messages=[{"role": "user", "content": "我不想活了，今晚就结束这一切"}],
+        extra_headers={"X-Candor-User": "crisis-with-persona", "X-Candor-Persona": "nobody-here"})
+    crisis = reply.model_extra["compliance"]["crisis"]
+    assert crisis is not None and crisis["level"] == "explicit_intent"
+    assert "400-161-9995" in (reply.choices[0].message.content or "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..exchange import Exchange
 from ..handover import HandoverRegistry
 from ..likeness.enforce import LikenessGate
 from ..policy.model import Policy
@@ -20,7 +21,7 @@ from .disclosure import DisclosureNotice, HumanClaimGuard, SystemInstruction
 from .exit import ExitGate
 from .labels import LabelNotifier, NoticeText
 from .output import OutputGuard, compile_checks
-from .persona import DigitalHumanNotice, IdentityCheckGate, PersonaGate
+from .persona import DeferredRefusal, DigitalHumanNotice, IdentityCheckGate, PersonaGate
 from .profile import ProfileGate
 from .reminders import DependenceReminder, UsageReminder
 from .session import SessionGate
@@ -111,10 +112,18 @@ class RuleCompiler:
                 return bool(text) and detector.detect(text).matched
         # order matters: the profile decides which clock applies; help in a crisis and a free exit come
         # before any refusal (a person in crisis is never answered with a 403 when help can be given)
-        gates: list[Gate] = [
-            ProfileGate(policy, deps.profiles, alerter, DEFAULT_MINOR),
-            SessionGate(clock_params(policy), deps.state, attachment, clock_params(policy, minor=True)),
-        ]
+        # ... and refusals that need no clock come before the session clock, so a refused request does
+        # not use up the first-turn disclosure or a reminder (unless the message may be a crisis: then
+        # the refusal waits until the crisis gate has had its say)
+        crisis_first = None
+        if policy.crisis is not None:
+            def crisis_first(ex: Exchange) -> bool:
+                return DEFAULT_CRISIS.assess(ex.extra.get("user_text", "")).level != "none"
+        gates: list[Gate] = [ProfileGate(policy, deps.profiles, alerter, DEFAULT_MINOR)]
+        if policy.likeness is not None:
+            gates.append(IdentityCheckGate(IdentityCheckAbuseDetector(), crisis_first))
+        gates.append(PersonaGate(policy.likeness, deps.likeness, crisis_first))
+        gates.append(SessionGate(clock_params(policy), deps.state, attachment, clock_params(policy, minor=True)))
         if deps.handover is not None:
             gates.append(HandoverGate(policy, deps.handover))
         if policy.crisis is not None:
@@ -122,9 +131,7 @@ class RuleCompiler:
         if policy.exit is not None:
             keywords = {"zh": list(policy.exit.keywords.zh), "en": list(policy.exit.keywords.en)}
             gates.append(ExitGate(policy, policy.exit, ExitIntentDetector(keywords), deps.state))
-        if policy.likeness is not None:
-            gates.append(IdentityCheckGate(IdentityCheckAbuseDetector()))
-        gates.append(PersonaGate(policy.likeness, deps.likeness))
+        gates.append(DeferredRefusal())
         gates.append(AudienceGate(policy))
         shapers: list[Shaper] = []
         guards: list[Guard] = []

@@ -23,15 +23,41 @@ from .text import user_norm
 
 PERSONA = "persona"
 WATCH = "persona_watch"
+DEFERRED = "deferred_refusal"
+
+CrisisFirst = Callable[[Exchange], bool]
+
+
+def refuse(ex: Exchange, err: CandorError, crisis_first: CrisisFirst | None) -> None:
+    """Refuse now, before the session clock counts the request (a refused request must not use up the
+    first-turn disclosure or a reminder), unless the message may be a crisis: help comes before any
+    refusal, so the refusal waits for the crisis gate (``DeferredRefusal``)."""
+    if crisis_first is not None and crisis_first(ex):
+        ex.extra.setdefault(DEFERRED, err)
+        return
+    raise err
+
+
+class DeferredRefusal:
+    """Raises a refusal held back for the crisis gate, when that gate did not answer by itself."""
+
+    name = "deferred_refusal"
+
+    async def admit(self, ex: Exchange) -> None:
+        err: CandorError | None = ex.extra.get(DEFERRED)
+        if err is not None and ex.answer is None:
+            raise err
 DEFAULT_DIGITAL_HUMAN_TEXT = "数字人（人工智能生成）"
 
 
 class PersonaGate:
     name = "likeness"
 
-    def __init__(self, rules: LikenessRules | None, gate: Callable[[], LikenessGate]) -> None:
+    def __init__(self, rules: LikenessRules | None, gate: Callable[[], LikenessGate],
+                 crisis_first: CrisisFirst | None = None) -> None:
         self.rules = rules
         self._gate = gate
+        self._crisis_first = crisis_first
         self.cites = list(rules.cites) if rules else []
 
     async def admit(self, ex: Exchange) -> None:
@@ -44,7 +70,10 @@ class PersonaGate:
             result = await gate.check(persona_id, ex.now, require_consent=require)
         except CandorError as err:
             ex.decide("likeness", self.cites, "refused", {"persona": persona_id, "code": err.code})
-            raise
+            if err.status >= 500:
+                raise
+            refuse(ex, err, self._crisis_first)
+            return
         persona = result.persona
         ex.extra[PERSONA] = persona
         if persona is not None and persona.likeness is not None:
@@ -60,17 +89,18 @@ class IdentityCheckGate:
     name = "identity_check"
     CITES = ("DVH-BIOAUTH-1",)
 
-    def __init__(self, detector: IdentityCheckAbuseDetector) -> None:
+    def __init__(self, detector: IdentityCheckAbuseDetector, crisis_first: CrisisFirst | None = None) -> None:
         self.detector = detector
+        self._crisis_first = crisis_first
 
     async def admit(self, ex: Exchange) -> None:
         if not ex.extra.get("user_text") or not self.detector.detect_normalized(user_norm(ex)).matched:
             return
         ex.decide("identity_check", self.CITES, "refused")
-        raise CandorError(403, "identity_check_refused",
-                          "this request asks for help passing a face or voice identity check; a digital human "
-                          "or AI character must never be used to get around identity verification "
-                          "(DVH-BIOAUTH-1)")
+        refuse(ex, CandorError(403, "identity_check_refused",
+                               "this request asks for help passing a face or voice identity check; a digital "
+                               "human or AI character must never be used to get around identity verification "
+                               "(DVH-BIOAUTH-1)"), self._crisis_first)
 
 
 class DigitalHumanNotice:
