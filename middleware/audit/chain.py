@@ -12,7 +12,7 @@ import os
 import socket
 from typing import Any
 
-from .events import GENESIS, AuditEvent, EventDraft, canonical_json, event_hash, format_ts, normalise
+from .events import GENESIS, AuditEvent, EventDraft, canonical_json, event_hash, format_ts_us, normalise
 from .keys import AuditKeys
 from .store import EventRow
 
@@ -43,7 +43,7 @@ class Chain:
              content_ref: str | None) -> tuple[AuditEvent, EventRow]:
         # time never runs backwards within a stream, so time order and chain order agree
         ts_us = max(now_us, self.last_us)
-        ts = format_ts(ts_us / 1_000_000)
+        ts = format_ts_us(ts_us)
         seq = self.seq + 1
         body_obj = {
             "event_id": draft.event_id, "seq": seq, "stream": self.stream, "ts": ts, "kind": draft.kind,
