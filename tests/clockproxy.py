@@ -19,9 +19,19 @@ from middleware.config import load_config
 from .stubs import ServerThread
 
 
+def _next_noon_in_beijing() -> float:
+    """A fixed time of day, so what a test sees never depends on when it runs (the CN packs' late-night
+    dependence signal, day boundaries); in the future, so consents recorded "now" are already valid."""
+    day = 86400.0
+    noon_utc = 4 * 3600.0   # 12:00 in Asia/Shanghai
+    now = time.time()
+    start = now - now % day + noon_utc
+    return start if start > now else start + day
+
+
 class VirtualClock:
     def __init__(self, start: float | None = None) -> None:
-        self.now = time.time() if start is None else start
+        self.now = _next_noon_in_beijing() if start is None else start
 
     def __call__(self) -> float:
         return self.now

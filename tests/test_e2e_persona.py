@@ -176,7 +176,9 @@ def test_a_refused_request_does_not_use_up_the_first_turn_disclosure(pair: tuple
                                        extra_headers={**user, "X-Candor-Persona": "nobody-here"})
     reply = client.chat.completions.create(model="companion", messages=[{"role": "user", "content": "你好"}],
                                            extra_headers=user)
-    assert [n["kind"] for n in reply.model_extra["compliance"]["notices"]] == ["ai_disclosure"]
+    notice_kinds = [n["kind"] for n in reply.model_extra["compliance"]["notices"]]
+    # real time here: between 01:00 and 05:00 Beijing time the CN pack's late-night signal adds a reminder
+    assert notice_kinds[0] == "ai_disclosure" and set(notice_kinds) <= {"ai_disclosure", "dependence_reminder"}
 
 
 def test_help_in_a_crisis_comes_before_a_persona_refusal(pair: tuple[ProxyProcess, ProxyProcess]) -> None:
