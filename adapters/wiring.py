@@ -146,6 +146,10 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         await protect.start()
         rt.stop = asyncio.Event()
         rt.tasks.append(asyncio.create_task(registry.watch(rt.stop)))
+        # retention (ANTH-LOG-1): purge what even the longest-keeping policy no longer needs, now and hourly;
+        # each run is itself a signed `purge` event, the evidence that retention runs
+        retention = max(registry.get(pid).audit.retention for pid in registry.ids())
+        rt.tasks.append(asyncio.create_task(rt.audit.run_retention(retention, every=3600.0)))
         with contextlib.suppress(ValueError, RuntimeError):   # signals exist only in the main thread
             registry.install_sighup()
 

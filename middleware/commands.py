@@ -16,14 +16,11 @@ Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg
 
 def _user_commands(subparsers: Any) -> None:
     from .audit.cli import add_user_erase_command
+    from .profiles.cli import add_user_commands
 
     user = subparsers.add_parser("user", help="user profiles and erasure (ANTH-DATA-2)")
     verbs = user.add_subparsers(dest="user_command", metavar="VERB", required=True)
     add_user_erase_command(verbs)
-    try:
-        from .profiles.cli import add_user_commands
-    except ImportError:   # profiles land with the vulnerable-users issue
-        return
     add_user_commands(verbs, _audited_profiles)
 
 

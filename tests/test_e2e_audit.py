@@ -170,3 +170,22 @@ async def _drop(dsn: str, schema: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+def test_the_retention_job_runs_from_start_up(proxy: ProxyProcess) -> None:
+    deadline = time.monotonic() + 5
+    purges: list[dict[str, Any]] = []
+    while not purges and time.monotonic() < deadline:
+        purges = events(proxy, kind="purge")
+        time.sleep(0.1)
+    assert purges, "the background retention job left no purge event"
+    detail = purges[0]["decisions"][0]["detail"]
+    kept = _when(purges[0]["ts"]) - _when(detail["before"])
+    assert abs(kept - 190 * 86400) < 60      # only what is older than the CN pack's 190 days is purged
+    assert purges[0]["decisions"][0]["cites"] == ["ANTH-LOG-1"]
+
+
+def _when(ts: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
