@@ -32,6 +32,7 @@ from middleware.pipeline import Pipeline
 from middleware.policy.registry import PolicyRegistry, ReloadResult
 from middleware.recorder import AuditRecorder
 from middleware.rules.compile import RuleCompiler, RuleDeps
+from middleware.rules.records import likeness_change_event
 from middleware.services import Services
 from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
@@ -85,15 +86,7 @@ class Runtime:
 
     async def record_change(self, change: ChangeRecord) -> None:
         """Persona and consent changes are audit events (fail closed: the API answers 503 otherwise)."""
-        await self.audit_log().append(EventDraft(
-            event_id=new_event_id(), kind=change.kind, persona_id=change.persona_id,
-            decisions=[{"rule": change.kind, "cites": list(_CHANGE_CITES), "outcome": change.action,
-                        "detail": {"actor": change.actor, "subject_id": change.subject_id,
-                                   "consent_id": change.consent_id, **change.detail}}],
-            fail_mode="closed"))
-
-
-_CHANGE_CITES = ("DVH-CONSENT-1", "DVH-CONSENT-2")
+        await self.audit_log().append(likeness_change_event(change))
 
 
 def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = None,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import importlib
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .audit.log import AuditLog
     from .config import CandorConfig
+    from .likeness.service import LikenessService
     from .profiles.service import ProfileService
 
 Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
@@ -25,14 +29,11 @@ def _user_commands(subparsers: Any) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _audited_profiles(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[ProfileService]:
-    """``candor user set`` changes are audited like the admin API's: a ``profile_change`` event in the
-    audit log of the same store. The log must be writable first, so no change is made unrecorded."""
+async def _audit_log_for(cfg: CandorConfig, store_url: str | None, what: str) -> AsyncIterator[AuditLog]:
+    """The audit log of the store a CLI command changes. It must be writable first, so that no change
+    made from the command line goes unrecorded."""
     from .audit.log import AuditLog
     from .errors import CandorError
-    from .profiles.cli import make_opener
-    from .profiles.service import ChangeRecord
-    from .rules.records import profile_change_event
 
     if store_url is not None:
         cfg = cfg.model_copy(update={"audit": cfg.audit.model_copy(update={"url": store_url})})
@@ -40,15 +41,45 @@ async def _audited_profiles(cfg: CandorConfig, store_url: str | None) -> AsyncIt
     try:
         if not audit.healthy:
             raise CandorError(503, "audit_unavailable",
-                              f"the audit store {cfg.audit.url} is unavailable: profile changes must be audited")
+                              f"the audit store {cfg.audit.url} is unavailable: {what} must be audited")
+        yield audit
+    finally:
+        await audit.close()
 
+
+@contextlib.asynccontextmanager
+async def _audited_profiles(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[ProfileService]:
+    """``candor user set`` changes are audited like the admin API's: ``profile_change`` events."""
+    from .profiles.cli import make_opener
+    from .profiles.service import ChangeRecord
+    from .rules.records import profile_change_event
+
+    async with _audit_log_for(cfg, store_url, "profile changes") as audit:
         async def on_change(change: ChangeRecord) -> None:
             await audit.append(profile_change_event(change))
 
         async with make_opener(on_change)(cfg, store_url) as service:
             yield service
-    finally:
-        await audit.close()
+
+
+@contextlib.asynccontextmanager
+async def _audited_likeness(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[LikenessService]:
+    """``candor persona|consent`` changes are audited like the admin API's: ``persona_change`` and
+    ``consent_change`` events."""
+    from .likeness.service import ChangeRecord
+    from .rules.records import likeness_change_event
+
+    async with _audit_log_for(cfg, store_url, "persona and consent changes") as audit:
+        async def on_change(change: ChangeRecord) -> None:
+            await audit.append(likeness_change_event(change))
+
+        # the CLI is a composition root: the concrete store is chosen here, by module name
+        factory = importlib.import_module("adapters.likeness_factory")
+        runtime = await factory.build_likeness(cfg, store_url=store_url, start_gate=False, on_change=on_change)
+        try:
+            yield runtime.service
+        finally:
+            await runtime.close()
 
 
 def registered() -> list[Register]:
@@ -56,5 +87,7 @@ def registered() -> list[Register]:
     from .likeness.cli import add_consent_commands, add_persona_commands
     from .policy.cli import add_policy_commands
 
-    return [add_policy_commands, add_audit_commands, add_persona_commands, add_consent_commands,
+    return [add_policy_commands, add_audit_commands,
+            functools.partial(add_persona_commands, opener=_audited_likeness),
+            functools.partial(add_consent_commands, opener=_audited_likeness),
             _user_commands]

@@ -1,5 +1,5 @@
-"""Audit events written around the protective rules, outside any one exchange: profile changes,
-alert delivery attempts and hand-over releases (contract 5; ``middleware/audit/README.md``)."""
+"""Audit events written outside any one exchange: profile, persona and consent changes, alert
+delivery attempts and hand-over releases (contract 5; ``middleware/audit/README.md``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from ..alerts.models import Attempt
 from ..audit.events import EventDraft, new_event_id
 from ..handover import Handover
+from ..likeness.service import ChangeRecord as LikenessChange
 from ..profiles.service import ChangeRecord
 
 _PROFILE_CITES = {"minors_mode": ["ANTH-MINOR-5"]}
@@ -21,6 +22,19 @@ def profile_change_event(change: ChangeRecord) -> EventDraft:
         decisions=[{"rule": "profile_change", "cites": _PROFILE_CITES.get(change.action, ["ANTH-MINOR-4"]),
                     "outcome": change.action,
                     "detail": {"actor": change.actor, "changed": list(change.changed), **change.detail}}],
+        fail_mode="closed")
+
+
+_LIKENESS_CITES = ("DVH-CONSENT-1", "DVH-CONSENT-2")
+
+
+def likeness_change_event(change: LikenessChange) -> EventDraft:
+    """A persona or consent change (admin API, CLI or ``personas:`` in the config)."""
+    return EventDraft(
+        event_id=new_event_id(), kind=change.kind, persona_id=change.persona_id,
+        decisions=[{"rule": change.kind, "cites": list(_LIKENESS_CITES), "outcome": change.action,
+                    "detail": {"actor": change.actor, "subject_id": change.subject_id,
+                               "consent_id": change.consent_id, **change.detail}}],
         fail_mode="closed")
 
 
