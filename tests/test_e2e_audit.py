@@ -79,6 +79,9 @@ def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub:
     assert notice_kinds[0] == "ai_disclosure" and set(notice_kinds) <= {"ai_disclosure", "dependence_reminder"}
     assert exchange["content_ref"] and "zq-private-7731" not in str(exchange)       # content stored apart, encrypted
     assert {d["rule"] for d in exchange["decisions"]} >= {"disclosure", "labels"}
+    delivered = (ok.parse().model_extra or {})["compliance"]["label"]
+    recorded = next(d for d in exchange["decisions"] if d["rule"] == "labels")["detail"]
+    assert recorded["explicit"] == delivered["explicit"] and recorded["implicit"] == delivered["implicit"]
     kinds = [(e["kind"], e["status"]) for e in by_id.values()]
     assert ("refusal", 404) in kinds and ("error", 502) in kinds and ("refusal", 401) in kinds
 

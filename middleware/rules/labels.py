@@ -48,13 +48,16 @@ class LabelNotifier:
             # and the recorder writes an unlabeled_delivery event with a hash of what was delivered
             label["explicit"] = None
             ex.act("unlabeled_delivery")
-            ex.decide("labels", rules.cites, "unlabeled", {"position": position})
+            ex.decide("labels", rules.cites, "unlabeled", {"position": position, "implicit": label.get("implicit")})
             return
         if delegated:
             ex.act("label_delegated")
-            ex.decide("labels", rules.cites, "delegated", {"position": position})
+            ex.decide("labels", rules.cites, "delegated",
+                      {"position": position, "explicit": text, "implicit": label.get("implicit")})
             return
-        ex.decide("labels", rules.cites, "labelled", {"position": position})
+        # the record holds the labels exactly as delivered, explicit and implicit (LABEL-TEXT-1, -IMPLICIT-1)
+        ex.decide("labels", rules.cites, "labelled",
+                  {"position": position, "explicit": text, "implicit": label.get("implicit")})
         if position == "prepend":
             ex.extra["label_prefix"] = f"{text}\n\n"
         else:
