@@ -32,11 +32,59 @@ def preflight(cfg: CandorConfig) -> str | None:
         lines = "\n".join(f"  {p}" for p in exc.problems)
         count = len(exc.problems)
         raise SystemExit(f"candor: cannot start: the policy files have {count} problem(s):\n{lines}") from None
+    _check_stores(cfg)
     if cfg.apps:
         return None
     _, key = dev_app("cn-anthropomorphic-2026")
     os.environ[DEV_KEY_ENV] = key
     return key
+
+
+def _check_stores(cfg: CandorConfig) -> None:
+    """The audit keys, the database and Redis, checked once in plain words before any worker starts
+    (inside a worker a failure would only be a traceback in the middle of uvicorn's start-up log)."""
+    import asyncio
+
+    from .audit.keys import AuditKeyError, load_keys
+
+    try:
+        load_keys(cfg)
+    except AuditKeyError as exc:
+        raise SystemExit(f"candor: cannot start: {exc}") from None
+    problem = asyncio.run(_reach(cfg))
+    if problem:
+        raise SystemExit(f"candor: cannot start: {problem}")
+
+
+async def _reach(cfg: CandorConfig) -> str | None:
+    from urllib.parse import urlsplit
+
+    db = cfg.audit.url
+    if db.startswith(("postgresql:", "postgres:")):
+        import asyncpg
+
+        from adapters.pg import split_pg_url
+
+        dsn, _ = split_pg_url(db)
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+            await conn.close()
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            where = urlsplit(dsn).netloc.rpartition("@")[2]
+            return (f"the database of audit.url ({where}) cannot be reached: {exc}. The audit log, personas, "
+                    "consents, profiles and alerts live there: start it or fix audit.url")
+    if cfg.state.url.startswith(("redis:", "rediss:", "unix:")):
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(cfg.state.url, socket_connect_timeout=5)
+        try:
+            await client.ping()
+        except (OSError, aioredis.RedisError) as exc:
+            where = urlsplit(cfg.state.url).netloc.rpartition("@")[2]
+            return f"the session store of state.url ({where}) cannot be reached: {exc}. Start Redis or fix state.url"
+        finally:
+            await client.aclose()
+    return None
 
 
 def app_factory() -> CandorASGI:

@@ -106,3 +106,17 @@ def test_start_up_refuses_a_missing_provider_key_and_a_bad_config(tmp_path: Path
     assert done.returncode != 0 and "NOT_SET_ANYWHERE" in done.stderr and "Traceback" not in done.stderr
     done = serve(tmp_path, "server: {prot: 1}\n")
     assert done.returncode == 2 and "did you mean 'port'" in done.stderr
+
+
+def test_start_up_refuses_unreachable_stores_in_plain_words(tmp_path: Path) -> None:
+    done = serve(tmp_path, 'audit: {url: "postgresql://postgres@127.0.0.1:1/test", generate_keys: true}\n')
+    assert done.returncode != 0 and "audit.url (127.0.0.1:1) cannot be reached" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = serve(tmp_path, 'state: {url: "redis://127.0.0.1:1/0"}\n')
+    assert done.returncode != 0 and "state.url (127.0.0.1:1) cannot be reached" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_start_up_refuses_a_shared_database_without_shared_keys(tmp_path: Path) -> None:
+    done = serve(tmp_path, 'audit: {url: "postgresql://postgres@127.0.0.1:1/test"}\n')
+    assert done.returncode != 0 and "CANDOR_SIGNING_KEY" in done.stderr and "Traceback" not in done.stderr
