@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import secrets
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from middleware.audit.api import audit_routes
 from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.log import AuditLog
-from middleware.auth import App, AppKeys, load_apps
+from middleware.auth import App, AppKeys, key_digest, load_apps
 from middleware.config import DEFAULT_POLICY, CandorConfig
 from middleware.errors import CandorError
 from middleware.likeness.api import likeness_routes
@@ -51,7 +50,7 @@ def dev_app(policy: str, environ: dict[str, str] | None = None) -> tuple[App, st
     """The development app of the built-in defaults: key from ``$CANDOR_DEV_APP_KEY`` or a fresh one."""
     env = os.environ if environ is None else environ
     key = env.get(DEV_KEY_ENV) or "candor-dev-" + secrets.token_urlsafe(24)
-    return App(id="dev", policy=policy, key_sha256=hashlib.sha256(key.encode()).digest()), key
+    return App(id="dev", policy=policy, key_sha256=key_digest(key)), key
 
 
 @dataclass

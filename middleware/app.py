@@ -35,6 +35,12 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status_code=status, media_type=_JSON, headers=headers)
 
 
+def internal_error(path: str, exc: Exception) -> Response:
+    """A bug, not a refusal: logged with what failed, answered in the OpenAI error shape."""
+    log.error("unhandled", path=path, error=repr(exc))
+    return error_response(CandorError(500, "internal_error", "Candor failed unexpectedly; see its logs"))
+
+
 def error_response(err: CandorError, headers: dict[str, str] | None = None) -> Response:
     return Response(err.json(), status_code=err.status, media_type=_JSON, headers={**err.headers, **(headers or {})})
 
@@ -158,8 +164,7 @@ def asgi_app(services: Services) -> CandorASGI:
             msg = (f"{what} does not exist: Candor serves POST /v1/chat/completions and GET /v1/models"
                    if exc.status_code == 404 else f"{what}: {exc.detail}")
             return error_response(CandorError(exc.status_code, code, msg))
-        log.error("unhandled", path=request.url.path, error=repr(exc))
-        return error_response(CandorError(500, "internal_error", "Candor failed unexpectedly; see its logs"))
+        return internal_error(request.url.path, exc)
 
     chat = ChatEndpoint(services)
     routes = [
@@ -192,9 +197,7 @@ class CandorASGI:
             try:
                 response = await self.chat.handle(Request(scope, receive))
             except Exception as exc:  # the handler answers every CandorError itself; this is a bug
-                log.error("unhandled", path=scope["path"], error=repr(exc))
-                response = error_response(CandorError(500, "internal_error",
-                                                      "Candor failed unexpectedly; see its logs"))
+                response = internal_error(scope["path"], exc)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

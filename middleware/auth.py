@@ -18,6 +18,11 @@ class App:
     key_sha256: bytes
 
 
+def key_digest(key: str) -> bytes:
+    """What Candor keeps of an app key: its SHA-256 (``key_sha256`` in candor.yaml is its hex)."""
+    return hashlib.sha256(key.encode()).digest()
+
+
 class KeyError_(ValueError):
     pass
 
@@ -32,7 +37,7 @@ def load_apps(apps: list[AppConfig], environ: dict[str, str] | None = None) -> l
             if not key:
                 missing.append(f"app {app.id!r}: environment variable {app.key_env} is not set")
                 continue
-            digest = hashlib.sha256(key.encode()).digest()
+            digest = key_digest(key)
         else:
             assert app.key_sha256 is not None
             digest = bytes.fromhex(app.key_sha256)
@@ -55,7 +60,7 @@ class AppKeys:
         if scheme.lower() != "bearer" or not token.strip():
             raise CandorError(401, "invalid_api_key",
                               "the Authorization header must be 'Bearer <your Candor app key>'")
-        digest = hashlib.sha256(token.strip().encode()).digest()
+        digest = key_digest(token.strip())
         found: App | None = None
         for app in self._apps:  # no early exit: the time taken does not depend on which app matched
             if hmac.compare_digest(digest, app.key_sha256):
