@@ -17,6 +17,7 @@ from .alerting import Alerter, AlertSink
 from .audience import AudienceGate, ElderlyWarning, RealityReminder
 from .base import Gate, Guard, Notifier, RuleSet, Shaper
 from .crisis import CrisisGate, HandoverGate
+from .crisis import assess as assess_crisis
 from .disclosure import DisclosureNotice, HumanClaimGuard, SystemInstruction
 from .exit import ExitGate
 from .labels import LabelNotifier, NoticeText
@@ -25,6 +26,7 @@ from .persona import DeferredRefusal, DigitalHumanNotice, IdentityCheckGate, Per
 from .profile import ProfileGate
 from .reminders import DependenceReminder, UsageReminder
 from .session import SessionGate
+from .text import user_norm
 
 DEFAULT_SESSION_GAP = 12 * 3600.0   # a session the app did not name ends after this much inactivity
 
@@ -103,13 +105,13 @@ class RuleCompiler:
 
         deps = self.deps
         alerter = Alerter(deps.alerts, deps.pseudonym)
-        attachment: Callable[[str], bool] | None = None
+        attachment: Callable[[Exchange], bool] | None = None
         if policy.dependence is not None:
             phrases = policy.dependence.signals.attachment_phrases
             detector = AttachmentDetector({"zh": list(phrases.zh), "en": list(phrases.en)})
 
-            def attachment(text: str) -> bool:
-                return bool(text) and detector.detect(text).matched
+            def attachment(ex: Exchange) -> bool:
+                return detector.detect_normalized(user_norm(ex)).matched
         # order matters: the profile decides which clock applies; help in a crisis and a free exit come
         # before any refusal (a person in crisis is never answered with a 403 when help can be given)
         # ... and refusals that need no clock come before the session clock, so a refused request does
@@ -118,7 +120,7 @@ class RuleCompiler:
         crisis_first = None
         if policy.crisis is not None:
             def crisis_first(ex: Exchange) -> bool:
-                return DEFAULT_CRISIS.assess(ex.extra.get("user_text", "")).level != "none"
+                return assess_crisis(ex, DEFAULT_CRISIS).level != "none"
         gates: list[Gate] = [ProfileGate(policy, deps.profiles, alerter, DEFAULT_MINOR)]
         if policy.likeness is not None:
             gates.append(IdentityCheckGate(IdentityCheckAbuseDetector(), crisis_first))

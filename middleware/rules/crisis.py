@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from ..detectors.crisis import CrisisDetector
+from ..detectors.crisis import CrisisAssessment, CrisisDetector
 from ..exchange import Exchange
 from ..handover import HandoverRegistry
 from ..policy.model import CrisisRules, Policy
@@ -86,6 +86,18 @@ class HandoverGate:
         ex.decide("handover", self.cites, "active", {"session_id": sid})
 
 
+_ASSESSMENT = "crisis_assessment"
+
+
+def assess(ex: Exchange, detector: CrisisDetector) -> CrisisAssessment:
+    """The crisis reading of the user's latest message, made once per request: refusal gates that run
+    before the crisis gate (so help comes before a 403) ask the same question."""
+    found: CrisisAssessment | None = ex.extra.get(_ASSESSMENT)
+    if found is None:
+        found = ex.extra[_ASSESSMENT] = detector.assess(ex.extra.get("user_text", ""))
+    return found
+
+
 class CrisisGate:
     name = "crisis"
 
@@ -101,7 +113,7 @@ class CrisisGate:
         text = ex.extra.get("user_text", "")
         if not text:
             return
-        found = self.detector.assess(text)
+        found = assess(ex, self.detector)
         if found.level == "none":
             return
         policy, rules, locale = self.policy, self.rules, ex.extra.get("locale")

@@ -41,7 +41,7 @@ class SessionGate:
     name = "session"
 
     def __init__(self, params: ClockParams, store: Callable[[], StateStore],
-                 attachment: Callable[[str], bool] | None = None,
+                 attachment: Callable[[Exchange], bool] | None = None,
                  minor_params: ClockParams | None = None) -> None:
         self.params = params
         self.minor_params = minor_params or params
@@ -51,7 +51,8 @@ class SessionGate:
     async def admit(self, ex: Exchange) -> None:
         ctx = ex.ctx
         params = self.minor_params if is_minor(ex) else self.params
-        signal = bool(self._attachment and self._attachment(ex.extra.get("user_text", "")))
+        # the user's words, normalised once for every request-side detector (rules/text.py)
+        signal = bool(self._attachment and ex.extra.get("user_text") and self._attachment(ex))
         obs = Observation(now=ex.now, session_hint=ctx.session_hint, attachment_signal=signal)
         decision: Decision
         scope = scope_key(ctx)
