@@ -111,6 +111,19 @@ def split_extra(extra: Mapping[str, Sequence[str]] | None) -> tuple[list[str], l
     return cjk, latin
 
 
+def with_policy_phrases(extra: Mapping[str, Sequence[str]] | None, group: str,
+                        zh: tuple[Mapping[str, str], GatedPattern],
+                        en: tuple[Mapping[str, str], GatedPattern]) -> tuple[GatedPattern, GatedPattern]:
+    """A family's (zh, en) patterns with a policy's own phrases added as one more rule each,
+    ``<group>_zh`` / ``<group>_en``; the precompiled patterns themselves when the policy adds none."""
+    cjk, latin = split_extra(extra)
+    out = []
+    for (rules, compiled), phrases, suffix, latin_bounds in ((zh, cjk, "zh", False), (en, latin, "en", True)):
+        body = phrase_pattern(phrases, latin_word_bounds=latin_bounds)
+        out.append(compiled if body is None else combine({f"{group}_{suffix}": body, **rules}))
+    return out[0], out[1]
+
+
 # --- clause and sentence context -------------------------------------------------------------
 
 _CLAUSE_BREAKS = frozenset(",!?;。\n")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .base import HAS_CJK, HAS_LATIN, Detector, Hit, clause_bounds, combine, phrase_pattern, scan, split_extra
+from .base import HAS_CJK, HAS_LATIN, Detector, Hit, clause_bounds, combine, scan, with_policy_phrases
 
 _ZH_RULES = {
     "zh_stop_chat": r"不聊了|不说了|不想(?:再)?聊了|不想(?:再)?说了|(?:先|就)聊到这(?:里|儿)?|今天就到这(?:里|儿)?"
@@ -79,11 +79,8 @@ class ExitIntentDetector(Detector):
     label = "exit"
 
     def __init__(self, extra_keywords: Mapping[str, Sequence[str]] | None = None) -> None:
-        cjk, latin = split_extra(extra_keywords)
-        zh_extra = phrase_pattern(cjk, latin_word_bounds=False)
-        en_extra = phrase_pattern(latin, latin_word_bounds=True)
-        self._zh = ZH_EXIT if zh_extra is None else combine({"policy_keyword_zh": zh_extra, **_ZH_RULES})
-        self._en = EN_EXIT if en_extra is None else combine({"policy_keyword_en": en_extra, **_EN_RULES})
+        self._zh, self._en = with_policy_phrases(extra_keywords, "policy_keyword",
+                                                 (_ZH_RULES, ZH_EXIT), (_EN_RULES, EN_EXIT))
 
     def hits(self, text: str) -> list[Hit]:
         out: list[Hit] = []

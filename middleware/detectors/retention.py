@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, phrase_pattern, scan, split_extra
+from .base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan, with_policy_phrases
 
 # --- model side: pleas -----------------------------------------------------------------------
 
@@ -113,6 +113,10 @@ _EN_ATTACH = {
 }
 
 
+ZH_ATTACHMENT = combine(_ZH_ATTACH)
+EN_ATTACHMENT = combine(_EN_ATTACH)
+
+
 class AttachmentDetector(Detector):
     """User text showing over-dependence on the companion (ANTH-DISCLOSE-2). Label ``attachment``."""
 
@@ -120,11 +124,8 @@ class AttachmentDetector(Detector):
     label = "attachment"
 
     def __init__(self, extra_phrases: Mapping[str, Sequence[str]] | None = None) -> None:
-        cjk, latin = split_extra(extra_phrases)
-        zh_extra = phrase_pattern(cjk, latin_word_bounds=False)
-        en_extra = phrase_pattern(latin, latin_word_bounds=True)
-        self._zh = combine({**_ZH_ATTACH, **({"policy_phrase_zh": zh_extra} if zh_extra else {})})
-        self._en = combine({**_EN_ATTACH, **({"policy_phrase_en": en_extra} if en_extra else {})})
+        self._zh, self._en = with_policy_phrases(extra_phrases, "policy_phrase",
+                                                 (_ZH_ATTACH, ZH_ATTACHMENT), (_EN_ATTACH, EN_ATTACHMENT))
 
     def hits(self, text: str) -> list[Hit]:
         out: list[Hit] = []
