@@ -7,8 +7,13 @@ reachable the test is skipped with a reason saying how to enable it, or fails wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,3 +51,36 @@ def require_redis() -> str:
         _missing(f"Redis not reachable at {REDIS_URL}; start it or set CANDOR_TEST_REDIS_URL "
                  "(e.g. redis://127.0.0.1:6379/0)")
     return REDIS_URL
+
+
+@contextlib.asynccontextmanager
+async def shared_stores(kind: str, tmp: Path, prefix: str, sqlite: Callable[[Path], Any],
+                        postgres: Callable[..., Any]) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    """A factory of opened stores that all share one database, as replicas (or a restart) would: a SQLite
+    file in ``tmp``, or a fresh schema named ``<prefix>_<random>`` in the test PostgreSQL, dropped after."""
+    import asyncpg
+
+    opened: list[Any] = []
+    schema = dsn = ""
+    if kind == "postgres":
+        dsn = require_postgres()
+        schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        await conn.close()
+
+    async def make() -> Any:
+        store = sqlite(tmp / "audit.db") if kind == "sqlite" else postgres(dsn, schema=schema)
+        await store.open()
+        opened.append(store)
+        return store
+
+    try:
+        yield make
+    finally:
+        for store in opened:
+            await store.close()  # closing twice is harmless: a test may close one itself (a restart)
+        if schema:
+            conn = await asyncpg.connect(dsn)
+            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            await conn.close()

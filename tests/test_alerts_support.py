@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,7 +24,7 @@ from adapters.alerts_outbox_postgres import PostgresOutboxStore
 from adapters.alerts_outbox_sqlite import SqliteOutboxStore
 from middleware.alerts.models import Attempt
 from middleware.alerts.store import OutboxStore
-from tests.services import require_postgres
+from tests.services import shared_stores
 from tests.stubs import ServerThread
 
 SECRET = b"whsec-test-0123456789abcdef"
@@ -85,35 +83,11 @@ def receiver(_receiver_server: Receiver) -> Receiver:
 @pytest.fixture(params=["sqlite", "postgres"])
 async def new_outbox_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OutboxFactory]:
     """An async factory of opened outbox stores sharing one database (a restart, or replicas)."""
-    opened: list[OutboxStore] = []
-    schema = None
-    dsn = ""
     if request.param == "postgres":
         request.applymarker(pytest.mark.services)
-        dsn = require_postgres()
-        schema = f"alerts_t_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.close()
-
-    async def make() -> OutboxStore:
-        store: OutboxStore
-        if request.param == "sqlite":
-            store = SqliteOutboxStore(tmp_path / "audit.db")
-        else:
-            store = PostgresOutboxStore(dsn, schema=schema)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        await store.close()  # closing twice is harmless: a test may close one itself (a restart)
-    if schema is not None:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
-
+    async with shared_stores(request.param, tmp_path, "alerts_t", SqliteOutboxStore,
+                             PostgresOutboxStore) as make:
+        yield make
 
 class Attempts:
     """An ``on_attempt`` hook that keeps the attempts and lets a test wait for the n-th one."""

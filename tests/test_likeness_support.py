@@ -6,19 +6,17 @@ This module holds no tests itself.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from adapters.likeness_postgres import PostgresLikenessStore
 from adapters.likeness_sqlite import SqliteLikenessStore
 from middleware.likeness.service import ChangeRecord, LikenessService
 from middleware.likeness.store import LikenessStore
-from tests.services import require_postgres
+from tests.services import shared_stores
 
 T0 = 1_772_416_800.0  # 2026-03-02 02:00 UTC
 SHA = "ab" * 32
@@ -36,34 +34,11 @@ class Clock:
 @pytest.fixture(params=["sqlite", "postgres"])
 async def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
     """An async factory of opened stores that all share one database (as replicas would)."""
-    opened: list[LikenessStore] = []
-    schema = None
     if request.param == "postgres":
         request.applymarker(pytest.mark.services)
-        dsn = require_postgres()
-        schema = f"likeness_t_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.close()
-
-    async def make() -> LikenessStore:
-        store: LikenessStore
-        if request.param == "sqlite":
-            store = SqliteLikenessStore(tmp_path / "audit.db")
-        else:
-            store = PostgresLikenessStore(dsn, schema=schema)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        await store.close()
-    if schema is not None:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
-
+    async with shared_stores(request.param, tmp_path, "likeness_t", SqliteLikenessStore,
+                             PostgresLikenessStore) as make:
+        yield make
 
 @pytest.fixture
 async def store(new_store: StoreFactory) -> LikenessStore:

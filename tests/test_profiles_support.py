@@ -6,18 +6,16 @@ This module holds no tests itself.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from adapters.profiles_postgres import PostgresProfileStore
 from adapters.profiles_sqlite import SqliteProfileStore
 from middleware.profiles.service import ChangeRecord
 from middleware.profiles.store import ProfileStore
-from tests.services import require_postgres
+from tests.services import shared_stores
 
 StoreFactory = Callable[[], Awaitable[ProfileStore]]
 
@@ -25,35 +23,11 @@ StoreFactory = Callable[[], Awaitable[ProfileStore]]
 @pytest.fixture(params=["sqlite", "postgres"])
 async def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
     """An async factory of opened stores that all share one database (as replicas would)."""
-    opened: list[ProfileStore] = []
-    schema = None
-    dsn = ""
     if request.param == "postgres":
         request.applymarker(pytest.mark.services)
-        dsn = require_postgres()
-        schema = f"profiles_t_{uuid.uuid4().hex[:12]}"
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.close()
-
-    async def make() -> ProfileStore:
-        store: ProfileStore
-        if request.param == "sqlite":
-            store = SqliteProfileStore(tmp_path / "audit.db")
-        else:
-            store = PostgresProfileStore(dsn, schema=schema)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        await store.close()
-    if schema is not None:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        await conn.close()
-
+    async with shared_stores(request.param, tmp_path, "profiles_t", SqliteProfileStore,
+                             PostgresProfileStore) as make:
+        yield make
 
 @pytest.fixture
 async def store(new_store: StoreFactory) -> ProfileStore:
