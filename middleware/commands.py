@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import importlib
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +65,7 @@ async def _audited_profiles(cfg: CandorConfig, store_url: str | None) -> AsyncIt
 async def _audited_likeness(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[LikenessService]:
     """``candor persona|consent`` changes are audited like the admin API's: ``persona_change`` and
     ``consent_change`` events."""
+    from .likeness.cli import make_opener
     from .likeness.service import ChangeRecord
     from .rules.records import likeness_change_event
 
@@ -73,13 +73,8 @@ async def _audited_likeness(cfg: CandorConfig, store_url: str | None) -> AsyncIt
         async def on_change(change: ChangeRecord) -> None:
             await audit.append(likeness_change_event(change))
 
-        # the CLI is a composition root: the concrete store is chosen here, by module name
-        factory = importlib.import_module("adapters.likeness_factory")
-        runtime = await factory.build_likeness(cfg, store_url=store_url, start_gate=False, on_change=on_change)
-        try:
-            yield runtime.service
-        finally:
-            await runtime.close()
+        async with make_opener(on_change)(cfg, store_url) as service:
+            yield service
 
 
 def registered() -> list[Register]:

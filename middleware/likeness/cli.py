@@ -28,22 +28,30 @@ from ..config import CandorConfig
 from ..errors import CandorError
 from .api import consent_json, persona_json
 from .models import Consent, Persona, from_ts
-from .service import LikenessService
+from .service import LikenessService, OnChange
 
 Opener = Callable[[CandorConfig, str | None], AbstractAsyncContextManager[LikenessService]]
 RELATIONSHIPS = ("assistant", "friend", "companion", "partner", "spouse", "parent", "child", "sibling", "relative")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-@contextlib.asynccontextmanager
-async def default_opener(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[LikenessService]:
-    # middleware never imports adapters at module level: the CLI is the composition root here
-    factory = importlib.import_module("adapters.likeness_factory")
-    runtime = await factory.build_likeness(cfg, store_url=store_url, start_gate=False)
-    try:
-        yield runtime.service
-    finally:
-        await runtime.close()
+def make_opener(on_change: OnChange | None = None) -> Opener:
+    """Opens the registry for one command; ``on_change`` records each change (the audit log)."""
+
+    @contextlib.asynccontextmanager
+    async def opener(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[LikenessService]:
+        # middleware never imports adapters at module level: the CLI is the composition root here
+        factory = importlib.import_module("adapters.likeness_factory")
+        runtime = await factory.build_likeness(cfg, store_url=store_url, start_gate=False, on_change=on_change)
+        try:
+            yield runtime.service
+        finally:
+            await runtime.close()
+
+    return opener
+
+
+default_opener = make_opener()
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
