@@ -14,12 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import metrics
 from .config import CandorConfig
 from .context import RequestContext, resolve_context
-from .errors import CandorError
+from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
 from .logs import get_logger
 from .render import SSEResponse, collect_reply, stream_reply
@@ -35,10 +35,10 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status_code=status, media_type=_JSON, headers=headers)
 
 
-def internal_error(path: str, exc: Exception) -> Response:
-    """A bug, not a refusal: logged with what failed, answered in the OpenAI error shape."""
-    log.error("unhandled", path=path, error=repr(exc))
-    return error_response(CandorError(500, "internal_error", "Candor failed unexpectedly; see its logs"))
+def internal_error(path: str, exc: BaseException) -> Response:
+    """A bug, not a refusal: logged with its traceback, answered in the OpenAI error shape."""
+    log_crash(path, exc)
+    return error_response(crash_error())
 
 
 def error_response(err: CandorError, headers: dict[str, str] | None = None) -> Response:
@@ -52,8 +52,7 @@ class ChatEndpoint:
         self.limit = services.config.server.max_body_bytes
 
     def _finished(self, ex: Exchange) -> None:
-        for cleanup in ex.cleanups:
-            cleanup()
+        ex.close()
         seconds = time.perf_counter() - ex.started
         metrics.observe(ex.route.name or "-", ex.status, seconds, ex.upstream_ms)
         log.info("request", app=ex.ctx.app_id, model=ex.route.name or None, status=ex.status,
@@ -77,6 +76,9 @@ class ChatEndpoint:
             first = await self.pipeline.first(ex, source)
         except CandorError as err:
             return await self._refuse(err, ex, app_id, policy_id, body)
+        except Exception as exc:   # a bug: the same lifecycle as a refusal, as a 500 with its traceback
+            log_crash(request.url.path, exc, event_id=ex.event_id if ex else None)
+            return await self._refuse(crash_error(), ex, app_id, policy_id, body)
         headers = {"x-candor-policy": ex.policy.id, "x-candor-policy-version": ex.policy.version,
                    "x-candor-event-id": ex.event_id}
         if ex.ctx.session_id:
@@ -87,6 +89,9 @@ class ChatEndpoint:
             reply = await collect_reply(self.pipeline, ex, rules, first, source)
         except CandorError as err:
             return await self._refuse(err, ex, app_id, policy_id, body)
+        except Exception as exc:
+            log_crash(request.url.path, exc, event_id=ex.event_id)
+            return await self._refuse(crash_error(), ex, app_id, policy_id, body)
         finally:
             with contextlib.suppress(Exception):
                 await source.aclose()  # type: ignore[attr-defined]
@@ -113,8 +118,25 @@ class ChatEndpoint:
         except CandorError as audit_err:   # the record could not be kept and the policy fails closed
             err = audit_err
             ex.status = err.status
-        self._finished(ex)
+        except Exception as exc:
+            log_crash("audit", exc, event_id=ex.event_id)
+            err = crash_error()
+            ex.status = err.status
+        finally:
+            self._finished(ex)
         return error_response(err, headers)
+
+    async def record_crash(self, path: str, exc: BaseException) -> None:
+        """The audit event of a bug outside the chat route (admin, auditor and other endpoints)."""
+        ctx = RequestContext(app_id="-", user_id=None, session_hint=None, persona_id=None,
+                             age_band=None, client_renders=frozenset())
+        ex = self.pipeline.exchange(ctx, self.s.policies.get(self.s.default_policy), None, {}, False)
+        ex.status, ex.kind = 500, "error"
+        ex.decide("error_boundary", (), "error", {"path": path, "exception": type(exc).__name__})
+        try:
+            await self.pipeline.record(ex, crash_error())
+        except Exception as audit_exc:
+            log_crash("audit", audit_exc, event_id=ex.event_id)
 
 
 def asgi_app(services: Services) -> CandorASGI:
@@ -164,6 +186,7 @@ def asgi_app(services: Services) -> CandorASGI:
             msg = (f"{what} does not exist: Candor serves POST /v1/chat/completions and GET /v1/models"
                    if exc.status_code == 404 else f"{what}: {exc.detail}")
             return error_response(CandorError(exc.status_code, code, msg))
+        await chat.record_crash(request.url.path, exc)
         return internal_error(request.url.path, exc)
 
     chat = ChatEndpoint(services)
@@ -196,11 +219,29 @@ class CandorASGI:
         if scope["type"] == "http" and scope["path"] == "/v1/chat/completions" and scope["method"] == "POST":
             try:
                 response = await self.chat.handle(Request(scope, receive))
-            except Exception as exc:  # the handler answers every CandorError itself; this is a bug
+            except Exception as exc:  # the handler answers every exception itself; this is the last net
+                await self.chat.record_crash(scope["path"], exc)
                 response = internal_error(scope["path"], exc)
             await response(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            # Starlette's ServerErrorMiddleware answers (our handler logged and recorded it) and then
+            # re-raises for the server's sake; the boundary ends here, so uvicorn sees no traceback.
+            if not started:
+                await self.chat.record_crash(scope["path"], exc)
+                await internal_error(scope["path"], exc)(scope, receive, send)
 
 
 def create_app(config: CandorConfig, *, upstream_override: Upstream | None = None,

@@ -50,3 +50,15 @@ class CandorError(Exception):
 
 def invalid_request(message: str, param: str | None = None) -> CandorError:
     return CandorError(400, "invalid_request", message, param=param)
+
+
+def crash_error() -> CandorError:
+    """The answer to a bug: a 500 that says where to look, never the exception's text."""
+    return CandorError(500, "internal_error", "Candor failed unexpectedly; the operator's logs have the details")
+
+
+def log_crash(where: str, exc: BaseException, **fields: Any) -> None:
+    """One error line with the whole traceback (``format_exc_info`` renders ``exc_info``)."""
+    import structlog
+
+    structlog.get_logger("candor").error("unhandled", where=where, error=repr(exc), exc_info=exc, **fields)

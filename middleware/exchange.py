@@ -48,7 +48,19 @@ class Exchange:
     upstream_started: float | None = None
     upstream_ms: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # room for rules to keep per-request state
-    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run once the reply is over
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run once, when the request ends
+
+    def close(self) -> None:
+        """Run the request's cleanups once, whatever ended it (reply, refusal, error or hang-up); one that
+        fails does not keep the others from running."""
+        cleanups, self.cleanups = self.cleanups, []
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception as exc:
+                from .errors import log_crash
+
+                log_crash("cleanup", exc, event_id=self.event_id)
 
     def decide(self, rule: str, cites: list[str] | tuple[str, ...], outcome: str,
                detail: Any = None) -> None:

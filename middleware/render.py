@@ -10,10 +10,11 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
-from .errors import CandorError
+from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
 from .pipeline import CHUNK, END, TEXT, Item, Pipeline
 from .rules.base import RuleSet
@@ -81,21 +82,33 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
         ex.kind = "error"
         await _record_quietly(pipeline, ex, err)
         yield tpl.error(err)
-    except asyncio.CancelledError:
+    except Exception as exc:   # a bug mid-stream: the same end as an upstream failure, with its traceback
+        log_crash("/v1/chat/completions", exc, event_id=ex.event_id)
+        err = crash_error()
+        ex.status = err.status
+        ex.kind = "error"
+        await _record_quietly(pipeline, ex, err)
+        yield tpl.error(err)
+    except (asyncio.CancelledError, GeneratorExit):
         ex.status = 499   # the client hung up: record what it received, then let cancellation finish
         ex.kind = "error"
         gone = CandorError(499, "client_disconnected", "the client closed the connection mid-stream")
-        await asyncio.shield(_record_quietly(pipeline, ex, gone))
+        with anyio.CancelScope(shield=True):
+            await _record_quietly(pipeline, ex, gone)
         raise
     finally:
-        with contextlib.suppress(Exception):
+        # shielded: a cancelled stream (client gone) must still close the upstream and run its cleanups
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5), contextlib.suppress(Exception):
             await source.aclose()  # type: ignore[attr-defined]
         on_done(ex)
 
 
 async def _record_quietly(pipeline: Pipeline, ex: Exchange, err: CandorError) -> None:
-    with contextlib.suppress(Exception):
+    """The stream already answered 200: a record that cannot be kept is logged, never raised."""
+    try:
         await pipeline.record(ex, err)
+    except Exception as exc:
+        log_crash("audit", exc, event_id=ex.event_id)
 
 
 def _opening_compliance(ex: Exchange) -> dict[str, Any]:
@@ -142,34 +155,22 @@ class SSEResponse:
         self._headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self._headers})
-        # The body is pumped in this task; one watcher task cancels it the moment the client leaves
-        # (a plain streaming response would only notice at its next write, which may be long in coming).
-        me = asyncio.current_task()
-        gone = False
+        # The body and the disconnect listener run as siblings in one task group, as in Starlette's
+        # StreamingResponse: whichever ends first cancels the other, so a client that leaves stops the
+        # upstream call at once (not at the next write, which may be long in coming).
+        async with anyio.create_task_group() as group:
+            async def body() -> None:
+                try:
+                    await send({"type": "http.response.start", "status": 200, "headers": self._headers})
+                    await self._pump(send)
+                except OSError:
+                    pass   # the connection broke while writing: the listener sees the disconnect
+                finally:
+                    group.cancel_scope.cancel()
 
-        async def watch() -> None:
-            nonlocal gone
-            while True:
-                message: Message = await receive()
-                if message["type"] == "http.disconnect":
-                    gone = True
-                    if me is not None:
-                        me.cancel()
-                    return
-
-        watcher = asyncio.ensure_future(watch())
-        try:
-            await self._pump(send)
-        except asyncio.CancelledError:
-            if not gone or me is None:
-                raise
-            me.uncancel()   # our own cancellation, for a client that left: the request is over
-        except OSError:
-            if not gone:
-                raise
-        finally:
-            watcher.cancel()
+            group.start_soon(body)
+            await _until_disconnect(receive)
+            group.cancel_scope.cancel()
 
     async def _pump(self, send: Send) -> None:
         try:
@@ -178,3 +179,10 @@ class SSEResponse:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await self._body.aclose()  # type: ignore[attr-defined]
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            return
