@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from . import metrics
+from .admin_auth import role_of
 from .config import CandorConfig
 from .context import RequestContext, resolve_context
 from .errors import CandorError, crash_error, log_crash
@@ -153,11 +154,17 @@ def asgi_app(services: Services) -> CandorASGI:
         return _json({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        checks = {}
+        # Details (store URLs, paths, errors) only for the operator's keys: a load balancer needs the
+        # status, and nobody else needs to learn where the database lives.
+        try:
+            detailed = role_of(request, cfg) in ("admin", "auditor")
+        except CandorError:
+            detailed = False
+        checks: dict[str, dict[str, Any]] = {}
         ok = True
         for check in services.ready_checks:
             name, good, detail = await check()
-            checks[name] = {"ok": good, "detail": detail}
+            checks[name] = {"ok": good, "detail": detail} if detailed else {"ok": good}
             ok = ok and good
         return _json({"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 

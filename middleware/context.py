@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ H_RENDERS = "x-candor-client-renders"
 H_UNLABELED = "x-candor-unlabeled"   # 1: deliver without the explicit label, if the user's profile allows it
 
 _MAX_ID = 256
+_TOKEN = re.compile(r"[\x21-\x7e]{1,256}")   # visible ASCII: safe to echo back in a response header
 
 
 @dataclass(slots=True)
@@ -80,13 +82,23 @@ def resolve_context(app_id: str, headers: Mapping[str, str], body: dict[str, Any
     return RequestContext(
         app_id=app_id,
         user_id=user,
-        session_hint=_ident(headers.get(H_SESSION), "X-Candor-Session"),
+        session_hint=_session(headers.get(H_SESSION)),
         persona_id=_ident(headers.get(H_PERSONA), "X-Candor-Persona"),
         age_band=age,
         client_renders=renders,
         accept_language=headers.get("accept-language"),
         unlabeled=unlabeled,
     )
+
+
+def _session(value: str | None) -> str | None:
+    """The app's session id is echoed back in ``X-Candor-Session``: only visible ASCII, so nothing it
+    carries can change the response's headers or fail to encode."""
+    session = _ident(value, "X-Candor-Session")
+    if session is not None and not _TOKEN.fullmatch(session):
+        raise invalid_request("X-Candor-Session may hold only visible ASCII characters (letters, digits, "
+                              "punctuation; no spaces), at most 256", param="X-Candor-Session")
+    return session
 
 
 def _flag(value: str | None, name: str) -> bool:

@@ -84,11 +84,11 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
         yield tpl.error(err)
     except Exception as exc:   # a bug mid-stream: the same end as an upstream failure, with its traceback
         log_crash("/v1/chat/completions", exc, event_id=ex.event_id)
-        err = crash_error()
-        ex.status = err.status
+        crash = crash_error()
+        ex.status = crash.status
         ex.kind = "error"
-        await _record_quietly(pipeline, ex, err)
-        yield tpl.error(err)
+        await _record_quietly(pipeline, ex, crash)
+        yield tpl.error(crash)
     except (asyncio.CancelledError, GeneratorExit):
         ex.status = 499   # the client hung up: record what it received, then let cancellation finish
         ex.kind = "error"

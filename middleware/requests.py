@@ -7,9 +7,8 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from .chat_schema import check_fields, check_message
 from .errors import CandorError, invalid_request
-
-ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
 
 
 def too_large(limit: int) -> CandorError:
@@ -55,22 +54,9 @@ def parse_chat_body(raw: bytes) -> dict[str, Any]:
         raise invalid_request("'messages' is required and must be a non-empty array of messages",
                               param="messages")
     for i, msg in enumerate(messages):
-        if not isinstance(msg, dict):
-            raise invalid_request(f"messages[{i}] must be an object with 'role' and 'content'",
-                                  param=f"messages[{i}]")
-        role = msg.get("role")
-        if role not in ROLES:
-            raise invalid_request(f"messages[{i}].role must be one of {', '.join(sorted(ROLES))}, got {role!r}",
-                                  param=f"messages[{i}].role")
-        content = msg.get("content")
-        if content is not None and not isinstance(content, str | list):
-            raise invalid_request(f"messages[{i}].content must be a string, an array of content parts or null",
-                                  param=f"messages[{i}].content")
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise invalid_request("'stream' must be true or false", param="stream")
-    n = body.get("n", 1)
-    if n not in (1, None):
+        check_message(i, msg)
+    check_fields(body)
+    if body.get("n", 1) not in (1, None):
         raise invalid_request("'n' must be 1: Candor checks and labels each reply, one choice per request",
                               param="n")
     return body

@@ -97,11 +97,13 @@ def app_factory() -> CandorASGI:
 
 
 def run(cfg: CandorConfig) -> None:
+    from adapters.http_protocol import BoundedHttpToolsProtocol
+
     configure(cfg.server.log_level)
     uvicorn.run(
         "middleware.serve:app_factory", factory=True,
         host=cfg.server.host, port=cfg.server.port, workers=cfg.server.workers,
-        loop="uvloop", http="httptools", lifespan="on",
+        loop="uvloop", http=BoundedHttpToolsProtocol, lifespan="on",
         access_log=False, log_level="warning", server_header=False, date_header=False,
         timeout_keep_alive=30, backlog=2048, proxy_headers=False,
     )
