@@ -38,6 +38,7 @@ from middleware.upstream import ModelRoute, Upstream
 
 from .likeness_factory import LikenessRuntime, build_likeness
 from .protection import Protection
+from .root import audit_log
 from .routes import resolve_routes
 from .state_factory import open_state_store
 from .upstreams import build_upstreams
@@ -131,7 +132,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
 
     async def startup() -> None:
         rt.state = await open_state_store(cfg.state.url)
-        rt.audit = await AuditLog.open(cfg)
+        rt.audit = await audit_log(cfg)
         rt.likeness = await build_likeness(cfg, on_change=rt.record_change)
         if cfg.personas:
             await sync_config_personas(rt.likeness.service, cfg.personas)

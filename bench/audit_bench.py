@@ -19,10 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.root import audit_store as open_store
 from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.keys import AuditKeys
 from middleware.audit.log import AuditLog, LogSettings
-from middleware.audit.store import AuditStore, open_store
+from middleware.audit.store import AuditStore
 from middleware.audit.verify import verify_store
 
 

@@ -30,7 +30,7 @@ def start_stub(workdir: Path, chunks: int, cpus: set[int] | None) -> tuple[Proc,
 
 def proxy_command(config: Path) -> list[str]:
     script = Path(sys.executable).parent / "candor"
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "middleware.cli"]
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "adapters.main"]
     return [*base, "serve", "--config", str(config), "--workers", "1"]
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from middleware.audit import AuditLog, EventDraft, new_event_id
+from adapters.root import audit_log
+from middleware.audit import EventDraft, new_event_id
 from middleware.audit.cli import add_audit_commands
 from middleware.audit.keys import public_key_path
 from middleware.config import load_config
@@ -43,7 +44,7 @@ def candor(*argv: str) -> int:
 async def make_demo_log(config: Path) -> str:
     """A few events as the proxy writes them: a session with a disclosure, a crisis, a refusal."""
     cfg = load_config(config)
-    log = await AuditLog.open(cfg)
+    log = await audit_log(cfg)
     session = "demo-session-1"
     base = {"app_id": "demo-app", "user_id": "user-42", "session_id": session,
             "policy_id": "cn-anthropomorphic-2026", "policy_version": "sha256:demo"}

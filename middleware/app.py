@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -18,7 +18,6 @@ from starlette.types import Message, Receive, Scope, Send
 
 from . import metrics
 from .admin_auth import role_of
-from .config import CandorConfig
 from .context import RequestContext, resolve_context
 from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
@@ -26,7 +25,6 @@ from .logs import get_logger
 from .render import SSEResponse, collect_reply, stream_reply
 from .requests import parse_chat_body, read_body
 from .services import Services
-from .upstream import Upstream
 
 _JSON = "application/json"
 log = get_logger()
@@ -249,12 +247,3 @@ class CandorASGI:
             if not started:
                 await self.chat.record_crash(scope["path"], exc)
                 await internal_error(scope["path"], exc)(scope, receive, send)
-
-
-def create_app(config: CandorConfig, *, upstream_override: Upstream | None = None,
-               clock: Callable[[], float] | None = None) -> CandorASGI:
-    """The app for a deployment config, wired with real adapters (or one scripted model and a virtual
-    clock, for tests and ``candor policy test``)."""
-    from adapters.wiring import build_services  # the composition root (see services.py)
-
-    return asgi_app(build_services(config, upstream_override=upstream_override, clock=clock))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 
 from .config import CandorConfig, find_config, load_config
@@ -37,23 +36,9 @@ def _serve(args: argparse.Namespace) -> int:
     cfg = load_or_exit(args.config)
     if cfg.source:
         os.environ["CANDOR_CONFIG"] = cfg.source
-    from .serve import preflight, run
+    from .composition import current
 
-    dev_key = preflight(cfg)
-    if cfg.server.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="candor-metrics-")
-    base = f"http://{cfg.server.host}:{cfg.server.port}/v1"
-    print(f"Candor {_version()} serving {base} ({cfg.server.workers} worker(s))", flush=True)
-    print(f"  config: {cfg.source or 'built-in defaults'}; models: {', '.join(m.name for m in cfg.models)}",
-          flush=True)
-    if cfg.server.workers > 1 and cfg.state.url.startswith("memory:"):
-        print("  warning: state.url is memory://, so each worker keeps its own session clocks (a user may see a "
-              "disclosure or reminder once per worker); use redis:// for several workers", flush=True)
-    if dev_key:
-        print(f"  development app key: {dev_key}", flush=True)
-        print(f"  try: OpenAI(base_url=\"{base}\", api_key=\"{dev_key}\")", flush=True)
-    run(cfg)
-    return 0
+    return current().serve(cfg)
 
 
 def _version() -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import yaml
 
-from middleware.app import create_app
+from adapters.root import build_app
 from middleware.config import load_config
 
 from .stubs import ServerThread
@@ -55,7 +55,7 @@ def running_proxy(tmp: Path, config: dict[str, Any], policies: dict[str, str] | 
     os.environ.update(env or {})
     try:
         clk = clock or VirtualClock()
-        app = create_app(load_config(path, environ={}), clock=clk)
+        app = build_app(load_config(path, environ={}), clock=clk)
         with ServerThread(app, lifespan="on") as server:
             yield server, clk
     finally:

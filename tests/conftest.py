@@ -8,8 +8,12 @@ from typing import Any
 import openai
 import pytest
 
+from adapters.root import install as install_composition_root
+
 from .proxy import ProxyProcess
 from .stubs import ServerThread, StubProvider, build_stub_app, free_port
+
+install_composition_root()   # what the `candor` entry point does before any command runs
 
 # No test may reach the internet: LiteLLM reads its bundled price list instead of fetching it.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"

@@ -38,7 +38,7 @@ class ProxyProcess:
     def start(self, timeout: float = 30.0) -> ProxyProcess:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "middleware.cli", "serve", "--config", str(self.config_path),
+            [sys.executable, "-m", "adapters.main", "serve", "--config", str(self.config_path),
              "--workers", str(self.workers)],
             cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

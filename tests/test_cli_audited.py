@@ -11,7 +11,7 @@ from pathlib import Path
 
 def candor(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CANDOR_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "middleware.cli", *args], cwd=tmp, env=env,
+    return subprocess.run([sys.executable, "-m", "adapters.main", *args], cwd=tmp, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

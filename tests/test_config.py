@@ -89,7 +89,7 @@ def serve(tmp: Path, config: str, env: dict[str, str] | None = None) -> subproce
     path = write(tmp, config)
     full = {**os.environ, **(env or {})}
     full.pop("CANDOR_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "middleware.cli", "serve", "--config", str(path), "--port", "1"],
+    return subprocess.run([sys.executable, "-m", "adapters.main", "serve", "--config", str(path), "--port", "1"],
                           capture_output=True, text=True, timeout=60, env=full, cwd=tmp)
 
 

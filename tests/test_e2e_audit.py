@@ -45,7 +45,7 @@ def events(proxy: ProxyProcess, **query: str) -> list[dict[str, Any]]:
 
 
 def candor(proxy: ProxyProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "middleware.cli", *args, "--config", str(proxy.config_path)],
+    return subprocess.run([sys.executable, "-m", "adapters.main", *args, "--config", str(proxy.config_path)],
                           capture_output=True, text=True, cwd=proxy.tmp, env=proxy.env, timeout=60)
 
 

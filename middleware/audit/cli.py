@@ -18,6 +18,7 @@ from typing import IO, Any, TypeVar
 
 import orjson
 
+from ..composition import current
 from ..config import CandorConfig, find_config, load_config
 from ..durations import format_duration, parse_duration
 from .events import AuditUnavailable
@@ -26,7 +27,7 @@ from .keys import AuditKeyError, load_keys, load_verify_keys
 from .log import AuditLog
 from .report import compute_report, render_markdown
 from .retention import DEFAULT_RETENTION
-from .store import AuditStore, EventFilter, StoreUnavailable, open_store
+from .store import AuditStore, EventFilter, StoreUnavailable
 from .verify import verify_store
 
 EXIT_OK, EXIT_TAMPERED, EXIT_UNUSABLE = 0, 1, 2
@@ -69,7 +70,7 @@ def _err(msg: str) -> None:
 
 
 async def _open_existing(cfg: CandorConfig) -> AuditStore:
-    store = open_store(cfg.audit.url, cfg.base_dir)
+    store = current().audit_store(cfg.audit.url, cfg.base_dir)
     path = getattr(store, "path", None)
     if isinstance(path, Path) and not path.is_file():
         raise StoreUnavailable(f"no audit database at {path}")

@@ -29,9 +29,9 @@ from .anchor import AnchorWriter
 from .chain import Chain, checkpoint_draft, new_stream_id
 from .content import new_data_key, seal_content, unwrap
 from .events import AuditEvent, AuditUnavailable, EventDraft, new_event_id
-from .keys import AuditKeys, key_dir, load_keys
+from .keys import AuditKeys, key_dir
 from .spool import Spool, SpoolEntry, orphans, read_entries
-from .store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in, open_store
+from .store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in
 
 if TYPE_CHECKING:
     from ..config import CandorConfig
@@ -115,9 +115,10 @@ class AuditLog:
 
     @classmethod
     async def open(cls, cfg: CandorConfig, *, stream: str | None = None) -> AuditLog:
-        """The log for a deployment: store from ``cfg.audit.url``, keys per ``middleware/audit/keys.py``."""
-        store = open_store(cfg.audit.url, cfg.base_dir)
-        return await cls.start(store, load_keys(cfg), LogSettings.from_config(cfg), stream=stream)
+        """The log for a deployment, through the installed composition root (``adapters/root.py``)."""
+        from ..composition import current
+
+        return await current().audit_log(cfg, stream=stream)
 
     @classmethod
     async def start(cls, store: AuditStore, keys: AuditKeys, settings: LogSettings, *,

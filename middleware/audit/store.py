@@ -8,12 +8,9 @@ can be replayed after a crash without duplicating anything. A store raises ``Sto
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -145,26 +142,6 @@ class AuditStore(Protocol):
 
     async def purge(self, anchors: Sequence[StreamAnchor]) -> int:
         """Delete each stream's events below ``first_seq`` and their content; store the anchors."""
-
-
-_ADAPTERS = {
-    "sqlite": "adapters.audit_sqlite:SQLiteAuditStore",
-    "postgresql": "adapters.audit_postgres:PostgresAuditStore",
-    "postgres": "adapters.audit_postgres:PostgresAuditStore",
-}
-
-
-def open_store(url: str, base_dir: Path | None = None) -> AuditStore:
-    """The store for ``url`` (not yet opened). Adapters are imported by name so the engine never
-    depends on a concrete one; relative SQLite paths resolve against ``base_dir``."""
-    scheme = urlsplit(url).scheme.split("+")[0]
-    target = _ADAPTERS.get(scheme)
-    if target is None:
-        raise ValueError(f"unsupported audit store URL {url!r}: use sqlite:///path or postgresql://...")
-    module, _, name = target.partition(":")
-    cls = getattr(importlib.import_module(module), name)
-    store: AuditStore = cls(url, base_dir=base_dir)
-    return store
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
-import importlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 
 from ..cli_runner import cli_actor, service_command
+from ..composition import current
 from ..config import CandorConfig
 from ..errors import CandorError
 from .api import consent_json, persona_json
@@ -38,15 +37,8 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def make_opener(on_change: OnChange | None = None) -> Opener:
     """Opens the registry for one command; ``on_change`` records each change (the audit log)."""
 
-    @contextlib.asynccontextmanager
-    async def opener(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[LikenessService]:
-        # middleware never imports adapters at module level: the CLI is the composition root here
-        factory = importlib.import_module("adapters.likeness_factory")
-        runtime = await factory.build_likeness(cfg, store_url=store_url, start_gate=False, on_change=on_change)
-        try:
-            yield runtime.service
-        finally:
-            await runtime.close()
+    def opener(cfg: CandorConfig, store_url: str | None) -> AbstractAsyncContextManager[LikenessService]:
+        return current().likeness(cfg, store_url, on_change)
 
     return opener
 

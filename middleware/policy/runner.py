@@ -1,6 +1,6 @@
 """Runs policy test cases through the real proxy pipeline, with a scripted model and a virtual clock.
 
-Nothing leaves the process: the app is built by :func:`middleware.app.create_app` with a scripted upstream
+Nothing leaves the process: the app is built by the composition root (`adapters/root.py`) with a scripted upstream
 and driven with ``httpx`` over ``ASGITransport``; users, personas and consents are registered through the
 admin API first, exactly as an operator would. Each case gets a fresh app (fresh state, fresh audit log).
 """
@@ -231,9 +231,9 @@ class CaseRunner:
 
     def __init__(self, policies_dir: Path, *, app_factory: AppFactory | None = None) -> None:
         if app_factory is None:
-            from ..app import create_app
+            from ..composition import current
 
-            app_factory = create_app
+            app_factory = current().build_app
         self.factory = app_factory
         self.policies_dir = policies_dir
         self.takes_clock = "clock" in inspect.signature(app_factory).parameters
@@ -257,7 +257,7 @@ class CaseRunner:
         result = CaseResult(path, case)
         moves_clock = case.start is not None or any(t.advance for t in case.turns)
         if moves_clock and not self.takes_clock:
-            result.failures.append("this case moves the clock, but create_app() takes no clock= parameter yet")
+            result.failures.append("this case moves the clock, but the app factory takes no clock= parameter")
             return result
         clock = VirtualClock(_start_time(case, zone))
         model = ScriptedModel()

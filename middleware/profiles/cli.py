@@ -13,15 +13,14 @@ why), 2 unusable config or store.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 
 from ..cli_runner import cli_actor, service_command
+from ..composition import current
 from ..config import CandorConfig
 from ..errors import CandorError
 from .api import profile_json
@@ -34,15 +33,8 @@ Opener = Callable[[CandorConfig, str | None], AbstractAsyncContextManager[Profil
 def make_opener(on_change: OnChange | None = None) -> Opener:
     """An opener building the service from the config; ``on_change`` lets the CLI audit its changes."""
 
-    @contextlib.asynccontextmanager
-    async def opener(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[ProfileService]:
-        # middleware never imports adapters at module level: the CLI is the composition root here
-        factory = importlib.import_module("adapters.profiles_factory")
-        runtime = await factory.build_profiles(cfg, store_url=store_url, on_change=on_change, start=False)
-        try:
-            yield runtime.service
-        finally:
-            await runtime.close()
+    def opener(cfg: CandorConfig, store_url: str | None) -> AbstractAsyncContextManager[ProfileService]:
+        return current().profiles(cfg, store_url, on_change)
 
     return opener
 

@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import uvicorn
 
-from .app import CandorASGI
-from .config import CandorConfig, load_config
-from .logs import configure
+from middleware.app import CandorASGI
+from middleware.config import CandorConfig, load_config
+from middleware.logs import configure
+
+
+def serve(cfg: CandorConfig) -> int:
+    """``candor serve``: the checks, the start-up banner (with the development key), then uvicorn."""
+    from middleware import __version__
+
+    dev_key = preflight(cfg)
+    if cfg.server.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="candor-metrics-")
+    base = f"http://{cfg.server.host}:{cfg.server.port}/v1"
+    print(f"Candor {__version__} serving {base} ({cfg.server.workers} worker(s))", flush=True)
+    print(f"  config: {cfg.source or 'built-in defaults'}; models: {', '.join(m.name for m in cfg.models)}",
+          flush=True)
+    if cfg.server.workers > 1 and cfg.state.url.startswith("memory:"):
+        print("  warning: state.url is memory://, so each worker keeps its own session clocks (a user may see a "
+              "disclosure or reminder once per worker); use redis:// for several workers", flush=True)
+    if dev_key:
+        print(f"  development app key: {dev_key}", flush=True)
+        print(f"  try: OpenAI(base_url=\"{base}\", api_key=\"{dev_key}\")", flush=True)
+    run(cfg)
+    return 0
 
 
 def preflight(cfg: CandorConfig) -> str | None:
     """Fail early, with the config's own words, on what would make every worker fail.
 
     Returns the development app key when the built-in defaults are in use."""
-    from adapters.routes import RouteError, resolve_routes
-    from adapters.wiring import DEV_KEY_ENV, dev_app
+    from middleware.auth import KeyError_, load_apps
+    from middleware.policy.registry import PolicyRegistry, UnknownPolicyError
+    from middleware.yamlfile import FileProblems
 
-    from .auth import KeyError_, load_apps
-    from .policy.registry import PolicyRegistry, UnknownPolicyError
-    from .yamlfile import FileProblems
+    from .routes import RouteError, resolve_routes
+    from .wiring import DEV_KEY_ENV, dev_app
 
     try:
         resolve_routes(cfg)
@@ -45,7 +67,7 @@ def _check_stores(cfg: CandorConfig) -> None:
     (inside a worker a failure would only be a traceback in the middle of uvicorn's start-up log)."""
     import asyncio
 
-    from .audit.keys import AuditKeyError, load_keys
+    from middleware.audit.keys import AuditKeyError, load_keys
 
     try:
         load_keys(cfg)
@@ -63,7 +85,7 @@ async def _reach(cfg: CandorConfig) -> str | None:
     if db.startswith(("postgresql:", "postgres:")):
         import asyncpg
 
-        from adapters.pg import split_pg_url
+        from .pg import split_pg_url
 
         dsn, _ = split_pg_url(db)
         try:
@@ -89,19 +111,19 @@ async def _reach(cfg: CandorConfig) -> str | None:
 
 def app_factory() -> CandorASGI:
     """Called by uvicorn in each worker process."""
-    from .app import create_app
+    from .root import build_app
 
     cfg = load_config(os.environ.get("CANDOR_CONFIG") or None)
     configure(cfg.server.log_level)
-    return create_app(cfg)
+    return build_app(cfg)
 
 
 def run(cfg: CandorConfig) -> None:
-    from adapters.http_protocol import BoundedHttpToolsProtocol
+    from .http_protocol import BoundedHttpToolsProtocol
 
     configure(cfg.server.log_level)
     uvicorn.run(
-        "middleware.serve:app_factory", factory=True,
+        "adapters.serve:app_factory", factory=True,
         host=cfg.server.host, port=cfg.server.port, workers=cfg.server.workers,
         loop="uvloop", http=BoundedHttpToolsProtocol, lifespan="on",
         access_log=False, log_level="warning", server_header=False, date_header=False,

@@ -1,0 +1,16 @@
+"""The ``candor`` command's entry point: installs the composition root, then runs the engine's CLI."""
+
+from __future__ import annotations
+
+from middleware.cli import main as cli_main
+
+from .root import install
+
+
+def main(argv: list[str] | None = None) -> None:
+    install()
+    cli_main(argv)
+
+
+if __name__ == "__main__":
+    main()
