@@ -50,7 +50,6 @@ from middleware.policy.registry import PolicyRegistry, builtin_packs_dir
 from middleware.rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
 from middleware.rules.compile import RuleCompiler, RuleDeps
 from middleware.rules.locale import request_locale
-from middleware.rules.session import AGE_BAND
 from middleware.upstream import ModelRoute
 
 from .texts import DETECTOR_MESSAGES, REPLIES, USER_TURNS
@@ -129,9 +128,9 @@ def exchange(policy: Policy, user_text: str) -> Exchange:
                          age_band="adult", client_renders=frozenset(), session_id="bench-session")
     body = {"model": "bench-model", "stream": True, "messages": [{"role": "user", "content": user_text}]}
     ex = Exchange(ctx=ctx, policy=policy, event_id="evt-bench", route=ROUTE, body=body, stream=True)
-    ex.extra["user_text"] = user_text
-    ex.extra["locale"] = request_locale(None, user_text)
-    ex.extra[AGE_BAND] = "adult"
+    ex.state.user_text = user_text
+    ex.state.locale = request_locale(None, user_text)
+    ex.state.age_band = "adult"
     return ex
 
 

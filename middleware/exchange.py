@@ -9,10 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .context import RequestContext
+from .request_state import RequestState
 from .upstream import ModelRoute
+
+if TYPE_CHECKING:
+    from .policy.model import Policy
 
 
 class PolicyRef(Protocol):
@@ -26,7 +30,7 @@ class PolicyRef(Protocol):
 @dataclass(slots=True)
 class Exchange:
     ctx: RequestContext
-    policy: Any                      # the resolved policy the whole request sees (one atomic reference)
+    policy: Policy                   # the resolved policy the whole request sees (one atomic reference)
     event_id: str
     route: ModelRoute
     body: dict[str, Any]
@@ -47,8 +51,11 @@ class Exchange:
     status: int = 200
     upstream_started: float | None = None
     upstream_ms: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # room for rules to keep per-request state
+    state: RequestState = field(default_factory=RequestState)  # what the gates learnt (request_state.py)
     cleanups: list[Callable[[], None]] = field(default_factory=list)  # run once, when the request ends
+
+    def __post_init__(self) -> None:
+        self.state.age_band = self.ctx.age_band   # the app's claim, until a profile says otherwise
 
     def close(self) -> None:
         """Run the request's cleanups once, whatever ended it (reply, refusal, error or hang-up); one that

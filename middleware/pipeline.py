@@ -9,21 +9,45 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .context import RequestContext
 from .errors import CandorError
 from .exchange import Exchange
+from .policy.model import Policy
 from .requests import last_user_text
 from .rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
 from .rules.locale import request_locale
 from .upstream import ModelRoute, Upstream, UpstreamRequest
 
-# Frames the pipeline yields to a renderer.
-TEXT = 0    # (TEXT, str): assistant text to deliver (proxy-added or guarded model text)
-CHUNK = 1   # (CHUNK, dict): an upstream chunk with no content (role, tool calls) to relay as it is
-END = 2     # (END, completion | None, trailers): the upstream's closing objects
-Frame = tuple[Any, ...]
+JSONObject = dict[str, Any]   # one OpenAI-shaped JSON object, as the provider or the client sent it
+
+
+# Frames the pipeline yields to a renderer: a tagged union, matched by type.
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Assistant text to deliver (proxy-added, or model text the guards released)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Passthrough:
+    """An upstream chunk with no content to change (role, tool calls), relayed as it is."""
+
+    chunk: JSONObject
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """The upstream's closing objects: the whole completion (non-streaming) and the trailing chunks."""
+
+    completion: JSONObject | None
+    trailers: list[JSONObject]
+
+
+Frame = Text | Passthrough | End
 # What a provider adapter yields: one OpenAI-shaped object, or a list of chunks that arrived together
 # (sent on as one delta: fewer writes, and no later than the provider sent them).
 Item = dict[str, Any] | list[dict[str, Any]]
@@ -49,7 +73,7 @@ class Pipeline:
         *,
         routes: dict[str, ModelRoute],
         upstreams: dict[str, Upstream],
-        rules_for: Callable[[Any], RuleSet],
+        rules_for: Callable[[Policy], RuleSet],
         recorder: Recorder,
         new_event_id: Callable[[], str],
         clock: Callable[[], float] = time.time,
@@ -71,7 +95,7 @@ class Pipeline:
             raise _model_not_found(name, self.routes)
         return route
 
-    def exchange(self, ctx: RequestContext, policy: Any, route: ModelRoute | None, body: dict[str, Any],
+    def exchange(self, ctx: RequestContext, policy: Policy, route: ModelRoute | None, body: dict[str, Any],
                  stream: bool) -> Exchange:
         return Exchange(ctx=ctx, policy=policy, event_id=self.new_event_id(),
                         route=route or _NO_ROUTE, body=body, stream=stream, now=self.clock())
@@ -81,8 +105,8 @@ class Pipeline:
         self.recorder.admit(ex)
         rules = self.rules_for(ex.policy)
         user_text = last_user_text(ex.body)
-        ex.extra["user_text"] = user_text
-        ex.extra["locale"] = request_locale(ex.ctx.accept_language, user_text)
+        ex.state.user_text = user_text
+        ex.state.locale = request_locale(ex.ctx.accept_language, user_text)
         for gate in rules.gates:
             await gate.admit(ex)
             if ex.answer is not None:
@@ -136,7 +160,7 @@ class Pipeline:
                 steps.append(step)
         chain = guard_chain(steps)
         reply = ex.reply
-        yield (TEXT, "".join(ex.prefix))
+        yield Text("".join(ex.prefix))
         trailers: list[dict[str, Any]] = []
         completion: dict[str, Any] | None = None
         released: list[str] = []    # text from one batch of chunks that arrived together: one delta out
@@ -173,14 +197,14 @@ class Pipeline:
                         released.clear()
                         if text:
                             reply.append(text)
-                            yield (TEXT, text)
-                        yield (CHUNK, out)   # tool calls and other deltas pass through untouched
+                            yield Text(text)
+                        yield Passthrough(out)   # tool calls and other deltas pass through untouched
             text = "".join(released)
             released.clear()
             if text:
                 reply.append(text)
-                yield (TEXT, text)
-            watch = ex.extra.get("persona_watch")
+                yield Text(text)
+            watch = ex.state.persona_watch
             if watch is not None and watch.error is not None:
                 raise watch.error   # consent withdrawn or persona disabled while streaming (DVH-CONSENT-2)
             try:
@@ -190,12 +214,12 @@ class Pipeline:
         rest = chain.flush()
         if rest:
             reply.append(rest)
-            yield (TEXT, rest)
+            yield Text(rest)
         for notifier in rules.notifiers:
             notifier.after(ex)
         if ex.suffix:
-            yield (TEXT, "".join(ex.suffix))
-        yield (END, completion, trailers)
+            yield Text("".join(ex.suffix))
+        yield End(completion, trailers)
 
     # -- 7. record -------------------------------------------------------------------------------------
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None:

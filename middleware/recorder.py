@@ -38,9 +38,9 @@ class AuditRecorder:
         decisions = list(ex.decisions)
         ctx = ex.ctx
         # the band the rules used: the profile's, else the app's header, minors mode applied (rules/profile.py)
-        band = ex.extra.get("age_band", ctx.age_band)
+        band = ex.state.age_band
         if band:
-            source = ex.extra.get("age_band_source") or "header"
+            source = ex.state.age_band_source or "header"
             decisions.insert(0, {"rule": "age_band", "cites": [], "outcome": "claimed" if source == "header" else
                                  "resolved", "detail": {"age_band": band, "source": source}})
         if error is not None:
@@ -62,7 +62,7 @@ class AuditRecorder:
         )
         try:
             await self._audit().append(draft)
-            if ex.extra.get("unlabeled") and error is None and "unlabeled_delivery" in ex.actions:
+            if ex.state.unlabeled and error is None and "unlabeled_delivery" in ex.actions:
                 await self._audit().append(self._unlabeled(ex))
         except AuditUnavailable as exc:
             raise audit_unavailable(str(exc) or "the audit store is unreachable") from exc

@@ -16,7 +16,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
-from .pipeline import CHUNK, END, TEXT, Item, Pipeline
+from .pipeline import End, Item, Passthrough, Pipeline, Text
 from .rules.base import RuleSet
 from .sse import DONE, encode
 
@@ -60,17 +60,16 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
     opened = False
     try:
         async for frame in pipeline.frames(ex, rules, first, source):
-            kind = frame[0]
-            if kind == TEXT:
+            if isinstance(frame, Text):
                 if not opened:
                     opened = True
-                    yield tpl.opening(frame[1], _opening_compliance(ex))
-                elif frame[1]:
-                    yield tpl.text(frame[1])
-            elif kind == CHUNK:
-                yield encode(frame[1])
-            elif kind == END:
-                trailers: list[dict[str, Any]] = frame[2] or [tpl.closing()]
+                    yield tpl.opening(frame.text, _opening_compliance(ex))
+                elif frame.text:
+                    yield tpl.text(frame.text)
+            elif isinstance(frame, Passthrough):
+                yield encode(frame.chunk)
+            else:
+                trailers: list[dict[str, Any]] = frame.trailers or [tpl.closing()]
                 await pipeline.record(ex)   # durable before [DONE]
                 last = trailers[-1]
                 trailers[-1] = {**last, "compliance": ex.compliance()}
@@ -122,11 +121,11 @@ async def collect_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first:
     parts: list[str] = []
     completion: dict[str, Any] | None = None
     async for frame in pipeline.frames(ex, rules, first, source):
-        if frame[0] == TEXT:
-            if frame[1]:
-                parts.append(frame[1])
-        elif frame[0] == END:
-            completion = frame[1]
+        if isinstance(frame, Text):
+            if frame.text:
+                parts.append(frame.text)
+        elif isinstance(frame, End):
+            completion = frame.completion
     if completion is None:  # a streaming-shaped source for a non-streaming request
         if isinstance(first, list):
             first = first[0] if first else {}

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from starlette.routing import BaseRoute
 
 from .auth import AppKeys
 from .config import CandorConfig
 from .pipeline import Pipeline
+from .policy.model import Policy
 
 
 class PolicySource(Protocol):
-    def get(self, policy_id: str) -> Any: ...
+    def get(self, policy_id: str) -> Policy: ...
 
 
 ReadyCheck = Callable[[], Awaitable[tuple[str, bool, str]]]

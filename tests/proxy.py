@@ -35,7 +35,7 @@ class ProxyProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> ProxyProcess:
+    def start(self, timeout: float = 120.0) -> ProxyProcess:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "adapters.main", "serve", "--config", str(self.config_path),
@@ -46,7 +46,7 @@ class ProxyProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"candor serve exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=2.0).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -20,7 +20,6 @@ from ..exchange import Exchange
 from ..profiles.models import UserProfile
 
 log = structlog.get_logger("candor.alerts")
-PROFILE = "profile"      # ex.extra: the user's UserProfile (None when none is registered)
 
 
 class AlertSink(Protocol):
@@ -51,7 +50,7 @@ class Alerter:
         if self._outbox is None:
             return False
         ctx = ex.ctx
-        profile: UserProfile | None = ex.extra.get(PROFILE)
+        profile: UserProfile | None = ex.state.profile
         fields: dict[str, Any] = {}
         if once_per_day and ctx.user_id:
             day = int(ex.now // 86400)

@@ -25,9 +25,7 @@ from ..likeness.models import Persona
 from ..policy.model import ElderlyRules, MinorsRules, Policy
 from ..profiles.models import MINOR_BANDS, UserProfile
 from ..state import Decision, resolve_timezone
-from .alerting import PROFILE
-from .persona import PERSONA
-from .session import AGE_BAND, CLOCK
+from .registry import Build, rule
 
 DEFAULT_REALITY = {"zh": "提醒：我是人工智能，不是真实的人。记得多和家人、朋友在现实中交流。",
                    "en": "Reminder: I am an AI, not a real person. Remember to take breaks and spend time with people."}
@@ -49,8 +47,8 @@ class AudienceGate:
         self.elderly: ElderlyRules | None = policy.elderly
 
     async def admit(self, ex: Exchange) -> None:
-        band = ex.extra.get(AGE_BAND)
-        persona: Persona | None = ex.extra.get(PERSONA)
+        band = ex.state.age_band
+        persona: Persona | None = ex.state.persona
         minors, elderly = self.minors, self.elderly
         if minors is not None and band in MINOR_BANDS:
             if persona is not None and persona.relationship in minors.forbidden_relationships:
@@ -60,14 +58,14 @@ class AudienceGate:
                                   f"persona {persona.id!r} plays a {persona.relationship}: intimate-relationship and "
                                   "relative personas are not offered to minors (ANTH-MINOR-1); choose a persona such "
                                   "as an assistant or friend")
-            profile: UserProfile | None = ex.extra.get(PROFILE)
+            profile: UserProfile | None = ex.state.profile
             if _under_consent_age(band, minors.guardian_consent_under) and not (profile and profile.guardian_consent):
                 ex.decide("minors", minors.cites, "refused", {"reason": "guardian_consent"})
                 raise CandorError(403, "guardian_consent_required",
                                   f"users under {minors.guardian_consent_under} need their guardian's consent "
                                   "(ANTH-MINOR-2): record it with PUT /admin/users/{id} (guardian_consent: true) "
                                   "or `candor user set USER --guardian-consent yes`")
-            decision: Decision | None = ex.extra.get(CLOCK)
+            decision: Decision | None = ex.state.clock
             if decision is not None and decision.daily_limit_reached:
                 self._limit(ex, minors, decision)
         if elderly is not None and band == "elderly" and persona is not None \
@@ -105,10 +103,10 @@ class RealityReminder:
         self.rules = rules
 
     def before(self, ex: Exchange) -> None:
-        decision: Decision | None = ex.extra.get(CLOCK)
-        if decision is None or not decision.reality_reminder or ex.extra.get(AGE_BAND) not in MINOR_BANDS:
+        decision: Decision | None = ex.state.clock
+        if decision is None or not decision.reality_reminder or ex.state.age_band not in MINOR_BANDS:
             return
-        locale = ex.extra.get("locale")
+        locale = ex.state.locale
         text = self.policy.text(self.rules.reality_notice, locale) or \
             DEFAULT_REALITY["zh" if (locale or self.policy.locale).startswith("zh") else "en"]
         ex.notice("reality_reminder", text, "dialogue", continuous_minutes=decision.continuous_minutes)
@@ -127,9 +125,9 @@ class ElderlyWarning:
         self.detector = detector
 
     def before(self, ex: Exchange) -> None:
-        if ex.extra.get(AGE_BAND) != "elderly" or self.rules.risk_warning is None:
+        if ex.state.age_band != "elderly" or self.rules.risk_warning is None:
             return
-        found = self.detector.detect(ex.extra.get("user_text", ""))
+        found = self.detector.detect(ex.state.user_text)
         where = "user"
         if not found.matched:
             previous = _last_assistant(ex.body.get("messages"))
@@ -137,7 +135,7 @@ class ElderlyWarning:
             where = "reply"
         if not found.matched:
             return
-        ex.notice("risk_warning", self.policy.text(self.rules.risk_warning, ex.extra.get("locale")), "popup")
+        ex.notice("risk_warning", self.policy.text(self.rules.risk_warning, ex.state.locale), "popup")
         ex.decide("elderly_risk", self.rules.cites, "notice", {"topic": found.rule, "in": where})
 
     def after(self, ex: Exchange) -> None:
@@ -155,3 +153,22 @@ def _last_assistant(messages: Any) -> str:
         if isinstance(msg, dict) and msg.get("role") == "user":
             return ""
     return ""
+
+
+@rule("audience", stage="gate", order=90)
+def _audience(b: Build) -> AudienceGate:
+    return AudienceGate(b.policy)
+
+
+@rule("reality_reminder", stage="notifier", order=40)
+def _reality(b: Build) -> RealityReminder | None:
+    return RealityReminder(b.policy, b.policy.minors) if b.policy.minors is not None else None
+
+
+@rule("elderly_warning", stage="notifier", order=50)
+def _elderly(b: Build) -> ElderlyWarning | None:
+    from ..detectors.elderly import DEFAULT_ELDERLY_RISK
+
+    if b.policy.elderly is None:
+        return None
+    return ElderlyWarning(b.policy, b.policy.elderly, DEFAULT_ELDERLY_RISK)

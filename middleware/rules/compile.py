@@ -4,8 +4,12 @@ Detectors and their combined patterns are built here, when a policy loads, never
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from ..exchange import Exchange
 from ..handover import HandoverRegistry
@@ -14,18 +18,9 @@ from ..policy.model import Policy
 from ..profiles.service import ProfileService
 from ..state import ClockParams, DependenceParams, StateStore
 from .alerting import Alerter, AlertSink
-from .audience import AudienceGate, ElderlyWarning, RealityReminder
-from .base import Gate, Guard, Notifier, RuleSet, Shaper
-from .crisis import CrisisGate, HandoverGate
+from .base import RuleSet
 from .crisis import assess as assess_crisis
-from .disclosure import DisclosureNotice, HumanClaimGuard, SystemInstruction
-from .exit import ExitGate
-from .labels import LabelNotifier, NoticeText
-from .output import OutputGuard, compile_checks
-from .persona import DeferredRefusal, DigitalHumanNotice, IdentityCheckGate, PersonaGate
-from .profile import ProfileGate
-from .reminders import DependenceReminder, UsageReminder
-from .session import SessionGate
+from .registry import Build, specs
 from .text import user_norm
 
 DEFAULT_SESSION_GAP = 12 * 3600.0   # a session the app did not name ends after this much inactivity
@@ -96,15 +91,9 @@ class RuleCompiler:
 
     def compile(self, policy: Policy) -> RuleSet:
         from ..detectors.crisis import DEFAULT_CRISIS
-        from ..detectors.elderly import DEFAULT_ELDERLY_RISK
-        from ..detectors.exit_intent import ExitIntentDetector
-        from ..detectors.human_claim import HumanClaimDetector
-        from ..detectors.identity_check import IdentityCheckAbuseDetector
-        from ..detectors.minor import DEFAULT_MINOR
         from ..detectors.retention import AttachmentDetector
 
-        deps = self.deps
-        alerter = Alerter(deps.alerts, deps.pseudonym)
+        _import_rule_modules()
         attachment: Callable[[Exchange], bool] | None = None
         if policy.dependence is not None:
             phrases = policy.dependence.signals.attachment_phrases
@@ -112,49 +101,24 @@ class RuleCompiler:
 
             def attachment(ex: Exchange) -> bool:
                 return detector.detect_normalized(user_norm(ex)).matched
-        # order matters: the profile decides which clock applies; help in a crisis and a free exit come
-        # before any refusal (a person in crisis is never answered with a 403 when help can be given)
-        # ... and refusals that need no clock come before the session clock, so a refused request does
-        # not use up the first-turn disclosure or a reminder (unless the message may be a crisis: then
-        # the refusal waits until the crisis gate has had its say)
-        crisis_first = None
+        crisis_first: Callable[[Exchange], bool] | None = None
         if policy.crisis is not None:
             def crisis_first(ex: Exchange) -> bool:
                 return assess_crisis(ex, DEFAULT_CRISIS).level != "none"
-        gates: list[Gate] = [ProfileGate(policy, deps.profiles, alerter, DEFAULT_MINOR)]
-        if policy.likeness is not None:
-            gates.append(IdentityCheckGate(IdentityCheckAbuseDetector(), crisis_first))
-        gates.append(PersonaGate(policy.likeness, deps.likeness, crisis_first))
-        gates.append(SessionGate(clock_params(policy), deps.state, attachment, clock_params(policy, minor=True)))
-        if deps.handover is not None:
-            gates.append(HandoverGate(policy, deps.handover))
-        if policy.crisis is not None:
-            gates.append(CrisisGate(policy, policy.crisis, DEFAULT_CRISIS, alerter, deps.handover))
-        if policy.exit is not None:
-            keywords = {"zh": list(policy.exit.keywords.zh), "en": list(policy.exit.keywords.en)}
-            gates.append(ExitGate(policy, policy.exit, ExitIntentDetector(keywords), deps.state))
-        gates.append(DeferredRefusal())
-        gates.append(AudienceGate(policy))
-        shapers: list[Shaper] = []
-        guards: list[Guard] = []
-        notifiers: list[Notifier] = []
-        if policy.disclosure is not None:
-            notifiers.append(DisclosureNotice(policy, policy.disclosure))
-            shapers.append(SystemInstruction(policy, policy.disclosure))
-            guards.append(HumanClaimGuard(policy, policy.disclosure, HumanClaimDetector()))
-        checks = compile_checks(policy)
-        if checks:
-            guards.append(OutputGuard(policy, checks))
-        if policy.usage is not None:
-            notifiers.append(UsageReminder(policy, policy.usage))
-        if policy.dependence is not None:
-            notifiers.append(DependenceReminder(policy, policy.dependence))
-        if policy.minors is not None:
-            notifiers.append(RealityReminder(policy, policy.minors))
-        if policy.elderly is not None:
-            notifiers.append(ElderlyWarning(policy, policy.elderly, DEFAULT_ELDERLY_RISK))
-        notifiers.append(DigitalHumanNotice(policy))
-        if policy.labels is not None:
-            notifiers.append(LabelNotifier(policy, policy.labels, deps.producer))
-        notifiers.append(NoticeText())
-        return RuleSet(gates=gates, shapers=shapers, guards=guards, notifiers=notifiers)
+        build = Build(policy=policy, deps=self.deps, alerter=Alerter(self.deps.alerts, self.deps.pseudonym),
+                      crisis_first=crisis_first, attachment=attachment)
+        rules = RuleSet()
+        lists: dict[str, list[Any]] = {"gate": rules.gates, "shaper": rules.shapers, "guard": rules.guards,
+                                       "notifier": rules.notifiers}
+        for spec in specs():
+            built = spec.build(build)
+            if built is not None:
+                lists[spec.stage].append(built)
+        return rules
+
+
+def _import_rule_modules() -> None:
+    """Every module of this package, so that each rule's ``@rule`` registration has run."""
+    package = __name__.rpartition(".")[0]
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        importlib.import_module(f"{package}.{info.name}")

@@ -27,10 +27,10 @@ from ..exchange import Exchange
 from ..handover import HandoverRegistry
 from ..policy.model import CrisisRules, Policy
 from .alerting import Alerter
-from .session import SCOPE, is_minor
+from .registry import Build, rule
+from .session import is_minor
 
 log = structlog.get_logger("candor.crisis")
-ANSWER_NOTICES = "answer_notices"   # ex.extra: notices whose text is the answer itself (not repeated)
 DEFAULT_HANDOVER = {"zh": "我们的工作人员正在接手这次对话，请稍候。如果你正处在危险中，请立即拨打当地的紧急电话。",
                     "en": "A member of our staff is taking over this conversation; please wait. If you are in "
                           "danger, call your local emergency number now."}
@@ -57,7 +57,7 @@ def resources_text(policy: Policy, items: list[dict[str, Any]], locale: str | No
 def answer_notice(ex: Exchange, kind: str, text: str, **extra: Any) -> None:
     """A notice whose text is the gate's answer: listed in compliance, not printed twice."""
     item = ex.notice(kind, text, "popup", **extra)
-    ex.extra.setdefault(ANSWER_NOTICES, []).append(item)
+    ex.state.answer_notices.append(item)
 
 
 class HandoverGate:
@@ -71,10 +71,10 @@ class HandoverGate:
         self.cites = list(policy.crisis.cites) if policy.crisis else ["ANTH-CRISIS-3"]
 
     async def admit(self, ex: Exchange) -> None:
-        scope, sid = ex.extra.get(SCOPE), ex.ctx.session_id
+        scope, sid = ex.state.scope, ex.ctx.session_id
         if scope is None or sid is None or not self._registry().paused(scope, sid):
             return
-        locale = ex.extra.get("locale")
+        locale = ex.state.locale
         rules = self.policy.crisis
         text = self.policy.text(rules.handover_notice if rules else None, locale) or \
             DEFAULT_HANDOVER["zh" if _zh(locale, self.policy) else "en"]
@@ -86,15 +86,12 @@ class HandoverGate:
         ex.decide("handover", self.cites, "active", {"session_id": sid})
 
 
-_ASSESSMENT = "crisis_assessment"
-
-
 def assess(ex: Exchange, detector: CrisisDetector) -> CrisisAssessment:
     """The crisis reading of the user's latest message, made once per request: refusal gates that run
     before the crisis gate (so help comes before a 403) ask the same question."""
-    found: CrisisAssessment | None = ex.extra.get(_ASSESSMENT)
+    found: CrisisAssessment | None = ex.state.crisis
     if found is None:
-        found = ex.extra[_ASSESSMENT] = detector.assess(ex.extra.get("user_text", ""))
+        found = ex.state.crisis = detector.assess(ex.state.user_text)
     return found
 
 
@@ -110,13 +107,13 @@ class CrisisGate:
         self._registry = registry
 
     async def admit(self, ex: Exchange) -> None:
-        text = ex.extra.get("user_text", "")
+        text = ex.state.user_text
         if not text:
             return
         found = assess(ex, self.detector)
         if found.level == "none":
             return
-        policy, rules, locale = self.policy, self.rules, ex.extra.get("locale")
+        policy, rules, locale = self.policy, self.rules, ex.state.locale
         items = resources(policy, rules, locale)
         instruction = policy.text(rules.distress_instruction, locale)
         ex.kind = "crisis"
@@ -164,7 +161,7 @@ class CrisisGate:
     async def _pause(self, ex: Exchange) -> bool:
         if not self.rules.handover or self._registry is None:
             return False
-        scope, sid = ex.extra.get(SCOPE), ex.ctx.session_id
+        scope, sid = ex.state.scope, ex.ctx.session_id
         if scope is None or sid is None:
             ex.decide("handover", self.rules.cites, "not_possible", {"reason": "no user or session to pause"})
             return False
@@ -175,3 +172,18 @@ class CrisisGate:
             ex.decide("handover", self.rules.cites, "error", {"error": type(exc).__name__})
             return False
         return True
+
+
+@rule("handover", stage="gate", order=50)
+def _handover(b: Build) -> HandoverGate | None:
+    return HandoverGate(b.policy, b.deps.handover) if b.deps.handover is not None else None
+
+
+@rule("crisis", stage="gate", order=60)
+def _crisis(b: Build) -> CrisisGate | None:
+    # before any refusal: a person in crisis is never answered with a 403 when help can be given
+    from ..detectors.crisis import DEFAULT_CRISIS
+
+    if b.policy.crisis is None:
+        return None
+    return CrisisGate(b.policy, b.policy.crisis, DEFAULT_CRISIS, b.alerter, b.deps.handover)

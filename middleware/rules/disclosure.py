@@ -15,7 +15,7 @@ from ..detectors.human_claim import DEFAULT_ASK_HUMAN, HumanClaimDetector
 from ..exchange import Exchange
 from ..policy.model import DisclosureRules, Policy
 from ..state import Decision
-from .session import CLOCK
+from .registry import Build, rule
 from .text import user_norm
 
 _AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")
@@ -29,11 +29,11 @@ class DisclosureNotice:
         self.rules = rules
 
     def before(self, ex: Exchange) -> None:
-        decision: Decision | None = ex.extra.get(CLOCK)
+        decision: Decision | None = ex.state.clock
         if decision is None or not decision.disclose:
             return
         why = "relogin" if decision.relogin else ("first_turn" if decision.new_session else "periodic")
-        ex.notice("ai_disclosure", self.policy.text(self.rules.notice, ex.extra.get("locale")),
+        ex.notice("ai_disclosure", self.policy.text(self.rules.notice, ex.state.locale),
                   self.rules.display)
         ex.decide("disclosure", self.rules.cites, "notice", {"reason": why})
 
@@ -50,7 +50,7 @@ class SystemInstruction:
 
     def shape(self, ex: Exchange) -> None:
         if self.rules.system_instruction is not None:
-            ex.system.append(self.policy.text(self.rules.system_instruction, ex.extra.get("locale")))
+            ex.system.append(self.policy.text(self.rules.system_instruction, ex.state.locale))
 
 
 class HumanClaimGuard:
@@ -64,11 +64,11 @@ class HumanClaimGuard:
     def start(self, ex: Exchange) -> _HumanClaimStep | None:
         if self.rules.human_claims == "off":
             return None
-        asked = bool(ex.extra.get("user_text")) and DEFAULT_ASK_HUMAN.detect_normalized(user_norm(ex)).matched
+        asked = bool(ex.state.user_text) and DEFAULT_ASK_HUMAN.detect_normalized(user_norm(ex)).matched
         if asked:
             ex.decide("human_question", self.rules.cites, "detected")
-        statement = self.policy.text(self.rules.truthful_statement, ex.extra.get("locale")) or \
-            self.policy.text(self.rules.notice, ex.extra.get("locale"))
+        statement = self.policy.text(self.rules.truthful_statement, ex.state.locale) or \
+            self.policy.text(self.rules.notice, ex.state.locale)
         return _HumanClaimStep(self, ex, statement, asked)
 
 
@@ -119,3 +119,22 @@ class _HumanClaimStep:
         self.ex.decide("human_question", self.guard.rules.cites, "answered")
         sep = "" if not tail or tail.endswith(("\n", " ")) else " "
         return f"{sep}{self.statement}"
+
+
+@rule("disclosure", stage="notifier", order=10)
+def _disclosure(b: Build) -> DisclosureNotice | None:
+    return DisclosureNotice(b.policy, b.policy.disclosure) if b.policy.disclosure is not None else None
+
+
+@rule("system_instruction", stage="shaper", order=10)
+def _system_instruction(b: Build) -> SystemInstruction | None:
+    return SystemInstruction(b.policy, b.policy.disclosure) if b.policy.disclosure is not None else None
+
+
+@rule("human_claim", stage="guard", order=10)
+def _human_claim(b: Build) -> HumanClaimGuard | None:
+    from ..detectors.human_claim import HumanClaimDetector
+
+    if b.policy.disclosure is None:
+        return None
+    return HumanClaimGuard(b.policy, b.policy.disclosure, HumanClaimDetector())

@@ -20,7 +20,7 @@ from ..exchange import Exchange
 from ..policy.model import ExitRules, Policy
 from ..state import StateStore, StateStoreError
 from .crisis import answer_notice
-from .session import SCOPE
+from .registry import Build, rule
 
 log = structlog.get_logger("candor.exit")
 
@@ -36,19 +36,19 @@ class ExitGate:
         self._store = store
 
     async def admit(self, ex: Exchange) -> None:
-        text = ex.extra.get("user_text", "")
+        text = ex.state.user_text
         if not text or ex.crisis is not None:
             return
         found = self.detector.detect(text)
         if not found.matched:
             return
-        reply = self.policy.text(self.rules.reply, ex.extra.get("locale"))
+        reply = self.policy.text(self.rules.reply, ex.state.locale)
         ex.answer = reply
         answer_notice(ex, "exit", reply)
         ex.act("exit_honored")
         ex.kind = "exit"
         ended = False
-        scope = ex.extra.get(SCOPE)
+        scope = ex.state.scope
         if scope is not None:
             try:
                 await self._store().end_session(scope)
@@ -56,3 +56,13 @@ class ExitGate:
             except StateStoreError as exc:   # the user still leaves; the next message may continue the session
                 log.error("exit_session_not_ended", event_id=ex.event_id, error=repr(exc))
         ex.decide("exit", self.rules.cites, "honored", {"rule": found.rule, "session_ended": ended})
+
+
+@rule("exit", stage="gate", order=70)
+def _exit(b: Build) -> ExitGate | None:
+    from ..detectors.exit_intent import ExitIntentDetector
+
+    if b.policy.exit is None:
+        return None
+    keywords = {"zh": list(b.policy.exit.keywords.zh), "en": list(b.policy.exit.keywords.en)}
+    return ExitGate(b.policy, b.policy.exit, ExitIntentDetector(keywords), b.deps.state)

@@ -12,6 +12,7 @@ import re
 
 from ..exchange import Exchange
 from ..policy.model import LabelRules, Policy
+from .registry import Build, rule
 
 # LABEL-IMPLICIT-1: values are printable ASCII without space, '"' or '\'
 _NOT_ALLOWED = re.compile(r'[^!#-\[\]-~]')
@@ -32,7 +33,7 @@ class LabelNotifier:
 
     def before(self, ex: Exchange) -> None:
         rules = self.rules
-        text = self.policy.text(rules.text, ex.extra.get("locale"))
+        text = self.policy.text(rules.text, ex.state.locale)
         position = rules.position
         delegated = position == "ui" or ex.ctx.renders_labels
         label: dict[str, object] = {"explicit": text, "position": position}
@@ -43,7 +44,7 @@ class LabelNotifier:
                 "ContentPropagator": self.propagator, "PropagateID": produce_id, "ReservedCode2": "",
             }
         ex.label = label
-        if ex.extra.get("unlabeled"):
+        if ex.state.unlabeled:
             # LABEL-UNLABELED-1: the user's profile allows it and the app asked; the implicit label stays,
             # and the recorder writes an unlabeled_delivery event with a hash of what was delivered
             label["explicit"] = None
@@ -59,7 +60,7 @@ class LabelNotifier:
         ex.decide("labels", rules.cites, "labelled",
                   {"position": position, "explicit": text, "implicit": label.get("implicit")})
         if position == "prepend":
-            ex.extra["label_prefix"] = f"{text}\n\n"
+            ex.state.label_prefix = f"{text}\n\n"
         else:
             ex.suffix.append(f"\n\n{text}")
 
@@ -74,15 +75,27 @@ class NoticeText:
 
     def before(self, ex: Exchange) -> None:
         # a notice whose text is the gate's own answer (exit, crisis reply) is not printed twice
-        answered = ex.extra.get("answer_notices") or ()
+        answered = ex.state.answer_notices or ()
         shown = [n for n in ex.notices if not any(n is a for a in answered)]
         if ex.notices and ex.ctx.renders_notices:
             ex.act("notices_delegated")
         elif shown:
             ex.prefix.append("".join(f"{n['text']}\n\n" for n in shown))
-        label_prefix = ex.extra.get("label_prefix")
+        label_prefix = ex.state.label_prefix
         if label_prefix:
             ex.prefix.append(label_prefix)
 
     def after(self, ex: Exchange) -> None:
         return None
+
+
+@rule("label", stage="notifier", order=70)
+def _label(b: Build) -> LabelNotifier | None:
+    # after every notice: the label goes first in the text, the notices' text right after it
+    return LabelNotifier(b.policy, b.policy.labels, b.deps.producer) if b.policy.labels is not None else None
+
+
+@rule("notice_text", stage="notifier", order=80)
+def _notice_text(b: Build) -> NoticeText:
+    # last: writes the text of every notice the others added
+    return NoticeText()

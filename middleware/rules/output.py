@@ -36,7 +36,7 @@ from ..exchange import Exchange
 from ..policy.model import OutputValidator, Policy, Text
 from ..profiles.models import MINOR_BANDS
 from .crisis import resources, resources_text
-from .session import AGE_BAND
+from .registry import Build, rule
 
 log = structlog.get_logger("candor.rules")
 OnFail = Literal["block", "rewrite", "flag"]
@@ -118,12 +118,12 @@ class OutputGuard:
         self.checks = list(checks)
 
     def start(self, ex: Exchange) -> _OutputStep | None:
-        band = ex.extra.get(AGE_BAND)
+        band = ex.state.age_band
         active = [c for c in self.checks if c.applies(band)]
         return _OutputStep(self, ex, active) if active else None
 
     def replacement(self, check: Check, ex: Exchange, sentence: str) -> str:
-        locale = ex.extra.get("locale")
+        locale = ex.state.locale
         if check.reply is not None:
             return self.policy.text(check.reply, locale)
         zh = bool(HAS_CJK.search(sentence)) if sentence.strip() else (locale or self.policy.locale).startswith("zh")
@@ -213,3 +213,9 @@ def _any_owned(check: Check, sentence: str) -> bool:
     """The first hit's rule may belong to another check; look at every hit of the sentence."""
     assert check.rules is not None
     return any(h.rule in check.rules for h in check.detector.hits(normalize(sentence).text))
+
+
+@rule("output_validators", stage="guard", order=20)
+def _output_validators(b: Build) -> OutputGuard | None:
+    checks = compile_checks(b.policy)
+    return OutputGuard(b.policy, checks) if checks else None

@@ -19,11 +19,8 @@ from ..exchange import Exchange
 from ..likeness.enforce import LikenessGate
 from ..likeness.models import Persona
 from ..policy.model import LikenessRules, Policy
+from .registry import Build, rule
 from .text import user_norm
-
-PERSONA = "persona"
-WATCH = "persona_watch"
-DEFERRED = "deferred_refusal"
 
 CrisisFirst = Callable[[Exchange], bool]
 
@@ -33,7 +30,8 @@ def refuse(ex: Exchange, err: CandorError, crisis_first: CrisisFirst | None) -> 
     first-turn disclosure or a reminder), unless the message may be a crisis: help comes before any
     refusal, so the refusal waits for the crisis gate (``DeferredRefusal``)."""
     if crisis_first is not None and crisis_first(ex):
-        ex.extra.setdefault(DEFERRED, err)
+        if ex.state.deferred_refusal is None:
+            ex.state.deferred_refusal = err
         return
     raise err
 
@@ -44,7 +42,7 @@ class DeferredRefusal:
     name = "deferred_refusal"
 
     async def admit(self, ex: Exchange) -> None:
-        err: CandorError | None = ex.extra.get(DEFERRED)
+        err: CandorError | None = ex.state.deferred_refusal
         if err is not None and ex.answer is None:
             raise err
 DEFAULT_DIGITAL_HUMAN_TEXT = "数字人（人工智能生成）"
@@ -75,13 +73,13 @@ class PersonaGate:
             refuse(ex, err, self._crisis_first)
             return
         persona = result.persona
-        ex.extra[PERSONA] = persona
+        ex.state.persona = persona
         if persona is not None and persona.likeness is not None:
             ex.decide("likeness", self.cites, "consent_active",
                       {"persona": persona_id, "consents": list(result.consent_ids),
                        "kinds": list(persona.likeness.kinds)})
             watch = gate.subscribe(persona_id)
-            ex.extra[WATCH] = watch
+            ex.state.persona_watch = watch
             ex.cleanups.append(lambda: gate.unsubscribe(watch))
 
 
@@ -94,7 +92,7 @@ class IdentityCheckGate:
         self._crisis_first = crisis_first
 
     async def admit(self, ex: Exchange) -> None:
-        if not ex.extra.get("user_text") or not self.detector.detect_normalized(user_norm(ex)).matched:
+        if not ex.state.user_text or not self.detector.detect_normalized(user_norm(ex)).matched:
             return
         ex.decide("identity_check", self.CITES, "refused")
         refuse(ex, CandorError(403, "identity_check_refused",
@@ -113,12 +111,39 @@ class DigitalHumanNotice:
         self.cites = ["DVH-LABEL-1"]
 
     def before(self, ex: Exchange) -> None:
-        persona: Persona | None = ex.extra.get(PERSONA)
+        persona: Persona | None = ex.state.persona
         if persona is None or persona.likeness is None:
             return
-        text = self.policy.text(self.text, ex.extra.get("locale")) or DEFAULT_DIGITAL_HUMAN_TEXT
+        text = self.policy.text(self.text, ex.state.locale) or DEFAULT_DIGITAL_HUMAN_TEXT
         ex.notice("digital_human", text, "dialogue", persona_id=persona.id)
         ex.decide("digital_human", self.cites, "notice", {"persona": persona.id})
 
     def after(self, ex: Exchange) -> None:
         return None
+
+
+@rule("identity_check", stage="gate", order=20)
+def _identity_check(b: Build) -> IdentityCheckGate | None:
+    # refusals that need no clock come before the session clock: a refused request does not use up the
+    # first-turn disclosure (unless the message may be a crisis: then the refusal waits for help)
+    from ..detectors.identity_check import IdentityCheckAbuseDetector
+
+    if b.policy.likeness is None:
+        return None
+    return IdentityCheckGate(IdentityCheckAbuseDetector(), b.crisis_first)
+
+
+@rule("persona", stage="gate", order=30)
+def _persona(b: Build) -> PersonaGate:
+    return PersonaGate(b.policy.likeness, b.deps.likeness, b.crisis_first)
+
+
+@rule("deferred_refusal", stage="gate", order=80)
+def _deferred(b: Build) -> DeferredRefusal:
+    # after the crisis and exit gates: help and a free exit come before any refusal
+    return DeferredRefusal()
+
+
+@rule("digital_human", stage="notifier", order=60)
+def _digital_human(b: Build) -> DigitalHumanNotice:
+    return DigitalHumanNotice(b.policy)

@@ -25,11 +25,9 @@ from ..exchange import Exchange
 from ..policy.model import Policy
 from ..profiles.models import MINOR_BANDS, UserProfile, resolve_age_band
 from ..profiles.service import ProfileService
-from .alerting import PROFILE, Alerter
-from .session import AGE_BAND
+from .alerting import Alerter
+from .registry import Build, rule
 
-AGE_BAND_SOURCE = "age_band_source"
-UNLABELED = "unlabeled"
 UNLABELED_CITES = ("LABEL-UNLABELED-1",)
 GUARDIAN_CITES = ("ANTH-MINOR-4",)
 
@@ -53,7 +51,7 @@ class ProfileGate:
         profile: UserProfile | None = None
         if ctx.user_id is not None and self._profiles is not None:
             profile = await self._profiles().get(ctx.user_id)
-        ex.extra[PROFILE] = profile
+        ex.state.profile = profile
         band = resolve_age_band(profile, ctx.age_band)
         source: str | None
         if profile is not None and profile.minors_mode_active and profile.age_band not in MINOR_BANDS:
@@ -65,8 +63,8 @@ class ProfileGate:
         suspect = self.suspect and band not in MINOR_BANDS and not (profile and profile.minors_mode_override)
         if suspect and await self._suspected(ex, profile):
             band, source = "minor", "minors_mode"
-        ex.extra[AGE_BAND] = band
-        ex.extra[AGE_BAND_SOURCE] = source
+        ex.state.age_band = band
+        ex.state.age_band_source = source
         if profile is not None and profile.blocks(ctx.persona_id):
             ex.decide("user_blocked", GUARDIAN_CITES, "refused", {"persona": ctx.persona_id})
             raise CandorError(403, "user_blocked",
@@ -74,12 +72,12 @@ class ProfileGate:
                               "operator block); choose another persona, or change the profile's blocked_personas")
         if ctx.unlabeled:
             allowed = profile is not None and profile.unlabeled_allowed
-            ex.extra[UNLABELED] = allowed
+            ex.state.unlabeled = allowed
             ex.decide("unlabeled", UNLABELED_CITES, "allowed" if allowed else "not_allowed")
 
     async def _suspected(self, ex: Exchange, profile: UserProfile | None) -> bool:
         """Whether this request switches to minors mode."""
-        text = ex.extra.get("user_text", "")
+        text = ex.state.user_text
         if not text:
             return False
         found = self.detector.detect(text)
@@ -90,7 +88,15 @@ class ProfileGate:
         if self.switch and ex.ctx.user_id is not None and self._profiles is not None and not (
                 profile is not None and profile.minors_mode):
             updated = await self._profiles().mark_suspected_minor(ex.ctx.user_id, reason=found.rule)
-            ex.extra[PROFILE] = updated
+            ex.state.profile = updated
         await self.alerter.send(ex, "suspected_minor", self.cites, detail={"rule": found.rule, "action": action},
                                 once_per_day=True)
         return self.switch
+
+
+@rule("profile", stage="gate", order=10)
+def _profile(b: Build) -> ProfileGate:
+    # first: the profile decides the age band, and so which clock and which refusals apply
+    from ..detectors.minor import DEFAULT_MINOR
+
+    return ProfileGate(b.policy, b.deps.profiles, b.alerter, DEFAULT_MINOR)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..exchange import Exchange
 from ..policy.model import DependenceRules, Policy, UsageRules
 from ..state import Decision
-from .session import CLOCK
+from .registry import Build, rule
 
 
 class UsageReminder:
@@ -19,10 +19,10 @@ class UsageReminder:
         self.rules = rules
 
     def before(self, ex: Exchange) -> None:
-        decision: Decision | None = ex.extra.get(CLOCK)
+        decision: Decision | None = ex.state.clock
         if decision is None or not decision.usage_reminder:
             return
-        ex.notice("usage_reminder", self.policy.text(self.rules.notice, ex.extra.get("locale")),
+        ex.notice("usage_reminder", self.policy.text(self.rules.notice, ex.state.locale),
                   self.rules.display, continuous_minutes=decision.continuous_minutes)
         ex.decide("usage", self.rules.cites, "notice", {"continuous_minutes": decision.continuous_minutes})
 
@@ -38,16 +38,26 @@ class DependenceReminder:
         self.rules = rules
 
     def before(self, ex: Exchange) -> None:
-        decision: Decision | None = ex.extra.get(CLOCK)
+        decision: Decision | None = ex.state.clock
         if decision is None or not decision.dependence_signals:
             return
         signals = list(decision.dependence_signals)
         if not decision.dependence_reminder:
             ex.decide("dependence", self.rules.cites, "rate_limited", {"signals": signals})
             return
-        ex.notice("dependence_reminder", self.policy.text(self.rules.notice, ex.extra.get("locale")),
+        ex.notice("dependence_reminder", self.policy.text(self.rules.notice, ex.state.locale),
                   self.rules.display, signals=signals)
         ex.decide("dependence", self.rules.cites, "notice", {"signals": signals})
 
     def after(self, ex: Exchange) -> None:
         return None
+
+
+@rule("usage_reminder", stage="notifier", order=20)
+def _usage(b: Build) -> UsageReminder | None:
+    return UsageReminder(b.policy, b.policy.usage) if b.policy.usage is not None else None
+
+
+@rule("dependence_reminder", stage="notifier", order=30)
+def _dependence(b: Build) -> DependenceReminder | None:
+    return DependenceReminder(b.policy, b.policy.dependence) if b.policy.dependence is not None else None

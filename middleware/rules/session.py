@@ -3,7 +3,7 @@
 Runs after the profile gate (which resolves the age band) and before the other gates. The store
 applies the request to the user's clocks atomically (so two replicas never both deliver, or both
 miss, one reminder) and returns a ``Decision`` that the notice rules read from
-``exchange.extra["clock"]``. Minors get the minors' clock (reality reminders, daily limit); everyone
+``exchange.state.clock``. Minors get the minors' clock (reality reminders, daily limit); everyone
 else gets a clock without them, so adults never see a reality reminder or a daily limit.
 """
 
@@ -16,10 +16,7 @@ from ..errors import CandorError
 from ..exchange import Exchange
 from ..profiles.models import MINOR_BANDS
 from ..state import ClockParams, Decision, Observation, StateStore, StateStoreError, advance
-
-CLOCK = "clock"
-SCOPE = "scope"          # ex.extra: the state store's key for this user (None: nobody to recognise)
-AGE_BAND = "age_band"    # ex.extra: the resolved age band (profile, else header, minors mode applied)
+from .registry import Build, rule
 
 
 def scope_key(ctx: RequestContext) -> str | None:
@@ -34,7 +31,7 @@ def user_scope_key(app_id: str, user_id: str) -> str:
 
 
 def is_minor(ex: Exchange) -> bool:
-    return ex.extra.get(AGE_BAND, ex.ctx.age_band) in MINOR_BANDS
+    return ex.state.age_band in MINOR_BANDS
 
 
 class SessionGate:
@@ -52,11 +49,11 @@ class SessionGate:
         ctx = ex.ctx
         params = self.minor_params if is_minor(ex) else self.params
         # the user's words, normalised once for every request-side detector (rules/text.py)
-        signal = bool(self._attachment and ex.extra.get("user_text") and self._attachment(ex))
+        signal = bool(self._attachment and ex.state.user_text and self._attachment(ex))
         obs = Observation(now=ex.now, session_hint=ctx.session_hint, attachment_signal=signal)
         decision: Decision
         scope = scope_key(ctx)
-        ex.extra[SCOPE] = scope
+        ex.state.scope = scope
         if scope is None:
             # nobody to recognise next time: every request is a first turn (the safe side of disclosure)
             _, decision = advance(None, obs, params)
@@ -68,4 +65,11 @@ class SessionGate:
                                   f"the session state store is unreachable ({exc}); usage clocks cannot be kept, "
                                   "so Candor does not answer: retry shortly") from exc
         ctx.session_id = decision.session_id
-        ex.extra[CLOCK] = decision
+        ex.state.clock = decision
+
+
+@rule("session", stage="gate", order=40)
+def _session(b: Build) -> SessionGate:
+    from .compile import clock_params
+
+    return SessionGate(clock_params(b.policy), b.deps.state, b.attachment, clock_params(b.policy, minor=True))

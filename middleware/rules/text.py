@@ -5,11 +5,9 @@ from __future__ import annotations
 from ..detectors.textnorm import Normalized, normalize
 from ..exchange import Exchange
 
-_NORM = "user_norm"
-
 
 def user_norm(ex: Exchange) -> Normalized:
-    norm: Normalized | None = ex.extra.get(_NORM)
+    norm: Normalized | None = ex.state.user_norm
     if norm is None:
-        norm = ex.extra[_NORM] = normalize(ex.extra.get("user_text", ""))
+        norm = ex.state.user_norm = normalize(ex.state.user_text)
     return norm

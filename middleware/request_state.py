@@ -1,0 +1,40 @@
+"""What the rules learn about one request as it passes the gates, as typed fields.
+
+Each field has one writer (named in its comment) and any number of readers. Before this, rules kept
+these in a string-keyed dict declared in six modules and re-typed as literals elsewhere; now a typo is
+a type error and every reader sees the writer's type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .detectors.crisis import CrisisAssessment
+    from .detectors.textnorm import Normalized
+    from .errors import CandorError
+    from .likeness.enforce import PersonaWatch
+    from .likeness.models import Persona
+    from .profiles.models import UserProfile
+    from .state.clock import Decision
+
+
+@dataclass(slots=True)
+class RequestState:
+    user_text: str = ""                        # pipeline.admit: the last user turn's text
+    locale: str | None = None                  # pipeline.admit: the reply's language (rules/locale.py)
+    user_norm: Normalized | None = None        # rules/text.py: user_text normalised once for every detector
+    crisis: CrisisAssessment | None = None     # rules/crisis.py: the one crisis reading of the request
+    scope: str | None = None                   # rules/session.py: the state store's key for this user
+    clock: Decision | None = None              # rules/session.py: the session clock's decision
+    age_band: str | None = None                # rules/profile.py: profile, else header, minors mode applied
+    age_band_source: str | None = None         # rules/profile.py: profile | header | minors_mode
+    profile: UserProfile | None = None         # rules/profile.py (None: no profile registered)
+    unlabeled: bool = False                    # rules/profile.py: X-Candor-Unlabeled honoured for this user
+    persona: Persona | None = None             # rules/persona.py: the registered persona, if any
+    persona_watch: PersonaWatch | None = None  # rules/persona.py: consent/kill-switch watch while streaming
+    deferred_refusal: CandorError | None = None  # rules/persona.py: a refusal that waits for crisis checks
+    label_prefix: str | None = None            # rules/labels.py: the label text sent before the reply
+    answer_notices: list[dict[str, Any]] = field(default_factory=list)  # rules/crisis.py: notices that are
+                                               # the answer itself (not repeated as notices)
