@@ -1,7 +1,8 @@
-"""The Redis state store against a real Redis: its Lua script decides exactly like ``advance``."""
+"""The Redis state store against a real Redis: Python decides (``advance``), Redis compares and sets."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from adapters.state_factory import open_state_store
-from adapters.state_redis import RedisStateStore
+from adapters.state_redis import CAS_LUA, RedisStateStore
 from middleware.state import (
     MAX_OPEN_SESSIONS,
     ClockParams,
@@ -113,7 +114,7 @@ HINTS = [None] * 6 + [f"tab{i}" for i in range(MAX_OPEN_SESSIONS + 3)] + ["ä¼šè¯
 
 
 @pytest.mark.parametrize("seed", range(24))
-async def test_lua_script_decides_like_advance_on_random_sequences(
+async def test_redis_store_decides_like_advance_on_random_sequences(
         store: tuple[RedisStateStore, Minter], seed: int) -> None:
     redis_store, minter = store
     rng = random.Random(seed)
@@ -203,3 +204,20 @@ async def test_factory_opens_redis_and_reports_failures(redis_url: str, prefix: 
     assert isinstance(opened, RedisStateStore)
     assert (await opened.observe("u", Observation(T0), ClockParams())).disclose
     await opened.aclose()
+
+
+def test_the_redis_script_is_only_a_compare_and_set() -> None:
+    lines = [ln for ln in CAS_LUA.strip().splitlines() if ln.strip()]
+    assert len(lines) <= 20 and "transition" not in CAS_LUA
+
+
+async def test_racing_requests_of_one_user_decide_one_after_the_other(redis_url: str, prefix: str) -> None:
+    """Twenty replicas' requests for a new user at once: exactly one opens the session and discloses."""
+    stores = [RedisStateStore.from_url(redis_url, key_prefix=prefix) for _ in range(20)]
+    params = ClockParams(disclose_first_turn=True)
+    decisions = await asyncio.gather(*(s.observe("racer", Observation(T0), params) for s in stores))
+    assert sum(d.new_session for d in decisions) == 1
+    assert sum(d.disclose for d in decisions) == 1
+    assert len({d.session_id for d in decisions}) == 1
+    for s in stores:
+        await s.aclose()
