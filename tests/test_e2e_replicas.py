@@ -3,6 +3,7 @@ delivered exactly once, and both agree on the session (issue 5)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -68,6 +69,8 @@ def test_two_replicas_deliver_one_reminder(tmp_path: Path, stub: StubProvider) -
             t.start()
         for t in threads:
             t.join()
-    assert notices.count("usage_reminder") == 1, (notices, [round(b - a, 2) for a, b in zip(stamps, stamps[1:])])
+    # the longest pause between two replies: a pause over the idle reset would rightly end the stretch
+    longest = max((b - a for a, b in itertools.pairwise(stamps)), default=0.0)
+    assert notices.count("usage_reminder") == 1, (notices, len(stamps), round(longest, 2))
     assert notices.count("ai_disclosure") == 1
     assert len(sessions) == 1
