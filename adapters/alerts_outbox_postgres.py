@@ -33,7 +33,6 @@ _CLAIM = (
 
 class PostgresOutboxStore(PostgresStore):
     lock_key = 0x63616E646F72_04  # "candor" + 4: the alert outbox migrations' advisory lock
-    pool_size = (1, 3)
     version_table = "alerts_schema_version"
     MIGRATIONS = MIGRATIONS
 

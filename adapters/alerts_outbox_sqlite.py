@@ -36,7 +36,6 @@ _CLAIM = (
 
 
 class SqliteOutboxStore(SqliteStore):
-    thread_name = "candor-alerts-sqlite"
     synchronous = "FULL"
 
     def _setup(self, db: sqlite3.Connection) -> None:

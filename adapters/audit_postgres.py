@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from adapters.pg import split_pg_url
-from adapters.pg_db import create_pool, migrate, prepare
+from adapters.pg_db import SharedPool, migrate, prepare
 from middleware.audit.store import (
     ContentRow,
     Cursor,
@@ -66,6 +66,7 @@ class PostgresAuditStore:
         self.url = url
         self._dsn, self.schema = split_pg_url(url)
         self._pool: asyncpg.Pool | None = None
+        self._shared: SharedPool | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -78,16 +79,16 @@ class PostgresAuditStore:
             return migrate(conn, "audit_schema", _MIGRATIONS, stamped=False)
 
         try:
-            self._pool = await create_pool(self._dsn, self.schema, min_size=1, max_size=4)
+            self._shared, self._pool = await SharedPool.acquire(self._dsn, self.schema)
             await prepare(self._pool, self.schema, _LOCK_MIGRATE, setup)
         except (OSError, asyncpg.PostgresError) as exc:
             await self.close()
             raise StoreUnavailable(f"PostgreSQL audit store: {exc}") from exc
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        shared, self._shared, self._pool = self._shared, None, None
+        if shared is not None:
+            await shared.release()
 
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT max(version) FROM audit_schema")

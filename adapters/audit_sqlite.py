@@ -26,7 +26,7 @@ from middleware.audit.store import (
     checkpoints_in,
 )
 
-from .sqlite_db import migrate
+from .sqlite_db import SharedSqlite, migrate
 
 T = TypeVar("T")
 
@@ -176,12 +176,40 @@ class _Conn:
         self.pool.shutdown(wait=True)
 
 
+class _SharedReader:
+    """Reads (and WAL checkpoints) on the process's one shared connection to the file (``SharedSqlite``),
+    the one the registries use: the audit log adds only its writer's connection."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.shared = SharedSqlite.acquire(str(path), synchronous="NORMAL", foreign_keys=False)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        shared = self.shared
+
+        def call() -> T:
+            conn = shared.conn
+            if conn is None:
+                raise StoreUnavailable(f"sqlite {self.path}: the connection could not be opened")
+            try:
+                return fn(conn)
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(shared.executor, call)
+
+    async def close(self) -> None:
+        await self.shared.release()
+
+
 class SQLiteAuditStore:
     def __init__(self, url: str, *, base_dir: Path | None = None) -> None:
         self.url = url
         self.path = _path_from_url(url, base_dir)
         self._w: _Conn | None = None
-        self._r: _Conn | None = None
+        self._r: _SharedReader | None = None
         self._commits = 0
         self._checkpoint: asyncio.Future[None] | None = None
 
@@ -192,7 +220,7 @@ class SQLiteAuditStore:
         return self._w
 
     @property
-    def _reader(self) -> _Conn:
+    def _reader(self) -> _SharedReader:
         if self._r is None:
             raise StoreUnavailable("the SQLite audit store is not open")
         return self._r
@@ -200,17 +228,17 @@ class SQLiteAuditStore:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._w = _Conn(self.path, "candor-audit-sqlite-w", _synchronous(self.url))
-        self._r = _Conn(self.path, "candor-audit-sqlite-r", _synchronous(self.url))
         await self._writer.run(_migrate)
+        self._r = _SharedReader(self.path)
 
     async def close(self) -> None:
         if self._checkpoint is not None:
             with contextlib.suppress(Exception):
                 await self._checkpoint
-        for conn in (self._w, self._r):
+        writer, reader, self._w, self._r = self._w, self._r, None, None
+        for conn in (writer, reader):
             if conn is not None:
                 await conn.close()
-        self._w = self._r = None
 
     async def ping(self) -> None:
         await self._writer.run(lambda c: c.execute("SELECT max(version) FROM audit_schema").fetchone())

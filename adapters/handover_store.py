@@ -32,7 +32,6 @@ def _row(r: Any) -> Handover:
 
 
 class SqliteHandoverStore(SqliteStore):
-    thread_name = "candor-handover-sqlite"
     synchronous = "FULL"   # a pause must survive a power cut once answered
 
     def _setup(self, db: sqlite3.Connection) -> None:
@@ -66,7 +65,6 @@ class SqliteHandoverStore(SqliteStore):
 
 class PostgresHandoverStore(PostgresStore):
     lock_key = 0x63616E646F72_07  # "candor" + 7: the hand-over table's migration advisory lock
-    pool_size = (1, 2)
 
     async def _setup(self, conn: Any) -> None:
         await conn.execute(_TABLE)

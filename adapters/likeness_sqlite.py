@@ -65,7 +65,6 @@ _BUMP = "UPDATE likeness_revision SET revision = revision + 1 WHERE id = 1"
 
 
 class SqliteLikenessStore(SqliteStore):
-    thread_name = "candor-likeness-sqlite"
     foreign_keys = True
 
     def _setup(self, db: sqlite3.Connection) -> None:

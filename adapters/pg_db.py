@@ -1,13 +1,15 @@
 """What the PostgreSQL stores share: the pool (in the ``?schema=`` schema), versioned migrations.
 
-Every store that keeps tables in the audit log's database opens its own asyncpg pool with
-``search_path`` set to the schema named in the URL (``adapters.pg.split_pg_url``), creates that
-schema if missing and migrates its tables, all in one transaction under the store's own advisory
+Every store that keeps tables in the audit log's database shares ONE asyncpg pool per database,
+schema and event loop (``SharedPool``, reference-counted), with ``search_path`` set to the schema named
+in the URL (``adapters.pg.split_pg_url``); each store creates that schema if missing and migrates its
+tables, all in one transaction under the store's own advisory
 lock, so replicas starting together do not race.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
@@ -61,22 +63,67 @@ async def prepare(pool: asyncpg.Pool, schema: str | None, lock_key: int,
         await setup(conn)
 
 
+POOL_SIZE = (1, 10)   # one pool per worker serves the audit log and every registry
+
+
+class SharedPool:
+    """The worker's one pool to a database and schema, shared by every store that opens it."""
+
+    _open: ClassVar[dict[tuple[int, str, str | None], SharedPool]] = {}
+
+    def __init__(self, key: tuple[int, str, str | None]) -> None:
+        self.key = key
+        self.refs = 0
+        self.ready: asyncio.Future[asyncpg.Pool] = asyncio.get_running_loop().create_future()
+
+    @classmethod
+    async def acquire(cls, dsn: str, schema: str | None) -> tuple[SharedPool, asyncpg.Pool]:
+        key = (id(asyncio.get_running_loop()), dsn, schema)
+        shared = cls._open.get(key)
+        if shared is None:
+            shared = cls._open[key] = cls(key)
+            try:
+                shared.ready.set_result(await create_pool(dsn, schema, min_size=POOL_SIZE[0],
+                                                          max_size=POOL_SIZE[1]))
+            except BaseException as exc:
+                del cls._open[key]
+                shared.ready.set_exception(exc)
+                shared.ready.exception()   # retrieved: openers waiting on it get it raised
+                raise
+        shared.refs += 1
+        try:
+            pool = await asyncio.shield(shared.ready)
+        except BaseException:
+            shared.refs -= 1
+            raise
+        return shared, pool
+
+    async def release(self) -> None:
+        self.refs -= 1
+        if self.refs > 0:
+            return
+        if self._open.get(self.key) is self:
+            del self._open[self.key]
+        await (await self.ready).close()
+
+    @classmethod
+    def open_count(cls) -> int:
+        return len(cls._open)
+
+
 class PostgresStore:
-    """Base of a store on its own asyncpg pool. Subclasses set their advisory ``lock_key``, pool
-    size, and either ``version_table`` with ``MIGRATIONS`` or their own ``_setup``."""
+    """Base of a store on the worker's shared pool (``SharedPool``). Subclasses set their advisory
+    ``lock_key`` and either ``version_table`` with ``MIGRATIONS`` or their own ``_setup``."""
 
     lock_key: ClassVar[int]
-    pool_size: ClassVar[tuple[int, int]] = (1, 5)
     version_table: ClassVar[str] = ""
     MIGRATIONS: ClassVar[list[list[str]]] = []
 
-    def __init__(self, dsn: str, *, schema: str | None = None, min_size: int | None = None,
-                 max_size: int | None = None) -> None:
+    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
         check_schema(schema)
         self.dsn = dsn
         self.schema = schema
-        self._sizes = (self.pool_size[0] if min_size is None else min_size,
-                       self.pool_size[1] if max_size is None else max_size)
+        self._shared: SharedPool | None = None
         self._pool: asyncpg.Pool | None = None
 
     @property
@@ -89,10 +136,16 @@ class PostgresStore:
         await migrate(conn, self.version_table, self.MIGRATIONS)
 
     async def open(self) -> None:
-        self._pool = await create_pool(self.dsn, self.schema, min_size=self._sizes[0], max_size=self._sizes[1])
-        await prepare(self._pool, self.schema, self.lock_key, self._setup)
+        if self._shared is not None:
+            return
+        self._shared, self._pool = await SharedPool.acquire(self.dsn, self.schema)
+        try:
+            await prepare(self._pool, self.schema, self.lock_key, self._setup)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        shared, self._shared, self._pool = self._shared, None, None
+        if shared is not None:
+            await shared.release()

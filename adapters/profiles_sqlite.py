@@ -35,7 +35,6 @@ _UPDATE = f"UPDATE profiles_users SET {', '.join(f'{c} = ?' for c in COLUMNS)}, 
 
 
 class SqliteProfileStore(SqliteStore):
-    thread_name = "candor-profiles-sqlite"
 
     def _setup(self, db: sqlite3.Connection) -> None:
         migrate(db, "profiles_schema_version", MIGRATIONS)

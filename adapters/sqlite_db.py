@@ -1,7 +1,8 @@
 """What the SQLite stores share: the URL syntax, one connection on one worker thread, migrations.
 
 Every store that keeps tables in the audit log's database file (persona registry, profiles, alert
-outbox, hand-overs) uses stdlib ``sqlite3`` on one connection owned by one worker thread: calls are
+outbox, hand-overs) uses stdlib ``sqlite3`` on ONE connection per file and process, owned by one
+worker thread and shared by all those stores (``SharedSqlite``, reference-counted): calls are
 serialised there, so the event loop never blocks on disk and no two statements race on the
 connection. WAL lets other processes (replicas, the CLI) read while one writes; ``busy_timeout``
 makes writers wait their turn. Transactions are explicit (``BEGIN IMMEDIATE`` for writes), never
@@ -67,34 +68,103 @@ def migrate(db: sqlite3.Connection, version_table: str, migrations: Sequence[Seq
     transaction(db, apply)
 
 
+class SharedSqlite:
+    """One connection to one database file, on one thread, shared by every store of the process that
+    opens the same file. The strictest ``synchronous`` and ``foreign_keys`` any of them asks for apply."""
+
+    _open: ClassVar[dict[str, SharedSqlite]] = {}
+    _durability: ClassVar[dict[str, int]] = {"NORMAL": 1, "FULL": 2}
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.refs = 0
+        self.conn: sqlite3.Connection | None = None
+        self.synchronous = "NORMAL"
+        self.foreign_keys = False
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="candor-sqlite")
+        self.executor.submit(self._connect)   # first on the thread: every later call finds it connected
+
+    @classmethod
+    def acquire(cls, path: str, *, synchronous: str, foreign_keys: bool) -> SharedSqlite:
+        key = path if path == ":memory:" else str(Path(path).resolve())
+        shared = None if path == ":memory:" else cls._open.get(key)
+        if shared is None:
+            shared = cls(path)
+            if path != ":memory:":
+                cls._open[key] = shared
+        shared.refs += 1
+        shared.executor.submit(shared._require, synchronous, foreign_keys)
+        return shared
+
+    async def release(self) -> None:
+        """One user fewer; the last one closes the connection (and no later opener finds it)."""
+        self.refs -= 1
+        if self.refs > 0:
+            return
+        for key, shared in list(self._open.items()):
+            if shared is self:
+                del self._open[key]
+        self.executor.submit(self._close)
+        await asyncio.get_running_loop().run_in_executor(None, self.executor.shutdown)
+
+    @classmethod
+    def open_count(cls) -> int:
+        return len(cls._open)
+
+    def _connect(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # autocommit mode: transactions are explicit (BEGIN IMMEDIATE), never implicit
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        self.conn = conn
+
+    def _require(self, synchronous: str, foreign_keys: bool) -> None:
+        assert self.conn is not None
+        if self._durability[synchronous] > self._durability[self.synchronous]:
+            self.synchronous = synchronous
+            if self.path != ":memory:":
+                self.conn.execute(f"PRAGMA synchronous = {synchronous}")
+        if foreign_keys and not self.foreign_keys:
+            self.foreign_keys = True
+            self.conn.execute("PRAGMA foreign_keys = ON")
+
+    def _close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 class SqliteStore:
-    """Base of a store on one SQLite connection owned by one worker thread.
+    """Base of a store on the process's one connection to its SQLite file (``SharedSqlite``).
 
-    Subclasses name their thread, choose ``synchronous`` (``FULL`` where a row must survive a power
-    cut once the call returns) and set up their tables in ``_setup`` (run on the thread at open)."""
+    Subclasses choose ``synchronous`` (``FULL`` where a row must survive a power cut once the call
+    returns) and set up their tables in ``_setup`` (run on the connection's thread at open)."""
 
-    thread_name: ClassVar[str] = "candor-sqlite"
     synchronous: ClassVar[Literal["NORMAL", "FULL"]] = "NORMAL"
     foreign_keys: ClassVar[bool] = False
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._shared: SharedSqlite | None = None
 
     def _setup(self, db: sqlite3.Connection) -> None:
         """Create or migrate the store's tables."""
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` on the connection's thread."""
-        if self._executor is None:
+        if self._shared is None:
             raise RuntimeError(f"{type(self).__name__} used before open()")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args, **kwargs))
+        return await asyncio.get_running_loop().run_in_executor(self._shared.executor,
+                                                                 partial(fn, *args, **kwargs))
 
     @property
     def _db(self) -> sqlite3.Connection:
-        assert self._conn is not None
-        return self._conn
+        assert self._shared is not None and self._shared.conn is not None
+        return self._shared.conn
 
     def _transaction(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
         return transaction(self._db, fn, write=write)
@@ -106,28 +176,17 @@ class SqliteStore:
         return self._db.execute(sql, params).fetchall()
 
     async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.thread_name)
-        await self._run(self._open_sync)
-
-    def _open_sync(self) -> None:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # autocommit mode: transactions are explicit (BEGIN IMMEDIATE), never implicit
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        if self.foreign_keys:
-            conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        self._conn = conn
-        self._setup(conn)
+        if self._shared is not None:
+            return
+        self._shared = SharedSqlite.acquire(self.path, synchronous=self.synchronous,
+                                            foreign_keys=self.foreign_keys)
+        try:
+            await self._run(lambda: self._setup(self._db))
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
-        if self._executor is None:
-            return
-        if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            await shared.release()
