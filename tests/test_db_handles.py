@@ -54,7 +54,7 @@ async def test_a_worker_opens_one_sqlite_connection_plus_the_audit_writer(
     db = tmp_path / "audit.db"
     app = build_app(load_config(_config(tmp_path, f"sqlite:///{db}")))
     await _run_a_request(app)
-    on_db = [p for p in opened if Path(p).resolve() == db.resolve()]
+    on_db = [p for p in opened if os.path.realpath(p) == os.path.realpath(db)]
     # the shared connection (profiles, personas, alerts, hand-overs, audit reads) + the audit writer
     assert len(on_db) == 2, opened
     assert SharedSqlite.open_count() == 0, "the last store to close closes the shared connection"
