@@ -40,6 +40,10 @@ async def _run_a_request(app: Any) -> None:
             assert r.status_code == 200, r.text
 
 
+def _same_file(paths: list[str], db: Path) -> list[str]:
+    return [p for p in paths if Path(p).resolve() == db.resolve()]
+
+
 async def test_a_worker_opens_one_sqlite_connection_plus_the_audit_writer(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CANDOR_DEV_APP_KEY", "dev-key-handles")
@@ -54,7 +58,7 @@ async def test_a_worker_opens_one_sqlite_connection_plus_the_audit_writer(
     db = tmp_path / "audit.db"
     app = build_app(load_config(_config(tmp_path, f"sqlite:///{db}")))
     await _run_a_request(app)
-    on_db = [p for p in opened if os.path.realpath(p) == os.path.realpath(db)]
+    on_db = _same_file(opened, db)
     # the shared connection (profiles, personas, alerts, hand-overs, audit reads) + the audit writer
     assert len(on_db) == 2, opened
     assert SharedSqlite.open_count() == 0, "the last store to close closes the shared connection"
