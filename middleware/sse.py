@@ -26,6 +26,9 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         buf = self._buf + chunk if self._buf else chunk
+        tail = b""
+        if buf.endswith(b"\r"):   # maybe the first half of a CRLF split across reads: decide next time
+            buf, tail = buf[:-1], b"\r"
         if b"\r" in buf:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         out: list[bytes] = []
@@ -39,12 +42,12 @@ class SSEDecoder:
             data = _event_data(event)
             if data is not None:
                 out.append(data)
-        self._buf = buf[start:]
+        self._buf = buf[start:] + tail
         return out
 
     def close(self) -> list[bytes]:
         """The last event when the stream ended without a blank line."""
-        rest, self._buf = self._buf, b""
+        rest, self._buf = self._buf.replace(b"\r", b"\n"), b""
         data = _event_data(rest.strip(b"\n")) if rest.strip() else None
         return [data] if data is not None else []
 
