@@ -8,17 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from middleware.state import (
+from middleware.state.clock import (
     MAX_OPEN_SESSIONS,
-    ClockParams,
     Decision,
-    DependenceParams,
     Observation,
     UserState,
     advance,
-    day_facts,
     end_sessions,
 )
+from middleware.state.params import ClockParams, DependenceParams, day_facts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 H, M = 3600.0, 60.0
