@@ -24,11 +24,12 @@ log = structlog.get_logger("candor.console")
 HERE = Path(__file__).parent
 PREFIX = "/console"
 
-# no inline script or style, no other host: the scripts are files under /console/static
+# no inline script or style, no other host: the scripts are files under /console/static.
+# Referrer-Policy same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = {
-    "content-security-policy": CSP, "x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
+    "content-security-policy": CSP, "x-content-type-options": "nosniff", "referrer-policy": "same-origin",
     "x-frame-options": "DENY", "cache-control": "no-store", "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
