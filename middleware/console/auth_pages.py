@@ -49,7 +49,7 @@ def auth_routes(guard: Guard) -> list[Route]:
         """Any signed-in role may sign out, but only with its CSRF token (no forced sign-out)."""
         session = guard.session(request)
         if session is None:
-            return secure(RedirectResponse(f"{PREFIX}/signin", status_code=303))
+            return api_error(401, "session_required", "sign in at /console/signin first")
         form = await request.form()
         token = form.get("csrf")
         if not sessions.csrf_ok(session, token if isinstance(token, str) else None):
