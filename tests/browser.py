@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
 from .services import _missing
 
 CHROMIUM = "/usr/bin/chromium"
@@ -87,7 +85,7 @@ class NetworkLog:
     def foreign(self, allowed_netloc: str) -> list[str]:
         """Requests that left the browser for any host but ``allowed_netloc``. Only network schemes count:
         ``chrome://`` pages (the start-up tab), ``data:``, ``blob:`` and ``about:`` never reach a host."""
-        return [u for u in self.urls if urlsplit(u).scheme in NETWORK_SCHEMES and urlsplit(u).netloc != allowed_netloc
+        return [u for u in self.urls if (urlsplit(u).scheme in NETWORK_SCHEMES and urlsplit(u).netloc != allowed_netloc)
                 or urlsplit(u).scheme not in NETWORK_SCHEMES | LOCAL_SCHEMES]
 
 

@@ -96,8 +96,9 @@ def make_traffic(w: World, alerts_delivered: bool) -> None:
     resp = w.api("POST", "/admin/personas", {"id": PERSONA, "display_name": "Grandma Li", "relationship": "relative",
                                              "likeness": {"subject_id": "li-hua", "kinds": ["face", "voice"]}})
     assert resp.status_code == 201, resp.text
-    resp = w.api("POST", "/admin/consents", {"subject_id": "li-hua", "granted_by": "subject", "scopes": ["face", "voice"],
-                                             "purpose": "companion likeness", "evidence_sha256": EVIDENCE})
+    resp = w.api("POST", "/admin/consents", {"subject_id": "li-hua", "granted_by": "subject",
+                                             "scopes": ["face", "voice"], "purpose": "companion likeness",
+                                             "evidence_sha256": EVIDENCE})
     assert resp.status_code == 201, resp.text
     w.consent_id = resp.json()["id"]
     assert "digital_human" in _kinds(w.chat("grandchild", "奶奶，我想你了", **{"X-Candor-Persona": PERSONA}))

@@ -184,7 +184,8 @@ def test_auditor_sees_report_and_operations_read_only(world: World, browser: tup
     assert "detections 1" in driver.find_element(By.ID, "report-crisis").text
     screenshot(driver, "07-report")
     for name in ("likeness", "profiles", "alerts", "handovers", "policies"):
-        driver.get(world.url + f"/console/ops/{name}" + ("?policy=cn-anthropomorphic-2026" if name == "policies" else ""))
+        query = "?policy=cn-anthropomorphic-2026" if name == "policies" else ""
+        driver.get(world.url + f"/console/ops/{name}{query}")
         assert driver.find_elements(By.ID, "read-only"), name
         assert not driver.find_elements(By.CSS_SELECTOR, "form[method=post] input[name=csrf] ~ button.danger")
         screenshot(driver, f"08-ops-{name}-auditor")

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..audit.events import KINDS
+from ..audit.events import FIELDS, KINDS
 from ..audit.export import event_dict, with_content
 from ..audit.store import EventFilter, EventRow
 from .deps import ConsoleDeps
@@ -21,7 +21,6 @@ from .eventsq import Filters, decode_cursor, iter_matching, page, parse_filters
 from .overview import alert_outcome
 from .session import Session
 from .web import PREFIX, Guard, api_error, json_out, render, secure
-from ..audit.events import FIELDS
 
 _ID_SLACK_US = 120_000_000   # an event is sealed after its id is made; replicas' clocks may differ a little
 

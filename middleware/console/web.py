@@ -92,7 +92,8 @@ class Guard:
 
         return run
 
-    def write(self, action: str, handler: Handler, *, admin_only: bool = True) -> Callable[[Request], Awaitable[Response]]:
+    def write(self, action: str, handler: Handler, *,
+              admin_only: bool = True) -> Callable[[Request], Awaitable[Response]]:
         """A POST: CSRF-checked and recorded. ``admin_only=False`` for actions an auditor may take that
         change nothing (running verify)."""
 
@@ -119,7 +120,8 @@ class Guard:
                 return secure(RedirectResponse(f"{back}?err={quote(exc.message[:300])}", status_code=303))
             except Exception as exc:
                 log.exception("console_write_failed", path=request.url.path)
-                await self.record(action, session, "failed", {"target": target, "error": f"{type(exc).__name__}: {exc}"})
+                await self.record(action, session, "failed",
+                                  {"target": target, "error": f"{type(exc).__name__}: {exc}"})
                 return self._failed(request, session, exc)
             await self.record(action, session, "done" if response.status_code < 400 else "refused",
                               {"target": target, "status": response.status_code})
