@@ -33,6 +33,8 @@ def auth_routes(guard: Guard) -> list[Route]:
                           disabled=not sessions.enabled())
         cookie, session = sessions.issue(role)
         await guard.record("signin", session, "done", {"client": request.client.host if request.client else None})
+        if guard.on_signin is not None:
+            guard.on_signin()
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, cookie, max_age=int(sessions.lifetime), path=PREFIX, httponly=True,
                             secure=request.url.scheme == "https", samesite="strict")

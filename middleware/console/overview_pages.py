@@ -13,7 +13,7 @@ from starlette.routing import Route
 from ..audit.cli import parse_time
 from ..audit.events import format_ts
 from .deps import ConsoleDeps
-from .overview import Period, compute_overview, period_of
+from .overview import Period, Rollup, compute_overview, period_of
 from .session import Session
 from .web import PREFIX, Guard, api_error, json_out, render
 
@@ -55,7 +55,7 @@ async def integrity_summary(deps: ConsoleDeps, state: IntegrityState) -> dict[st
     }
 
 
-def overview_routes(guard: Guard, deps: ConsoleDeps, state: IntegrityState) -> list[Route]:
+def overview_routes(guard: Guard, deps: ConsoleDeps, state: IntegrityState, rollup: Rollup) -> list[Route]:
     async def page(request: Request, session: Session) -> Response:
         try:
             period = period_from(request)
@@ -71,7 +71,7 @@ def overview_routes(guard: Guard, deps: ConsoleDeps, state: IntegrityState) -> l
         except Exception as exc:
             return api_error(400, "invalid_request", str(exc))
         started = time.perf_counter()
-        out = await compute_overview(deps.audit().store, period)
+        out = await compute_overview(deps.audit().store, period, rollup)
         out["complaints"] = None if deps.complaints is None else await deps.complaints()
         out["integrity"] = await integrity_summary(deps, state)
         out["seconds"] = round(time.perf_counter() - started, 3)

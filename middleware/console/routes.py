@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -11,6 +13,7 @@ from .deps import ConsoleDeps
 from .event_pages import event_routes
 from .integrity_pages import integrity_routes
 from .ops_pages import ops_routes
+from .overview import Rollup
 from .overview_pages import IntegrityState, overview_routes
 from .session import Sessions
 from .web import HERE, PREFIX, Guard, api_error, secure
@@ -37,10 +40,20 @@ def console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
     cfg = deps.config
     guard = Guard(deps, Sessions(cfg.admin.key_env, cfg.admin.auditor_key_env))
     state = IntegrityState()
+    rollup = Rollup()   # kept for the life of the process: each overview reads only the events since the last
+    warming: set[asyncio.Task[int]] = set()
+
+    def warm_up() -> None:
+        """A sign-in starts bringing the rollup up to date, so the overview it lands on is ready sooner."""
+        task = asyncio.create_task(rollup.refresh(deps.audit().store))
+        warming.add(task)
+        task.add_done_callback(warming.discard)
+
+    guard.on_signin = warm_up
     return [
         _static_route(),
         *auth_routes(guard),
-        *overview_routes(guard, deps, state),
+        *overview_routes(guard, deps, state, rollup),
         *event_routes(guard, deps),
         *integrity_routes(guard, deps, state),
         *ops_routes(guard, deps),

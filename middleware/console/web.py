@@ -75,6 +75,7 @@ class Guard:
     def __init__(self, deps: ConsoleDeps, sessions: Sessions) -> None:
         self.deps = deps
         self.sessions = sessions
+        self.on_signin: Callable[[], None] | None = None
 
     def session(self, request: Request) -> Session | None:
         return self.sessions.read(request.cookies.get(COOKIE))
