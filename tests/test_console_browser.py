@@ -189,6 +189,10 @@ def test_auditor_sees_report_and_operations_read_only(world: World, browser: tup
         assert driver.find_elements(By.ID, "read-only"), name
         assert not driver.find_elements(By.CSS_SELECTOR, "form[method=post] input[name=csrf] ~ button.danger")
         screenshot(driver, f"08-ops-{name}-auditor")
+        if name == "alerts":        # the crisis alert, delivered at its first attempt (HTTP 200)
+            (row,) = driver.find_elements(By.CSS_SELECTOR, "#alerts tr[data-alert]")
+            assert "delivered" in row.text and "#1" in row.text and "200" in row.text
+            assert not row.find_elements(By.TAG_NAME, "form")            # no retry for the auditor
     assert "ANTH-TIME-1" in driver.find_element(By.ID, "explain").text
 
 

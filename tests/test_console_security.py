@@ -209,3 +209,23 @@ def test_no_page_shows_a_key(world: World) -> None:
     client = signed_in(world, ADMIN)
     for path in PAGES:
         assert ADMIN not in client.get(path).text and AUDITOR not in client.get(path).text
+
+
+def test_admin_retries_an_undelivered_alert_and_each_outcome_is_recorded(world: World) -> None:
+    reply = world.chat("alert-user", "我不想活了，活着没有任何意义")
+    event_id = (reply.model_extra or {})["compliance"]["event_id"]
+    pending = world.api("GET", "/admin/alerts?status=pending", key=AUDITOR).json()["data"]
+    (alert,) = [a for a in pending if a["event_id"] == event_id]
+    admin = signed_in(world, ADMIN)
+    token = csrf_of(admin)
+    page = admin.get("/console/ops/alerts").text
+    assert f'id="retry-{alert["id"]}"' in page
+    resp = admin.post(f"/console/ops/alerts/{alert['id']}/retry", data={"csrf": token})
+    assert resp.status_code == 303 and resp.headers["location"].endswith("msg=done")
+    due = world.api("GET", f"/admin/alerts/{alert['id']}", key=AUDITOR).json()["delivery"]["next_attempt_at"]
+    assert due is not None
+    resp = admin.post("/console/ops/alerts/alr_unknown/retry", data={"csrf": token, "back": "/console/ops/alerts"})
+    assert resp.status_code == 303 and "err=" in resp.headers["location"]
+    retries = [(e["decisions"][0]["outcome"], e["decisions"][0]["detail"]["target"]) for e in world.events("console")
+               if e["decisions"][0]["rule"] == "console.alert_retry"]
+    assert retries == [("done", {"alert_id": alert["id"]}), ("refused", {"alert_id": "alr_unknown"})]

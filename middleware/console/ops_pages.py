@@ -133,6 +133,13 @@ def ops_routes(guard: Guard, deps: ConsoleDeps) -> list[Route]:
                       delivering=box.delivering, msg=request.query_params.get("msg"),
                       err=request.query_params.get("err"))
 
+    async def retry_alert(request: Request, session: Session) -> Response:
+        alert_id = request.path_params["alert_id"]
+        if not await outbox().retry_now(alert_id):
+            raise CandorError(404, "alert_not_retryable",
+                              f"alert {alert_id!r} is unknown, delivered, or being attempted right now")
+        return _done(f"{PREFIX}/ops/alerts")
+
     async def handover_page(request: Request, session: Session) -> Response:
         if deps.handover is None:
             raise _unavailable("crisis hand-over")
@@ -176,6 +183,7 @@ def ops_routes(guard: Guard, deps: ConsoleDeps) -> list[Route]:
         Route(f"{PREFIX}/ops/profiles", guard.read(profiles_page), methods=["GET"]),
         Route(f"{PREFIX}/ops/profiles/{{user_id}}", w("profile_set", set_profile), methods=["POST"]),
         Route(f"{PREFIX}/ops/alerts", guard.read(alerts_page), methods=["GET"]),
+        Route(f"{PREFIX}/ops/alerts/{{alert_id}}/retry", w("alert_retry", retry_alert), methods=["POST"]),
         Route(f"{PREFIX}/ops/handovers", guard.read(handover_page), methods=["GET"]),
         Route(f"{PREFIX}/ops/handovers/{{session_id}}/release", w("handover_release", release), methods=["POST"]),
         Route(f"{PREFIX}/ops/policies", guard.read(policies_page), methods=["GET"]),

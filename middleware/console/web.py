@@ -111,7 +111,7 @@ class Guard:
             token = form.get("csrf")
             if not self.sessions.csrf_ok(session, token if isinstance(token, str) else None):
                 return api_error(403, "csrf_failed", "missing or wrong CSRF token: reload the page and try again")
-            target = str(request.path_params) if request.path_params else ""
+            target = dict(request.path_params)   # which consent, alert, session ... the write names
             try:
                 response = await handler(request, session)
             except CandorError as exc:   # refused by the service (bad input, unknown id): back to the form
