@@ -18,6 +18,7 @@ from .clockproxy import VirtualClock, running_proxy, sdk
 from .stubs import ServerThread, StubProvider
 
 APP_KEY = "sk-console-app"
+STRICT_KEY = "sk-console-strict"   # the draft-strict pack: a crisis hands the session over to a person
 ADMIN = "admin-key-console"
 AUDITOR = "auditor-key-console"
 SECRET = "whsec-console-0123456789"
@@ -41,11 +42,11 @@ class World:
     def url(self) -> str:
         return self.server.url
 
-    def client(self) -> openai.OpenAI:
-        return sdk(self.server, APP_KEY)
+    def client(self, key: str = APP_KEY) -> openai.OpenAI:
+        return sdk(self.server, key)
 
-    def chat(self, user: str, text: str = "你好", **headers: str) -> Any:
-        reply = self.client().chat.completions.create(
+    def chat(self, user: str, text: str = "你好", key: str = APP_KEY, **headers: str) -> Any:
+        reply = self.client(key).chat.completions.create(
             model="companion", messages=[{"role": "user", "content": text}],
             extra_headers={"X-Candor-User": user, **headers})
         for kind in _kinds(reply):   # what the client was told, counted for the notices chart
@@ -79,12 +80,13 @@ def console_world(tmp: Path, stub: StubProvider, webhook_url: str | None) -> Ite
     cfg: dict[str, Any] = {
         "models": [{"name": "companion", "target": "openai/stub-model", "api_base": f"{stub.url}/v1",  # type: ignore[attr-defined]
                     "api_key_env": "STUB_KEY"}],
-        "apps": [{"id": "console-app", "key_env": "APP_CONSOLE", "policy": "cn-anthropomorphic-2026"}],
+        "apps": [{"id": "console-app", "key_env": "APP_CONSOLE", "policy": "cn-anthropomorphic-2026"},
+                 {"id": "strict-app", "key_env": "APP_STRICT", "policy": "cn-anthropomorphic-draft-strict"}],
     }
     if webhook_url:
         cfg["alerts"] = {"webhook_url": webhook_url, "poll_interval": 0.1, "retry_initial": 0.2, "timeout": 2.0}
-    env = {"STUB_KEY": "sk-stub", "APP_CONSOLE": APP_KEY, "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR,
-           "CANDOR_WEBHOOK_SECRET": SECRET}
+    env = {"STUB_KEY": "sk-stub", "APP_CONSOLE": APP_KEY, "APP_STRICT": STRICT_KEY, "CANDOR_ADMIN_KEY": ADMIN,
+           "CANDOR_AUDITOR_KEY": AUDITOR, "CANDOR_WEBHOOK_SECRET": SECRET}
     with running_proxy(tmp, cfg, env=env) as (server, clock):
         yield World(server, clock)
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from .console_support import ADMIN, AUDITOR, World, console_world
+from .console_support import ADMIN, AUDITOR, STRICT_KEY, World, console_world
 from .stubs import StubProvider
 
 OPEN = {"/console/signin", "/console/lang/{lang}", "/console/static/{name}"}   # reachable signed out, by design
@@ -229,3 +229,34 @@ def test_admin_retries_an_undelivered_alert_and_each_outcome_is_recorded(world: 
     retries = [(e["decisions"][0]["outcome"], e["decisions"][0]["detail"]["target"]) for e in world.events("console")
                if e["decisions"][0]["rule"] == "console.alert_retry"]
     assert retries == [("done", {"alert_id": alert["id"]}), ("refused", {"alert_id": "alr_unknown"})]
+
+
+def test_admin_releases_a_crisis_hand_over(world: World) -> None:
+    reply = world.chat("handover-user", "我已经把安眠药都准备好了", key=STRICT_KEY)
+    comp = (reply.model_extra or {})["compliance"]
+    assert comp["crisis"]["handover"] is True
+    session = comp["session_id"]
+    auditor = signed_in(world, AUDITOR)
+    assert f'data-session="{session}"' in auditor.get("/console/ops/handovers").text
+    admin = signed_in(world, ADMIN)
+    resp = admin.post(f"/console/ops/handovers/{session}/release", data={"csrf": csrf_of(admin)})
+    assert resp.status_code == 303 and resp.headers["location"].endswith("msg=done")
+    assert f'data-session="{session}"' not in admin.get("/console/ops/handovers").text
+    (release,) = [e for e in world.events("handover_release") if e["session_id"] == session]
+    assert release["decisions"][0]["detail"]["actor"] == "console"
+    world.clock.advance(60)
+    after = world.chat("handover-user", "你还在吗", key=STRICT_KEY)
+    assert "handover_active" not in (after.model_extra or {})["compliance"]["actions"]
+
+
+def test_admin_sets_a_user_profile(world: World) -> None:
+    admin = signed_in(world, ADMIN)
+    resp = admin.post("/console/ops/profiles/teen-1", data={"csrf": csrf_of(admin), "age_band": "minor",
+                                                          "guardian_contact": "mum 138", "guardian_consent": "1"})
+    assert resp.status_code == 303, resp.text
+    profile = world.api("GET", "/admin/users/teen-1", key=AUDITOR).json()
+    assert profile["age_band"] == "minor" and profile["guardian_contact"] == "mum 138" and profile["guardian_consent"]
+    assert "mum 138" in admin.get("/console/ops/profiles?user=teen-1").text
+    resp = admin.post("/console/ops/profiles/teen-1", data={"csrf": csrf_of(admin), "age_band": "toddler"})
+    assert resp.status_code == 303 and "err=" in resp.headers["location"]      # refused, said on the page
+    assert world.api("GET", "/admin/users/teen-1", key=AUDITOR).json()["age_band"] == "minor"
