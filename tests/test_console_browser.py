@@ -7,6 +7,7 @@ but the proxy. The tests share one browser and one proxy and run in order."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 import openai
 import pytest
 
-from .browser import NetworkLog, chromium, require_chromium, screenshot
+from .browser import SCREENSHOTS, NetworkLog, chromium, require_chromium, screenshot
 from .console_support import ADMIN, AUDITOR, PERSONA, REMINDER_USER, World, console_world, make_traffic
 from .stubs import StubProvider
 from .test_alerts_support import Receiver
@@ -183,6 +184,9 @@ def test_auditor_sees_report_and_operations_read_only(world: World, browser: tup
     driver.get(world.url + "/console/report")
     assert "detections 1" in driver.find_element(By.ID, "report-crisis").text
     screenshot(driver, "07-report")
+    pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"printBackground": False})["data"])
+    assert pdf.startswith(b"%PDF")                  # what the browser's Print > Save as PDF produces
+    (SCREENSHOTS / "07-report.pdf").write_bytes(pdf)
     for name in ("likeness", "profiles", "alerts", "handovers", "policies"):
         query = "?policy=cn-anthropomorphic-2026" if name == "policies" else ""
         driver.get(world.url + f"/console/ops/{name}{query}")
@@ -260,3 +264,5 @@ def test_the_browser_requested_nothing_but_the_proxy(world: World, browser: tupl
     assert any("/console/static/chart.umd.min.js" in u for u in urls)   # the log really records requests
     assert any("/console/api/overview" in u for u in urls)
     assert network.foreign(host) == []
+    refused = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert refused == []                             # the pages never needed anything the policy forbids
