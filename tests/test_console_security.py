@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.routing import Route
 
-from .console_support import ADMIN, AUDITOR, STRICT_KEY, World, console_world
+from .console_support import ADMIN, AUDITOR, STRICT_KEY, World, console_world, wait_for
 from .stubs import StubProvider
 
 OPEN = {"/console/signin", "/console/lang/{lang}", "/console/static/{name}"}   # reachable signed out, by design
@@ -260,3 +261,13 @@ def test_admin_sets_a_user_profile(world: World) -> None:
     resp = admin.post("/console/ops/profiles/teen-1", data={"csrf": csrf_of(admin), "age_band": "toddler"})
     assert resp.status_code == 303 and "err=" in resp.headers["location"]      # refused, said on the page
     assert world.api("GET", "/admin/users/teen-1", key=AUDITOR).json()["age_band"] == "minor"
+
+
+def test_a_rejected_policy_edit_is_listed_with_its_problem(world: World) -> None:
+    policies = Path(world.server.server.config.app.state.config.policies_dir)
+    (policies / "broken.yaml").write_text("id: broken\nextends: cn-anthropomorphic-2026\nusage: {remind_every: soon}\n")
+    auditor = signed_in(world, AUDITOR)
+    wait_for(lambda: any(e["decisions"][0]["outcome"] == "rejected" for e in world.events("policy_reload")), 30)
+    page = auditor.get("/console/ops/policies").text
+    assert "rejected" in page and "remind_every" in page
+    assert "cn-anthropomorphic-2026" in page and "sha256:" in page          # the running policies and versions
