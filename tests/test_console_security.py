@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from starlette.routing import Route
 
@@ -271,3 +272,14 @@ def test_a_rejected_policy_edit_is_listed_with_its_problem(world: World) -> None
     page = auditor.get("/console/ops/policies").text
     assert "rejected" in page and "remind_every" in page
     assert "cn-anthropomorphic-2026" in page and "sha256:" in page          # the running policies and versions
+
+
+def test_an_export_is_recorded_without_the_raw_user_id(world: World) -> None:
+    client = signed_in(world, AUDITOR)
+    resp = client.get("/console/export.jsonl?user=someone")
+    lines = [line for line in resp.text.splitlines() if line]
+    assert resp.status_code == 200 and lines and all('"user_ref"' in line for line in lines)
+    (export,) = [e for e in world.events("console") if e["decisions"][0]["rule"] == "console.export"
+                 and e["decisions"][0]["detail"]["format"] == "jsonl"]
+    recorded = export["decisions"][0]["detail"]["filters"]["user"]
+    assert recorded != "someone" and recorded == orjson.loads(lines[0])["user_ref"]

@@ -139,7 +139,9 @@ def event_routes(guard: Guard, deps: ConsoleDeps) -> list[Route]:
             except ValueError as exc:
                 return api_error(400, "invalid_request", str(exc))
             media = "application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8"
-            await guard.record("export", session, "done", {"format": fmt, "filters": f.raw})
+            # the record names the user by pseudonym, as every event does: never the raw id typed in the form
+            recorded = {**f.raw, "user": f.store.user_ref} if "user" in f.raw else f.raw
+            await guard.record("export", session, "done", {"format": fmt, "filters": recorded})
             return secure(StreamingResponse(_export_lines(deps, f, fmt), media_type=media, headers={
                 "content-disposition": f'attachment; filename="candor-events.{fmt}"'}))
         return run
