@@ -283,3 +283,30 @@ def test_an_export_is_recorded_without_the_raw_user_id(world: World) -> None:
                  and e["decisions"][0]["detail"]["format"] == "jsonl"]
     recorded = export["decisions"][0]["detail"]["filters"]["user"]
     assert recorded != "someone" and recorded == orjson.loads(lines[0])["user_ref"]
+
+
+def test_admin_adds_a_persona_and_a_consent_and_disables_the_persona(world: World) -> None:
+    admin = signed_in(world, ADMIN)
+    token = csrf_of(admin)
+    resp = admin.post("/console/ops/personas", data={"csrf": token, "id": "form-persona", "display_name": "Form",
+                                                     "relationship": "friend", "subject_id": "form-subject",
+                                                     "kinds": ["face", "voice"]})
+    assert resp.status_code == 303 and resp.headers["location"].endswith("msg=done"), resp.text
+    persona = world.api("GET", "/admin/personas/form-persona", key=AUDITOR).json()
+    assert persona["likeness"]["kinds"] == ["face", "voice"] and persona["enabled"] is True
+    resp = admin.post("/console/ops/consents", data={"csrf": token, "subject_id": "form-subject",
+                                                     "granted_by": "subject", "scopes": ["face", "voice"],
+                                                     "purpose": "form test", "evidence_sha256": "ef" * 32})
+    assert resp.status_code == 303 and resp.headers["location"].endswith("msg=done"), resp.text
+    consents = world.api("GET", "/admin/consents?subject_id=form-subject", key=AUDITOR).json()["data"]
+    assert [(c["scopes"], c["status"]) for c in consents] == [(["face", "voice"], "active")]
+    resp = admin.post("/console/ops/consents", data={"csrf": token, "subject_id": "form-subject",
+                                                     "granted_by": "subject", "scopes": ["face"], "purpose": "x",
+                                                     "evidence_sha256": "not-a-hash"})
+    assert resp.status_code == 303 and "err=" in resp.headers["location"]       # refused, nothing added
+    assert len(world.api("GET", "/admin/consents?subject_id=form-subject", key=AUDITOR).json()["data"]) == 1
+    resp = admin.post("/console/ops/personas/form-persona/enabled", data={"csrf": token, "enabled": "0"})
+    assert resp.status_code == 303
+    assert world.api("GET", "/admin/personas/form-persona", key=AUDITOR).json()["enabled"] is False
+    history = admin.get("/console/ops/likeness").text
+    assert "form-subject" in history and "persona_change" in history and "consent_change" in history
