@@ -310,3 +310,13 @@ def test_admin_adds_a_persona_and_a_consent_and_disables_the_persona(world: Worl
     assert world.api("GET", "/admin/personas/form-persona", key=AUDITOR).json()["enabled"] is False
     history = admin.get("/console/ops/likeness").text
     assert "form-subject" in history and "persona_change" in history and "consent_change" in history
+
+
+def test_oversized_forms_are_refused_and_the_proxy_stays_up(world: World) -> None:
+    admin = signed_in(world, ADMIN)
+    big = {"csrf": csrf_of(admin), "reason": "x" * 70_000}
+    resp = admin.post("/console/ops/consents/x/revoke", data=big)
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "request_too_large"
+    resp = httpx.post(world.url + "/console/signin", data={"key": "k" * 70_000})
+    assert resp.status_code == 413
+    assert admin.get("/console/api/overview").status_code == 200

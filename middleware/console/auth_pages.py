@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from .i18n import LANG_COOKIE, LANGS
 from .session import COOKIE, Session
-from .web import PREFIX, Guard, api_error, render, safe_next, secure
+from .web import MAX_FORM, PREFIX, Guard, api_error, render, safe_next, secure, too_large
 
 
 def auth_routes(guard: Guard) -> list[Route]:
@@ -24,6 +24,8 @@ def auth_routes(guard: Guard) -> list[Route]:
         origin = request.headers.get("origin")
         if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
             return api_error(403, "csrf_failed", f"cross-origin sign-in refused (Origin {origin})")
+        if too_large(request):
+            return api_error(413, "request_too_large", f"the sign-in form is limited to {MAX_FORM} bytes")
         form = await request.form()
         key, target = form.get("key"), safe_next(str(form.get("next") or ""))
         role = sessions.role_for_key(key) if isinstance(key, str) and key else None

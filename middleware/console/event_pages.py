@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
@@ -104,7 +105,7 @@ def event_routes(guard: Guard, deps: ConsoleDeps) -> list[Route]:
                           raw=dict(q))
         result = await page(deps.audit().store, f, after)
         return render(request, "events.html", session, f=f, raw=f.raw, result=result, kinds=sorted(KINDS),
-                      query="&".join(f"{k}={v}" for k, v in f.raw.items()))
+                      query=urlencode(f.raw))
 
     async def api(request: Request, session: Session) -> Response:
         q = request.query_params

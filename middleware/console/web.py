@@ -107,6 +107,8 @@ class Guard:
             origin = request.headers.get("origin")
             if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
                 return api_error(403, "csrf_failed", f"cross-origin write refused (Origin {origin})")
+            if too_large(request):
+                return api_error(413, "request_too_large", f"console forms are limited to {MAX_FORM} bytes")
             form = await request.form()
             token = form.get("csrf")
             if not self.sessions.csrf_ok(session, token if isinstance(token, str) else None):
@@ -150,6 +152,15 @@ class Guard:
         if request.url.path.startswith(PREFIX + "/api/"):
             return api_error(500, "internal_error", f"the console failed: {type(exc).__name__}")
         return render(request, "error.html", session, status=500, message=f"{type(exc).__name__}: {exc}")
+
+
+MAX_FORM = 64 * 1024
+
+
+def too_large(request: Request) -> bool:
+    """A form body over ``MAX_FORM`` (or of undeclared length: browsers always declare it)."""
+    length = request.headers.get("content-length")
+    return length is None or not length.isdigit() or int(length) > MAX_FORM
 
 
 def safe_next(target: str | None) -> str:
