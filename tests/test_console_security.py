@@ -320,3 +320,19 @@ def test_oversized_forms_are_refused_and_the_proxy_stays_up(world: World) -> Non
     resp = httpx.post(world.url + "/console/signin", data={"key": "k" * 70_000})
     assert resp.status_code == 413
     assert admin.get("/console/api/overview").status_code == 200
+
+
+def test_event_pages_follow_on_without_gaps_or_repeats(world: World) -> None:
+    client = signed_in(world, AUDITOR)
+    for i in range(3):
+        world.chat("pager-user", f"第{i}条")
+    whole = client.get("/console/api/events?user=pager-user&limit=10").json()
+    assert len(whole["data"]) == 3 and whole["next_cursor"] is None
+    first = client.get("/console/api/events?user=pager-user&limit=2").json()
+    assert len(first["data"]) == 2 and first["next_cursor"]
+    rest = client.get(f"/console/api/events?user=pager-user&limit=2&cursor={first['next_cursor']}").json()
+    ids = [e["event_id"] for e in first["data"] + rest["data"]]
+    assert ids == [e["event_id"] for e in whole["data"]]
+    assert client.get("/console/api/events?limit=0").status_code == 400
+    html = client.get("/console/events?user=pager-user").text
+    assert html.count("data-event-id=") == 3 and 'id="next-page"' not in html

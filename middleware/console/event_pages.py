@@ -18,11 +18,12 @@ from ..audit.events import FIELDS, KINDS
 from ..audit.export import event_dict, with_content
 from ..audit.store import EventFilter, EventRow
 from .deps import ConsoleDeps
-from .eventsq import Filters, decode_cursor, iter_matching, page, parse_filters
+from .eventsq import PAGE, Filters, decode_cursor, iter_matching, page, parse_filters
 from .overview import alert_outcome
 from .session import Session
 from .web import PREFIX, Guard, api_error, json_out, render, secure
 
+MAX_PAGE = 500
 _ID_SLACK_US = 120_000_000   # an event is sealed after its id is made; replicas' clocks may differ a little
 
 
@@ -112,9 +113,12 @@ def event_routes(guard: Guard, deps: ConsoleDeps) -> list[Route]:
         try:
             f = _filters(deps, request)
             after = decode_cursor(q["cursor"]) if q.get("cursor") else None
+            limit = int(q.get("limit", str(PAGE)))
+            if not 1 <= limit <= MAX_PAGE:
+                raise ValueError(f"limit must be from 1 to {MAX_PAGE}")
         except ValueError as exc:
             return api_error(400, "invalid_request", str(exc))
-        result = await page(deps.audit().store, f, after)
+        result = await page(deps.audit().store, f, after, limit)
         return json_out({"object": "list", "data": result.events, "next_cursor": result.next_cursor,
                          "scanned": result.scanned})
 
