@@ -74,6 +74,15 @@ class SqliteOutboxStore(SqliteStore):
 
         return await self._run(self._transaction, finish)
 
+    async def retry_now(self, alert_id: str, at: float) -> bool:
+        def retry(db: sqlite3.Connection) -> bool:
+            cur = db.execute(
+                "UPDATE alerts_outbox SET status = 'pending', next_attempt_at = ? WHERE id = ?"
+                " AND status != 'delivered' AND (lease_owner IS NULL OR lease_until < ?)", (us(at), alert_id, us(at)))
+            return cur.rowcount == 1
+
+        return await self._run(self._transaction, retry)
+
     async def release(self, owner: str) -> None:
         def release(db: sqlite3.Connection) -> None:
             db.execute("UPDATE alerts_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",

@@ -20,6 +20,8 @@ from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.log import AuditLog
 from middleware.auth import App, AppKeys, key_digest, load_apps
 from middleware.config import DEFAULT_POLICY, CandorConfig
+from middleware.console.deps import ConsoleDeps
+from middleware.console.routes import console_routes
 from middleware.errors import CandorError
 from middleware.likeness.api import likeness_routes
 from middleware.likeness.configsync import sync_config_personas
@@ -176,6 +178,10 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     return Services(
         config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
-        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes()],
+        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes(),
+                *console_routes(ConsoleDeps(   # the web console (contract 6.5) reads and acts on the same parts
+                    config=cfg, audit=rt.audit_log, policies=registry, likeness=rt.likeness_service,
+                    profiles=protect.profile_service, outbox=protect.alert_outbox,
+                    handover=protect.handover_registry, on_release=protect.record_release))],
         on_startup=[startup], on_shutdown=[shutdown],
     )

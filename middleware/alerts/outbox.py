@@ -77,6 +77,14 @@ class AlertOutbox:
     async def list(self, status: Status | None = "pending", limit: int = 100) -> list[OutboxEntry]:
         return await self.store.list_entries(status, limit)
 
+    async def retry_now(self, alert_id: str) -> bool:
+        """Attempt an undelivered alert at once (an operator's retry; a failed alert gets one more
+        attempt). False when the alert is unknown, delivered, or being attempted right now."""
+        if not await self.store.retry_now(alert_id, self._clock()):
+            return False
+        self._wake.set()
+        return True
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -33,6 +33,10 @@ class OutboxStore(Protocol):
                      http_status: int | None, error: str | None, next_attempt_at: float | None) -> bool:
         """Record an attempt's outcome and drop the lease; False if ``owner`` no longer held it."""
 
+    async def retry_now(self, alert_id: str, at: float) -> bool:
+        """An operator's "retry now": make an undelivered, unleased alert due at ``at`` (a failed one pending
+        again, for one more attempt); False if there is no such alert."""
+
     async def release(self, owner: str) -> None:
         """Drop every lease ``owner`` holds (a clean shutdown: others may take the alerts at once)."""
 

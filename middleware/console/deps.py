@@ -1,0 +1,33 @@
+"""What the console reads and acts on, handed in by the composition root (``adapters/wiring.py``).
+
+Every member is a callable so the console can be built before start-up opens the stores; each is
+called per request. A part the deployment lacks is ``None`` and its panel says "not available".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..alerts.outbox import AlertOutbox
+    from ..audit.log import AuditLog
+    from ..config import CandorConfig
+    from ..handover import Handover, HandoverRegistry
+    from ..likeness.service import LikenessService
+    from ..policy.registry import PolicyRegistry
+    from ..profiles.service import ProfileService
+
+
+@dataclass(slots=True)
+class ConsoleDeps:
+    config: CandorConfig
+    audit: Callable[[], AuditLog]
+    policies: PolicyRegistry
+    likeness: Callable[[], LikenessService] | None = None
+    profiles: Callable[[], ProfileService] | None = None
+    outbox: Callable[[], AlertOutbox] | None = None
+    handover: Callable[[], HandoverRegistry] | None = None
+    on_release: Callable[[list[Handover], str], Awaitable[None]] | None = None
+    complaints: Callable[[], Any] | None = None   # absent until the complaints feature exists
