@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
+from adapters.root import audit_store as open_store
 from middleware.audit.events import GENESIS, EventDraft, canonical_json, event_hash, format_ts_us, new_event_id
 from middleware.audit.keys import AuditKeys
-from middleware.audit.store import AuditStore, EventRow, open_store
+from middleware.audit.store import AuditStore, EventRow
 from middleware.console.overview import DAY_US
 
 BUDGET_S = 1.0
@@ -126,7 +127,7 @@ async def main_async(events: int, by: str, new: int) -> int:
 async def view_times(tmp: Path, store: AuditStore, by: str, events: int, new: int
                      ) -> tuple[float, float, float, float]:
     """The overview API and page through the real app (lifespan run, a signed-in auditor session)."""
-    from middleware.app import create_app
+    from adapters.root import build_app as create_app
     from middleware.config import load_config
 
     cfg_path = tmp / "candor.yaml"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from adapters.root import audit_store as open_store
 from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.keys import AuditKeys
 from middleware.audit.log import AuditLog, LogSettings
-from middleware.audit.store import open_store
 from middleware.console.overview import DAY_US, HOUR_US, Rollup, compute_overview, period_of
 
 
