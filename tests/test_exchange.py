@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from middleware.exchange import Exchange
 from middleware.request_state import RequestState
 from middleware.testing import make_exchange
 
 
 def test_decisions_notices_and_actions_are_recorded_once() -> None:
     ex = make_exchange()
+    assert isinstance(ex, Exchange)
     ex.decide("rule", ["ANTH-DISCLOSE-1"], "shown", {"why": "first turn"})
     ex.notice("ai_disclosure", "我是AI")
     ex.act("x")
