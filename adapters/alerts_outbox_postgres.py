@@ -11,17 +11,9 @@ from middleware.alerts.models import Alert, OutboxEntry, Status
 from middleware.alerts.rows import COLUMNS, entry_from_row, seconds, us
 
 from .pg_db import PostgresStore
+from .schemas import ALERTS_OUTBOX, render
 
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE alerts_outbox (id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at BIGINT NOT NULL,"
-        " event_id TEXT, body BYTEA NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,"
-        " next_attempt_at BIGINT, lease_owner TEXT, lease_until BIGINT, last_attempt_at BIGINT,"
-        " last_status INTEGER, last_error TEXT, delivered_at BIGINT)",
-        "CREATE INDEX alerts_outbox_due ON alerts_outbox (status, next_attempt_at)",
-        "CREATE INDEX alerts_outbox_created ON alerts_outbox (created_at)",
-    ],
-]
+MIGRATIONS = render(ALERTS_OUTBOX, "postgres")
 
 _CLAIM = (
     "UPDATE alerts_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN ("

@@ -14,18 +14,10 @@ from typing import Any
 from middleware.alerts.models import Alert, OutboxEntry, Status
 from middleware.alerts.rows import COLUMNS, entry_from_row, seconds, us
 
+from .schemas import ALERTS_OUTBOX, render
 from .sqlite_db import SqliteStore, migrate
 
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE alerts_outbox (id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at INTEGER NOT NULL,"
-        " event_id TEXT, body BLOB NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,"
-        " next_attempt_at INTEGER, lease_owner TEXT, lease_until INTEGER, last_attempt_at INTEGER,"
-        " last_status INTEGER, last_error TEXT, delivered_at INTEGER)",
-        "CREATE INDEX alerts_outbox_due ON alerts_outbox (status, next_attempt_at)",
-        "CREATE INDEX alerts_outbox_created ON alerts_outbox (created_at)",
-    ],
-]
+MIGRATIONS = render(ALERTS_OUTBOX, "sqlite")
 
 _CLAIM = (
     "UPDATE alerts_outbox SET lease_owner = ?, lease_until = ? WHERE id IN ("

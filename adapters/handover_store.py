@@ -14,13 +14,11 @@ from middleware.config import CandorConfig
 from middleware.handover import Handover, HandoverStore
 
 from .pg_db import PostgresStore
+from .schemas import HANDOVERS, render
 from .sqlite_db import SqliteStore
 from .store_url import choose_store
 
-_TABLE = ("CREATE TABLE IF NOT EXISTS handovers (scope_hash TEXT NOT NULL, session_id TEXT NOT NULL, app_id TEXT,"
-          " event_id TEXT, created_at BIGINT NOT NULL, released_at BIGINT, released_by TEXT)")
-_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS handovers_active ON handovers (scope_hash, session_id)"
-          " WHERE released_at IS NULL")
+_SQLITE, _POSTGRES = render([HANDOVERS], "sqlite")[0], render([HANDOVERS], "postgres")[0]
 
 
 def _us(seconds: float) -> int:
@@ -35,8 +33,8 @@ class SqliteHandoverStore(SqliteStore):
     synchronous = "FULL"   # a pause must survive a power cut once answered
 
     def _setup(self, db: sqlite3.Connection) -> None:
-        db.execute(_TABLE.replace("BIGINT", "INTEGER"))
-        db.execute(_INDEX)
+        for statement in _SQLITE:
+            db.execute(statement)
 
     async def pause(self, handover: Handover) -> None:
         h = handover
@@ -67,8 +65,8 @@ class PostgresHandoverStore(PostgresStore):
     lock_key = 0x63616E646F72_07  # "candor" + 7: the hand-over table's migration advisory lock
 
     async def _setup(self, conn: Any) -> None:
-        await conn.execute(_TABLE)
-        await conn.execute(_INDEX)
+        for statement in _POSTGRES:
+            await conn.execute(statement)
 
     async def pause(self, handover: Handover) -> None:
         h = handover

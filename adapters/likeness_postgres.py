@@ -25,34 +25,9 @@ from middleware.likeness.rows import (
 from middleware.likeness.store import AlreadyExists, Conflict, GateState, NotFound
 
 from .pg_db import PostgresStore
+from .schemas import LIKENESS, render
 
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE likeness_subjects (id TEXT PRIMARY KEY, deceased BOOLEAN NOT NULL, birth_date DATE,"
-        " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
-        "CREATE TABLE likeness_personas (id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
-        " relationship TEXT NOT NULL, subject_id TEXT REFERENCES likeness_subjects(id), kinds TEXT,"
-        " enabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
-        "CREATE TABLE likeness_consents (id TEXT PRIMARY KEY,"
-        " subject_id TEXT NOT NULL REFERENCES likeness_subjects(id), granted_by TEXT NOT NULL,"
-        " scopes TEXT NOT NULL, purpose TEXT NOT NULL, valid_from BIGINT NOT NULL, valid_until BIGINT,"
-        " evidence_sha256 TEXT NOT NULL, created_at BIGINT NOT NULL,"
-        " replaces TEXT REFERENCES likeness_consents(id), actor TEXT NOT NULL)",
-        "CREATE INDEX likeness_consents_subject ON likeness_consents (subject_id, created_at)",
-        "CREATE TABLE likeness_revocations (consent_id TEXT PRIMARY KEY REFERENCES likeness_consents(id),"
-        " revoked_at BIGINT NOT NULL, reason TEXT NOT NULL, replaced_by TEXT, actor TEXT NOT NULL)",
-        "CREATE TABLE likeness_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision BIGINT NOT NULL)",
-        "INSERT INTO likeness_revision (id, revision) VALUES (1, 0)",
-        "CREATE FUNCTION likeness_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-        " RAISE EXCEPTION 'the consent ledger is append-only: revoke and replace instead of editing';"
-        " END $$",
-        *(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}"
-            " FOR EACH ROW EXECUTE FUNCTION likeness_append_only()"
-            for table in ("likeness_consents", "likeness_revocations")
-        ),
-    ],
-]
+MIGRATIONS = render(LIKENESS, "postgres")
 
 _UPSERT_SUBJECT = (
     "INSERT INTO likeness_subjects (id, deceased, birth_date, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)"

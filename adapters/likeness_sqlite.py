@@ -24,37 +24,13 @@ from middleware.likeness.rows import (
 )
 from middleware.likeness.store import AlreadyExists, GateState, NotFound
 
+from .schemas import LIKENESS, render
 from .sqlite_db import SqliteStore, migrate
 
 T = TypeVar("T")
 
-_APPEND_ONLY = "SELECT RAISE(ABORT, 'the consent ledger is append-only: revoke and replace instead of editing')"
-
 # each migration is a list of statements, applied in one transaction with its version row
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE likeness_subjects (id TEXT PRIMARY KEY, deceased INTEGER NOT NULL, birth_date TEXT,"
-        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
-        "CREATE TABLE likeness_personas (id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
-        " relationship TEXT NOT NULL, subject_id TEXT REFERENCES likeness_subjects(id), kinds TEXT,"
-        " enabled INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
-        "CREATE TABLE likeness_consents (id TEXT PRIMARY KEY,"
-        " subject_id TEXT NOT NULL REFERENCES likeness_subjects(id), granted_by TEXT NOT NULL,"
-        " scopes TEXT NOT NULL, purpose TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_until INTEGER,"
-        " evidence_sha256 TEXT NOT NULL, created_at INTEGER NOT NULL,"
-        " replaces TEXT REFERENCES likeness_consents(id), actor TEXT NOT NULL)",
-        "CREATE INDEX likeness_consents_subject ON likeness_consents (subject_id, created_at)",
-        "CREATE TABLE likeness_revocations (consent_id TEXT PRIMARY KEY REFERENCES likeness_consents(id),"
-        " revoked_at INTEGER NOT NULL, reason TEXT NOT NULL, replaced_by TEXT, actor TEXT NOT NULL)",
-        "CREATE TABLE likeness_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL)",
-        "INSERT INTO likeness_revision (id, revision) VALUES (1, 0)",
-        *(
-            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} BEGIN {_APPEND_ONLY}; END"
-            for table in ("likeness_consents", "likeness_revocations")
-            for op in ("UPDATE", "DELETE")
-        ),
-    ],
-]
+MIGRATIONS = render(LIKENESS, "sqlite")
 
 _UPSERT_SUBJECT = (
     "INSERT INTO likeness_subjects (id, deceased, birth_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"

@@ -16,20 +16,9 @@ from middleware.profiles.rows import COLUMNS, SELECT, profile_from_row, profile_
 from middleware.profiles.store import Change, Changes, Conflict
 
 from .pg_db import PostgresStore
+from .schemas import PROFILES, render
 
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE profiles_users (user_id TEXT PRIMARY KEY, age_band TEXT,"
-        " guardian_consent BOOLEAN NOT NULL, guardian_contact TEXT, emergency_contact TEXT,"
-        " blocked_personas TEXT NOT NULL, unlabeled_allowed BOOLEAN NOT NULL, minors_mode BOOLEAN NOT NULL,"
-        " minors_mode_override BOOLEAN NOT NULL, updated_at BIGINT, version BIGINT NOT NULL,"
-        " seq BIGINT NOT NULL)",
-        "CREATE INDEX profiles_users_seq ON profiles_users (seq)",
-        "CREATE TABLE profiles_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision BIGINT NOT NULL,"
-        " resets BIGINT NOT NULL)",
-        "INSERT INTO profiles_revision (id, revision, resets) VALUES (1, 0, 0)",
-    ],
-]
+MIGRATIONS = render(PROFILES, "postgres")
 
 _N = len(COLUMNS)
 _INSERT = (f"INSERT INTO profiles_users (user_id, {', '.join(COLUMNS)}, seq)"

@@ -13,21 +13,10 @@ from middleware.profiles.models import UserProfile
 from middleware.profiles.rows import COLUMNS, SELECT, profile_from_row, profile_values
 from middleware.profiles.store import Change, Changes
 
+from .schemas import PROFILES, render
 from .sqlite_db import SqliteStore, migrate
 
-MIGRATIONS: list[list[str]] = [
-    [
-        "CREATE TABLE profiles_users (user_id TEXT PRIMARY KEY, age_band TEXT,"
-        " guardian_consent INTEGER NOT NULL, guardian_contact TEXT, emergency_contact TEXT,"
-        " blocked_personas TEXT NOT NULL, unlabeled_allowed INTEGER NOT NULL, minors_mode INTEGER NOT NULL,"
-        " minors_mode_override INTEGER NOT NULL, updated_at INTEGER, version INTEGER NOT NULL,"
-        " seq INTEGER NOT NULL)",
-        "CREATE INDEX profiles_users_seq ON profiles_users (seq)",
-        "CREATE TABLE profiles_revision (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL,"
-        " resets INTEGER NOT NULL)",
-        "INSERT INTO profiles_revision (id, revision, resets) VALUES (1, 0, 0)",
-    ],
-]
+MIGRATIONS = render(PROFILES, "sqlite")
 
 _INSERT = (f"INSERT INTO profiles_users (user_id, {', '.join(COLUMNS)}, seq)"
            f" VALUES (?, {', '.join('?' for _ in COLUMNS)}, ?)")
