@@ -51,6 +51,11 @@ class AuditUnavailable(Exception):
     """The audit store is down and the policy says fail closed: the caller answers 503."""
 
 
+class AuditEventInvalid(ValueError):
+    """This one event cannot be recorded (not encodable as JSON, nested too deep, over the size
+    bounds): the request's own error, never a store outage. Nothing of it entered the chain."""
+
+
 @dataclass(slots=True)
 class EventDraft:
     """What the request pipeline knows about one thing Candor did; ``AuditLog.append`` seals it."""
