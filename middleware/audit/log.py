@@ -31,7 +31,7 @@ import orjson
 from .chain import Chain, checkpoint_draft, new_stream_id, phase_draft
 from .content import new_data_key, seal_content_bytes, unwrap
 from .events import AuditEvent, AuditEventInvalid, AuditUnavailable, EventDraft, new_event_id
-from .keys import AuditKeys, key_dir, load_keys
+from .keys import AuditKeys, load_keys, store_dir
 from .spool import Spool, SpoolEntry, orphans, read_entries
 from .store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in, open_store
 
@@ -62,12 +62,12 @@ class LogSettings:
     def from_config(cls, cfg: CandorConfig) -> LogSettings:
         a = cfg.audit
         return cls(
-            spool_dir=cfg.resolve_path(a.spool_dir) if a.spool_dir else key_dir(cfg) / "spool",
+            spool_dir=cfg.resolve_path(a.spool_dir) if a.spool_dir else store_dir(cfg) / "spool",
             anchor_file=cfg.resolve_path(a.anchor_file) if a.anchor_file else None,
             checkpoint_every=a.checkpoint_every, checkpoint_interval=a.checkpoint_interval,
             batch_max=a.batch_max, timeout=a.timeout, retry_interval=a.retry_interval,
-            max_event_bytes=getattr(a, "max_event_bytes", 65_536),
-            max_content_bytes=getattr(a, "max_content_bytes", 4_194_304))
+            max_event_bytes=a.max_event_bytes,
+            max_content_bytes=a.max_content_bytes)
 
 
 @dataclass(slots=True)

@@ -228,6 +228,7 @@ class Verifier:
             if why:
                 self.problem(row.stream, row.seq, row.event_id, f"forged stream start: {why}")
                 return
+            st.covered = 1
             known = d.get("known_streams")
             if isinstance(known, list):
                 for name in known:
