@@ -13,16 +13,28 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from .audit.events import AuditUnavailable, EventDraft, new_event_id
+import orjson
+
+from .audit.events import AuditEventInvalid, AuditUnavailable, EventDraft, new_event_id
 from .audit.log import AuditLog
 from .errors import CandorError
 from .exchange import Exchange
 
+# ex.extra key: this exchange's event was rejected as unrecordable and its small stand-in is written
+REJECTED = "audit_event_rejected"
+
 
 def audit_unavailable(detail: str) -> CandorError:
     return CandorError(503, "audit_unavailable",
-                       f"the audit log cannot be written ({detail}) and the policy says fail closed: no reply "
-                       "is given without its record. Retry shortly; operators: check audit.url and /readyz")
+                       f"the audit log cannot be written ({detail}) and the policy says fail closed (audit.fail: "
+                       "closed): no reply is given without its record. Retry shortly; operators: check "
+                       "audit.url and /readyz")
+
+
+def unrecordable(reason: str) -> CandorError:
+    return CandorError(400, "invalid_request",
+                       f"this request cannot be recorded in the audit log ({reason}), and no reply goes out "
+                       "unrecorded: send plainer JSON (less deeply nested, valid UTF-8, within the size limits)")
 
 
 class AuditRecorder:
@@ -30,9 +42,15 @@ class AuditRecorder:
         self._audit = audit
 
     def admit(self, ex: Exchange) -> None:
-        """Fail closed before calling the model, not after: no reply may go out unrecorded."""
+        """Fail closed before calling the model, not after: no reply may go out unrecorded. A body that
+        cannot be encoded again (nested deeper than JSON encoders go, lone surrogates) can neither be
+        sent upstream nor recorded: it is this request's 400, decided here, before the model is called."""
         if ex.policy.audit.fail == "closed" and not self._audit().healthy:
-            raise audit_unavailable("the audit store is unreachable")
+            raise audit_unavailable("the audit store is unreachable (audit.fail: closed)")
+        try:
+            orjson.dumps(ex.body)
+        except (TypeError, ValueError) as exc:   # orjson.JSONEncodeError is a TypeError
+            raise unrecordable(f"the request body cannot be encoded: {exc}") from None
 
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
         decisions = list(ex.decisions)
@@ -60,12 +78,39 @@ class AuditRecorder:
             latency_ms=round(ex.latency_ms, 3), upstream_model=ex.route.target or None, content=content,
             fail_mode=settings.fail,
         )
+        if ex.extra.get(REJECTED):
+            return   # its stand-in event is already written; the refusal that follows is that event
         try:
             await self._audit().append(draft)
             if ex.extra.get("unlabeled") and error is None and "unlabeled_delivery" in ex.actions:
                 await self._audit().append(self._unlabeled(ex))
+        except AuditEventInvalid as exc:
+            await self._rejected(ex, draft, str(exc))
         except AuditUnavailable as exc:
             raise audit_unavailable(str(exc) or "the audit store is unreachable") from exc
+
+    async def _rejected(self, ex: Exchange, draft: EventDraft, reason: str) -> None:
+        """One event could not be encoded or was over the bounds: this request's error (400), recorded
+        by a small event of its own that holds none of the offending data. Never a store outage."""
+        ex.extra[REJECTED] = True
+        err = unrecordable(reason)
+        ex.status, ex.kind = err.status, "error"
+        def short(value: str | None) -> str | None:
+            return value if value is None or len(value) <= 256 else None
+
+        small = EventDraft(
+            event_id=ex.event_id, kind="error", app_id=short(draft.app_id), user_id=short(draft.user_id),
+            session_id=short(draft.session_id), persona_id=short(draft.persona_id), policy_id=draft.policy_id,
+            policy_version=draft.policy_version, status=err.status, latency_ms=draft.latency_ms,
+            upstream_model=draft.upstream_model, fail_mode=draft.fail_mode,
+            decisions=[{"rule": "audit.event_rejected", "cites": ["ANTH-LOG-1"], "outcome": "failed",
+                        "detail": {"code": err.code, "reason": reason[:300], "kind": draft.kind,
+                                   "status": draft.status}}])
+        try:
+            await self._audit().append(small)
+        except AuditUnavailable as exc:
+            raise audit_unavailable(str(exc) or "the audit store is unreachable") from exc
+        raise err
 
     @staticmethod
     def _unlabeled(ex: Exchange) -> EventDraft:

@@ -20,9 +20,9 @@ import orjson
 
 from ..config import CandorConfig, find_config, load_config
 from ..durations import format_duration, parse_duration
-from .events import AuditUnavailable
 from .api import parse_kinds
 from .bundle import BundleError, verify_bundle, write_bundle
+from .events import AuditUnavailable
 from .export import export
 from .keys import AuditKeyError, key_beside_store, load_keys, load_public_key, load_verify_keys
 from .keys import key_id as public_key_id

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import structlog
 
 from .anchor import AnchorWriter
-import orjson
-
 from .chain import Chain, checkpoint_draft, new_stream_id, phase_draft
 from .content import new_data_key, seal_content_bytes, unwrap
 from .events import AuditEvent, AuditEventInvalid, AuditUnavailable, EventDraft, new_event_id
