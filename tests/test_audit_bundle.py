@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from .test_audit_cli import config, populate, run  # noqa: F401
+from .test_audit_cli import config_fixture  # noqa: F401
+from .test_audit_cli import populate, run
 from .test_audit_support import Backend, backend_fixture  # noqa: F401
 
 

@@ -32,8 +32,8 @@ def run(*argv: str) -> int:
     return rc
 
 
-@pytest.fixture
-def config(backend: Backend) -> Path:
+@pytest.fixture(name="config")
+def config_fixture(backend: Backend) -> Path:
     path = backend.tmp / "candor.yaml"
     path.write_text(yaml.safe_dump({"audit": {"url": backend.url, "key_dir": str(backend.tmp / "keys"),
                                               "generate_keys": True, "checkpoint_every": 4}}))

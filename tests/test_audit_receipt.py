@@ -12,7 +12,8 @@ import pytest
 from middleware.audit.keys import load_keys
 from middleware.config import load_config
 
-from .test_audit_cli import config, populate, run  # noqa: F401
+from .test_audit_cli import config_fixture  # noqa: F401
+from .test_audit_cli import populate, run
 from .test_audit_support import Backend, backend_fixture  # noqa: F401
 from .test_audit_tamper import resign_rewrite
 

@@ -246,12 +246,11 @@ def _export_bundle(args: argparse.Namespace, cfg: CandorConfig) -> int:
         _err(f"a bundle is signed with the log's key: {exc}")
         return EXIT_UNUSABLE
 
-    async def run(store: AuditStore) -> int:
-        with open(args.bundle, "wb") as fh:
-            return await write_bundle(store, keys, fh)
-
-    count = _read_store(cfg, run)
+    target = Path(args.bundle)
+    with target.open("wb") as fh:
+        count = _read_store(cfg, lambda store: write_bundle(store, keys, fh))
     if count is None:
+        target.unlink(missing_ok=True)
         return EXIT_UNUSABLE
     print(f"bundle of {count:,} events written to {args.bundle}; verify it offline with "
           f"candor audit verify --bundle {args.bundle} --public-key audit-signing.pub", file=sys.stderr)
