@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from .test_audit_cli import config_fixture  # noqa: F401
-from .test_audit_cli import populate, run
+from .test_audit_cli import (
+    config_fixture,  # noqa: F401
+    populate,
+    run,
+)
 from .test_audit_support import Backend, backend_fixture  # noqa: F401
 
 

@@ -12,8 +12,11 @@ import pytest
 from middleware.audit.keys import load_keys
 from middleware.config import load_config
 
-from .test_audit_cli import config_fixture  # noqa: F401
-from .test_audit_cli import populate, run
+from .test_audit_cli import (
+    config_fixture,  # noqa: F401
+    populate,
+    run,
+)
 from .test_audit_support import Backend, backend_fixture  # noqa: F401
 from .test_audit_tamper import resign_rewrite
 
