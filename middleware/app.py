@@ -82,6 +82,12 @@ class ChatEndpoint:
         if ex.ctx.session_id:
             headers["x-candor-session"] = ex.ctx.session_id
         if ex.stream:
+            try:   # recorded before it speaks: the begin record is durable before the first byte
+                await self.pipeline.begin(ex)
+            except CandorError as err:
+                with contextlib.suppress(Exception):
+                    await source.aclose()  # type: ignore[attr-defined]
+                return await self._refuse(err, ex, app_id, policy_id, body)
             return SSEResponse(stream_reply(self.pipeline, ex, rules, first, source, self._finished), headers)
         try:
             reply = await collect_reply(self.pipeline, ex, rules, first, source)

@@ -22,6 +22,8 @@ from .exchange import Exchange
 
 # ex.extra key: this exchange's event was rejected as unrecordable and its small stand-in is written
 REJECTED = "audit_event_rejected"
+# ex.extra key: the event id of this streamed exchange's begin record
+BEGUN = "audit_stream_begin"
 
 
 def audit_unavailable(detail: str) -> CandorError:
@@ -52,6 +54,27 @@ class AuditRecorder:
         except (TypeError, ValueError) as exc:   # orjson.JSONEncodeError is a TypeError
             raise unrecordable(f"the request body cannot be encoded: {exc}") from None
 
+    async def begin(self, ex: Exchange) -> None:
+        """A streamed reply is recorded before it speaks: this ``stream_begin`` event is committed (or,
+        fail open, spooled) before the first byte goes out, and names the exchange event that will
+        complete it. A stream cut by a crash stays visible as begun and not finished (``audit report``).
+        Fail closed, a begin that cannot be made durable refuses the reply (503) before any text."""
+        ctx = ex.ctx
+        draft = EventDraft(
+            event_id=new_event_id(), kind="stream_begin", app_id=ctx.app_id, user_id=ctx.user_id,
+            session_id=ctx.session_id, persona_id=ctx.persona_id, policy_id=ex.policy.id,
+            policy_version=ex.policy.version, upstream_model=ex.route.target or None,
+            decisions=[{"rule": "stream.begin", "cites": ["ANTH-LOG-1"], "outcome": "begun",
+                        "detail": {"exchange_event_id": ex.event_id}}],
+            fail_mode=ex.policy.audit.fail)
+        try:
+            await self._audit().append(draft)
+        except AuditEventInvalid as exc:
+            await self._rejected(ex, draft, str(exc))
+        except AuditUnavailable as exc:
+            raise audit_unavailable(str(exc) or "the audit store is unreachable") from exc
+        ex.extra[BEGUN] = draft.event_id
+
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
         decisions = list(ex.decisions)
         ctx = ex.ctx
@@ -61,6 +84,9 @@ class AuditRecorder:
             source = ex.extra.get("age_band_source") or "header"
             decisions.insert(0, {"rule": "age_band", "cites": [], "outcome": "claimed" if source == "header" else
                                  "resolved", "detail": {"age_band": band, "source": source}})
+        if ex.extra.get(BEGUN):
+            decisions.append({"rule": "stream.end", "cites": ["ANTH-LOG-1"], "outcome": "finished",
+                              "detail": {"begin_event_id": ex.extra[BEGUN]}})
         if error is not None:
             decisions.append({"rule": "refusal" if error.is_refusal else "error", "cites": [],
                               "outcome": "refused" if error.is_refusal else "failed",

@@ -41,7 +41,8 @@ CONTRACT_KINDS = (
     "exchange", "refusal", "error", "crisis", "exit", "consent_change", "persona_change",
     "profile_change", "erasure", "policy_reload", "checkpoint",
 )
-EXTRA_KINDS = ("purge", "unlabeled_delivery", "alert_delivery", "handover_release")
+EXTRA_KINDS = ("purge", "unlabeled_delivery", "alert_delivery", "handover_release", "stream_begin",
+               "unauthenticated")
 KINDS = frozenset(CONTRACT_KINDS + EXTRA_KINDS)
 
 FailMode = Literal["closed", "open"]
