@@ -34,6 +34,23 @@ UNLABELED_CITES = ("LABEL-UNLABELED-1",)
 GUARDIAN_CITES = ("ANTH-MINOR-4",)
 
 
+async def read_profile(ex: Exchange, profiles: ProfileService, user_id: str) -> UserProfile | None:
+    """The user's profile. The store is in the audit database: when it is down, a policy that fails
+    open (``audit.fail: open``) uses the cached profile, however old, or none for a user never read
+    (the header's age band then applies), and records that it did; one that fails closed refuses."""
+    try:
+        return await profiles.get(user_id)
+    except CandorError as err:
+        if err.status < 500:
+            raise
+        if ex.policy.audit.fail != "open":
+            raise CandorError(err.status, err.code, f"{err.message} (this policy fails closed, audit.fail: "
+                              "closed: with audit.fail: open the cached profile would be used)") from err
+    known, profile = profiles.cache.cached(user_id)
+    ex.decide("profile", [], "store_unavailable_fail_open", {"cached": known})
+    return profile
+
+
 class ProfileGate:
     name = "profile"
 
@@ -52,7 +69,7 @@ class ProfileGate:
         ctx = ex.ctx
         profile: UserProfile | None = None
         if ctx.user_id is not None and self._profiles is not None:
-            profile = await self._profiles().get(ctx.user_id)
+            profile = await read_profile(ex, self._profiles(), ctx.user_id)
         ex.extra[PROFILE] = profile
         band = resolve_age_band(profile, ctx.age_band)
         source: str | None
