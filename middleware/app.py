@@ -76,6 +76,10 @@ class ChatEndpoint:
             source = self.pipeline.source(ex)
             first = await self.pipeline.first(ex, source)
         except CandorError as err:
+            if err.status == 401 and ex is None and self.s.unauthenticated is not None:
+                # counted per source, one audit event per interval: a keyless flood cannot fill the log
+                self.s.unauthenticated.count(request.client.host if request.client else "-")
+                return error_response(err)
             return await self._refuse(err, ex, app_id, policy_id, body)
         headers = {"x-candor-policy": ex.policy.id, "x-candor-policy-version": ex.policy.version,
                    "x-candor-event-id": ex.event_id}

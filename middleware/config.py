@@ -87,6 +87,7 @@ class AuditConfig(_Section):
     witness_secret_env: str = "CANDOR_WITNESS_TOKEN"  # optional bearer token for the witness
     max_event_bytes: int = Field(65_536, ge=4096)  # one event's canonical JSON
     max_content_bytes: int = Field(4_194_304, ge=4096)  # one event's message content
+    unauthenticated_interval: Duration = 60.0  # one aggregated `unauthenticated` event per interval
     checkpoint_every: int = Field(1000, ge=1)
     checkpoint_interval: Duration = 60.0
     batch_max: int = Field(1000, ge=1)

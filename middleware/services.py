@@ -33,3 +33,5 @@ class Services:
     routes: list[BaseRoute] = field(default_factory=list)      # admin and auditor APIs
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
+    # requests without a valid key are counted here, not recorded one by one (middleware/audit/unauth.py)
+    unauthenticated: Any = None
