@@ -33,6 +33,7 @@ from .events import AuditEvent, AuditEventInvalid, AuditUnavailable, EventDraft,
 from .keys import AuditKeys, load_keys, store_dir
 from .spool import Spool, SpoolEntry, orphans, read_entries
 from .store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in, open_store
+from .witness import Witness, statements
 
 if TYPE_CHECKING:
     from ..config import CandorConfig
@@ -54,14 +55,19 @@ class LogSettings:
     batch_max: int = 1000
     timeout: float = 5.0
     retry_interval: float = 1.0
+    witness_url: str | None = None   # signed checkpoints are also delivered there (witness.py)
+    witness_token: str | None = None
+    witness_dir: Path | None = None   # the witness outbox (default: spool_dir/../witness)
     max_event_bytes: int = 65_536   # canonical JSON of one event
     max_content_bytes: int = 4_194_304   # one event's message content, before encryption
 
     @classmethod
     def from_config(cls, cfg: CandorConfig) -> LogSettings:
         a = cfg.audit
+        spool = cfg.resolve_path(a.spool_dir) if a.spool_dir else store_dir(cfg) / "spool"
         return cls(
-            spool_dir=cfg.resolve_path(a.spool_dir) if a.spool_dir else store_dir(cfg) / "spool",
+            spool_dir=spool, witness_url=a.witness_url,
+            witness_token=os.environ.get(a.witness_secret_env) or None, witness_dir=spool.parent / "witness",
             anchor_file=cfg.resolve_path(a.anchor_file) if a.anchor_file else None,
             checkpoint_every=a.checkpoint_every, checkpoint_interval=a.checkpoint_interval,
             batch_max=a.batch_max, timeout=a.timeout, retry_interval=a.retry_interval,
@@ -115,6 +121,7 @@ class AuditLog:
         # because another replica may erase the user; this one forgets at once (forget_spool_key).
         self._deks: dict[str, tuple[float, str, bytes]] = {}
         self.anchor = AnchorWriter(settings.anchor_file, keys) if settings.anchor_file else None
+        self.witness: Witness | None = None
         self._chain = Chain("")
         self._resume = False   # continuing a named stream: the next batch starts with a signed resume
         self._known_streams: list[str] | None = None
@@ -136,6 +143,10 @@ class AuditLog:
         is down: the log starts unhealthy and keeps retrying."""
         self = cls(store, keys, settings)
         await self._startup(stream)
+        if settings.witness_url:
+            self.witness = Witness(settings.witness_url, settings.witness_dir or settings.spool_dir.parent / "witness",
+                                   self._chain.stream, token=settings.witness_token, timeout=settings.timeout)
+            self.witness.start()
         self._task = asyncio.create_task(self._run(), name="candor-audit-writer")
         return self
 
@@ -197,6 +208,8 @@ class AuditLog:
         if self._task is not None:
             self._queue.put_nowait(_CLOSE)
             await self._task
+        if self.witness is not None:
+            await self.witness.close()
         self._spool.close()
         if self._store_opened:
             with contextlib.suppress(Exception):
@@ -359,6 +372,7 @@ class AuditLog:
             else:
                 self._resolve(sealed)
                 await self._anchor_batch([s.row for s in sealed])
+                await self._witness_batch([s.row for s in sealed])
                 return
         for p in items:
             if p.draft.fail_mode == "closed" and not p.future.done():
@@ -378,6 +392,20 @@ class AuditLog:
                     p.future.set_exception(AuditUnavailable(f"audit store down and spool failed: {exc}"))
             return
         self._resolve(sealed)
+        await self._witness_batch([s.row for s in sealed])
+
+    async def _witness_batch(self, rows: list[EventRow]) -> None:
+        if self.witness is None:
+            return
+        items = statements(rows)
+        if not items:
+            return
+        try:
+            await asyncio.to_thread(self.witness.add, items)
+        except OSError as exc:
+            log.error("audit witness outbox write failed", error=str(exc))
+            return
+        self.witness.wake()
 
     def _resolve(self, sealed: list[_Sealed]) -> None:
         for s in sealed:
@@ -469,6 +497,8 @@ class AuditLog:
         self._resume = False
         self._spool = Spool(self.settings.spool_dir, name)
         old.close()
+        if self.witness is not None:
+            self.witness.switch(name)
         self._since_cp, self._cp_time = 0, time.monotonic()
         self._spool_keys = _SpoolKeys()
 
