@@ -59,6 +59,9 @@ async def test_auditor_reads_but_cannot_erase(api: Any) -> None:
     assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
     r = await client.get("/audit/verify", headers=auth(AUDITOR))
     assert r.status_code == 200 and r.json()["ok"] is True
+    assert any("no anchor file" in c for c in r.json()["caveats"])   # says what it could not rule out
+    r = await client.get("/audit/verify", params={"receipt": "x"}, headers=auth(AUDITOR))
+    assert r.status_code == 400 and r.json()["error"]["param"] == "receipt"
 
 
 async def test_admin_erases_and_the_erasure_is_an_event(api: Any, keys: AuditKeys) -> None:

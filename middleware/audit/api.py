@@ -23,7 +23,7 @@ from .events import KINDS, AuditUnavailable
 from .export import with_content
 from .keys import load_verify_keys
 from .store import Cursor, EventFilter
-from .verify import verify_store
+from .verify import outside_evidence_caveats, verify_store
 
 if TYPE_CHECKING:
     from ..config import CandorConfig
@@ -104,6 +104,11 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
         return _Orjson({"object": "list", "data": data, "next_cursor": nxt})
 
     async def verify(request: Request) -> Response:
+        if request.query_params:
+            name = next(iter(request.query_params))
+            return error(400, "invalid_request", f"unknown query parameter {name!r}: GET /audit/verify takes none "
+                         "(receipts and bundles are checked with the CLI: candor audit verify --receipt/--bundle)",
+                         param=name)
         audit = get_audit()
         keys = load_verify_keys(cfg) or {audit.keys.key_id: audit.keys.public}
         anchor = cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None
@@ -111,6 +116,12 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
             result = await verify_store(audit.store, keys, anchor)
         except Exception as exc:
             return error(503, "audit_unavailable", f"the audit store is unavailable: {exc}", type_="server_error")
+        if result.ok:
+            from .keys import key_beside_store
+
+            result.caveats += outside_evidence_caveats(anchor_file=anchor, receipt=False,
+                                                       witness_url=cfg.audit.witness_url,
+                                                       key_beside_db=key_beside_store(cfg))
         return _Orjson(result.to_dict())
 
     async def erase(request: Request) -> Response:

@@ -106,8 +106,15 @@ class ProfileGate:
         ex.decide("suspected_minor", self.cites, action, {"rule": found.rule})
         if self.switch and ex.ctx.user_id is not None and self._profiles is not None and not (
                 profile is not None and profile.minors_mode):
-            updated = await self._profiles().mark_suspected_minor(ex.ctx.user_id, reason=found.rule)
-            ex.extra[PROFILE] = updated
+            try:
+                updated = await self._profiles().mark_suspected_minor(ex.ctx.user_id, reason=found.rule)
+            except CandorError as err:
+                # fail open: minors mode applies to this request anyway; only its persistence is lost
+                if err.status < 500 or ex.policy.audit.fail != "open":
+                    raise
+                ex.decide("suspected_minor", self.cites, "not_persisted_fail_open", {"rule": found.rule})
+            else:
+                ex.extra[PROFILE] = updated
         await self.alerter.send(ex, "suspected_minor", self.cites, detail={"rule": found.rule, "action": action},
                                 once_per_day=True)
         return self.switch
