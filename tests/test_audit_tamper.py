@@ -196,3 +196,19 @@ async def test_clean_verify_states_what_it_could_not_rule_out(backend: Backend, 
     assert any(f"stream {log.stream} seq 2..3" in c and "no signature covers" in c for c in result.caveats)
     closed = await verify(backend, keys)
     assert closed.ok and not any("no signature covers" in c for c in closed.caveats)
+
+
+async def test_streams_from_before_signed_starts_pass_only_with_legacy_before(backend: Backend,
+                                                                              keys: AuditKeys) -> None:
+    """A log written before starts were signed: ``--legacy-before`` accepts its streams (as caveats)."""
+    await (await fresh_store(backend)).close()   # the schema
+    prev = GENESIS
+    for seq in (1, 2):
+        prev = await insert(backend, fake_event("old-writer", seq, prev))
+    await backend.sql("INSERT INTO audit_streams (stream, head_seq, head_hash, head_ts_us) VALUES (?, 2, ?, 1)",
+                      "old-writer", prev)
+    assert not (await verify(backend, keys)).ok
+    before = ts_micros("2026-11-30T12:00:01.000000Z")
+    accepted = await verify(backend, keys, legacy_before_us=before)
+    assert accepted.ok and any("old-writer has no signed start" in c for c in accepted.caveats)
+    assert not (await verify(backend, keys, legacy_before_us=before - 2_000_000)).ok

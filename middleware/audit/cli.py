@@ -149,7 +149,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     anchor = Path(args.anchor_file) if args.anchor_file else (
         cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None)
 
-    result = _read_store(cfg, lambda store: verify_store(store, keys, anchor, points=points), also=(ValueError,))
+    result = _read_store(cfg, lambda store: verify_store(store, keys, anchor, points=points,
+                                                         legacy_before_us=args.legacy_before), also=(ValueError,))
     if result is None:
         return EXIT_UNUSABLE
     if result.ok:
@@ -337,6 +338,9 @@ def add_audit_commands(subparsers: Any) -> None:
     p.add_argument("--anchor-file", metavar="FILE", help="anchor file to check (default: audit.anchor_file)")
     p.add_argument("--receipt", metavar="FILE", help="fail unless the log still extends this receipt")
     p.add_argument("--bundle", metavar="FILE", help="verify an exported bundle offline (needs --public-key)")
+    p.add_argument("--legacy-before", type=parse_time, metavar="T",
+                   help="accept streams begun before T without a signed start (logs written before Candor "
+                        "signed stream starts); each is listed as a caveat")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("receipt", help="sign every stream's head (after verifying) for an auditor to keep")

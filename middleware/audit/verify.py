@@ -98,8 +98,10 @@ class _StreamState:
 
 class Verifier:
     def __init__(self, public_keys: dict[str, Ed25519PublicKey], anchor_file: Path | None = None,
-                 max_problems: int = 50) -> None:
+                 max_problems: int = 50, legacy_before_us: int | None = None) -> None:
         self.keys = public_keys
+        # streams begun before this time may lack a signed start (written before starts were signed)
+        self.legacy_before_us = legacy_before_us
         self.anchor_file = anchor_file
         self.max_problems = max_problems
         self.result = VerifyResult()
@@ -185,8 +187,13 @@ class Verifier:
                 st = states[row.stream] = _StreamState(row.seq, str(prev_hash), str(eid), row.seq, row.hash,
                                                        str(eid))
                 if row.seq == 1 and not (row.kind == "checkpoint" and _detail(ev).get("phase") == "start"):
-                    self.problem(row.stream, 1, eid, "no signed stream start: this stream was not created by a "
-                                 "Candor writer holding the signing key (a forged or unregistered stream)")
+                    if self.legacy_before_us is not None and row.ts_us < self.legacy_before_us:
+                        self.result.caveats.append(
+                            f"stream {row.stream} has no signed start: accepted as written before starts were "
+                            "signed (--legacy-before); a forged stream dated that early would pass too")
+                    else:
+                        self.problem(row.stream, 1, eid, "no signed stream start: this stream was not created by "
+                                     "a Candor writer holding the signing key (a forged or unregistered stream)")
             else:
                 if st.ended is not None and not st.after_end_reported and not (
                         row.kind == "checkpoint" and _detail(ev).get("phase") == "resume"):
@@ -362,11 +369,12 @@ def outside_evidence_caveats(*, anchor_file: Path | None, receipt: bool, witness
 
 async def verify_store(store: AuditStore, public_keys: dict[str, Ed25519PublicKey],
                        anchor_file: Path | None = None, max_problems: int = 50,
-                       points: Iterable[tuple[str, int, str, str]] = ()) -> VerifyResult:
+                       points: Iterable[tuple[str, int, str, str]] = (),
+                       legacy_before_us: int | None = None) -> VerifyResult:
     """Verify everything in ``store``; ``points`` are (stream, seq, hash, where) recorded elsewhere
     (a receipt) that must still hold."""
     started = time.perf_counter()
-    v = Verifier(public_keys, anchor_file, max_problems)
+    v = Verifier(public_keys, anchor_file, max_problems, legacy_before_us)
     v.load_anchor_file()
     for stream, seq, hash_, where in points:
         v.add_point(stream, seq, hash_, where)
