@@ -112,6 +112,7 @@ class Witness:
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
         self.delivered = 0
+        self._stopping = False
 
     def _open(self, stream: str) -> _Outbox:
         path = self.directory / f"{stream}.jsonl"
@@ -139,13 +140,19 @@ class Witness:
         self._task = asyncio.create_task(self._run(), name="candor-audit-witness")
 
     async def close(self, drain_timeout: float = 2.0) -> None:
+        """Stop after one last delivery round (bounded by ``drain_timeout``): what is left stays in the
+        outbox for the next process. A delivery is not cut in the middle when it can finish in time, so
+        a witness rarely sees a statement twice."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
-        with contextlib.suppress(Exception):   # one last try, briefly: what is left stays in the outbox
-            async with asyncio.timeout(drain_timeout):
-                await self.deliver_all()
+            try:
+                async with asyncio.timeout(drain_timeout):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._task
         await self._client.aclose()
         os.close(self._own.fd)
 
@@ -192,15 +199,28 @@ class Witness:
         return True
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             if await self.deliver_all():
                 self.failures = 0
-                # new statements, or a look for orphans now and then (asyncio.timeout, not wait_for: on 3.11
-                # wait_for can swallow the cancellation of a task that close() is waiting for)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(30.0):
-                        await self._wake.wait()
+                await self._pause(30.0, wake_early=True)   # new statements, or a look for orphans now and then
             else:
                 self.failures += 1
-                await asyncio.sleep(self.retry.delay(self.failures))   # new statements wait for the backoff
+                await self._pause(self.retry.delay(self.failures), wake_early=False)   # keep to the backoff
+        await self.deliver_all()   # closing: one last round
+
+    async def _pause(self, seconds: float, *, wake_early: bool) -> None:
+        """Wait ``seconds``; a wake ends it early only when ``wake_early`` (closing always does).
+        (asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.)"""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not self._stopping:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._wake.wait()
+            if wake_early:
+                return
+            self._wake.clear()
