@@ -201,6 +201,8 @@ class PostgresAuditStore:
         for col, val in (("session_id", flt.session_id), ("user_ref", flt.user_ref), ("kind", flt.kind)):
             if val is not None:
                 where.append(f"{col} = {arg(val)}")
+        if flt.kinds is not None:
+            where.append(f"kind = ANY({arg(list(flt.kinds))}::text[])")
         if flt.since_us is not None:
             where.append(f"ts_us >= {arg(flt.since_us)}")
         if flt.until_us is not None:

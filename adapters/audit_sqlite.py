@@ -330,6 +330,9 @@ class SQLiteAuditStore:
             if val is not None:
                 where.append(f"{col} = ?")
                 args.append(val)
+        if flt.kinds is not None:
+            where.append(f"kind IN ({_qs(flt.kinds) or 'NULL'})")
+            args.extend(flt.kinds)
         if flt.since_us is not None:
             where.append("ts_us >= ?")
             args.append(flt.since_us)

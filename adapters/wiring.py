@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from middleware.audit.api import audit_routes
 from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.log import AuditLog
+from middleware.audit.unauth import UnauthenticatedTally
 from middleware.auth import App, AppKeys, key_digest, load_apps
 from middleware.config import DEFAULT_POLICY, CandorConfig
 from middleware.console.deps import ConsoleDeps
@@ -145,6 +146,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         # each run is itself a signed `purge` event, the evidence that retention runs
         retention = max(registry.get(pid).audit.retention for pid in registry.ids())
         rt.tasks.append(asyncio.create_task(rt.audit.run_retention(retention, every=3600.0)))
+        rt.tasks.append(asyncio.create_task(unauthenticated.run()))
         with contextlib.suppress(ValueError, RuntimeError):   # signals exist only in the main thread
             registry.install_sighup()
 
@@ -175,6 +177,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         good = rt.state is not None and await rt.state.ping()
         return "state", good, "ok" if good else "state store unreachable"
 
+    unauthenticated = UnauthenticatedTally(rt.audit_log, cfg.audit.unauthenticated_interval)
     return Services(
         config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
@@ -183,5 +186,5 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                     config=cfg, audit=rt.audit_log, policies=registry, likeness=rt.likeness_service,
                     profiles=protect.profile_service, outbox=protect.alert_outbox,
                     handover=protect.handover_registry, on_release=protect.record_release))],
-        on_startup=[startup], on_shutdown=[shutdown],
+        on_startup=[startup], on_shutdown=[shutdown], unauthenticated=unauthenticated,
     )

@@ -1,6 +1,10 @@
 """Audit log throughput: events/s appended by concurrent callers (SQLite, PostgreSQL) and verify events/s.
 
     .venv/bin/python bench/audit_bench.py [--events 50000] [--concurrency 256] [--pg-dsn DSN] [--no-pg]
+                                          [--with-begin]
+
+``--with-begin``: every exchange is preceded by its ``stream_begin`` record, each awaited before the
+next as a streamed reply does (two durable appends per exchange); events/s counts both.
 
 Each event looks like a real exchange (three decisions, a notice, encrypted content of a short
 conversation). Appends are committed when they return (SQLite in both synchronous modes, PostgreSQL commit).
@@ -43,18 +47,31 @@ def make_draft(i: int, content: bool) -> EventDraft:
         fail_mode="closed")
 
 
-async def append_bench(store: AuditStore, tmp: Path, events: int, concurrency: int, content: bool) -> float:
+def begin_draft(exchange: EventDraft) -> EventDraft:
+    return EventDraft(
+        event_id=new_event_id(), kind="stream_begin", app_id=exchange.app_id, user_id=exchange.user_id,
+        session_id=exchange.session_id, persona_id=exchange.persona_id, policy_id=exchange.policy_id,
+        policy_version=exchange.policy_version, upstream_model=exchange.upstream_model,
+        decisions=[{"rule": "stream.begin", "cites": ["ANTH-LOG-1"], "outcome": "begun",
+                    "detail": {"exchange_event_id": exchange.event_id}}], fail_mode="closed")
+
+
+async def append_bench(store: AuditStore, tmp: Path, events: int, concurrency: int, content: bool,
+                       with_begin: bool = False) -> tuple[float, float]:
     keys = AuditKeys.generate()
     log = await AuditLog.start(store, keys, LogSettings(spool_dir=tmp / "spool", checkpoint_every=1000))
-    per = events // concurrency
+    per = events // concurrency // (2 if with_begin else 1)
     drafts = [[make_draft(c * per + i, content) for i in range(per)] for c in range(concurrency)]
+    begins = [[begin_draft(d) for d in mine] for mine in drafts] if with_begin else None
 
-    async def caller(mine: list[EventDraft]) -> None:
-        for d in mine:
+    async def caller(c: int) -> None:
+        for i, d in enumerate(drafts[c]):
+            if begins is not None:
+                await log.append(begins[c][i])   # durable before the reply's first byte
             await log.append(d)
 
     started = time.perf_counter()
-    await asyncio.gather(*(caller(m) for m in drafts))
+    await asyncio.gather(*(caller(c) for c in range(concurrency)))
     elapsed = time.perf_counter() - started
     await log.close()
     verify_keys = {keys.key_id: keys.public}
@@ -62,7 +79,8 @@ async def append_bench(store: AuditStore, tmp: Path, events: int, concurrency: i
     result = await verify_store(store, verify_keys)
     await store.close()
     assert result.ok, result.problems[:3]
-    return per * concurrency / elapsed, result.events / result.seconds  # type: ignore[return-value]
+    appended = per * concurrency * (2 if with_begin else 1)
+    return appended / elapsed, result.events / result.seconds
 
 
 async def main() -> None:
@@ -72,13 +90,15 @@ async def main() -> None:
     ap.add_argument("--pg-dsn", default=os.environ.get("CANDOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-content", action="store_true")
+    ap.add_argument("--with-begin", action="store_true", help="a stream_begin record before every exchange")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         for mode in ("normal", "full"):
             store = open_store(f"sqlite:///{tmp}/audit-{mode}.db?synchronous={mode}")
-            rate, vrate = await append_bench(store, tmp, args.events, args.concurrency, not args.no_content)
+            rate, vrate = await append_bench(store, tmp, args.events, args.concurrency, not args.no_content,
+                                                args.with_begin)
             label = "default: committed to the WAL" if mode == "normal" else "fsync per commit"
             rows.append((f"SQLite (WAL, synchronous={mode}; {label})", rate, vrate))
         if not args.no_pg:
@@ -87,14 +107,16 @@ async def main() -> None:
             schema = f"audit_bench_{os.getpid()}"
             store = open_store(f"{args.pg_dsn}{'&' if '?' in args.pg_dsn else '?'}schema={schema}")
             try:
-                rate, vrate = await append_bench(store, tmp, args.events, args.concurrency, not args.no_content)
+                rate, vrate = await append_bench(store, tmp, args.events, args.concurrency, not args.no_content,
+                                                args.with_begin)
                 rows.append(("PostgreSQL (asyncpg)", rate, vrate))
             finally:
                 conn = await asyncpg.connect(args.pg_dsn)
                 await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
                 await conn.close()
     print(f"{args.events:,} events, {args.concurrency} concurrent appenders, "
-          f"content {'off' if args.no_content else 'encrypted per user'}, checkpoint every 1,000\n")
+          f"content {'off' if args.no_content else 'encrypted per user'}, checkpoint every 1,000"
+          f"{', a stream_begin before every exchange' if args.with_begin else ''}\n")
     print("| store | append events/s (durable) | verify events/s |")
     print("|---|---:|---:|")
     for name, rate, vrate in rows:

@@ -74,6 +74,10 @@ class ChatEndpoint:
             source = self.pipeline.source(ex)
             first = await self.pipeline.first(ex, source)
         except CandorError as err:
+            if err.status == 401 and ex is None and self.s.unauthenticated is not None:
+                # counted per source, one audit event per interval: a keyless flood cannot fill the log
+                self.s.unauthenticated.count(request.client.host if request.client else "-")
+                return error_response(err)
             return await self._refuse(err, ex, app_id, policy_id, body)
         except Exception as exc:   # a bug: the same lifecycle as a refusal, as a 500 with its traceback
             log_crash(request.url.path, exc, event_id=ex.event_id if ex else None)
@@ -83,6 +87,15 @@ class ChatEndpoint:
         if ex.ctx.session_id:
             headers["x-candor-session"] = ex.ctx.session_id
         if ex.stream:
+            try:   # recorded before it speaks: the begin record is durable before the first byte
+                await self.pipeline.begin(ex)
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    await source.aclose()  # type: ignore[attr-defined]
+                if not isinstance(exc, CandorError):
+                    log_crash(request.url.path, exc, event_id=ex.event_id)
+                return await self._refuse(exc if isinstance(exc, CandorError) else crash_error(), ex, app_id,
+                                          policy_id, body)
             return SSEResponse(stream_reply(self.pipeline, ex, rules, first, source, self._finished), headers)
         try:
             reply = await collect_reply(self.pipeline, ex, rules, first, source)

@@ -72,8 +72,8 @@ class StateConfig(_Section):
 
 class AuditConfig(_Section):
     url: str = "sqlite:///.candor/audit.db"
-    # keys (middleware/audit/keys.py): env variables first, else files in key_dir (default: the
-    # SQLite database's directory, else .candor/); generated on first run for SQLite unless false
+    # keys (middleware/audit/keys.py): env variables first, else files in key_dir (default: a directory
+    # beside the database's, .candor-keys/, never the database's own); generated for SQLite unless false
     key_dir: str | None = None
     generate_keys: bool | None = None
     signing_key_env: str = "CANDOR_SIGNING_KEY"
@@ -82,7 +82,12 @@ class AuditConfig(_Section):
     public_key: str | None = None  # where the signing public key is exported (default key_dir)
     trusted_keys: list[str] = Field(default_factory=list)  # older public keys verify still accepts
     anchor_file: str | None = None  # append-only copy of checkpoints and heads, off the database
-    spool_dir: str | None = None  # fail-open spool (default key_dir/spool)
+    spool_dir: str | None = None  # fail-open spool (default: the SQLite database's directory/spool)
+    witness_url: str | None = None  # signed checkpoints are also POSTed there (durably, retried)
+    witness_secret_env: str = "CANDOR_WITNESS_TOKEN"  # optional bearer token for the witness
+    max_event_bytes: int = Field(65_536, ge=4096)  # one event's canonical JSON
+    max_content_bytes: int = Field(4_194_304, ge=4096)  # one event's message content
+    unauthenticated_interval: Duration = 60.0  # one aggregated `unauthenticated` event per interval
     checkpoint_every: int = Field(1000, ge=1)
     checkpoint_interval: Duration = 60.0
     batch_max: int = Field(1000, ge=1)

@@ -60,6 +60,8 @@ class Recorder(Protocol):
 
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None: ...
 
+    async def begin(self, ex: Exchange) -> None: ...
+
 
 def _model_not_found(name: Any, routes: dict[str, ModelRoute]) -> CandorError:
     return CandorError(404, "model_not_found",
@@ -224,6 +226,10 @@ class Pipeline:
     # -- 7. record -------------------------------------------------------------------------------------
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
         await self.recorder.record(ex, error)
+
+    async def begin(self, ex: Exchange) -> None:
+        """A streamed reply's begin record, durable before its first byte (``recorder.py``)."""
+        await self.recorder.begin(ex)
 
 
 _NO_ROUTE = ModelRoute(name="", adapter="", target="", upstream_model="", api_base=None, api_key=None,

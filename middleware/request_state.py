@@ -36,5 +36,7 @@ class RequestState:
     persona_watch: PersonaWatch | None = None  # rules/persona.py: consent/kill-switch watch while streaming
     deferred_refusal: CandorError | None = None  # rules/persona.py: a refusal that waits for crisis checks
     label_prefix: str | None = None            # rules/labels.py: the label text sent before the reply
+    audit_begin_id: str | None = None          # recorder.py: the begin record of a streamed reply
+    audit_rejected: bool = False               # recorder.py: the event could not be recorded; a stand-in was
     answer_notices: list[dict[str, Any]] = field(default_factory=list)  # rules/crisis.py: notices that are
                                                # the answer itself (not repeated as notices)

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from .audit.unauth import UnauthenticatedTally
 from .auth import AppKeys
 from .config import CandorConfig
 from .pipeline import Pipeline
@@ -34,3 +35,5 @@ class Services:
     routes: list[BaseRoute] = field(default_factory=list)      # admin and auditor APIs
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
+    # requests without a valid key are counted here, not recorded one by one (middleware/audit/unauth.py)
+    unauthenticated: UnauthenticatedTally | None = None

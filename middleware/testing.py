@@ -143,9 +143,13 @@ class RecordingRecorder:
 
     def __init__(self) -> None:
         self.records: list[tuple[Exchange, CandorError | None]] = []
+        self.begun: list[Exchange] = []
 
     def admit(self, ex: Exchange) -> None:
         return None
+
+    async def begin(self, ex: Exchange) -> None:
+        self.begun.append(ex)
 
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
         self.records.append((ex, error))

@@ -50,15 +50,18 @@ async def test_no_or_unknown_key_is_401(api: Any) -> None:
 async def test_auditor_reads_but_cannot_erase(api: Any) -> None:
     client, log = api
     e = await log.append(draft(0, content={"reply": "hello"}))
-    r = await client.get("/audit/events", headers=auth(AUDITOR))
+    r = await client.get("/audit/events", params={"kind": "exchange"}, headers=auth(AUDITOR))
     assert r.status_code == 200 and [x["event_id"] for x in r.json()["data"]] == [e.event_id]
     assert "content" not in r.json()["data"][0]
-    r = await client.get("/audit/events", params={"include_content": "1"}, headers=auth(AUDITOR))
+    r = await client.get("/audit/events", params={"include_content": "1", "kind": "exchange"}, headers=auth(AUDITOR))
     assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
     r = await client.delete("/admin/users/alice/content", headers=auth(AUDITOR))
     assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
     r = await client.get("/audit/verify", headers=auth(AUDITOR))
     assert r.status_code == 200 and r.json()["ok"] is True
+    assert any("no anchor file" in c for c in r.json()["caveats"])   # says what it could not rule out
+    r = await client.get("/audit/verify", params={"receipt": "x"}, headers=auth(AUDITOR))
+    assert r.status_code == 400 and r.json()["error"]["param"] == "receipt"
 
 
 async def test_admin_erases_and_the_erasure_is_an_event(api: Any, keys: AuditKeys) -> None:
@@ -98,3 +101,25 @@ async def test_filters_and_cursor_pagination(api: Any) -> None:
     for bad in ({"kind": "chat"}, {"limit": "0"}, {"cursor": "!!"}, {"since": "yesterday-ish"}):
         r = await client.get("/audit/events", params=bad, headers=auth(AUDITOR))
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+
+
+async def test_kind_takes_a_comma_list(api: Any) -> None:
+    client, log = api
+    await log.append(draft(0))
+    await log.append(draft(0, kind="refusal"))
+    await log.append(draft(0, kind="crisis"))
+    r = await client.get("/audit/events", params={"kind": "refusal,crisis"}, headers=auth(AUDITOR))
+    assert r.status_code == 200 and sorted(x["kind"] for x in r.json()["data"]) == ["crisis", "refusal"]
+    r = await client.get("/audit/events", params={"kind": "refusal,chat"}, headers=auth(AUDITOR))
+    assert r.status_code == 400 and "chat" in r.json()["error"]["message"]
+
+
+async def test_unknown_or_repeated_query_parameters_are_refused(api: Any) -> None:
+    """A typo must not silently widen an auditor's query (``sesion=`` would return every session)."""
+    client, log = api
+    await log.append(draft(0, session="s1"))
+    for query in ("sesion=s1", "session=s1&user_id=alice", "session=s1&session=s2"):
+        r = await client.get(f"/audit/events?{query}", headers=auth(AUDITOR))
+        assert r.status_code == 400, query
+        err = r.json()["error"]
+        assert err["code"] == "invalid_request" and err["param"] is not None, query

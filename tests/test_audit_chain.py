@@ -57,11 +57,14 @@ async def rewrite(backend: Backend, stream: str, seq: int, mutate: Any, rechain:
 async def test_chain_links_and_verifies_clean(backend: Backend, keys: AuditKeys) -> None:
     events = await write(backend, keys, 25)
     stream = events[0].stream
-    assert [e.seq for e in events] == [*range(1, 11), *range(12, 22), *range(23, 28)]  # 11, 22: checkpoints
-    assert events[0].prev_hash == GENESIS
+    # 1: the signed stream start; 12, 23: checkpoints; 29: the signed end at close
+    assert [e.seq for e in events] == [*range(2, 12), *range(13, 23), *range(24, 29)]
     rows = await backend.sql("SELECT seq, body, hash, kind FROM audit_events WHERE stream = ? ORDER BY seq", stream)
-    assert [r[0] for r in rows] == list(range(1, 29))  # 25 events + 3 checkpoints (the last at close)
-    assert [r[3] for r in rows].count("checkpoint") == 3
+    assert json.loads(rows[0][1])["prev_hash"] == GENESIS
+    assert [r[0] for r in rows] == list(range(1, 30))  # 25 events + start + 2 checkpoints + end
+    assert [r[3] for r in rows].count("checkpoint") == 4
+    phases = [json.loads(r[1])["decisions"][0]["detail"].get("phase") for r in rows if r[3] == "checkpoint"]
+    assert phases == ["start", None, None, "end"]
     prev = GENESIS
     for _, body, digest, _ in rows:
         ev = json.loads(body)
@@ -72,7 +75,7 @@ async def test_chain_links_and_verifies_clean(backend: Backend, keys: AuditKeys)
         prev = digest
     result = await verify(backend, keys)
     assert result.ok, result.problems
-    assert (result.events, result.streams, result.checkpoints) == (28, 1, 3)
+    assert (result.events, result.streams, result.checkpoints) == (29, 1, 4)
 
 
 async def test_event_has_exactly_the_contract_fields(backend: Backend, keys: AuditKeys) -> None:
@@ -101,7 +104,7 @@ async def test_named_stream_continues_from_its_stored_head(backend: Backend, key
     first = await write(backend, keys, 3, stream="replica-a")
     second = await write(backend, keys, 2, stream="replica-a")
     assert first[0].stream == second[0].stream == "replica-a"
-    assert second[0].seq == first[-1].seq + 2  # after the closing checkpoint
+    assert second[0].seq == first[-1].seq + 3  # after the signed end and the signed resume
     assert (await verify(backend, keys)).ok
 
 
@@ -130,7 +133,7 @@ async def test_rewritten_chain_is_caught_by_the_signed_checkpoint(backend: Backe
     target = events[4]
     await rewrite(backend, target.stream, target.seq, lambda ev: ev.update(status=451), rechain=True)
     result = await verify(backend, keys)
-    assert result.first is not None and result.first.seq == 11  # the first checkpoint after the change
+    assert result.first is not None and result.first.seq == 12  # the first checkpoint after the change
     assert "checkpoint" in result.first.reason
 
 
@@ -157,9 +160,9 @@ async def test_reordered_pair_is_named(backend: Backend, keys: AuditKeys) -> Non
 async def test_truncated_tail_up_to_last_checkpoint_is_detected(backend: Backend, keys: AuditKeys) -> None:
     events = await write(backend, keys, 25)
     s = events[0].stream
-    await backend.sql("DELETE FROM audit_events WHERE stream = ? AND seq >= 22", s)  # from the 2nd checkpoint on
+    await backend.sql("DELETE FROM audit_events WHERE stream = ? AND seq >= 23", s)  # from the 2nd checkpoint on
     result = await verify(backend, keys)
-    assert result.first is not None and result.first.seq == 21
+    assert result.first is not None and result.first.seq == 22
     assert "truncated tail" in result.first.reason
 
 
@@ -169,17 +172,19 @@ async def test_truncation_with_stream_table_rolled_back_is_caught_by_the_anchor_
     events = await write(backend, keys, 25, anchor_file=anchor)
     s = events[0].stream
     assert (await verify(backend, keys, anchor_file=anchor)).ok
-    # a careful intruder: cut the tail after seq 15 and make the stream table agree, restoring the
+    # a careful intruder: cut the tail after seq 16 and make the stream table agree, restoring the
     # genuinely signed first checkpoint so nothing inside the database looks wrong
-    await backend.sql("DELETE FROM audit_events WHERE stream = ? AND seq > 15", s)
-    (cp_body,) = (await backend.sql("SELECT body FROM audit_events WHERE stream = ? AND seq = 11", s))[0]
+    await backend.sql("DELETE FROM audit_events WHERE stream = ? AND seq > 16", s)
+    (cp_body,) = (await backend.sql("SELECT body FROM audit_events WHERE stream = ? AND seq = 12", s))[0]
     d = json.loads(cp_body)["decisions"][0]["detail"]
-    (h15,) = (await backend.sql("SELECT hash FROM audit_events WHERE stream = ? AND seq = 15", s))[0]
-    await backend.sql("UPDATE audit_streams SET head_seq = 15, head_hash = ?, cp_seq = ?, cp_hash = ?, cp_sig = ? "
-                      "WHERE stream = ?", h15, d["seq"], d["hash"], d["sig"], s)
-    assert (await verify(backend, keys)).ok  # without the anchor file this is invisible (documented)
+    (h16,) = (await backend.sql("SELECT hash FROM audit_events WHERE stream = ? AND seq = 16", s))[0]
+    await backend.sql("UPDATE audit_streams SET head_seq = 16, head_hash = ?, cp_seq = ?, cp_hash = ?, cp_sig = ? "
+                      "WHERE stream = ?", h16, d["seq"], d["hash"], d["sig"], s)
+    plain = await verify(backend, keys)
+    # without the anchor file this is invisible (documented), but verify says the tail is unsigned
+    assert plain.ok and any(f"stream {s} seq 12..16" in c for c in plain.caveats), plain.caveats
     result = await verify(backend, keys, anchor_file=anchor)
-    assert result.first is not None and result.first.seq == 15
+    assert result.first is not None and result.first.seq == 16
     assert "truncated tail" in result.first.reason and "anchor file" in result.first.reason
 
 
@@ -192,18 +197,18 @@ async def test_forged_checkpoint_is_named(backend: Backend, keys: AuditKeys) -> 
         d = ev["decisions"][0]["detail"]
         d["sig"] = forger.sign(signed_message("checkpoint", stream=s, seq=d["seq"], hash=d["hash"]))
 
-    await rewrite(backend, s, 22, forge, rechain=True)
+    await rewrite(backend, s, 23, forge, rechain=True)
     result = await verify(backend, keys)
-    assert result.first is not None and result.first.seq == 22
+    assert result.first is not None and result.first.seq == 23
     assert "forged checkpoint" in result.first.reason
 
 
 async def test_checkpoint_moved_to_cover_another_event_is_caught(backend: Backend, keys: AuditKeys) -> None:
     events = await write(backend, keys, 25)
     s = events[0].stream
-    await rewrite(backend, s, 22, lambda ev: ev["decisions"][0]["detail"].update(seq=5), rechain=True)
+    await rewrite(backend, s, 23, lambda ev: ev["decisions"][0]["detail"].update(seq=5), rechain=True)
     result = await verify(backend, keys)
-    assert result.first is not None and result.first.seq == 22 and "checkpoint" in result.first.reason
+    assert result.first is not None and result.first.seq == 23 and "checkpoint" in result.first.reason
 
 
 async def test_periodic_checkpoint_by_time(backend: Backend, keys: AuditKeys) -> None:
@@ -212,7 +217,7 @@ async def test_periodic_checkpoint_by_time(backend: Backend, keys: AuditKeys) ->
     await asyncio.sleep(0.3)
     kinds = [r[0] for r in await backend.sql("SELECT kind FROM audit_events ORDER BY seq")]
     await log.close()
-    assert kinds == ["exchange", "checkpoint"]
+    assert kinds == ["checkpoint", "exchange", "checkpoint"]  # the signed start, the event, a timed checkpoint
 
 
 def test_new_event_id_is_unique_and_time_ordered() -> None:

@@ -32,8 +32,8 @@ def run(*argv: str) -> int:
     return rc
 
 
-@pytest.fixture
-def config(backend: Backend) -> Path:
+@pytest.fixture(name="config")
+def config_fixture(backend: Backend) -> Path:
     path = backend.tmp / "candor.yaml"
     path.write_text(yaml.safe_dump({"audit": {"url": backend.url, "key_dir": str(backend.tmp / "keys"),
                                               "generate_keys": True, "checkpoint_every": 4}}))
@@ -148,7 +148,8 @@ def test_report_figures(config: Path, tmp_path: Path) -> None:
                                                          "status": "ok"}
     assert r["refusals"]["by_code"] == {"persona_not_allowed_for_minor": 1}
     assert r["crisis"] == {"detections": 1, "by_level": {"explicit_intent": 1}, "alerts": 1, "handovers": 0,
-                           "alerts_delivered": 0, "alerts_given_up": 0, "alert_delivery_attempts": 0}
+                           "alerts_delivered": 0, "alerts_given_up": 0, "alert_delivery_attempts": 0,
+                           "alerts_pending": 1}
     assert r["age_structure"]["users"] == {"adult": 2, "unknown": 0}
     assert r["age_structure"]["events"]["minor"] == 1
     assert r["notices"]["by_kind"] == {"ai_disclosure": 7}

@@ -1,57 +1,51 @@
-"""The compliance report (middleware/audit/report.py) and retention and erasure
-(middleware/audit/retention.py), on a real SQLite audit log."""
+"""``audit report`` figures issue 14 added: streams begun and not finished, first turns without a
+disclosure, alert delivery (delivered, pending, given up), unauthenticated traffic counted."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import Any
 
-import pytest
-
-from adapters.root import audit_log
-from middleware.audit.events import EventDraft, new_event_id
-from middleware.audit.log import AuditLog
+from middleware.audit.keys import AuditKeys
 from middleware.audit.report import compute_report, render_markdown
-from middleware.audit.retention import erase_user, purge
-from middleware.config import load_config
+
+from .test_audit_support import Backend, backend_fixture, draft, fresh_store, keys_fixture, open_log  # noqa: F401
 
 
-@pytest.fixture
-async def log(tmp_path: Path) -> AsyncIterator[AuditLog]:
-    (tmp_path / "candor.yaml").write_text(f"audit: {{url: \"sqlite:///{tmp_path}/a.db\", generate_keys: true}}\n")
-    opened = await audit_log(load_config(tmp_path / "candor.yaml"))
-    yield opened
-    await opened.close()
+def begin(exchange_id: str, session: str) -> Any:
+    return draft(0, kind="stream_begin", session=session, decisions=[
+        {"rule": "stream.begin", "cites": ["ANTH-LOG-1"], "outcome": "begun",
+         "detail": {"exchange_event_id": exchange_id}}], notices=[])
 
 
-async def _exchange(log: AuditLog, kind: str = "exchange", status: int = 200, **decision: object) -> None:
-    decisions = [decision] if decision else []
-    await log.append(EventDraft(new_event_id(), kind, app_id="a", user_id="u-1", session_id="s", status=status,
-                                policy_id="cn-anthropomorphic-2026", decisions=decisions,  # type: ignore[list-item]
-                                content={"messages": [{"role": "user", "content": "hi"}]}))
-
-
-async def test_the_report_counts_exchanges_refusals_and_crises(log: AuditLog) -> None:
-    await _exchange(log)
-    await _exchange(log, "refusal", 403, rule="refusal", cites=[], outcome="refused",
-                    detail={"code": "guardian_consent_required"})
-    await _exchange(log, "crisis", rule="crisis", cites=["ANTH-CRISIS-2"], outcome="replaced",
-                    detail={"level": "explicit_intent", "category": "self_harm", "alerted": True})
-    report = await compute_report(log.store, None, None)
-    text = render_markdown(report)
-    assert "guardian_consent_required" in text
-    assert report and "crisis" in text.lower()
-
-
-async def test_erasure_destroys_content_and_is_itself_recorded(log: AuditLog) -> None:
-    await _exchange(log)
-    event, keys, contents = await erase_user(log, "u-1", actor="test")
-    assert keys >= 1 and contents >= 1 and event.kind == "erasure"
-
-
-async def test_purge_refuses_nonsense_and_records_each_run(log: AuditLog) -> None:
-    await _exchange(log)
-    with pytest.raises(ValueError):
-        await purge(log, 0)
-    event = await purge(log, 3600)   # nothing is an hour old yet: a run that deleted nothing, on record
-    assert event.kind == "purge"
+async def test_report_counts_unfinished_streams_missed_disclosures_and_alert_delivery(
+        backend: Backend, keys: AuditKeys) -> None:
+    log = await open_log(backend, keys)
+    done = draft(0, session="s-done")                       # disclosed first turn (the draft has the notice)
+    await log.append(begin(done.event_id, "s-done"))
+    await log.append(done)
+    cut = await log.append(begin("never-finished-exchange", "s-cut"))
+    missed = await log.append(draft(0, session="s-missed", notices=[]))
+    await log.append(draft(1, session="s-missed", notices=[]))   # a later turn: no disclosure due
+    for alert_id, outcome in (("a1", "delivered"), ("a2", "gave_up")):
+        await log.append(draft(0, kind="alert_delivery", session=None, decisions=[
+            {"rule": "alert", "cites": [], "outcome": outcome, "detail": {"alert_id": alert_id}}]))
+    for _ in range(3):
+        await log.append(draft(0, kind="crisis", session="s-done", decisions=[
+            {"rule": "crisis", "cites": [], "outcome": "replaced", "detail": {"level": "distress", "alerted": True}}]))
+    await log.append(draft(0, kind="unauthenticated", user=None, session=None, notices=[], decisions=[
+        {"rule": "auth", "cites": [], "outcome": "counted", "detail": {"by_source": {"10.0.0.9": 1000, "::1": 2}}}]))
+    await log.close()
+    store = await fresh_store(backend)
+    try:
+        r = await compute_report(store, None, None)
+    finally:
+        await store.close()
+    assert r["streams"] == {"begun": 2, "begun_not_finished": 1, "unfinished_event_ids": [cut.event_id]}
+    assert r["disclosures"]["first_turn_without_disclosure"] == 1
+    assert r["disclosures"]["missed_event_ids"] == [missed.event_id]
+    assert (r["crisis"]["alerts"], r["crisis"]["alerts_delivered"], r["crisis"]["alerts_given_up"],
+            r["crisis"]["alerts_pending"]) == (3, 1, 1, 1)
+    assert r["unauthenticated"] == {"requests": 1002, "by_source": {"10.0.0.9": 1000, "::1": 2}}
+    text = render_markdown(r)
+    assert "begun but not finished (cut by a crash or a lost final record): 1" in text
+    assert "first turn without an AI disclosure: 1" in text and "pending: 1" in text

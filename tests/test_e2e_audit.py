@@ -83,7 +83,10 @@ def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub:
     recorded = next(d for d in exchange["decisions"] if d["rule"] == "labels")["detail"]
     assert recorded["explicit"] == delivered["explicit"] and recorded["implicit"] == delivered["implicit"]
     kinds = [(e["kind"], e["status"]) for e in by_id.values()]
-    assert ("refusal", 404) in kinds and ("error", 502) in kinds and ("refusal", 401) in kinds
+    assert ("refusal", 404) in kinds and ("error", 502) in kinds
+    # a request without a valid key is counted (per source, one aggregated event per interval), not logged
+    assert ("refusal", 401) not in kinds
+    assert "candor_unauthenticated_total" in httpx.get(proxy.url + "/metrics").text
 
     verified = candor(proxy, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -23,13 +23,24 @@ from .events import KINDS, AuditUnavailable
 from .export import with_content
 from .keys import load_verify_keys
 from .store import Cursor, EventFilter
-from .verify import verify_store
+from .verify import outside_evidence_caveats, verify_store
 
 if TYPE_CHECKING:
     from ..config import CandorConfig
     from .log import AuditLog
 
 _MAX_LIMIT = 1000
+EVENT_PARAMS = frozenset({"session", "user", "kind", "since", "until", "limit", "cursor", "include_content"})
+
+
+def parse_kinds(text: str) -> tuple[str, ...]:
+    """``kind`` as a comma list; every name must be a known kind."""
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise ValueError(f"unknown kind {', '.join(map(repr, unknown)) or repr(text)}; expected a comma list of "
+                         f"{', '.join(sorted(KINDS))}")
+    return kinds
 
 
 class _Orjson(JSONResponse):
@@ -61,10 +72,15 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
     async def events(request: Request) -> Response:
         audit = get_audit()
         q = request.query_params
+        for name in q:
+            if name not in EVENT_PARAMS:
+                return error(400, "invalid_request", f"unknown query parameter {name!r}: use "
+                             f"{', '.join(sorted(EVENT_PARAMS))}", param=name)
+            if len(q.getlist(name)) > 1:
+                return error(400, "invalid_request", f"query parameter {name!r} given more than once "
+                             "(for several kinds write kind=a,b)", param=name)
         try:
-            kind = q.get("kind")
-            if kind is not None and kind not in KINDS:
-                raise ValueError(f"unknown kind {kind!r}")
+            kinds = parse_kinds(q["kind"]) if "kind" in q else None
             limit = int(q.get("limit", "100"))
             if not 1 <= limit <= _MAX_LIMIT:
                 raise ValueError(f"limit must be between 1 and {_MAX_LIMIT}")
@@ -78,7 +94,7 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
             raise CandorError(403, "permission_denied", "message content is readable with the admin key only",
                               param="include_content")
         flt = EventFilter(session_id=q.get("session"), user_ref=audit.keys.user_ref(q["user"]) if "user" in q
-                          else None, kind=kind, since_us=since, until_us=until)
+                          else None, kinds=kinds, since_us=since, until_us=until)
         try:
             rows = await audit.store.query(flt, after, limit)
             data = await with_content(audit.store, audit.keys.master if include_content else None, rows)
@@ -88,6 +104,11 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
         return _Orjson({"object": "list", "data": data, "next_cursor": nxt})
 
     async def verify(request: Request) -> Response:
+        if request.query_params:
+            name = next(iter(request.query_params))
+            return error(400, "invalid_request", f"unknown query parameter {name!r}: GET /audit/verify takes none "
+                         "(receipts and bundles are checked with the CLI: candor audit verify --receipt/--bundle)",
+                         param=name)
         audit = get_audit()
         keys = load_verify_keys(cfg) or {audit.keys.key_id: audit.keys.public}
         anchor = cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None
@@ -95,6 +116,12 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
             result = await verify_store(audit.store, keys, anchor)
         except Exception as exc:
             return error(503, "audit_unavailable", f"the audit store is unavailable: {exc}", type_="server_error")
+        if result.ok:
+            from .keys import key_beside_store
+
+            result.caveats += outside_evidence_caveats(anchor_file=anchor, receipt=False,
+                                                       witness_url=cfg.audit.witness_url,
+                                                       key_beside_db=key_beside_store(cfg))
         return _Orjson(result.to_dict())
 
     async def erase(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""``candor audit verify|export|report|purge`` and ``candor user erase``.
+"""``candor audit verify|export|receipt|report|purge`` and ``candor user erase``.
 
 The lead's ``middleware/cli.py`` calls ``add_audit_commands(subparsers)`` and
 ``add_user_erase_command(user_subparsers)``; each command sets ``args.func(args) -> int`` (exit code).
@@ -21,14 +21,18 @@ import orjson
 from ..composition import current
 from ..config import CandorConfig, find_config, load_config
 from ..durations import format_duration, parse_duration
+from .api import parse_kinds
+from .bundle import BundleError, verify_bundle, write_bundle
 from .events import AuditUnavailable
 from .export import export
-from .keys import AuditKeyError, load_keys, load_verify_keys
+from .keys import AuditKeyError, key_beside_store, load_keys, load_public_key, load_verify_keys
+from .keys import key_id as public_key_id
 from .log import AuditLog
+from .receipt import ReceiptError, dump_receipt, load_receipt, make_receipt
 from .report import compute_report, render_markdown
 from .retention import DEFAULT_RETENTION
 from .store import AuditStore, EventFilter, StoreUnavailable
-from .verify import verify_store
+from .verify import VerifyResult, outside_evidence_caveats, verify_store
 
 EXIT_OK, EXIT_TAMPERED, EXIT_UNUSABLE = 0, 1, 2
 T = TypeVar("T")
@@ -107,7 +111,35 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         yield fh
 
 
+def _print_result(result: VerifyResult, as_json: bool) -> None:
+    if as_json:
+        print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+        return
+    if result.ok:
+        rate = f", {result.events / result.seconds:,.0f} events/s" if result.seconds else ""
+        receipt = f", {result.receipt_points} receipt points" if result.receipt_points else ""
+        print(f"audit log intact: {result.events:,} events in {result.streams} streams, {result.checkpoints} "
+              f"signed checkpoints, {result.anchors_checked} anchors checked{receipt} ({result.seconds:.2f}s{rate})")
+        if result.caveats:
+            print("not ruled out by this check:")
+            for c in result.caveats:
+                print(f"  - {c}")
+    else:
+        print(f"audit log TAMPERED: first bad event: {result.first}")
+        for p in result.problems[1:]:
+            print(f"  also: {p}")
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    points: list[tuple[str, int, str, str]] = []
+    if args.receipt:
+        try:
+            _, points = load_receipt(Path(args.receipt))
+        except ReceiptError as exc:
+            _err(str(exc))
+            return EXIT_UNUSABLE
+    if args.bundle:
+        return _verify_bundle(args, points)
     cfg = _config(args)
     if args.public_key:
         cfg.audit.public_key = args.public_key
@@ -118,24 +150,71 @@ def cmd_verify(args: argparse.Namespace) -> int:
     anchor = Path(args.anchor_file) if args.anchor_file else (
         cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None)
 
-    result = _read_store(cfg, lambda store: verify_store(store, keys, anchor), also=(ValueError,))
+    result = _read_store(cfg, lambda store: verify_store(store, keys, anchor, points=points,
+                                                         legacy_before_us=args.legacy_before), also=(ValueError,))
     if result is None:
         return EXIT_UNUSABLE
-    if args.json:
-        print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
-    elif result.ok:
-        rate = f", {result.events / result.seconds:,.0f} events/s" if result.seconds else ""
-        print(f"audit log intact: {result.events:,} events in {result.streams} streams, {result.checkpoints} "
-              f"signed checkpoints, {result.anchors_checked} anchors checked ({result.seconds:.2f}s{rate})")
-    else:
-        print(f"audit log TAMPERED: first bad event: {result.first}")
-        for p in result.problems[1:]:
-            print(f"  also: {p}")
+    if result.ok:
+        result.caveats += outside_evidence_caveats(
+            anchor_file=anchor, receipt=bool(points), witness_url=cfg.audit.witness_url,
+            key_beside_db=key_beside_store(cfg))
+    _print_result(result, args.json)
     return EXIT_OK if result.ok else EXIT_TAMPERED
+
+
+def _verify_bundle(args: argparse.Namespace, points: list[tuple[str, int, str, str]]) -> int:
+    """Offline: only the bundle, the public key (and a receipt) are read; no config, no store."""
+    if not args.public_key:
+        _err("verify --bundle needs --public-key FILE: the key you trust, not one taken from the bundle")
+        return EXIT_UNUSABLE
+    try:
+        public = load_public_key(args.public_key)
+    except (OSError, ValueError, AuditKeyError) as exc:
+        _err(f"cannot read the public key: {exc}")
+        return EXIT_UNUSABLE
+    try:
+        result = asyncio.run(verify_bundle(Path(args.bundle), {public_key_id(public): public}, points))
+    except BundleError as exc:
+        _err(str(exc))
+        return EXIT_UNUSABLE
+    if result.ok:
+        result.caveats += outside_evidence_caveats(anchor_file=None, receipt=bool(points), witness_url=None,
+                                                   key_beside_db=False)[1:]
+    _print_result(result, args.json)
+    return EXIT_OK if result.ok else EXIT_TAMPERED
+
+
+def cmd_receipt(args: argparse.Namespace) -> int:
+    """Verify, then sign every stream's head: the auditor keeps the file for ``verify --receipt``."""
+    cfg = _config(args)
+    try:
+        keys = load_keys(cfg, create=False)
+    except AuditKeyError as exc:
+        _err(f"a receipt is signed with the log's key: {exc}")
+        return EXIT_UNUSABLE
+    verify_keys = load_verify_keys(cfg) or {keys.key_id: keys.public}
+    verify_keys.setdefault(keys.key_id, keys.public)
+    anchor = cfg.resolve_path(cfg.audit.anchor_file) if cfg.audit.anchor_file else None
+    result = _read_store(cfg, lambda store: verify_store(store, verify_keys, anchor), also=(ValueError,))
+    if result is None:
+        return EXIT_UNUSABLE
+    if not result.ok:
+        _err(f"no receipt for a log that does not verify: {result.first}")
+        return EXIT_TAMPERED
+    data = dump_receipt(make_receipt(result, keys))
+    if args.out and args.out != "-":
+        Path(args.out).write_bytes(data)
+        print(f"receipt of {len(result.heads)} streams ({result.events:,} events) written to {args.out}",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(data.decode())
+    return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     cfg = _config(args)
+    if args.bundle:
+        return _export_bundle(args, cfg)
     try:
         keys = load_keys(cfg, create=False)
     except AuditKeyError as exc:
@@ -145,7 +224,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         keys = None
         _err(f"exporting without content: {exc}")
     flt = EventFilter(session_id=args.session, user_ref=keys.user_ref(args.user) if keys and args.user else None,
-                      kind=args.kind, since_us=args.since, until_us=args.until)
+                      kinds=args.kind, since_us=args.since, until_us=args.until)
 
     async def run(store: AuditStore) -> int:
         with _output(args.out) as out:
@@ -157,6 +236,34 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.out and args.out != "-":
         print(f"exported {count:,} events to {args.out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _export_bundle(args: argparse.Namespace, cfg: CandorConfig) -> int:
+    if any(getattr(args, k) is not None for k in ("session", "user", "kind", "since", "until")) or args.out:
+        _err("--bundle exports the whole log (a verifiable copy): it takes no filters and no --out")
+        return EXIT_UNUSABLE
+    try:
+        keys = load_keys(cfg, create=False)
+    except AuditKeyError as exc:
+        _err(f"a bundle is signed with the log's key: {exc}")
+        return EXIT_UNUSABLE
+
+    target = Path(args.bundle)
+    with target.open("wb") as fh:
+        count = _read_store(cfg, lambda store: write_bundle(store, keys, fh))
+    if count is None:
+        target.unlink(missing_ok=True)
+        return EXIT_UNUSABLE
+    print(f"bundle of {count:,} events written to {args.bundle}; verify it offline with "
+          f"candor audit verify --bundle {args.bundle} --public-key audit-signing.pub", file=sys.stderr)
+    return EXIT_OK
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    try:
+        return parse_kinds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -230,17 +337,28 @@ def add_audit_commands(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable result")
     p.add_argument("--public-key", metavar="FILE", help="Ed25519 public key (default: the exported one)")
     p.add_argument("--anchor-file", metavar="FILE", help="anchor file to check (default: audit.anchor_file)")
+    p.add_argument("--receipt", metavar="FILE", help="fail unless the log still extends this receipt")
+    p.add_argument("--bundle", metavar="FILE", help="verify an exported bundle offline (needs --public-key)")
+    p.add_argument("--legacy-before", type=parse_time, metavar="T",
+                   help="accept streams begun before T without a signed start (logs written before Candor "
+                        "signed stream starts); each is listed as a caveat")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("receipt", help="sign every stream's head (after verifying) for an auditor to keep")
+    _store_arg(p)
+    p.add_argument("--out", metavar="FILE", help="default: standard output")
+    p.set_defaults(func=cmd_receipt)
 
     p = sub.add_parser("export", help="export events (and content) as evidence")
     _store_arg(p)
     p.add_argument("--session", metavar="ID")
     p.add_argument("--user", metavar="ID", help="raw user id (pseudonymised for the lookup)")
-    p.add_argument("--kind", metavar="K")
+    p.add_argument("--kind", metavar="K[,K...]", type=_kinds, help="event kinds, comma separated")
     _range_args(p)
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     p.add_argument("--out", metavar="FILE", help="default: standard output")
     p.add_argument("--no-content", action="store_true", help="leave message content out")
+    p.add_argument("--bundle", metavar="FILE", help="the whole log as a signed bundle for offline verify")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", help="compliance summary (ANTH-ASSESS-2 figures)")

@@ -46,6 +46,15 @@ def seal_content(dek: bytes, key_id: str, user_ref: str, content_ref: str, ts_us
                       nonce=nonce, ciphertext=ct)
 
 
+def seal_content_bytes(dek: bytes, key_id: str, user_ref: str, content_ref: str, ts_us: int,
+                       content: bytes) -> ContentRow:
+    """``seal_content`` of content already encoded as JSON (the writer encodes before sealing)."""
+    nonce = os.urandom(12)
+    ct = AESGCM(dek).encrypt(nonce, content, f"content:{content_ref}:{user_ref}".encode())
+    return ContentRow(content_ref=content_ref, user_ref=user_ref, key_id=key_id, ts_us=ts_us,
+                      nonce=nonce, ciphertext=ct)
+
+
 def open_content(dek: bytes, row: ContentRow) -> dict[str, Any]:
     try:
         plain = AESGCM(dek).decrypt(row.nonce, row.ciphertext,

@@ -41,7 +41,8 @@ CONTRACT_KINDS = (
     "exchange", "refusal", "error", "crisis", "exit", "consent_change", "persona_change",
     "profile_change", "erasure", "policy_reload", "checkpoint",
 )
-EXTRA_KINDS = ("purge", "unlabeled_delivery", "alert_delivery", "handover_release", "console")
+EXTRA_KINDS = ("purge", "unlabeled_delivery", "alert_delivery", "handover_release", "console", "stream_begin",
+               "unauthenticated")
 KINDS = frozenset(CONTRACT_KINDS + EXTRA_KINDS)
 
 FailMode = Literal["closed", "open"]
@@ -49,6 +50,11 @@ FailMode = Literal["closed", "open"]
 
 class AuditUnavailable(Exception):
     """The audit store is down and the policy says fail closed: the caller answers 503."""
+
+
+class AuditEventInvalid(ValueError):
+    """This one event cannot be recorded (not encodable as JSON, nested too deep, over the size
+    bounds): the request's own error, never a store outage. Nothing of it entered the chain."""
 
 
 @dataclass(slots=True)

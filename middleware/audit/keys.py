@@ -110,14 +110,41 @@ class AuditKeys:
         return cls(Ed25519PrivateKey.generate(), os.urandom(32), os.urandom(32))
 
 
-def key_dir(cfg: CandorConfig) -> Path:
-    """``audit.key_dir``, else the SQLite database's directory, else ``.candor`` beside the config."""
-    if cfg.audit.key_dir:
-        return cfg.resolve_path(cfg.audit.key_dir)
+def store_dir(cfg: CandorConfig) -> Path:
+    """Where local audit state that is not a secret lives (the fail-open spool): the SQLite
+    database's directory, else ``.candor`` beside the config."""
     url = cfg.audit.url
     if url.startswith("sqlite:///"):
-        return cfg.resolve_path(url[len("sqlite:///"):]).parent
+        return cfg.resolve_path(url[len("sqlite:///"):].split("?", 1)[0]).parent
     return cfg.resolve_path(".candor")
+
+
+def key_dir(cfg: CandorConfig) -> Path:
+    """``audit.key_dir``; else, for SQLite, a directory *beside* the database's, not in it
+    (``.candor/audit.db`` -> ``.candor-keys/``), so copying, mounting or sharing the database's
+    directory does not hand over the key that signs it; else ``.candor-keys`` beside the config.
+
+    A deployment that already keeps its keys in the database's directory (the layout before this
+    default) keeps using them: moving them would change every pseudonym and lock away stored
+    content. ``verify`` then says the key sits beside the database."""
+    if cfg.audit.key_dir:
+        return cfg.resolve_path(cfg.audit.key_dir)
+    legacy = store_dir(cfg)
+    if (legacy / SIGNING_FILE).is_file():
+        return legacy
+    return legacy.with_name(f"{legacy.name}-keys")
+
+
+def key_beside_store(cfg: CandorConfig) -> bool:
+    """The signing key file sits in the SQLite database's own directory (and no env key is set):
+    whoever can write the database can then also re-sign it."""
+    if os.environ.get(cfg.audit.signing_key_env):
+        return False
+    url = cfg.audit.url
+    if not url.startswith("sqlite:///"):
+        return False
+    db_dir = cfg.resolve_path(url[len("sqlite:///"):].split("?", 1)[0]).parent.resolve()
+    return (key_dir(cfg) / SIGNING_FILE).is_file() and key_dir(cfg).resolve() == db_dir
 
 
 def _may_generate(cfg: CandorConfig) -> bool:

@@ -23,15 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import structlog
 
 from .anchor import AnchorWriter
-from .chain import Chain, checkpoint_draft, new_stream_id
-from .content import new_data_key, seal_content, unwrap
-from .events import AuditEvent, AuditUnavailable, EventDraft, new_event_id
-from .keys import AuditKeys, key_dir
+from .chain import Chain, checkpoint_draft, new_stream_id, phase_draft
+from .content import new_data_key, seal_content_bytes, unwrap
+from .events import AuditEvent, AuditEventInvalid, AuditUnavailable, EventDraft, new_event_id
+from .keys import AuditKeys, store_dir
 from .spool import Spool, SpoolEntry, orphans, read_entries
 from .store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in
+from .witness import Witness, statements
 
 if TYPE_CHECKING:
     from ..config import CandorConfig
@@ -40,6 +42,8 @@ log = structlog.get_logger("candor.audit")
 _REPLAY_CHUNK = 500
 _DEK_CACHE_TTL = 5.0
 _DEK_CACHE_MAX = 10_000
+_KNOWN_STREAMS_MAX = 5000   # names a stream's signed start lists (newest first by name order)
+_ID_MAX = 1024   # characters of an indexed id (session, persona, app, policy): beyond is an attack
 
 
 @dataclass
@@ -51,15 +55,24 @@ class LogSettings:
     batch_max: int = 1000
     timeout: float = 5.0
     retry_interval: float = 1.0
+    witness_url: str | None = None   # signed checkpoints are also delivered there (witness.py)
+    witness_token: str | None = None
+    witness_dir: Path | None = None   # the witness outbox (default: spool_dir/../witness)
+    max_event_bytes: int = 65_536   # canonical JSON of one event
+    max_content_bytes: int = 4_194_304   # one event's message content, before encryption
 
     @classmethod
     def from_config(cls, cfg: CandorConfig) -> LogSettings:
         a = cfg.audit
+        spool = cfg.resolve_path(a.spool_dir) if a.spool_dir else store_dir(cfg) / "spool"
         return cls(
-            spool_dir=cfg.resolve_path(a.spool_dir) if a.spool_dir else key_dir(cfg) / "spool",
+            spool_dir=spool, witness_url=a.witness_url,
+            witness_token=os.environ.get(a.witness_secret_env) or None, witness_dir=spool.parent / "witness",
             anchor_file=cfg.resolve_path(a.anchor_file) if a.anchor_file else None,
             checkpoint_every=a.checkpoint_every, checkpoint_interval=a.checkpoint_interval,
-            batch_max=a.batch_max, timeout=a.timeout, retry_interval=a.retry_interval)
+            batch_max=a.batch_max, timeout=a.timeout, retry_interval=a.retry_interval,
+            max_event_bytes=a.max_event_bytes,
+            max_content_bytes=a.max_content_bytes)
 
 
 @dataclass(slots=True)
@@ -74,6 +87,7 @@ class _Sealed:
     event: AuditEvent
     row: EventRow
     owner: str | None = None  # whose data key encrypts the content
+    content: bytes | None = None  # the content's JSON, encoded before sealing so it cannot fail later
 
 
 @dataclass
@@ -107,7 +121,10 @@ class AuditLog:
         # because another replica may erase the user; this one forgets at once (forget_spool_key).
         self._deks: dict[str, tuple[float, str, bytes]] = {}
         self.anchor = AnchorWriter(settings.anchor_file, keys) if settings.anchor_file else None
+        self.witness: Witness | None = None
         self._chain = Chain("")
+        self._resume = False   # continuing a named stream: the next batch starts with a signed resume
+        self._known_streams: list[str] | None = None
         self._spool: Spool
         self._task: asyncio.Task[None] | None = None
 
@@ -127,6 +144,10 @@ class AuditLog:
         is down: the log starts unhealthy and keeps retrying."""
         self = cls(store, keys, settings)
         await self._startup(stream)
+        if settings.witness_url:
+            self.witness = Witness(settings.witness_url, settings.witness_dir or settings.spool_dir.parent / "witness",
+                                   self._chain.stream, token=settings.witness_token, timeout=settings.timeout)
+            self.witness.start()
         self._task = asyncio.create_task(self._run(), name="candor-audit-writer")
         return self
 
@@ -146,6 +167,7 @@ class AuditLog:
                         spool.clear()
                     head = await asyncio.wait_for(self.store.stream_head(stream), self.settings.timeout)
                     chain = Chain(stream, *head) if head else Chain(stream)
+                    self._resume = head is not None
                 except Exception as exc:
                     self._down(exc)
             if chain is None:  # head unknown: write a derived stream rather than risk a fork
@@ -187,6 +209,8 @@ class AuditLog:
         if self._task is not None:
             self._queue.put_nowait(_CLOSE)
             await self._task
+        if self.witness is not None:
+            await self.witness.close()
         self._spool.close()
         if self._store_opened:
             with contextlib.suppress(Exception):
@@ -242,8 +266,9 @@ class AuditLog:
                 await self._recover()
             try:
                 force_cp = bool(forced) or (closing and self._since_cp + len(items) > 0)
-                if items or force_cp or self._checkpoint_due(0):
-                    await self._process(items, force_cp)
+                final = closing and (self._chain.seq > 0 or bool(items))
+                if items or force_cp or final or self._checkpoint_due(0):
+                    await self._process(items, force_cp, final)
             except Exception as exc:  # the writer must survive anything
                 log.exception("audit writer failed a batch", error=str(exc))
                 for p in items:
@@ -259,31 +284,85 @@ class AuditLog:
             return True
         return pending > 0 and time.monotonic() - self._cp_time >= self.settings.checkpoint_interval
 
-    def _seal_all(self, items: list[_Pending], force_cp: bool) -> list[_Sealed]:
+    def _prepare(self, p: _Pending) -> tuple[str | None, str | None, bytes | None]:
+        """(user_ref, content owner, encoded content) of one draft; raises ``AuditEventInvalid``."""
+        d = p.draft
+        for name in ("session_id", "persona_id", "app_id", "policy_id", "user_id"):
+            value = getattr(d, name)
+            if value is not None and len(value) > _ID_MAX:
+                raise AuditEventInvalid(f"{name} is {len(value):,} characters, over the {_ID_MAX} allowed")
+        user_ref = self.keys.user_ref(d.user_id)
+        if d.content is None:
+            return user_ref, None, None
+        try:
+            content = orjson.dumps(d.content)
+        except (TypeError, ValueError, RecursionError) as exc:   # nested too deep, invalid surrogates...
+            raise AuditEventInvalid(f"the message content cannot be recorded: {exc}") from None
+        if len(content) > self.settings.max_content_bytes:
+            raise AuditEventInvalid(f"the message content is {len(content):,} bytes, over the "
+                                    f"{self.settings.max_content_bytes:,} audit.max_content_bytes allows")
+        # content without a user is keyed to its session so it can still be shredded
+        owner = user_ref or (self.keys.user_ref(f"\x00session:{d.session_id}") if d.session_id else None)
+        return user_ref, owner, content if owner else None
+
+    def _seal_life(self, phase: str, now: int, out: list[_Sealed]) -> None:
+        draft = phase_draft(new_event_id(), phase, self._chain, self.keys,
+                            self._known_streams if phase == "start" else None)
+        event, row = self._chain.seal(draft, now, None, None)
+        out.append(_Sealed(None, event, row))
+
+    def _seal_all(self, items: list[_Pending], force_cp: bool, final: bool = False) -> list[_Sealed]:
+        """Seal ``items`` into the chain. An item that cannot be encoded fails alone (its future gets
+        ``AuditEventInvalid``) and takes no sequence number: the chain never gets a gap."""
         now = _now_us()
         out: list[_Sealed] = []
+        if self._chain.seq == 0 and (items or force_cp or final):
+            self._seal_life("start", now, out)
+        elif self._resume and (items or force_cp or final):
+            self._seal_life("resume", now, out)
+        self._resume = False
+        sealed_items = 0
         for p in items:
             d = p.draft
-            user_ref = self.keys.user_ref(d.user_id)
-            owner = None
-            if d.content is not None:
-                # content without a user is keyed to its session so it can still be shredded
-                owner = user_ref or (self.keys.user_ref(f"\x00session:{d.session_id}") if d.session_id else None)
-            content_ref = os.urandom(16).hex() if owner else None
-            event, row = self._chain.seal(d, now, user_ref, content_ref)
-            out.append(_Sealed(p, event, row, owner))
-        due = self._checkpoint_due(len(items))
-        self._since_cp += len(items)
-        if force_cp or due:
+            try:
+                user_ref, owner, content = self._prepare(p)
+                content_ref = os.urandom(16).hex() if owner else None
+                event, row = self._chain.seal(d, now, user_ref, content_ref, self.settings.max_event_bytes)
+            except AuditEventInvalid as exc:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+                continue
+            out.append(_Sealed(p, event, row, owner, content))
+            sealed_items += 1
+        due = self._checkpoint_due(sealed_items)
+        self._since_cp += sealed_items
+        if final and self._chain.seq > 0:
+            self._seal_life("end", now, out)
+            self._since_cp, self._cp_time = 0, time.monotonic()
+        elif force_cp or due:
             draft = checkpoint_draft(new_event_id(), self._chain, self.keys)
             event, row = self._chain.seal(draft, now, None, None)
             out.append(_Sealed(None, event, row))
             self._since_cp, self._cp_time = 0, time.monotonic()
         return out
 
-    async def _process(self, items: list[_Pending], force_cp: bool) -> None:
+    async def _load_known_streams(self) -> None:
+        """The streams the store holds, for the signed start of a new stream (once per stream)."""
+        if self._chain.seq != 0 or self._known_streams is not None:
+            return
+        async with asyncio.timeout(self.settings.timeout):
+            infos = await self.store.streams()
+        names = sorted((i.stream for i in infos if i.stream != self._chain.stream), reverse=True)
+        self._known_streams = names[:_KNOWN_STREAMS_MAX]
+
+    async def _process(self, items: list[_Pending], force_cp: bool, final: bool = False) -> None:
         if self._healthy:
-            sealed = self._seal_all(items, force_cp)
+            try:
+                await self._load_known_streams()
+            except Exception as exc:
+                self._down(exc)
+        if self._healthy:
+            sealed = self._seal_all(items, force_cp, final)
             try:
                 contents, new_keys = await self._encrypt_from_store(sealed)
                 async with asyncio.timeout(self.settings.timeout):   # unlike wait_for, no task per batch
@@ -294,14 +373,15 @@ class AuditLog:
             else:
                 self._resolve(sealed)
                 await self._anchor_batch([s.row for s in sealed])
+                await self._witness_batch([s.row for s in sealed])
                 return
         for p in items:
             if p.draft.fail_mode == "closed" and not p.future.done():
                 p.future.set_exception(AuditUnavailable("the audit store is unavailable (fail closed)"))
         open_items = [p for p in items if p.draft.fail_mode == "open"]
-        if not open_items and not force_cp and not self._checkpoint_due(0):
+        if not open_items and not force_cp and not final and not self._checkpoint_due(0):
             return
-        sealed = self._seal_all(open_items, force_cp)
+        sealed = self._seal_all(open_items, force_cp, final)
         entries = self._encrypt_for_spool(sealed)
         try:
             await asyncio.to_thread(self._spool.write, entries)
@@ -313,6 +393,20 @@ class AuditLog:
                     p.future.set_exception(AuditUnavailable(f"audit store down and spool failed: {exc}"))
             return
         self._resolve(sealed)
+        await self._witness_batch([s.row for s in sealed])
+
+    async def _witness_batch(self, rows: list[EventRow]) -> None:
+        if self.witness is None:
+            return
+        items = statements(rows)
+        if not items:
+            return
+        try:
+            await asyncio.to_thread(self.witness.add, items)
+        except OSError as exc:
+            log.error("audit witness outbox write failed", error=str(exc))
+            return
+        self.witness.wake()
 
     def _resolve(self, sealed: list[_Sealed]) -> None:
         for s in sealed:
@@ -348,17 +442,17 @@ class AuditLog:
                 deks[owner] = (row.key_id, dek)
         contents = []
         for s in sealed:
-            if s.owner and s.pending is not None and s.pending.draft.content is not None:
+            if s.owner and s.content is not None:
                 kid, dek = deks[s.owner]
-                contents.append(seal_content(dek, kid, s.owner, s.event.content_ref or "", s.row.ts_us,
-                                             s.pending.draft.content))
+                contents.append(seal_content_bytes(dek, kid, s.owner, s.event.content_ref or "", s.row.ts_us,
+                                                   s.content))
         return contents, new_keys
 
     def _encrypt_for_spool(self, sealed: list[_Sealed]) -> list[SpoolEntry]:
         entries = []
         for s in sealed:
             entry = SpoolEntry(s.row)
-            if s.owner and s.pending is not None and s.pending.draft.content is not None:
+            if s.owner and s.content is not None:
                 cached = self._spool_keys.keys.get(s.owner)
                 if cached is None:
                     row, dek = new_data_key(self.keys.master, s.owner)
@@ -367,8 +461,8 @@ class AuditLog:
                 if not written:
                     entry.key = key_row
                     self._spool_keys.keys[s.owner] = (key_row, dek, True)
-                entry.content = seal_content(dek, key_row.key_id, s.owner, s.event.content_ref or "",
-                                             s.row.ts_us, s.pending.draft.content)
+                entry.content = seal_content_bytes(dek, key_row.key_id, s.owner, s.event.content_ref or "",
+                                                   s.row.ts_us, s.content)
             entries.append(entry)
         return entries
 
@@ -400,8 +494,12 @@ class AuditLog:
         old = self._spool
         name = new_stream_id()
         self._chain = Chain(name)
+        self._known_streams = None
+        self._resume = False
         self._spool = Spool(self.settings.spool_dir, name)
         old.close()
+        if self.witness is not None:
+            self.witness.switch(name)
         self._since_cp, self._cp_time = 0, time.monotonic()
         self._spool_keys = _SpoolKeys()
 

@@ -8,7 +8,17 @@ What it reads from events (the request pipeline records these):
   up, counted once per alert id;
 * refusals and errors: decision ``detail.code`` (else ``http_<status>``);
 * notices: each notice's ``kind``; labels and actions: every decision as ``rule:outcome``, and
-  ``unlabeled_delivery`` events.
+  ``unlabeled_delivery`` events;
+* streamed replies: ``stream_begin`` events whose exchange event (``detail.exchange_event_id``) is
+  nowhere in the log are *begun, not finished* (the proxy died mid-stream, or the final record was
+  lost): listed by event id;
+* missed disclosures: a session's first ``exchange`` (in the period, for sessions that began in it)
+  that carries no ``ai_disclosure`` notice;
+* alert delivery: delivered and given up from ``alert_delivery`` events, pending = alerts raised minus
+  those two;
+* unauthenticated traffic: the ``unauthenticated`` events' per-interval counts, summed per source.
+
+Complaints: the log has no complaint event kind yet, so the report cannot count them; it says so.
 """
 
 from __future__ import annotations
@@ -73,11 +83,19 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
     errors: Counter[str] = Counter()
     notices: Counter[str] = Counter()
     decisions: Counter[str] = Counter()
+    begun: dict[str, tuple[str, str | None, int]] = {}   # exchange event id -> (begin id, session, ts_us)
+    seen_ids: set[str] = set()
+    first_exchange: dict[str, tuple[int, str, bool]] = {}   # session -> (ts_us, event id, disclosed)
+    session_seen: set[str] = set()
+    unauth: Counter[str] = Counter()
     async for rows in iter_rows(store, EventFilter(since_us=since_us, until_us=until)):
         for row in rows:
             ev = orjson.loads(row.body)
             kind = row.kind
             kinds[kind] += 1
+            seen_ids.add(row.event_id)
+            _streams_and_disclosures(row.kind, row.event_id, row.session_id, row.ts_us, ev, begun,
+                                     first_exchange, session_seen, unauth)
             uid = _uid(row.user_ref) if row.user_ref else None
             ts = ev["ts"]
             band = code = None
@@ -122,6 +140,8 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
             if row.session_id and row.kind in _USAGE_KINDS:
                 span = sessions.setdefault(row.session_id, [row.ts_us, row.ts_us])
                 span[0], span[1] = min(span[0], row.ts_us), max(span[1], row.ts_us)
+    unfinished = await _unfinished(store, begun, seen_ids)
+    missed = sorted(event_id for _, event_id, disclosed in first_exchange.values() if not disclosed)
     all_users: set[int] = set()
     async for rows in iter_rows(store, EventFilter(until_us=until)):
         all_users.update(_uid(r.user_ref) for r in rows if r.user_ref and r.kind in _USAGE_KINDS)
@@ -149,7 +169,15 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
         "age_structure": {"users": dict(sorted(age_structure.items())), "events": dict(sorted(age_events.items()))},
         "crisis": {"detections": kinds.get("crisis", 0), "by_level": dict(crisis_levels), "alerts": alerts,
                    "handovers": handovers, "alerts_delivered": len(alert_outcomes["delivered"]),
-                   "alerts_given_up": len(alert_outcomes["gave_up"]), "alert_delivery_attempts": attempts},
+                   "alerts_given_up": len(alert_outcomes["gave_up"]), "alert_delivery_attempts": attempts,
+                   "alerts_pending": max(0, alerts - len(alert_outcomes["delivered"])
+                                         - len(alert_outcomes["gave_up"]))},
+        "streams": {"begun": kinds.get("stream_begin", 0), "begun_not_finished": len(unfinished),
+                    "unfinished_event_ids": unfinished[:100]},
+        "disclosures": {"sessions_begun": len(first_exchange), "first_turn_without_disclosure": len(missed),
+                        "missed_event_ids": missed[:100]},
+        "unauthenticated": {"requests": sum(unauth.values()), "by_source": dict(unauth.most_common(20))},
+        "complaints": None,
         "refusals": {"total": kinds.get("refusal", 0), "by_code": dict(refusals.most_common())},
         "errors": {"total": kinds.get("error", 0), "by_code": dict(errors.most_common())},
         "notices": {"total": sum(notices.values()), "by_kind": dict(notices.most_common())},
@@ -160,6 +188,56 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
         "purges": kinds.get("purge", 0),
         "warnings": warnings,
     }
+
+
+def _streams_and_disclosures(kind: str, event_id: str, session: str | None, ts_us: int, ev: dict[str, Any],
+                             begun: dict[str, tuple[str, str | None, int]],
+                             first_exchange: dict[str, tuple[int, str, bool]], session_seen: set[str],
+                             unauth: Counter[str]) -> None:
+    if kind == "stream_begin":
+        detail = _first_detail(ev)
+        if detail.get("exchange_event_id"):
+            begun[str(detail["exchange_event_id"])] = (event_id, session, ts_us)
+        return
+    if kind == "unauthenticated":
+        for source, n in (_first_detail(ev).get("by_source") or {}).items():
+            if isinstance(n, int):
+                unauth[str(source)] += n
+        return
+    if session is None or kind not in _USAGE_KINDS:
+        return
+    if session not in session_seen:
+        session_seen.add(session)
+        if kind == "exchange":   # the session's first turn: the disclosure is due here
+            disclosed = any(isinstance(n, dict) and n.get("kind") == "ai_disclosure" for n in ev.get("notices") or [])
+            first_exchange[session] = (ts_us, event_id, disclosed)
+
+
+def _first_detail(ev: dict[str, Any]) -> dict[str, Any]:
+    decisions = ev.get("decisions") or [{}]
+    detail = decisions[0].get("detail") if isinstance(decisions[0], dict) else None
+    return detail if isinstance(detail, dict) else {}
+
+
+async def _unfinished(store: AuditStore, begun: dict[str, tuple[str, str | None, int]], seen: set[str]) -> list[str]:
+    """Begin records whose exchange event is nowhere: looked up past the period too (a stream begun at
+    its end may finish after it), through the session index."""
+    out = []
+    for exchange_id, (begin_id, session, ts_us) in begun.items():
+        if exchange_id in seen:
+            continue
+        found = False
+        if session is not None:
+            after = None
+            while not found:
+                rows = await store.query(EventFilter(session_id=session, since_us=ts_us), after, 1000)
+                found = any(r.event_id == exchange_id for r in rows)
+                if len(rows) < 1000:
+                    break
+                after = (rows[-1].ts_us, rows[-1].stream, rows[-1].seq)
+        if not found:
+            out.append(begin_id)
+    return sorted(out)
 
 
 def _table(title: str, data: dict[str, Any], head: tuple[str, str] = ("", "count")) -> list[str]:
@@ -203,6 +281,20 @@ def render_markdown(r: dict[str, Any]) -> str:
         *_table("Errors by code", r["errors"]["by_code"], ("code", "count")),
         "## Notices and labels", "", *_table("Notices delivered", r["notices"]["by_kind"], ("kind", "count")),
         *_table("Labels", r["labels"], ("rule:outcome", "count")),
+        "## Alert delivery", "",
+        f"Alerts raised: {r['crisis']['alerts']}; delivered: {r['crisis']['alerts_delivered']}; pending: "
+        f"{r['crisis']['alerts_pending']}; given up: {r['crisis']['alerts_given_up']}.", "",
+        "## Streamed replies and disclosures", "",
+        f"Streams begun: {r['streams']['begun']}; begun but not finished (cut by a crash or a lost final "
+        f"record): {r['streams']['begun_not_finished']}"
+        + (f" ({', '.join(r['streams']['unfinished_event_ids'][:10])})" if r['streams']['unfinished_event_ids']
+           else "") + ".",
+        f"Sessions begun: {r['disclosures']['sessions_begun']}; first turn without an AI disclosure: "
+        f"{r['disclosures']['first_turn_without_disclosure']}"
+        + (f" ({', '.join(r['disclosures']['missed_event_ids'][:10])})" if r['disclosures']['missed_event_ids']
+           else "") + ".", "",
+        f"Unauthenticated requests (counted, not logged one by one): {r['unauthenticated']['requests']:,}.", "",
+        "Complaints: not recorded in the audit log (no complaint event kind yet).", "",
         "## Record keeping", "",
         f"Erasures: {r['erasures']}; policy reloads: {r['policy_reloads']}; retention purges: {r['purges']}.", "",
     ]

@@ -84,6 +84,7 @@ class EventFilter:
     session_id: str | None = None
     user_ref: str | None = None
     kind: str | None = None
+    kinds: tuple[str, ...] | None = None  # any of these (with ``kind``: both must hold)
     since_us: int | None = None  # inclusive
     until_us: int | None = None  # exclusive
 
@@ -160,6 +161,8 @@ def checkpoints_in(events: Sequence[EventRow]) -> dict[str, CheckpointInfo]:
         if row.kind != "checkpoint":
             continue
         detail = orjson.loads(row.body)["decisions"][0]["detail"]
+        if detail.get("phase") in ("start", "resume"):   # life-cycle records cover no new events
+            continue
         prev = found.get(row.stream)
         if prev is None or detail["seq"] > prev.seq:
             found[row.stream] = CheckpointInfo(row.stream, detail["seq"], detail["hash"], detail["sig"],

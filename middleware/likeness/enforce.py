@@ -162,16 +162,22 @@ class LikenessGate:
     # -- the decision ---------------------------------------------------------------------------
 
     async def check(self, persona_id: str | None, now: float | None = None, *,
-                    require_consent: bool = True) -> GateResult:
+                    require_consent: bool = True, stale_ok: bool = False) -> GateResult:
         """The persona the request may speak as, or raise CandorError (404/403/503).
 
-        ``require_consent`` comes from the policy (``likeness.require_consent``)."""
+        ``require_consent`` comes from the policy (``likeness.require_consent``). ``stale_ok`` (a policy
+        that fails open, ``audit.fail: open``): while the store is down, decide on the cached state,
+        however old; a persona never read still gets the 503, since nothing can vouch for its consent."""
         if persona_id is None:
             return _NO_PERSONA
         if now is None:
             now = time.time()
         if self._freshness.stale:
-            await self._freshness.refresh(self._store.revision, self._on_revision)
+            try:
+                await self._freshness.refresh(self._store.revision, self._on_revision)
+            except CandorError:
+                if not stale_ok or persona_id not in self._cache:
+                    raise
         entry = self._cache.get(persona_id)
         if entry is None:
             entry = await self._load(persona_id)

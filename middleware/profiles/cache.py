@@ -90,6 +90,14 @@ class ProfileCache:
             self._cache[user_id] = profile
         return profile
 
+    def cached(self, user_id: str) -> tuple[bool, UserProfile | None]:
+        """(known, profile) from the cache alone, however old: what a fail-open policy uses while the
+        store is down (``rules/profile.py``). Unknown users have no profile then (the documented default)."""
+        hit = self._cache.get(user_id, _MISSING)
+        if hit is _MISSING:
+            return False, None
+        return True, hit  # type: ignore[return-value]
+
     # -- invalidation ---------------------------------------------------------------------------
 
     def invalidate(self, user_id: str | None = None) -> None:

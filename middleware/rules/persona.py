@@ -65,11 +65,15 @@ class PersonaGate:
         gate = self._gate()
         require = self.rules is not None and self.rules.require_consent
         try:
-            result = await gate.check(persona_id, ex.now, require_consent=require)
+            result = await gate.check(persona_id, ex.now, require_consent=require,
+                                      stale_ok=ex.policy.audit.fail == "open")
         except CandorError as err:
             ex.decide("likeness", self.cites, "refused", {"persona": persona_id, "code": err.code})
             if err.status >= 500:
-                raise
+                mode = ("this policy fails open (audit.fail: open) but this persona was never read, so nothing "
+                        "can vouch for its consent" if ex.policy.audit.fail == "open" else
+                        "this policy fails closed (audit.fail: closed)")
+                raise CandorError(err.status, err.code, f"{err.message} ({mode})") from err
             refuse(ex, err, self._crisis_first)
             return
         persona = result.persona

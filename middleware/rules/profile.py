@@ -32,6 +32,23 @@ UNLABELED_CITES = ("LABEL-UNLABELED-1",)
 GUARDIAN_CITES = ("ANTH-MINOR-4",)
 
 
+async def read_profile(ex: Exchange, profiles: ProfileService, user_id: str) -> UserProfile | None:
+    """The user's profile. The store is in the audit database: when it is down, a policy that fails
+    open (``audit.fail: open``) uses the cached profile, however old, or none for a user never read
+    (the header's age band then applies), and records that it did; one that fails closed refuses."""
+    try:
+        return await profiles.get(user_id)
+    except CandorError as err:
+        if err.status < 500:
+            raise
+        if ex.policy.audit.fail != "open":
+            raise CandorError(err.status, err.code, f"{err.message} (this policy fails closed, audit.fail: "
+                              "closed: with audit.fail: open the cached profile would be used)") from err
+    known, profile = profiles.cache.cached(user_id)
+    ex.decide("profile", [], "store_unavailable_fail_open", {"cached": known})
+    return profile
+
+
 class ProfileGate:
     name = "profile"
 
@@ -50,7 +67,7 @@ class ProfileGate:
         ctx = ex.ctx
         profile: UserProfile | None = None
         if ctx.user_id is not None and self._profiles is not None:
-            profile = await self._profiles().get(ctx.user_id)
+            profile = await read_profile(ex, self._profiles(), ctx.user_id)
         ex.state.profile = profile
         band = resolve_age_band(profile, ctx.age_band)
         source: str | None
@@ -87,8 +104,15 @@ class ProfileGate:
         ex.decide("suspected_minor", self.cites, action, {"rule": found.rule})
         if self.switch and ex.ctx.user_id is not None and self._profiles is not None and not (
                 profile is not None and profile.minors_mode):
-            updated = await self._profiles().mark_suspected_minor(ex.ctx.user_id, reason=found.rule)
-            ex.state.profile = updated
+            try:
+                updated = await self._profiles().mark_suspected_minor(ex.ctx.user_id, reason=found.rule)
+            except CandorError as err:
+                # fail open: minors mode applies to this request anyway; only its persistence is lost
+                if err.status < 500 or ex.policy.audit.fail != "open":
+                    raise
+                ex.decide("suspected_minor", self.cites, "not_persisted_fail_open", {"rule": found.rule})
+            else:
+                ex.state.profile = updated
         await self.alerter.send(ex, "suspected_minor", self.cites, detail={"rule": found.rule, "action": action},
                                 once_per_day=True)
         return self.switch

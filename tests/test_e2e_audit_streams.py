@@ -1,0 +1,115 @@
+"""End-to-end (issue 14): streamed replies are recorded before they speak. A proxy killed mid-stream
+leaves a begun-not-finished record that ``audit report`` finds; fail closed with the store gone, no
+reply text is delivered at all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import httpx
+import openai
+import pytest
+
+from .clockproxy import running_proxy, sdk
+from .proxy import ProxyProcess
+from .services import require_postgres
+from .stubs import Script, StubProvider
+
+
+def _config(stub: StubProvider, tmp: Path) -> dict[str, object]:
+    (tmp / "policies").mkdir(exist_ok=True)
+    return {"models": [{"name": "companion", "target": "openai/stub-model",
+                        "api_base": f"{stub.url}/v1", "api_key_env": "STUB_KEY"}],  # type: ignore[attr-defined]
+            "apps": [{"id": "app", "key_env": "APP_KEY"}], "policies_dir": str(tmp / "policies"),
+            "audit": {"url": f"sqlite:///{tmp}/audit.db", "key_dir": str(tmp / "keys")}}
+
+
+def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Path, stub: StubProvider) -> None:
+    stub.push(Script(text="one two three four five six seven eight nine ten", chunk_delay=0.5))
+    env = {"STUB_KEY": "sk", "APP_KEY": "k-app"}
+    proxy = ProxyProcess(tmp_path, _config(stub, tmp_path), env).start(timeout=90)
+    try:
+        body = {"model": "companion", "stream": True, "messages": [{"role": "user", "content": "talk"}]}
+        with httpx.stream("POST", proxy.url + "/v1/chat/completions", json=body, timeout=30,
+                          headers={"Authorization": "Bearer k-app", "X-Candor-User": "u1"}) as resp:
+            event_id = resp.headers["x-candor-event-id"]
+            got_text = False
+            for line in resp.iter_lines():
+                if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
+                    got_text = True
+                    break
+            assert got_text
+            assert proxy.proc is not None
+            proxy.proc.kill()   # SIGKILL: no shutdown, no final record, no closing checkpoint
+            proxy.proc.wait()
+    finally:
+        proxy.stop()
+    out = subprocess.run([sys.executable, "-m", "middleware.cli", "audit", "report", "--format", "json",
+                          "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, **env}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["streams"]["begun"] == 1 and report["streams"]["begun_not_finished"] == 1
+    (begin_id,) = report["streams"]["unfinished_event_ids"]
+    exported = subprocess.run([sys.executable, "-m", "middleware.cli", "audit", "export", "--kind", "stream_begin",
+                               "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
+                              env={**os.environ, **env}, timeout=60)
+    (begin,) = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert begin["event_id"] == begin_id
+    assert begin["decisions"][0]["detail"]["exchange_event_id"] == event_id
+    verified = subprocess.run([sys.executable, "-m", "middleware.cli", "audit", "verify",
+                               "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
+                              env={**os.environ, **env}, timeout=60)
+    assert verified.returncode == 0, verified.stdout   # intact, and it says the crashed stream's tail is unsigned
+    assert "no signature covers" in verified.stdout
+
+
+async def _sql(dsn: str, schema: str, statement: str) -> None:
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def test_fail_closed_with_the_store_gone_delivers_no_reply_text(tmp_path: Path, stub: StubProvider) -> None:
+    dsn = require_postgres()
+    schema = f"e2e_begin_{os.getpid()}_{os.urandom(3).hex()}"
+    sep = "&" if "?" in dsn else "?"
+    cfg = _config(stub, tmp_path)
+    cfg["audit"] = {"url": f"{dsn}{sep}schema={schema}", "generate_keys": True, "key_dir": str(tmp_path / "keys"),
+                    "timeout": "1s", "retry_interval": "30s"}
+    env = {"STUB_KEY": "sk", "APP_KEY": "k-app"}
+    try:
+        with running_proxy(tmp_path, cfg, env=env) as (server, _):
+            client = sdk(server, "k-app")
+            msgs = [{"role": "user", "content": "hello"}]
+            assert "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+                model="companion", messages=msgs, stream=True) if c.choices)
+            # the store goes away; the proxy has not noticed yet (it still reports healthy)
+            asyncio.run(_sql(dsn, schema, "ALTER TABLE audit_events RENAME TO audit_events_away"))
+            assert httpx.get(server.url + "/readyz").status_code == 200
+            stub.push(Script(text="secret words that must not leak"))
+            received: list[str] = []
+            with pytest.raises(openai.APIStatusError) as exc:
+                for chunk in client.chat.completions.create(model="companion", messages=msgs, stream=True):
+                    received += [c.delta.content or "" for c in chunk.choices]
+            assert exc.value.status_code == 503 and exc.value.code == "audit_unavailable"
+            assert "closed" in str(exc.value.message)
+            assert "".join(received) == ""
+    finally:
+        asyncio.run(_drop(dsn, schema))
+
+
+async def _drop(dsn: str, schema: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
