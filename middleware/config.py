@@ -102,6 +102,9 @@ class AlertsConfig(_Section):
     retry_jitter: float = Field(0.2, ge=0.0, le=1.0)
     give_up_after: Duration = 604800.0  # 7d: then the alert is marked failed (still listed, never dropped)
     poll_interval: Duration = 1.0  # how soon alerts enqueued by other processes are picked up
+    # the raw user id goes into the alert (beside the pseudonym), so the operator can find the person; the
+    # webhook is the operator's own. Set false when the webhook is run by a third party.
+    include_user_id: bool = True
 
 
 class AdminConfig(_Section):

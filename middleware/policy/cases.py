@@ -60,6 +60,7 @@ class Expect(_Model):
     actions: tuple[str, ...] = ()                   # compliance.actions that must be present
     no_actions: tuple[str, ...] = ()
     crisis: Literal["distress", "explicit_intent", "none"] | None = None
+    crisis_category: Literal["self_harm", "property_loss", "emotional", "third_party"] | None = None
     handover: bool | None = None                    # compliance.crisis.handover
     label: bool | None = None                       # an explicit label is present in compliance
     contains: tuple[str, ...] = ()                  # the assistant text contains each

@@ -71,9 +71,14 @@ def _texts(policy: Policy) -> Iterator[tuple[Loc, Text]]:
             value = getattr(section, field)
             if isinstance(value, Text):
                 yield (name, field), value
-        if name == "crisis":
-            for i, res in enumerate(policy.crisis.resources if policy.crisis else ()):
+        if name == "crisis" and policy.crisis is not None:
+            for i, res in enumerate(policy.crisis.resources):
                 yield ("crisis", "resources", i, "name"), res.name
+            loss = policy.crisis.property_loss
+            if loss is not None:
+                yield ("crisis", "property_loss", "reply"), loss.reply
+                for i, res in enumerate(loss.resources):
+                    yield ("crisis", "property_loss", "resources", i, "name"), res.name
 
 
 def _cites(policy: Policy, section: str) -> set[str]:
@@ -239,6 +244,9 @@ def _check_citation_parameters(policy: Policy) -> list[Finding]:
              "a distress_instruction (soothe, encourage seeking help) is required")
         need("crisis", "ANTH-CRISIS-2", c.alert, "alert", "the guardian or emergency contact must be alerted")
         need("crisis", "ANTH-CRISIS-3", c.handover, "handover", "human takeover must be on (handover: true)")
+        if c.property_loss is not None and not c.property_loss.resources:
+            out.append((("crisis", "property_loss", "resources"), "give at least one resource for a property loss "
+                        "(police, an anti-fraud line)"))
     if m is not None:
         missing = [r for r in _INTIMATE if r not in m.forbidden_relationships]
         need("minors", "ANTH-MINOR-1", not missing, "forbidden_relationships",

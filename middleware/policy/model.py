@@ -226,6 +226,14 @@ class Resource(_Model):
     hours: str | None = None
 
 
+class PropertyLoss(_Model):
+    """ANTH-CRISIS-2's other case: a major property loss (fraud, theft, a transfer to a scammer) gets its own
+    reply and resources (police, anti-fraud lines), not the suicide script."""
+
+    reply: Text
+    resources: tuple[Resource, ...] = ()
+
+
 class CrisisRules(_Rule):
     """Crisis handling (ANTH-CRISIS-1..3, CA-243-2, NY-47-1).
 
@@ -233,7 +241,8 @@ class CrisisRules(_Rule):
     On explicit suicide/self-harm intent the model reply is replaced by ``reply`` (``action: replace``) or
     ``reply`` is put before it (``augment``); ``alert`` sends an alert with the user's guardian/emergency
     contact reference; ``handover`` pauses the model for the session until an operator releases it, telling
-    the user ``handover_notice``."""
+    the user ``handover_notice``. A major property loss gets ``property_loss.reply`` and its resources when
+    set (and is never handed over: the draft's takeover is for suicide and self-harm)."""
 
     action: Literal["replace", "augment"] = "replace"
     reply: Text | None = None
@@ -242,6 +251,7 @@ class CrisisRules(_Rule):
     alert: bool = True
     handover: bool = False
     handover_notice: Text | None = None
+    property_loss: PropertyLoss | None = None
 
 
 class MinorsRules(_Rule):
