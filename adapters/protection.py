@@ -33,7 +33,6 @@ from .alerts_factory import AlertsRuntime, build_alerts
 from .handover_store import handover_store
 from .profiles_factory import ProfilesRuntime, build_profiles
 
-
 log = structlog.get_logger("candor.alerts")
 
 
