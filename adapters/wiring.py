@@ -27,6 +27,8 @@ from middleware.likeness.enforce import LikenessGate
 from middleware.likeness.service import ChangeRecord, LikenessService
 from middleware.logs import get_logger
 from middleware.metrics import UPSTREAM_ERRORS
+from middleware.operator import check_operator, producer_value
+from middleware.operator import fields as operator_fields
 from middleware.pipeline import Pipeline
 from middleware.policy.registry import PolicyRegistry, ReloadResult
 from middleware.recorder import AuditRecorder
@@ -94,6 +96,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     apps = load_apps(cfg.apps) if cfg.apps else [dev_app(DEFAULT_POLICY)[0]]
     registry = PolicyRegistry.from_config(cfg)
     registry.require([a.policy for a in apps])
+    check_operator(cfg, [registry.get(a.policy) for a in apps])
     routes = resolve_routes(cfg)
     upstreams: dict[str, Upstream] = (
         {r.adapter: upstream_override for r in routes.values()} if upstream_override is not None
@@ -110,7 +113,8 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         rules_for=RuleCompiler(RuleDeps(state=rt.state_store, likeness=rt.likeness_gate,
                                         profiles=protect.profile_service, alerts=protect.alert_outbox,
                                         pseudonym=protect.pseudonym, handover=protect.handover_registry,
-                                        alert_user_id=cfg.alerts.include_user_id)),
+                                        alert_user_id=cfg.alerts.include_user_id,
+                                        producer=producer_value(cfg), operator_fields=operator_fields(cfg))),
         recorder=AuditRecorder(rt.audit_log),
         new_event_id=new_event_id, clock=clock or time.time,
         upstream_error_hook=count_upstream_error,

@@ -112,6 +112,23 @@ class AdminConfig(_Section):
     auditor_key_env: str = "CANDOR_AUDITOR_KEY"
 
 
+class OperatorConfig(_Section):
+    """Who runs the service: ``code`` (else ``name``) fills the implicit label's ContentProducer and
+    ContentPropagator; notices may say ``{operator}`` and ``{filing_number}`` (middleware/operator.py)."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    code: str | None = Field(None, min_length=1, max_length=128)
+    filing_number: str | None = Field(None, min_length=1, max_length=128)
+
+    @field_validator("code")
+    @classmethod
+    def _ascii(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r'[!#-\[\]-~]+', value):
+            raise ValueError("operator.code goes into the implicit label: printable ASCII without spaces, quotes "
+                             "or backslashes (LABEL-IMPLICIT-1)")
+        return value
+
+
 class CandorConfig(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     models: list[ModelConfig] = Field(default_factory=list)
@@ -121,6 +138,7 @@ class CandorConfig(_Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
     personas: list[dict[str, Any]] = Field(default_factory=list)
     # where the file came from (None: built-in defaults); relative paths resolve against it
     source: str | None = Field(default=None, exclude=True)
@@ -146,7 +164,7 @@ class CandorConfig(_Section):
         return self.source is None
 
 
-_SECTIONS = ("server", "state", "audit", "alerts", "admin")
+_SECTIONS = ("server", "state", "audit", "alerts", "admin", "operator")
 _TOP_LEVEL = ("policies_dir",)
 _NOT_OVERRIDES = {"CANDOR_CONFIG", "CANDOR_REQUIRE_SERVICES", "CANDOR_DEV_APP_KEY"}
 
@@ -189,7 +207,8 @@ def env_overrides(data: dict[str, Any], environ: dict[str, str] | os._Environ[st
                 if not isinstance(sec, dict):
                     break
                 # strings stay strings where the field is a string (a URL that looks like a number)
-                sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env") else value
+                sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env", "name", "code",
+                                          "filing_number") else value
                 break
     return problems
 

@@ -29,13 +29,22 @@ def is_chinese_locale(locale: str) -> bool:
     return locale.split("-")[0].lower() == "zh"
 
 
-def label_text_problem(text: str, locale: str) -> str | None:
+def label_text_problem(text: str, locale: str, gb45438: bool = False) -> str | None:
     """Why ``text`` is not a valid explicit AI label (LABEL-TEXT-1), or None when it is.
 
-    Chinese texts follow GB 45438 exactly: "人工智能" or "AI", and "生成" or "合成". Texts in other
-    languages may instead spell the elements in that language: "AI"/"artificial intelligence" as a word,
-    and "generated"/"generation"/"synthesized"/"synthetic" (so "AI-generated" passes, "AI assistant" fails).
+    Chinese texts, and every text of a section citing LABEL-TEXT-1 (``gb45438``: GB 45438 applies to the
+    service whatever the user's language), need "人工智能" or "AI", and "生成" or "合成" ("AI生成 ·
+    AI-generated" passes, "AI-generated" alone does not). Otherwise texts in other languages may spell the
+    elements in that language: "AI"/"artificial intelligence" as a word, and
+    "generated"/"generation"/"synthesized"/"synthetic" (so "AI-generated" passes, "AI assistant" fails).
     """
+    if gb45438 and not is_chinese_locale(locale):
+        has_ai = "人工智能" in text or "AI" in text
+        has_gen = "生成" in text or "合成" in text
+        if has_ai and has_gen:
+            return None
+        return (f"label text {text!r} ({locale}) lacks GB 45438's elements: LABEL-TEXT-1 needs \"人工智能\" or "
+                f"\"AI\" and \"生成\" or \"合成\" in every language, e.g. \"AI生成 · AI-generated\"")
     if is_chinese_locale(locale):
         has_ai = "人工智能" in text or "AI" in text
         has_gen = "生成" in text or "合成" in text
@@ -123,8 +132,9 @@ def _check_texts(policy: Policy) -> list[Finding]:
                              f"(it is the fallback for users in other languages)"))
     labels = policy.labels
     if labels is not None:
+        gb45438 = "LABEL-TEXT-1" in labels.cites
         for loc, tag, value in _variants(policy, labels.text, ("labels", "text")):
-            problem = label_text_problem(value, tag)
+            problem = label_text_problem(value, tag, gb45438)
             if problem:
                 out.append((loc, problem))
         if labels.digital_human_text is not None:

@@ -95,8 +95,10 @@ def _labels(p: Policy) -> list[str]:
              "ui": "as data for the app to show in its interface (the delegation is recorded)"}[lab.position]
     out = [f"Puts the explicit label {where}."]
     if lab.implicit:
+        producer = lab.producer_code or "the operator's code or name from candor.yaml"
         out.append(f"Adds the machine-readable AIGC metadata to every reply (ContentProducer "
-                   f"{lab.producer_code!r}, ContentPropagator {lab.propagator_code or lab.producer_code!r}).")
+                   f"{producer!r}, ContentPropagator {lab.propagator_code or producer!r}; candor.yaml's "
+                   f"operator wins over the policy).")
     if lab.digital_human_text:
         out.append("Replies of personas with a real or virtual human likeness also carry the digital-human "
                    "label.")

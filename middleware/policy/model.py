@@ -200,14 +200,15 @@ class LabelRules(_Rule):
     """Explicit and implicit AI-content labels (LABEL-TEXT-1, LABEL-IMPLICIT-1, DVH-LABEL-1, EU-50-2).
 
     ``text`` is put at ``position`` of every reply (``ui``: returned as data for the app to render; the
-    delegation is recorded). ``implicit`` adds the AIGC metadata object naming ``producer_code`` (and
-    ``propagator_code``, default the same) to every reply. Personas with a likeness also get
-    ``digital_human_text``."""
+    delegation is recorded); it may be per locale, and a section citing LABEL-TEXT-1 needs GB 45438's two
+    elements in every locale. ``implicit`` adds the AIGC metadata object to every reply, naming the
+    deployment's ``operator`` (candor.yaml), else ``producer_code`` (and ``propagator_code``, default the
+    same). Personas with a likeness also get ``digital_human_text``."""
 
     text: Text
     position: Literal["prepend", "append", "ui"] = "prepend"
     implicit: bool = True
-    producer_code: str
+    producer_code: str | None = None
     propagator_code: str | None = None
     digital_human_text: Text | None = None
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class RuleDeps:
     pseudonym: Callable[[str], str] | None = None            # user id -> the audit log's user_ref
     handover: Callable[[], HandoverRegistry] | None = None   # paused sessions (None: no hand-over)
     alert_user_id: bool = True                               # alerts.include_user_id
+    operator_fields: Mapping[str, str] = field(default_factory=dict)   # {operator}, {filing_number} in notices
 
 
 def clock_params(policy: Policy, minor: bool = False) -> ClockParams:
