@@ -20,7 +20,8 @@ Finding = tuple[Loc, str]
 
 _AI_EN = re.compile(r"(?<![A-Za-z])AI(?![A-Za-z])|artificial intelligence", re.IGNORECASE)
 _GEN_EN = re.compile(r"\b(generated|generation|synthesi[sz]ed|synthetic)\b", re.IGNORECASE)
-_INTIMATE = ("partner", "spouse", "parent", "child", "sibling", "relative")
+# ANTH-MINOR-1: a "companion" is an intimate relationship too, for a minor
+_INTIMATE = ("companion", "partner", "spouse", "parent", "child", "sibling", "relative")
 _RELATIVES = ("spouse", "parent", "child", "sibling", "relative")
 _SIX_MONTHS = 183 * 86400.0
 
@@ -193,6 +194,9 @@ def _check_combinations(policy: Policy) -> list[Finding]:
                         "user a person will take over"))
     m = policy.minors
     if m is not None:
+        if m.intimate_requests == "reply" and m.intimacy_reply is None:
+            out.append((("minors", "intimacy_reply"), "intimate_requests: reply needs an intimacy_reply to answer "
+                        "with"))
         if m.daily_limit is not None and m.daily_limit <= 0:
             out.append((("minors", "daily_limit"), "must be longer than 0s (or null for no limit)"))
         if m.reality_reminder_every is not None:
@@ -266,6 +270,9 @@ def _check_citation_parameters(policy: Policy) -> list[Finding]:
              "guardian consent is required under 14 (guardian_consent_under: 14)")
         need("minors", "ANTH-MINOR-3", m.reality_reminder_every is not None and m.daily_limit is not None,
              "reality_reminder_every", "minors mode needs reality_reminder_every and daily_limit")
+        need("minors", "ANTH-MINOR-1", m.intimacy_instruction is not None and m.intimate_requests != "off",
+             "intimate_requests", "a minor asking for romantic or sexual role-play must be declined whatever the "
+             "persona: set intimacy_instruction and intimate_requests: reply (with an intimacy_reply) or refuse")
         every = m.reality_reminder_every
         need("minors", "CA-243-3", every is not None and every <= 3 * 3600, "reality_reminder_every",
              "known minors need a break reminder at least every 3h")

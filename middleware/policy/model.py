@@ -270,6 +270,12 @@ class MinorsRules(_Rule):
     reality_reminder_every: Duration | None = None
     reality_notice: Text | None = None
     suspected_minor_action: Literal["minors_mode", "flag", "off"] = "flag"
+    # ANTH-MINOR-1 whatever the persona (or none): the model is told ``intimacy_instruction`` on every minor's
+    # request, and a minor asking for romantic or sexual role-play gets ``intimacy_reply`` without the model
+    # (``reply``, action ``intimacy_declined``), or 403 ``roleplay_not_allowed_for_minor`` (``refuse``)
+    intimacy_instruction: Text | None = None
+    intimate_requests: Literal["reply", "refuse", "off"] = "off"
+    intimacy_reply: Text | None = None
 
 
 class ElderlyRules(_Rule):
