@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from middleware.audit.api import audit_routes
 from middleware.audit.events import EventDraft, new_event_id
+from middleware.audit.history_api import history_routes
 from middleware.audit.log import AuditLog
 from middleware.auth import App, AppKeys, key_digest, load_apps
 from middleware.config import DEFAULT_POLICY, CandorConfig
@@ -178,9 +179,11 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         good = rt.state is not None and await rt.state.ping()
         return "state", good, "ok" if good else "state store unreachable"
 
+    keys = AppKeys(apps)
     return Services(
-        config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
+        config=cfg, keys=keys, pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
-        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes()],
+        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes(),
+                *history_routes(keys, rt.audit_log, registry, producer_value(cfg))],
         on_startup=[startup], on_shutdown=[shutdown],
     )

@@ -41,7 +41,7 @@ CONTRACT_KINDS = (
     "exchange", "refusal", "error", "crisis", "exit", "consent_change", "persona_change",
     "profile_change", "erasure", "policy_reload", "checkpoint",
 )
-EXTRA_KINDS = ("purge", "unlabeled_delivery", "alert_delivery", "handover_release")
+EXTRA_KINDS = ("purge", "unlabeled_delivery", "alert_delivery", "handover_release", "history_export", "complaint")
 KINDS = frozenset(CONTRACT_KINDS + EXTRA_KINDS)
 
 FailMode = Literal["closed", "open"]
