@@ -20,6 +20,7 @@ from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.history_api import history_routes
 from middleware.audit.log import AuditLog
 from middleware.auth import App, AppKeys, key_digest, load_apps
+from middleware.complaints.api import complaint_routes
 from middleware.config import DEFAULT_POLICY, CandorConfig
 from middleware.errors import CandorError
 from middleware.likeness.api import likeness_routes
@@ -39,6 +40,7 @@ from middleware.services import Services
 from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
+from .complaints_store import ComplaintsRuntime
 from .likeness_factory import LikenessRuntime, build_likeness
 from .protection import Protection
 from .root import audit_log
@@ -180,10 +182,14 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         return "state", good, "ok" if good else "state store unreachable"
 
     keys = AppKeys(apps)
+    app_policy = {a.id: a.policy for a in apps}
+    complaints = ComplaintsRuntime(cfg, lambda draft: rt.audit_log().append(draft), clock or time.time)
     return Services(
         config=cfg, keys=keys, pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
         routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes(),
-                *history_routes(keys, rt.audit_log, registry, producer_value(cfg))],
-        on_startup=[startup], on_shutdown=[shutdown],
+                *history_routes(keys, rt.audit_log, registry, producer_value(cfg)),
+                *complaint_routes(complaints.service, keys, lambda app_id: registry.get(app_policy[app_id]), cfg,
+                                  clock or time.time)],
+        on_startup=[startup, complaints.open], on_shutdown=[complaints.close, shutdown],
     )

@@ -8,7 +8,8 @@ What it reads from events (the request pipeline records these):
   up, counted once per alert id;
 * refusals and errors: decision ``detail.code`` (else ``http_<status>``);
 * notices: each notice's ``kind``; labels and actions: every decision as ``rule:outcome``, and
-  ``unlabeled_delivery`` events.
+  ``unlabeled_delivery`` events;
+* complaints: ``complaint`` events (``received`` with ``due_by``, ``resolved``), counted open and overdue.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from .events import format_ts
+from .events import format_ts, ts_micros
 from .export import iter_rows
 from .store import AuditStore, EventFilter
 
@@ -73,6 +74,7 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
     errors: Counter[str] = Counter()
     notices: Counter[str] = Counter()
     decisions: Counter[str] = Counter()
+    complaints = ComplaintTally()
     async for rows in iter_rows(store, EventFilter(since_us=since_us, until_us=until)):
         for row in rows:
             ev = orjson.loads(row.body)
@@ -101,6 +103,8 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
             for n in ev.get("notices") or []:
                 if isinstance(n, dict) and n.get("kind"):
                     notices[str(n["kind"])] += 1
+            if row.kind == "complaint":
+                complaints.add(ev)
             if row.kind == "alert_delivery":   # one event per attempt: count alerts, not attempts
                 attempts += 1
                 for d in ev.get("decisions") or []:
@@ -156,10 +160,41 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
         "labels": {k: v for k, v in decisions.items() if k.startswith("label")}
         | {"unlabeled_delivery_events": kinds.get("unlabeled_delivery", 0)},
         "decisions": dict(decisions.most_common()),
+        "complaints": complaints.summary(until),
         "erasures": kinds.get("erasure", 0), "policy_reloads": kinds.get("policy_reload", 0),
         "purges": kinds.get("purge", 0),
         "warnings": warnings,
     }
+
+
+class ComplaintTally:
+    """Complaints from their ``complaint`` events: received (with the due date) and resolved, by id. Open
+    means received and not resolved by the end of the period; overdue means open past its due date then."""
+
+    def __init__(self) -> None:
+        self.due: dict[str, int] = {}
+        self.categories: Counter[str] = Counter()
+        self.resolved: set[str] = set()
+        self.late = 0
+
+    def add(self, ev: dict[str, Any]) -> None:
+        for d in ev.get("decisions") or []:
+            detail = d.get("detail") if isinstance(d, dict) else None
+            if not isinstance(detail, dict) or d.get("rule") != "complaint" or not detail.get("complaint_id"):
+                continue
+            cid = str(detail["complaint_id"])
+            if d.get("outcome") == "received":
+                self.due[cid] = ts_micros(str(detail["due_by"])) if detail.get("due_by") else 0
+                self.categories[str(detail.get("category"))] += 1
+            elif d.get("outcome") == "resolved":
+                self.resolved.add(cid)
+                self.late += detail.get("late") is True
+
+    def summary(self, until_us: int) -> dict[str, Any]:
+        still_open = [due for cid, due in self.due.items() if cid not in self.resolved]
+        return {"received": len(self.due), "resolved": len(self.resolved), "resolved_late": self.late,
+                "open": len(still_open), "overdue": sum(1 for due in still_open if due < until_us),
+                "by_category": dict(self.categories.most_common())}
 
 
 def _table(title: str, data: dict[str, Any], head: tuple[str, str] = ("", "count")) -> list[str]:
@@ -203,6 +238,11 @@ def render_markdown(r: dict[str, Any]) -> str:
         *_table("Errors by code", r["errors"]["by_code"], ("code", "count")),
         "## Notices and labels", "", *_table("Notices delivered", r["notices"]["by_kind"], ("kind", "count")),
         *_table("Labels", r["labels"], ("rule:outcome", "count")),
+        "## Complaints (ANTH-COMPLAINT-1)", "",
+        f"Received: {r['complaints']['received']}; resolved: {r['complaints']['resolved']} "
+        f"({r['complaints']['resolved_late']} after their due date); open: {r['complaints']['open']}; "
+        f"overdue: {r['complaints']['overdue']}.", "",
+        *_table("Received by category", r["complaints"]["by_category"], ("category", "count")),
         "## Record keeping", "",
         f"Erasures: {r['erasures']}; policy reloads: {r['policy_reloads']}; retention purges: {r['purges']}.", "",
     ]

@@ -121,7 +121,7 @@ def _check_cites_present(policy: Policy) -> list[Finding]:
 
 _EXAMPLE_CITE = {"usage": "ANTH-TIME-1", "dependence": "ANTH-DISCLOSE-2", "labels": "LABEL-TEXT-1",
                  "crisis": "ANTH-CRISIS-1", "minors": "ANTH-MINOR-1", "elderly": "ANTH-ELDER-1",
-                 "exit": "ANTH-EXIT-1", "likeness": "DVH-CONSENT-1"}
+                 "exit": "ANTH-EXIT-1", "likeness": "DVH-CONSENT-1", "complaints": "ANTH-COMPLAINT-1"}
 
 
 def _check_texts(policy: Policy) -> list[Finding]:
@@ -212,6 +212,8 @@ def _check_combinations(policy: Policy) -> list[Finding]:
     e = policy.exit
     if e is not None and not e.keywords.zh and not e.keywords.en:
         out.append((("exit", "keywords"), "give at least one exit keyword (zh or en)"))
+    if policy.complaints is not None and policy.complaints.respond_within <= 0:
+        out.append((("complaints", "respond_within"), "must be longer than 0s"))
     if policy.audit.retention <= 0:
         out.append((("audit", "retention"), "must be longer than 0s"))
     return out

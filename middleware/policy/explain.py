@@ -15,7 +15,7 @@ RULE_TITLES = {
     "disclosure": "AI disclosure", "usage": "Usage-time reminders", "dependence": "Over-dependence reminders",
     "labels": "AI-content labels", "crisis": "Crisis handling", "minors": "Minors mode",
     "elderly": "Older users", "exit": "Convenient exit", "likeness": "Real-person likeness",
-    "output_validators": "Output checks", "audit": "Audit log",
+    "complaints": "Complaints and appeals", "output_validators": "Output checks", "audit": "Audit log",
 }
 _OTHER = ("output_validators", "audit")
 
@@ -173,9 +173,17 @@ def _likeness(p: Policy) -> list[str]:
             if lk.require_consent else "Likeness consent is not checked."]
 
 
+def _complaints(p: Policy) -> list[str]:
+    c = p.complaints
+    assert c is not None
+    return [f"Takes complaints and appeals (POST /v1/complaints), each due for an answer within "
+            f"{duration_words(c.respond_within)}; open and overdue ones are counted in the audit report."]
+
+
 _DESCRIBE: dict[str, Callable[[Policy], list[str]]] = {
     "disclosure": _disclosure, "usage": _usage, "dependence": _dependence, "labels": _labels,
     "crisis": _crisis, "minors": _minors, "elderly": _elderly, "exit": _exit, "likeness": _likeness,
+    "complaints": _complaints,
 }
 
 

@@ -308,6 +308,14 @@ class LikenessRules(_Rule):
     require_consent: bool = True
 
 
+class ComplaintRules(_Rule):
+    """Complaints and appeals (ANTH-COMPLAINT-1, ANTH-MINOR-5's appeal channel): ``POST /v1/complaints``
+    takes them, each due for an answer within ``respond_within``; the measures leave the period to the
+    provider, who must publish it."""
+
+    respond_within: Duration = 15 * 86400.0
+
+
 class OutputValidator(_Model):
     """A response-side check: a built-in name (see ``BUILTIN_VALIDATORS``) or ``guardrails:<validator>``.
 
@@ -352,7 +360,7 @@ class AuditSettings(_Model):
 
 
 RULE_SECTIONS: tuple[str, ...] = ("disclosure", "usage", "dependence", "labels", "crisis", "minors",
-                                  "elderly", "exit", "likeness")
+                                  "elderly", "exit", "likeness", "complaints")
 
 
 class Policy(_Model):
@@ -374,6 +382,7 @@ class Policy(_Model):
     elderly: ElderlyRules | None = None
     exit: ExitRules | None = None
     likeness: LikenessRules | None = None
+    complaints: ComplaintRules | None = None
     output_validators: tuple[OutputValidator, ...] = ()
     audit: AuditSettings = AuditSettings()
 
