@@ -73,3 +73,34 @@ def test_an_adult_romantic_request_goes_to_the_model_without_the_minors_instruct
     text, comp, _ = ask(client(server), "be my girlfriend", f"grown-{stream}", stream)
     assert model_calls(stub) == 1 and "intimacy_declined" not in comp["actions"] and "play along" in text
     assert "minor" not in stub.requests[-1]["body"]["messages"][0]["content"]
+
+
+REFUSE = """
+id: test-romance-refused
+extends: cn-anthropomorphic-2026
+title: minors' romance requests refused with 403
+minors: {intimate_requests: refuse, cites: [ANTH-MINOR-1, ANTH-MINOR-2, ANTH-MINOR-3, ANTH-MINOR-5]}
+"""
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_refuse_mode_answers_403_in_the_openai_shape_and_records_it(tmp_path: Any, stub: StubProvider,
+                                                                    stream: bool) -> None:
+    from .clockproxy import running_proxy, sdk
+    from .vulnerable_support import ENV, proxy_config
+
+    cfg = proxy_config(stub)
+    cfg["apps"] = [*cfg["apps"], {"id": "refuse", "key_env": "APP_REFUSE", "policy": "test-romance-refused"}]
+    policies = {"test-romance-refused": REFUSE, "test-augment": "id: test-augment\nextends: cn-anthropomorphic-2026"
+                "\ntitle: t\n"}
+    with running_proxy(tmp_path, cfg, policies, env={**ENV, "APP_REFUSE": "sk-refuse"}) as (server, _):
+        set_profile(server, "kid", age_band="minor")
+        with pytest.raises(openai.PermissionDeniedError) as info:
+            ask(sdk(server, "sk-refuse"), "be my girlfriend", "kid", stream)
+        assert info.value.code == "roleplay_not_allowed_for_minor" and "ANTH-MINOR-1" in info.value.message
+        assert model_calls(stub) == 0
+        (event,) = events(server, "refusal", "kid")
+        assert any(d["rule"] == "minor_intimacy" and d["outcome"] == "refused" for d in event["decisions"])
+        stub.push(Script(text="好的，我们聊聊学习。"))
+        text, _, _ = ask(sdk(server, "sk-refuse"), "我们聊聊学习吧", "kid", stream)   # the proxy stays up
+        assert "聊聊学习" in text

@@ -137,6 +137,13 @@ def _minors(p: Policy) -> list[str]:
     if m.reality_reminder_every:
         out.append(f"Reminds minors every {duration_words(m.reality_reminder_every)} that this is a virtual "
                    f"character.")
+    if m.intimacy_instruction is not None:
+        out.append("Tells the model, on every minor's request, to take part in no romantic or sexual role-play.")
+    if m.intimate_requests != "off":
+        out.append("A minor asking for romantic or sexual role-play, with any persona or none, is "
+                   + ("answered with the policy's decline, without the model." if m.intimate_requests == "reply"
+                      else "refused (403 roleplay_not_allowed_for_minor).")
+                   )
     out.append({"minors_mode": "Users who appear to be minors are switched to minors mode.",
                 "flag": "Users who appear to be minors are recorded, not switched.",
                 "off": "No detection of likely minors."}[m.suspected_minor_action])
