@@ -27,7 +27,8 @@ def test_held_out_look_alikes_do_not_fire() -> None:
 
 
 def test_negation_and_other_peoples_relationships_do_not_fire() -> None:
-    for text in ("我不想谈恋爱", "I don't want you to be my girlfriend", "我女朋友今天生气了", "my boyfriend dumped me"):
+    for text in ("我不想谈恋爱", "I don't want you to be my girlfriend", "我女朋友今天生气了",
+                 "my boyfriend dumped me"):
         assert not DEFAULT_INTIMACY.detect(text).matched, text
     found = DEFAULT_INTIMACY.detect("嗯……你做我女朋友好不好")
     assert found.matched and found.rule.startswith("zh_") and found.spans
