@@ -15,12 +15,20 @@ from ..admin_auth import error_response
 from ..auth import AppKeys
 from ..errors import CandorError, invalid_request
 from ..profiles.service import user_id_or_400
+from ..recorder import audit_unavailable
 from ..services import PolicySource
-from .events import EventDraft, new_event_id
+from .events import AuditUnavailable, EventDraft, new_event_id
 from .history import as_json, as_markdown, file_label, user_history
 from .log import AuditLog
 
 FORMATS = ("json", "markdown")
+
+
+async def _append(log: AuditLog, draft: EventDraft) -> None:
+    try:
+        await log.append(draft)
+    except AuditUnavailable as exc:   # the policy fails closed: no copy without its record
+        raise audit_unavailable(str(exc) or "the audit store is unreachable") from exc
 
 
 def history_routes(keys: AppKeys, audit: Callable[[], AuditLog], policies: PolicySource,
@@ -43,7 +51,7 @@ def history_routes(keys: AppKeys, audit: Callable[[], AuditLog], policies: Polic
             log = audit()
             entries = await user_history(log, app.id, user_id, label)
             aigc = file_label(code)
-            await log.append(EventDraft(
+            await _append(log, EventDraft(
                 event_id=new_event_id(), kind="history_export", app_id=app.id, user_id=user_id,
                 policy_id=policy.id, policy_version=policy.version,
                 decisions=[{"rule": "history_export", "cites": ["ANTH-DATA-2", "LABEL-EXPORT-1"], "outcome": "exported",

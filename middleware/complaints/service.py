@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..audit.events import EventDraft, new_event_id
+from ..audit.events import AuditUnavailable, EventDraft, new_event_id
 from ..errors import CandorError
 from ..policy.model import Policy
+from ..recorder import audit_unavailable
 from .models import Complaint, Status, iso, new_complaint_id
 from .store import ComplaintStore
 
@@ -31,8 +32,7 @@ class ComplaintService:
                               session_id=session, created_at=now, due_by=now + within)
         cites = list(policy.complaints.cites) if policy.complaints is not None else CITES
         # the record first (fail closed): a complaint Candor cannot account for is not taken
-        await self._record(self._event(complaint, policy, "received", cites,
-                                       {"respond_within_s": within}))
+        await self._append(self._event(complaint, policy, "received", cites, {"respond_within_s": within}))
         await self._store().insert(complaint)
         return complaint
 
@@ -49,7 +49,7 @@ class ComplaintService:
             raise CandorError(409, "complaint_already_resolved", f"complaint {complaint_id!r} is already resolved")
         policy = policy_for(done.app_id)
         cites = list(policy.complaints.cites) if policy.complaints is not None else CITES
-        await self._record(self._event(done, policy, "resolved", cites, {"late": done.overdue(self._clock())}))
+        await self._append(self._event(done, policy, "resolved", cites, {"late": done.overdue(self._clock())}))
         return done
 
     async def find(self, status: str | None, app_id: str | None, user_id: str | None, limit: int) -> list[Complaint]:
@@ -61,6 +61,12 @@ class ComplaintService:
             state = status  # type: ignore[assignment]
         return await self._store().find(status=state, app_id=app_id, user_id=user_id, due_before=due_before,
                                         limit=limit)
+
+    async def _append(self, draft: EventDraft) -> None:
+        try:
+            await self._record(draft)
+        except AuditUnavailable as exc:
+            raise audit_unavailable(str(exc) or "the audit store is unreachable") from exc
 
     @staticmethod
     def _event(c: Complaint, policy: Policy, outcome: str, cites: list[str], extra: dict[str, Any]) -> EventDraft:
