@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from starlette.routing import Route
 
 from middleware.alerts.api import alert_routes
@@ -31,6 +32,8 @@ from middleware.state import StateStore
 from .alerts_factory import AlertsRuntime, build_alerts
 from .handover_store import handover_store
 from .profiles_factory import ProfilesRuntime, build_profiles
+
+log = structlog.get_logger("candor.alerts")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -55,6 +58,11 @@ class Protection:
     async def start(self) -> None:
         self.profiles = await build_profiles(self.cfg, on_change=self.record_profile_change)
         self.alerts = await build_alerts(self.cfg, on_attempt=self.record_attempt)
+        if self.alerts.sender is None:
+            log.warning("alerts_no_webhook", message="alerts.webhook_url is not set: crisis and minors' alerts "
+                        "only wait in the outbox (GET /admin/alerts?status=pending), nobody is told, and replies "
+                        "say compliance.crisis.alerted: false. Set alerts.webhook_url and $"
+                        f"{self.cfg.alerts.secret_env}.")
         store = handover_store(self.cfg)
         await store.open()
         self.handover = HandoverRegistry(store, clock=self._clock)

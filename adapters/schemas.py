@@ -98,3 +98,10 @@ HANDOVERS: list[Statement] = [   # created if missing (this table predates versi
     "CREATE UNIQUE INDEX IF NOT EXISTS handovers_active ON handovers (scope_hash, session_id)"
     " WHERE released_at IS NULL",
 ]
+
+COMPLAINTS: list[Statement] = [   # created if missing
+    "CREATE TABLE IF NOT EXISTS complaints (id TEXT PRIMARY KEY, app_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+    " category TEXT NOT NULL, text TEXT NOT NULL, session_id TEXT, created_at {bigint} NOT NULL,"
+    " due_by {bigint} NOT NULL, status TEXT NOT NULL, resolved_at {bigint}, resolution TEXT)",
+    "CREATE INDEX IF NOT EXISTS complaints_status_due ON complaints (status, due_by)",
+]

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 
 from middleware.audit.api import audit_routes
 from middleware.audit.events import EventDraft, new_event_id
+from middleware.audit.history_api import history_routes
 from middleware.audit.log import AuditLog
 from middleware.audit.unauth import UnauthenticatedTally
 from middleware.auth import App, AppKeys, key_digest, load_apps
+from middleware.complaints.api import complaint_routes
 from middleware.config import DEFAULT_POLICY, CandorConfig
 from middleware.console.deps import ConsoleDeps
 from middleware.console.routes import console_routes
@@ -30,6 +32,8 @@ from middleware.likeness.enforce import LikenessGate
 from middleware.likeness.service import ChangeRecord, LikenessService
 from middleware.logs import get_logger
 from middleware.metrics import UPSTREAM_ERRORS
+from middleware.operator import check_operator, producer_value
+from middleware.operator import fields as operator_fields
 from middleware.pipeline import Pipeline
 from middleware.policy.registry import PolicyRegistry, ReloadResult
 from middleware.recorder import AuditRecorder
@@ -39,6 +43,7 @@ from middleware.services import Services
 from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
+from .complaints_store import ComplaintsRuntime
 from .likeness_factory import LikenessRuntime, build_likeness
 from .protection import Protection
 from .root import audit_log
@@ -97,6 +102,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     apps = load_apps(cfg.apps) if cfg.apps else [dev_app(DEFAULT_POLICY)[0]]
     registry = PolicyRegistry.from_config(cfg)
     registry.require([a.policy for a in apps])
+    check_operator(cfg, [registry.get(a.policy) for a in apps])
     routes = resolve_routes(cfg)
     upstreams: dict[str, Upstream] = (
         {r.adapter: upstream_override for r in routes.values()} if upstream_override is not None
@@ -112,7 +118,9 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         routes=routes, upstreams=upstreams,
         rules_for=RuleCompiler(RuleDeps(state=rt.state_store, likeness=rt.likeness_gate,
                                         profiles=protect.profile_service, alerts=protect.alert_outbox,
-                                        pseudonym=protect.pseudonym, handover=protect.handover_registry)),
+                                        pseudonym=protect.pseudonym, handover=protect.handover_registry,
+                                        alert_user_id=cfg.alerts.include_user_id,
+                                        producer=producer_value(cfg), operator_fields=operator_fields(cfg))),
         recorder=AuditRecorder(rt.audit_log),
         new_event_id=new_event_id, clock=clock or time.time,
         upstream_error_hook=count_upstream_error,
@@ -178,13 +186,21 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         return "state", good, "ok" if good else "state store unreachable"
 
     unauthenticated = UnauthenticatedTally(rt.audit_log, cfg.audit.unauthenticated_interval)
+    keys = AppKeys(apps)
+    app_policy = {a.id: a.policy for a in apps}
+    complaints = ComplaintsRuntime(cfg, lambda draft: rt.audit_log().append(draft), clock or time.time)
     return Services(
-        config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
+        config=cfg, keys=keys, pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
         routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes(),
                 *console_routes(ConsoleDeps(   # the web console (contract 6.5) reads and acts on the same parts
                     config=cfg, audit=rt.audit_log, policies=registry, likeness=rt.likeness_service,
                     profiles=protect.profile_service, outbox=protect.alert_outbox,
-                    handover=protect.handover_registry, on_release=protect.record_release))],
-        on_startup=[startup], on_shutdown=[shutdown], unauthenticated=unauthenticated,
+                    handover=protect.handover_registry, on_release=protect.record_release,
+                    complaints=complaints.counts)),
+                *history_routes(keys, rt.audit_log, registry, producer_value(cfg)),
+                *complaint_routes(complaints.service, keys, lambda app_id: registry.get(app_policy[app_id]), cfg,
+                                  clock or time.time)],
+        on_startup=[startup, complaints.open], on_shutdown=[complaints.close, shutdown],
+        unauthenticated=unauthenticated,
     )

@@ -107,11 +107,31 @@ class AlertsConfig(_Section):
     retry_jitter: float = Field(0.2, ge=0.0, le=1.0)
     give_up_after: Duration = 604800.0  # 7d: then the alert is marked failed (still listed, never dropped)
     poll_interval: Duration = 1.0  # how soon alerts enqueued by other processes are picked up
+    # the raw user id goes into the alert (beside the pseudonym), so the operator can find the person; the
+    # webhook is the operator's own. Set false when the webhook is run by a third party.
+    include_user_id: bool = True
 
 
 class AdminConfig(_Section):
     key_env: str = "CANDOR_ADMIN_KEY"
     auditor_key_env: str = "CANDOR_AUDITOR_KEY"
+
+
+class OperatorConfig(_Section):
+    """Who runs the service: ``code`` (else ``name``) fills the implicit label's ContentProducer and
+    ContentPropagator; notices may say ``{operator}`` and ``{filing_number}`` (middleware/operator.py)."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    code: str | None = Field(None, min_length=1, max_length=128)
+    filing_number: str | None = Field(None, min_length=1, max_length=128)
+
+    @field_validator("code")
+    @classmethod
+    def _ascii(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r'[!#-\[\]-~]+', value):
+            raise ValueError("operator.code goes into the implicit label: printable ASCII without spaces, quotes "
+                             "or backslashes (LABEL-IMPLICIT-1)")
+        return value
 
 
 class CandorConfig(_Section):
@@ -123,6 +143,7 @@ class CandorConfig(_Section):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
     personas: list[dict[str, Any]] = Field(default_factory=list)
     # where the file came from (None: built-in defaults); relative paths resolve against it
     source: str | None = Field(default=None, exclude=True)
@@ -148,7 +169,7 @@ class CandorConfig(_Section):
         return self.source is None
 
 
-_SECTIONS = ("server", "state", "audit", "alerts", "admin")
+_SECTIONS = ("server", "state", "audit", "alerts", "admin", "operator")
 _TOP_LEVEL = ("policies_dir",)
 _NOT_OVERRIDES = {"CANDOR_CONFIG", "CANDOR_REQUIRE_SERVICES", "CANDOR_DEV_APP_KEY"}
 
@@ -191,7 +212,8 @@ def env_overrides(data: dict[str, Any], environ: dict[str, str] | os._Environ[st
                 if not isinstance(sec, dict):
                     break
                 # strings stay strings where the field is a string (a URL that looks like a number)
-                sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env") else value
+                sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env", "name", "code",
+                                          "filing_number") else value
                 break
     return problems
 

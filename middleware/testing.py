@@ -130,8 +130,13 @@ class MemoryState:
 class RecordingAlerts:
     """An ``AlertSink`` that keeps the alerts it is asked to send."""
 
-    def __init__(self) -> None:
+    def __init__(self, webhook: bool = True) -> None:
         self.sent: list[Alert] = []
+        self._webhook = webhook
+
+    @property
+    def webhook_configured(self) -> bool:
+        return self._webhook
 
     async def enqueue(self, alert: Alert) -> Alert:
         self.sent.append(alert)

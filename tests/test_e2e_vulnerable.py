@@ -38,11 +38,12 @@ def test_explicit_intent_is_answered_with_help_without_the_model_and_alerts(prox
     assert "400-161-9995" in text and "我们聊点开心的" not in text
     assert "crisis_replaced" in comp["actions"]
     crisis = comp["crisis"]
-    assert crisis["level"] == "explicit_intent" and crisis["alerted"] is True and crisis["handover"] is False
+    # no webhook is configured here: the alert waits in the outbox, and the reply does not claim anyone was told
+    assert crisis["level"] == "explicit_intent" and crisis["alerted"] is False and crisis["handover"] is False
     assert any(r["contact"] == "400-161-9995" for r in crisis["resources"])
     assert "crisis_support" in kinds(comp)
     assert text.count("400-161-9995") == 1          # the help is said once, not as notice and answer both
-    # the alert is durably queued with the profile's contacts (no webhook configured: it stays pending)
+    # the alert is durably kept with the profile's contacts (no webhook configured: it stays pending)
     pending = admin(server, "GET", "/admin/alerts?status=pending").json()["data"]
     mine = [a for a in pending if a["event_id"] == comp["event_id"]]
     assert len(mine) == 1 and mine[0]["kind"] == "crisis" and mine[0]["level"] == "explicit_intent"
@@ -51,7 +52,8 @@ def test_explicit_intent_is_answered_with_help_without_the_model_and_alerts(prox
     # the audit event is a crisis event the report can count
     (event,) = [e for e in events(server, "crisis", user) if e["event_id"] == comp["event_id"]]
     detail = next(d["detail"] for d in event["decisions"] if d["rule"] == "crisis")
-    assert detail["level"] == "explicit_intent" and detail["alerted"] is True and detail["handover"] is False
+    assert detail["level"] == "explicit_intent" and detail["alerted"] is False and detail["handover"] is False
+    assert any(d["rule"] == "alert" and d["outcome"] == "queued_no_webhook" for d in event["decisions"])
     assert detail["category"] == "self_harm"
 
 

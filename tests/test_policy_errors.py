@@ -93,9 +93,22 @@ def test_label_without_ai_element_is_refused(tmp_path):
 
 
 def test_label_without_generation_element_is_refused_per_locale(tmp_path):
-    path = write(tmp_path, "p", LABELS.replace("{text}", "{zh-CN: AI助手, en: AI-generated}"))
+    path = write(tmp_path, "p", LABELS.replace("{text}", "{zh-CN: AI助手, en: AI生成 · AI-generated}"))
     p = only(problems_of(path))
     assert p.key == "labels.text.zh-CN" and "generation element" in p.message and "AI element" not in p.message
+
+
+def test_label_text_1_needs_gb45438_elements_in_every_locale(tmp_path):
+    # GB 45438 applies to the service whatever the user's language: "AI-generated" alone lacks 生成/合成
+    path = write(tmp_path, "p", LABELS.replace("{text}", "{zh-CN: 本回复由人工智能生成, en: AI-generated}"))
+    p = only(problems_of(path))
+    assert p.key == "labels.text.en" and "GB 45438" in p.message and "AI生成 · AI-generated" in p.message
+
+
+def test_english_label_without_label_text_1_may_use_english_elements(tmp_path):
+    body = LABELS.replace("{text}", "{en: AI-generated content}").replace("LABEL-TEXT-1", "EU-50-2")
+    policy = load_policy_file(write(tmp_path, "p", body.replace("title: t", "title: t\nlocale: en")))
+    assert policy.labels is not None and policy.labels.cites == ("EU-50-2",)
 
 
 def test_digital_human_text_needs_shuzi_ren(tmp_path):

@@ -44,7 +44,8 @@ def test_default_pack_has_the_cn_parameters(packs):
     assert cn.labels.position == "prepend"
     assert cn.usage is not None and (cn.usage.remind_every, cn.usage.continuous_idle_reset) == (7200, 1800)
     assert cn.minors is not None and cn.minors.guardian_consent_under == 14
-    assert set(cn.minors.forbidden_relationships) == {"partner", "spouse", "parent", "child", "sibling", "relative"}
+    assert set(cn.minors.forbidden_relationships) == {"companion", "partner", "spouse", "parent", "child", "sibling",
+                                                      "relative"}   # a companion is intimate for a minor
     assert cn.audit.retention == 190 * 86400 and cn.audit.fail == "closed"
     assert cn.crisis is not None and any(r.contact == "400-161-9995" for r in cn.crisis.resources)
     assert cn.text(cn.usage.notice, "en").startswith("You have been chatting")

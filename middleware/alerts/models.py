@@ -1,6 +1,7 @@
 """Alerts (a person may be at risk; someone must act) and what happens to them in the outbox.
 
-An alert carries references, not conversation content: the pseudonymous ``user_ref``, the session,
+An alert carries references, not conversation content: the pseudonymous ``user_ref`` (and the app's own
+``user_id`` when ``alerts.include_user_id``, the default for the operator's own webhook), the session,
 the audit ``event_id`` where the evidence is, and the contacts from the user's profile, so whoever
 receives it can reach the guardian or emergency contact (ANTH-CRISIS-3, ANTH-MINOR-4).
 
@@ -43,13 +44,16 @@ class Alert(BaseModel):
     kind: Kind
     created_at: AwareDatetime = Field(default_factory=_now)
     app_id: Ref | None = None
-    user_ref: Ref | None = None  # the audit log's keyed pseudonym, never the raw user id
+    user_ref: Ref | None = None  # the audit log's keyed pseudonym
+    user_id: Ref | None = None  # the app's own user id, only with alerts.include_user_id (the operator's webhook)
     session_id: Ref | None = None
     persona_id: Ref | None = None
     policy_id: Ref | None = None
     level: Ref | None = None  # e.g. crisis: "distress" | "explicit_intent"
     guardian_contact: Ref | None = None
     emergency_contact: Ref | None = None
+    # False: the user's profile has neither a guardian nor an emergency contact (someone must find one)
+    contacts_on_file: bool | None = None
     event_id: Ref | None = None  # the audit event holding the evidence
     detail: dict[str, Any] = Field(default_factory=dict)
 

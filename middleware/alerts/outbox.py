@@ -57,6 +57,11 @@ class AlertOutbox:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def webhook_configured(self) -> bool:
+        """Alerts go somewhere: a webhook sender exists (they are delivered, or retried until they are)."""
+        return self.sender is not None
+
+    @property
     def delivering(self) -> bool:
         """A webhook is configured and the delivery task runs."""
         return self._task is not None and not self._task.done()

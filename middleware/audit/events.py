@@ -42,7 +42,7 @@ CONTRACT_KINDS = (
     "profile_change", "erasure", "policy_reload", "checkpoint",
 )
 EXTRA_KINDS = ("purge", "unlabeled_delivery", "alert_delivery", "handover_release", "console", "stream_begin",
-               "unauthenticated")
+               "unauthenticated", "history_export", "complaint")
 KINDS = frozenset(CONTRACT_KINDS + EXTRA_KINDS)
 
 FailMode = Literal["closed", "open"]

@@ -18,7 +18,7 @@ What it reads from events (the request pipeline records these):
   those two;
 * unauthenticated traffic: the ``unauthenticated`` events' per-interval counts, summed per source.
 
-Complaints: the log has no complaint event kind yet, so the report cannot count them; it says so.
+* complaints: ``complaint`` events (``received`` with ``due_by``, ``resolved``), counted open and overdue.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from .events import format_ts
+from .events import format_ts, ts_micros
 from .export import iter_rows
 from .store import AuditStore, EventFilter
 
@@ -88,6 +88,7 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
     first_exchange: dict[str, tuple[int, str, bool]] = {}   # session -> (ts_us, event id, disclosed)
     session_seen: set[str] = set()
     unauth: Counter[str] = Counter()
+    complaints = ComplaintTally()
     async for rows in iter_rows(store, EventFilter(since_us=since_us, until_us=until)):
         for row in rows:
             ev = orjson.loads(row.body)
@@ -119,6 +120,8 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
             for n in ev.get("notices") or []:
                 if isinstance(n, dict) and n.get("kind"):
                     notices[str(n["kind"])] += 1
+            if row.kind == "complaint":
+                complaints.add(ev)
             if row.kind == "alert_delivery":   # one event per attempt: count alerts, not attempts
                 attempts += 1
                 for d in ev.get("decisions") or []:
@@ -177,13 +180,13 @@ async def compute_report(store: AuditStore, since_us: int | None, until_us: int 
         "disclosures": {"sessions_begun": len(first_exchange), "first_turn_without_disclosure": len(missed),
                         "missed_event_ids": missed[:100]},
         "unauthenticated": {"requests": sum(unauth.values()), "by_source": dict(unauth.most_common(20))},
-        "complaints": None,
         "refusals": {"total": kinds.get("refusal", 0), "by_code": dict(refusals.most_common())},
         "errors": {"total": kinds.get("error", 0), "by_code": dict(errors.most_common())},
         "notices": {"total": sum(notices.values()), "by_kind": dict(notices.most_common())},
         "labels": {k: v for k, v in decisions.items() if k.startswith("label")}
         | {"unlabeled_delivery_events": kinds.get("unlabeled_delivery", 0)},
         "decisions": dict(decisions.most_common()),
+        "complaints": complaints.summary(until),
         "erasures": kinds.get("erasure", 0), "policy_reloads": kinds.get("policy_reload", 0),
         "purges": kinds.get("purge", 0),
         "warnings": warnings,
@@ -238,6 +241,34 @@ async def _unfinished(store: AuditStore, begun: dict[str, tuple[str, str | None,
         if not found:
             out.append(begin_id)
     return sorted(out)
+class ComplaintTally:
+    """Complaints from their ``complaint`` events: received (with the due date) and resolved, by id. Open
+    means received and not resolved by the end of the period; overdue means open past its due date then."""
+
+    def __init__(self) -> None:
+        self.due: dict[str, int] = {}
+        self.categories: Counter[str] = Counter()
+        self.resolved: set[str] = set()
+        self.late = 0
+
+    def add(self, ev: dict[str, Any]) -> None:
+        for d in ev.get("decisions") or []:
+            detail = d.get("detail") if isinstance(d, dict) else None
+            if not isinstance(detail, dict) or d.get("rule") != "complaint" or not detail.get("complaint_id"):
+                continue
+            cid = str(detail["complaint_id"])
+            if d.get("outcome") == "received":
+                self.due[cid] = ts_micros(str(detail["due_by"])) if detail.get("due_by") else 0
+                self.categories[str(detail.get("category"))] += 1
+            elif d.get("outcome") == "resolved":
+                self.resolved.add(cid)
+                self.late += detail.get("late") is True
+
+    def summary(self, until_us: int) -> dict[str, Any]:
+        still_open = [due for cid, due in self.due.items() if cid not in self.resolved]
+        return {"received": len(self.due), "resolved": len(self.resolved), "resolved_late": self.late,
+                "open": len(still_open), "overdue": sum(1 for due in still_open if due < until_us),
+                "by_category": dict(self.categories.most_common())}
 
 
 def _table(title: str, data: dict[str, Any], head: tuple[str, str] = ("", "count")) -> list[str]:
@@ -294,7 +325,11 @@ def render_markdown(r: dict[str, Any]) -> str:
         + (f" ({', '.join(r['disclosures']['missed_event_ids'][:10])})" if r['disclosures']['missed_event_ids']
            else "") + ".", "",
         f"Unauthenticated requests (counted, not logged one by one): {r['unauthenticated']['requests']:,}.", "",
-        "Complaints: not recorded in the audit log (no complaint event kind yet).", "",
+        "## Complaints (ANTH-COMPLAINT-1)", "",
+        f"Received: {r['complaints']['received']}; resolved: {r['complaints']['resolved']} "
+        f"({r['complaints']['resolved_late']} after their due date); open: {r['complaints']['open']}; "
+        f"overdue: {r['complaints']['overdue']}.", "",
+        *_table("Received by category", r["complaints"]["by_category"], ("category", "count")),
         "## Record keeping", "",
         f"Erasures: {r['erasures']}; policy reloads: {r['policy_reloads']}; retention purges: {r['purges']}.", "",
     ]

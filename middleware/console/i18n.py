@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ch_changes": ("Consent and persona changes", "授权与角色变更"),
     "ch_labels": ("Labels: delegations and unlabelled deliveries", "标识：委托与未加标识的交付"),
     "complaints": ("Complaints open and overdue", "未处理与逾期投诉"),
+    "complaints_counts": ("Open / overdue", "未处理 / 逾期"),
     "not_available": ("not available", "不可用"),
     "complaints_na": ("This Candor has no complaints feature yet, so there is nothing to show.",
                       "此版本的 Candor 尚无投诉功能，因此无可显示的数据。"),

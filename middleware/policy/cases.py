@@ -34,7 +34,7 @@ NOTICE_KINDS = ("ai_disclosure", "usage_reminder", "dependence_reminder", "reali
                 "risk_warning", "crisis_support", "exit")
 ACTIONS = ("human_claim_rewritten", "human_claim_blocked", "retention_plea_rewritten", "retention_plea_blocked",
            "output_blocked", "crisis_replaced", "crisis_augmented", "handover_active", "exit_honored",
-           "label_delegated", "notices_delegated", "unlabeled_delivery")
+           "label_delegated", "notices_delegated", "unlabeled_delivery", "intimacy_declined")
 AgeBand = Literal["under14", "minor", "adult", "elderly"]
 
 
@@ -60,6 +60,7 @@ class Expect(_Model):
     actions: tuple[str, ...] = ()                   # compliance.actions that must be present
     no_actions: tuple[str, ...] = ()
     crisis: Literal["distress", "explicit_intent", "none"] | None = None
+    crisis_category: Literal["self_harm", "property_loss", "emotional", "third_party"] | None = None
     handover: bool | None = None                    # compliance.crisis.handover
     label: bool | None = None                       # an explicit label is present in compliance
     contains: tuple[str, ...] = ()                  # the assistant text contains each

@@ -75,6 +75,9 @@ _ENTRIES: tuple[Requirement, ...] = (
     Requirement("ANTH-EXIT-1", f"{_ANTH} art. 19",
                 "Let users leave easily (button, voice, keyword); stop promptly; never plead with them "
                 "to stay."),
+    Requirement("ANTH-COMPLAINT-1", f"{_ANTH} art. 21",
+                "Convenient complaint and appeal entry points; publish the process and feedback time limits; "
+                "handle and reply promptly."),
     Requirement("ANTH-DATA-1", f"{_ANTH} art. 16",
                 "Encrypt and access-control interaction data; no sharing without legal basis or consent."),
     Requirement("ANTH-DATA-2", f"{_ANTH} art. 16", "Users can copy and delete their chat history."),

@@ -20,7 +20,8 @@ Finding = tuple[Loc, str]
 
 _AI_EN = re.compile(r"(?<![A-Za-z])AI(?![A-Za-z])|artificial intelligence", re.IGNORECASE)
 _GEN_EN = re.compile(r"\b(generated|generation|synthesi[sz]ed|synthetic)\b", re.IGNORECASE)
-_INTIMATE = ("partner", "spouse", "parent", "child", "sibling", "relative")
+# ANTH-MINOR-1: a "companion" is an intimate relationship too, for a minor
+_INTIMATE = ("companion", "partner", "spouse", "parent", "child", "sibling", "relative")
 _RELATIVES = ("spouse", "parent", "child", "sibling", "relative")
 _SIX_MONTHS = 183 * 86400.0
 
@@ -29,13 +30,22 @@ def is_chinese_locale(locale: str) -> bool:
     return locale.split("-")[0].lower() == "zh"
 
 
-def label_text_problem(text: str, locale: str) -> str | None:
+def label_text_problem(text: str, locale: str, gb45438: bool = False) -> str | None:
     """Why ``text`` is not a valid explicit AI label (LABEL-TEXT-1), or None when it is.
 
-    Chinese texts follow GB 45438 exactly: "人工智能" or "AI", and "生成" or "合成". Texts in other
-    languages may instead spell the elements in that language: "AI"/"artificial intelligence" as a word,
-    and "generated"/"generation"/"synthesized"/"synthetic" (so "AI-generated" passes, "AI assistant" fails).
+    Chinese texts, and every text of a section citing LABEL-TEXT-1 (``gb45438``: GB 45438 applies to the
+    service whatever the user's language), need "人工智能" or "AI", and "生成" or "合成" ("AI生成 ·
+    AI-generated" passes, "AI-generated" alone does not). Otherwise texts in other languages may spell the
+    elements in that language: "AI"/"artificial intelligence" as a word, and
+    "generated"/"generation"/"synthesized"/"synthetic" (so "AI-generated" passes, "AI assistant" fails).
     """
+    if gb45438 and not is_chinese_locale(locale):
+        has_ai = "人工智能" in text or "AI" in text
+        has_gen = "生成" in text or "合成" in text
+        if has_ai and has_gen:
+            return None
+        return (f"label text {text!r} ({locale}) lacks GB 45438's elements: LABEL-TEXT-1 needs \"人工智能\" or "
+                f"\"AI\" and \"生成\" or \"合成\" in every language, e.g. \"AI生成 · AI-generated\"")
     if is_chinese_locale(locale):
         has_ai = "人工智能" in text or "AI" in text
         has_gen = "生成" in text or "合成" in text
@@ -71,9 +81,14 @@ def _texts(policy: Policy) -> Iterator[tuple[Loc, Text]]:
             value = getattr(section, field)
             if isinstance(value, Text):
                 yield (name, field), value
-        if name == "crisis":
-            for i, res in enumerate(policy.crisis.resources if policy.crisis else ()):
+        if name == "crisis" and policy.crisis is not None:
+            for i, res in enumerate(policy.crisis.resources):
                 yield ("crisis", "resources", i, "name"), res.name
+            loss = policy.crisis.property_loss
+            if loss is not None:
+                yield ("crisis", "property_loss", "reply"), loss.reply
+                for i, res in enumerate(loss.resources):
+                    yield ("crisis", "property_loss", "resources", i, "name"), res.name
 
 
 def _cites(policy: Policy, section: str) -> set[str]:
@@ -106,7 +121,7 @@ def _check_cites_present(policy: Policy) -> list[Finding]:
 
 _EXAMPLE_CITE = {"usage": "ANTH-TIME-1", "dependence": "ANTH-DISCLOSE-2", "labels": "LABEL-TEXT-1",
                  "crisis": "ANTH-CRISIS-1", "minors": "ANTH-MINOR-1", "elderly": "ANTH-ELDER-1",
-                 "exit": "ANTH-EXIT-1", "likeness": "DVH-CONSENT-1"}
+                 "exit": "ANTH-EXIT-1", "likeness": "DVH-CONSENT-1", "complaints": "ANTH-COMPLAINT-1"}
 
 
 def _check_texts(policy: Policy) -> list[Finding]:
@@ -118,8 +133,9 @@ def _check_texts(policy: Policy) -> list[Finding]:
                              f"(it is the fallback for users in other languages)"))
     labels = policy.labels
     if labels is not None:
+        gb45438 = "LABEL-TEXT-1" in labels.cites
         for loc, tag, value in _variants(policy, labels.text, ("labels", "text")):
-            problem = label_text_problem(value, tag)
+            problem = label_text_problem(value, tag, gb45438)
             if problem:
                 out.append((loc, problem))
         if labels.digital_human_text is not None:
@@ -178,6 +194,9 @@ def _check_combinations(policy: Policy) -> list[Finding]:
                         "user a person will take over"))
     m = policy.minors
     if m is not None:
+        if m.intimate_requests == "reply" and m.intimacy_reply is None:
+            out.append((("minors", "intimacy_reply"), "intimate_requests: reply needs an intimacy_reply to answer "
+                        "with"))
         if m.daily_limit is not None and m.daily_limit <= 0:
             out.append((("minors", "daily_limit"), "must be longer than 0s (or null for no limit)"))
         if m.reality_reminder_every is not None:
@@ -193,6 +212,8 @@ def _check_combinations(policy: Policy) -> list[Finding]:
     e = policy.exit
     if e is not None and not e.keywords.zh and not e.keywords.en:
         out.append((("exit", "keywords"), "give at least one exit keyword (zh or en)"))
+    if policy.complaints is not None and policy.complaints.respond_within <= 0:
+        out.append((("complaints", "respond_within"), "must be longer than 0s"))
     if policy.audit.retention <= 0:
         out.append((("audit", "retention"), "must be longer than 0s"))
     return out
@@ -239,6 +260,9 @@ def _check_citation_parameters(policy: Policy) -> list[Finding]:
              "a distress_instruction (soothe, encourage seeking help) is required")
         need("crisis", "ANTH-CRISIS-2", c.alert, "alert", "the guardian or emergency contact must be alerted")
         need("crisis", "ANTH-CRISIS-3", c.handover, "handover", "human takeover must be on (handover: true)")
+        if c.property_loss is not None and not c.property_loss.resources:
+            out.append((("crisis", "property_loss", "resources"), "give at least one resource for a property loss "
+                        "(police, an anti-fraud line)"))
     if m is not None:
         missing = [r for r in _INTIMATE if r not in m.forbidden_relationships]
         need("minors", "ANTH-MINOR-1", not missing, "forbidden_relationships",
@@ -248,6 +272,9 @@ def _check_citation_parameters(policy: Policy) -> list[Finding]:
              "guardian consent is required under 14 (guardian_consent_under: 14)")
         need("minors", "ANTH-MINOR-3", m.reality_reminder_every is not None and m.daily_limit is not None,
              "reality_reminder_every", "minors mode needs reality_reminder_every and daily_limit")
+        need("minors", "ANTH-MINOR-1", m.intimacy_instruction is not None and m.intimate_requests != "off",
+             "intimate_requests", "a minor asking for romantic or sexual role-play must be declined whatever the "
+             "persona: set intimacy_instruction and intimate_requests: reply (with an intimacy_reply) or refuse")
         every = m.reality_reminder_every
         need("minors", "CA-243-3", every is not None and every <= 3 * 3600, "reality_reminder_every",
              "known minors need a break reminder at least every 3h")

@@ -15,7 +15,7 @@ RULE_TITLES = {
     "disclosure": "AI disclosure", "usage": "Usage-time reminders", "dependence": "Over-dependence reminders",
     "labels": "AI-content labels", "crisis": "Crisis handling", "minors": "Minors mode",
     "elderly": "Older users", "exit": "Convenient exit", "likeness": "Real-person likeness",
-    "output_validators": "Output checks", "audit": "Audit log",
+    "complaints": "Complaints and appeals", "output_validators": "Output checks", "audit": "Audit log",
 }
 _OTHER = ("output_validators", "audit")
 
@@ -95,8 +95,10 @@ def _labels(p: Policy) -> list[str]:
              "ui": "as data for the app to show in its interface (the delegation is recorded)"}[lab.position]
     out = [f"Puts the explicit label {where}."]
     if lab.implicit:
+        producer = lab.producer_code or "the operator's code or name from candor.yaml"
         out.append(f"Adds the machine-readable AIGC metadata to every reply (ContentProducer "
-                   f"{lab.producer_code!r}, ContentPropagator {lab.propagator_code or lab.producer_code!r}).")
+                   f"{producer!r}, ContentPropagator {lab.propagator_code or producer!r}; candor.yaml's "
+                   f"operator wins over the policy).")
     if lab.digital_human_text:
         out.append("Replies of personas with a real or virtual human likeness also carry the digital-human "
                    "label.")
@@ -135,6 +137,13 @@ def _minors(p: Policy) -> list[str]:
     if m.reality_reminder_every:
         out.append(f"Reminds minors every {duration_words(m.reality_reminder_every)} that this is a virtual "
                    f"character.")
+    if m.intimacy_instruction is not None:
+        out.append("Tells the model, on every minor's request, to take part in no romantic or sexual role-play.")
+    if m.intimate_requests != "off":
+        out.append("A minor asking for romantic or sexual role-play, with any persona or none, is "
+                   + ("answered with the policy's decline, without the model." if m.intimate_requests == "reply"
+                      else "refused (403 roleplay_not_allowed_for_minor).")
+                   )
     out.append({"minors_mode": "Users who appear to be minors are switched to minors mode.",
                 "flag": "Users who appear to be minors are recorded, not switched.",
                 "off": "No detection of likely minors."}[m.suspected_minor_action])
@@ -171,9 +180,17 @@ def _likeness(p: Policy) -> list[str]:
             if lk.require_consent else "Likeness consent is not checked."]
 
 
+def _complaints(p: Policy) -> list[str]:
+    c = p.complaints
+    assert c is not None
+    return [f"Takes complaints and appeals (POST /v1/complaints), each due for an answer within "
+            f"{duration_words(c.respond_within)}; open and overdue ones are counted in the audit report."]
+
+
 _DESCRIBE: dict[str, Callable[[Policy], list[str]]] = {
     "disclosure": _disclosure, "usage": _usage, "dependence": _dependence, "labels": _labels,
     "crisis": _crisis, "minors": _minors, "elderly": _elderly, "exit": _exit, "likeness": _likeness,
+    "complaints": _complaints,
 }
 
 

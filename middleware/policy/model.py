@@ -200,14 +200,15 @@ class LabelRules(_Rule):
     """Explicit and implicit AI-content labels (LABEL-TEXT-1, LABEL-IMPLICIT-1, DVH-LABEL-1, EU-50-2).
 
     ``text`` is put at ``position`` of every reply (``ui``: returned as data for the app to render; the
-    delegation is recorded). ``implicit`` adds the AIGC metadata object naming ``producer_code`` (and
-    ``propagator_code``, default the same) to every reply. Personas with a likeness also get
-    ``digital_human_text``."""
+    delegation is recorded); it may be per locale, and a section citing LABEL-TEXT-1 needs GB 45438's two
+    elements in every locale. ``implicit`` adds the AIGC metadata object to every reply, naming the
+    deployment's ``operator`` (candor.yaml), else ``producer_code`` (and ``propagator_code``, default the
+    same). Personas with a likeness also get ``digital_human_text``."""
 
     text: Text
     position: Literal["prepend", "append", "ui"] = "prepend"
     implicit: bool = True
-    producer_code: str
+    producer_code: str | None = None
     propagator_code: str | None = None
     digital_human_text: Text | None = None
 
@@ -226,6 +227,14 @@ class Resource(_Model):
     hours: str | None = None
 
 
+class PropertyLoss(_Model):
+    """ANTH-CRISIS-2's other case: a major property loss (fraud, theft, a transfer to a scammer) gets its own
+    reply and resources (police, anti-fraud lines), not the suicide script."""
+
+    reply: Text
+    resources: tuple[Resource, ...] = ()
+
+
 class CrisisRules(_Rule):
     """Crisis handling (ANTH-CRISIS-1..3, CA-243-2, NY-47-1).
 
@@ -233,7 +242,8 @@ class CrisisRules(_Rule):
     On explicit suicide/self-harm intent the model reply is replaced by ``reply`` (``action: replace``) or
     ``reply`` is put before it (``augment``); ``alert`` sends an alert with the user's guardian/emergency
     contact reference; ``handover`` pauses the model for the session until an operator releases it, telling
-    the user ``handover_notice``."""
+    the user ``handover_notice``. A major property loss gets ``property_loss.reply`` and its resources when
+    set (and is never handed over: the draft's takeover is for suicide and self-harm)."""
 
     action: Literal["replace", "augment"] = "replace"
     reply: Text | None = None
@@ -242,6 +252,7 @@ class CrisisRules(_Rule):
     alert: bool = True
     handover: bool = False
     handover_notice: Text | None = None
+    property_loss: PropertyLoss | None = None
 
 
 class MinorsRules(_Rule):
@@ -259,6 +270,12 @@ class MinorsRules(_Rule):
     reality_reminder_every: Duration | None = None
     reality_notice: Text | None = None
     suspected_minor_action: Literal["minors_mode", "flag", "off"] = "flag"
+    # ANTH-MINOR-1 whatever the persona (or none): the model is told ``intimacy_instruction`` on every minor's
+    # request, and a minor asking for romantic or sexual role-play gets ``intimacy_reply`` without the model
+    # (``reply``, action ``intimacy_declined``), or 403 ``roleplay_not_allowed_for_minor`` (``refuse``)
+    intimacy_instruction: Text | None = None
+    intimate_requests: Literal["reply", "refuse", "off"] = "off"
+    intimacy_reply: Text | None = None
 
 
 class ElderlyRules(_Rule):
@@ -289,6 +306,14 @@ class LikenessRules(_Rule):
     person's face, voice or name are refused unless an active consent covers them."""
 
     require_consent: bool = True
+
+
+class ComplaintRules(_Rule):
+    """Complaints and appeals (ANTH-COMPLAINT-1, ANTH-MINOR-5's appeal channel): ``POST /v1/complaints``
+    takes them, each due for an answer within ``respond_within``; the measures leave the period to the
+    provider, who must publish it."""
+
+    respond_within: Duration = 15 * 86400.0
 
 
 class OutputValidator(_Model):
@@ -335,7 +360,7 @@ class AuditSettings(_Model):
 
 
 RULE_SECTIONS: tuple[str, ...] = ("disclosure", "usage", "dependence", "labels", "crisis", "minors",
-                                  "elderly", "exit", "likeness")
+                                  "elderly", "exit", "likeness", "complaints")
 
 
 class Policy(_Model):
@@ -357,6 +382,7 @@ class Policy(_Model):
     elderly: ElderlyRules | None = None
     exit: ExitRules | None = None
     likeness: LikenessRules | None = None
+    complaints: ComplaintRules | None = None
     output_validators: tuple[OutputValidator, ...] = ()
     audit: AuditSettings = AuditSettings()
 

@@ -1,10 +1,13 @@
 """Alerts the protective rules raise (ANTH-CRISIS-2/3, ANTH-MINOR-4/5), through the durable outbox.
 
-An alert carries references, never content: the user's audit pseudonym, the session, the audit
-event holding the evidence, and the guardian and emergency contacts from the user's profile. The
-outbox commits it before ``enqueue`` returns; if it cannot (database down), the reply still goes out
-(help for a person in crisis is never withheld because a notification failed) and the failure is
-recorded as a decision with ``outcome: error``, so ``compliance.crisis.alerted`` is false.
+An alert carries references, never content: the user's audit pseudonym (and, with
+``alerts.include_user_id``, the app's own user id, so the operator can find the person), the session, the
+audit event holding the evidence, and the guardian and emergency contacts from the user's profile, or
+``contacts_on_file: false`` with a note when there are none. The outbox commits it before ``enqueue``
+returns; if it cannot (database down), the reply still goes out (help for a person in crisis is never
+withheld because a notification failed) and the failure is recorded as a decision with ``outcome:
+error``, so ``compliance.crisis.alerted`` is false. ``alerted`` is also false when no webhook is
+configured: the alert then only waits in the outbox (decision ``queued_no_webhook``), and nobody is told.
 """
 
 from __future__ import annotations
@@ -22,17 +25,25 @@ from ..profiles.models import UserProfile
 log = structlog.get_logger("candor.alerts")
 
 
+NO_CONTACT_NOTE = ("no guardian or emergency contact is on file for this user: find another way to reach them "
+                   "or their guardian, and record the contacts on their profile (PUT /admin/users/{id})")
+
+
 class AlertSink(Protocol):
     async def enqueue(self, alert: Alert) -> Alert: ...
+
+    @property
+    def webhook_configured(self) -> bool: ...
 
 
 class Alerter:
     """Builds and enqueues alerts for an exchange. Without an outbox (tests, tools) it sends nothing."""
 
     def __init__(self, outbox: Callable[[], AlertSink] | None = None,
-                 pseudonym: Callable[[str], str] | None = None) -> None:
+                 pseudonym: Callable[[str], str] | None = None, *, include_user_id: bool = True) -> None:
         self._outbox = outbox
         self._pseudonym = pseudonym
+        self._include_user_id = include_user_id
 
     @property
     def enabled(self) -> bool:
@@ -45,7 +56,9 @@ class Alerter:
 
     async def send(self, ex: Exchange, kind: str, cites: Sequence[str], *, level: str | None = None,
                    detail: dict[str, Any] | None = None, once_per_day: bool = False) -> bool:
-        """Enqueue one alert about ``ex``; True once it is durably stored. ``once_per_day``: one alert of
+        """Enqueue one alert about ``ex``; True once it is durably stored for a configured webhook (so
+        ``compliance.crisis.alerted`` means someone will hear of it). Without a webhook the alert is still
+        kept in the outbox (``GET /admin/alerts``) but the answer is False. ``once_per_day``: one alert of
         this kind per user and day (the outbox ignores an id it already holds)."""
         if self._outbox is None:
             return False
@@ -56,17 +69,26 @@ class Alerter:
             day = int(ex.now // 86400)
             digest = hashlib.sha256(f"{kind}\x1f{ctx.app_id}\x1f{ctx.user_id}\x1f{day}".encode()).hexdigest()
             fields["id"] = f"alr_{kind[:16]}_{digest[:24]}"
+        guardian = profile.guardian_contact if profile else None
+        emergency = profile.emergency_contact if profile else None
+        on_file = bool(guardian or emergency)
+        info = dict(detail or {})
+        if not on_file:
+            info["note"] = NO_CONTACT_NOTE
         try:
+            outbox = self._outbox()
             alert = Alert(
                 kind=kind, app_id=ctx.app_id, user_ref=self.user_ref(ctx.user_id),
+                user_id=ctx.user_id if self._include_user_id else None,
                 session_id=ctx.session_id or ctx.session_hint, persona_id=ctx.persona_id, policy_id=ex.policy.id,
-                level=level, guardian_contact=profile.guardian_contact if profile else None,
-                emergency_contact=profile.emergency_contact if profile else None, event_id=ex.event_id,
-                detail=detail or {}, **fields)
-            await self._outbox().enqueue(alert)
+                level=level, guardian_contact=guardian, emergency_contact=emergency, contacts_on_file=on_file,
+                event_id=ex.event_id, detail=info, **fields)
+            await outbox.enqueue(alert)
         except Exception as exc:
             log.error("alert_not_enqueued", kind=kind, event_id=ex.event_id, error=repr(exc))
             ex.decide("alert", list(cites), "error", {"kind": kind, "error": type(exc).__name__})
             return False
-        ex.decide("alert", list(cites), "enqueued", {"kind": kind, "alert_id": alert.id})
-        return True
+        configured = outbox.webhook_configured
+        ex.decide("alert", list(cites), "enqueued" if configured else "queued_no_webhook",
+                  {"kind": kind, "alert_id": alert.id, "contacts_on_file": on_file})
+        return configured

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ class RuleDeps:
     alerts: Callable[[], AlertSink] | None = None            # the durable alert outbox (None: no alerts)
     pseudonym: Callable[[str], str] | None = None            # user id -> the audit log's user_ref
     handover: Callable[[], HandoverRegistry] | None = None   # paused sessions (None: no hand-over)
+    alert_user_id: bool = True                               # alerts.include_user_id
+    operator_fields: Mapping[str, str] = field(default_factory=dict)   # {operator}, {filing_number} in notices
 
 
 def clock_params(policy: Policy, minor: bool = False) -> ClockParams:
@@ -105,7 +107,8 @@ class RuleCompiler:
         if policy.crisis is not None:
             def crisis_first(ex: Exchange) -> bool:
                 return assess_crisis(ex, DEFAULT_CRISIS).level != "none"
-        build = Build(policy=policy, deps=self.deps, alerter=Alerter(self.deps.alerts, self.deps.pseudonym),
+        build = Build(policy=policy, deps=self.deps, alerter=Alerter(self.deps.alerts, self.deps.pseudonym,
+                                                                  include_user_id=self.deps.alert_user_id),
                       crisis_first=crisis_first, attachment=attachment)
         rules = RuleSet()
         lists: dict[str, list[Any]] = {"gate": rules.gates, "shaper": rules.shapers, "guard": rules.guards,

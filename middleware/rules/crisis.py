@@ -41,10 +41,15 @@ def _zh(locale: str | None, policy: Policy) -> bool:
     return (locale or policy.locale).lower().startswith("zh")
 
 
-def resources(policy: Policy, rules: CrisisRules | None, locale: str | None) -> list[dict[str, Any]]:
+def resources(policy: Policy, rules: CrisisRules | None, locale: str | None,
+              category: str | None = None) -> list[dict[str, Any]]:
+    """The help resources for a crisis: a property loss gets ``property_loss.resources`` when set."""
     if rules is None:
         return []
-    return [{"name": policy.text(r.name, locale), "contact": r.contact, "hours": r.hours} for r in rules.resources]
+    items = rules.resources
+    if category == "property_loss" and rules.property_loss is not None and rules.property_loss.resources:
+        items = rules.property_loss.resources
+    return [{"name": policy.text(r.name, locale), "contact": r.contact, "hours": r.hours} for r in items]
 
 
 def resources_text(policy: Policy, items: list[dict[str, Any]], locale: str | None) -> str:
@@ -114,7 +119,8 @@ class CrisisGate:
         if found.level == "none":
             return
         policy, rules, locale = self.policy, self.rules, ex.state.locale
-        items = resources(policy, rules, locale)
+        loss = rules.property_loss if found.category == "property_loss" else None
+        items = resources(policy, rules, locale, found.category)
         instruction = policy.text(rules.distress_instruction, locale)
         ex.kind = "crisis"
         detail: dict[str, Any] = {"level": found.level, "category": found.category, "rule": found.rule}
@@ -123,12 +129,15 @@ class CrisisGate:
                 ex.system.append(instruction)
             if items:
                 ex.notice("crisis_support", resources_text(policy, items, locale), "dialogue", resources=items)
-            ex.crisis = {"level": "distress", "resources": items, "alerted": False, "handover": False}
+            ex.crisis = {"level": "distress", "category": found.category, "resources": items, "alerted": False,
+                         "handover": False}
             ex.decide("crisis", rules.cites, "distress", {**detail, "alerted": False, "handover": False})
             return
         alerted = await self._alert(ex, found.level, found.category)
-        handover = await self._pause(ex)
-        reply = policy.text(rules.reply, locale) or (resources_text(policy, items, locale) if items else "")
+        # the draft's takeover (ANTH-CRISIS-3) is for suicide and self-harm statements, not property loss
+        handover = await self._pause(ex) if found.category != "property_loss" else False
+        reply = policy.text(loss.reply if loss is not None else rules.reply, locale) or (
+            resources_text(policy, items, locale) if items else "")
         if handover or rules.action == "replace":
             if handover:
                 notice = policy.text(rules.handover_notice, locale) or DEFAULT_HANDOVER["zh" if _zh(locale, policy)
@@ -145,7 +154,8 @@ class CrisisGate:
                 ex.notice("crisis_support", reply, "dialogue", resources=items)
             ex.act("crisis_augmented")
             outcome = "augmented"
-        ex.crisis = {"level": "explicit_intent", "resources": items, "alerted": alerted, "handover": handover}
+        ex.crisis = {"level": "explicit_intent", "category": found.category, "resources": items,
+                     "alerted": alerted, "handover": handover}
         ex.decide("crisis", rules.cites, outcome, {**detail, "alerted": alerted, "handover": handover})
 
     async def _alert(self, ex: Exchange, level: str, category: str | None) -> bool:

@@ -28,8 +28,10 @@ class LabelNotifier:
     def __init__(self, policy: Policy, rules: LabelRules, producer: str | None = None) -> None:
         self.policy = policy
         self.rules = rules
-        self.producer = implicit_value(producer or rules.producer_code)
-        self.propagator = implicit_value(rules.propagator_code or producer or rules.producer_code)
+        # the deployment's operator (candor.yaml) names both; else the policy's codes; "" when neither says
+        # (the server warns at start-up: GB 45438 wants the provider's name or code there)
+        self.producer = implicit_value(producer or rules.producer_code or "")
+        self.propagator = implicit_value(producer or rules.propagator_code or rules.producer_code or "")
 
     def before(self, ex: Exchange) -> None:
         rules = self.rules

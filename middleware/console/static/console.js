@@ -62,6 +62,10 @@
         parts(get("alerts"), d.alerts, OUTCOME_COLOURS);
         series(get("changes"), d.labels, d.changes);
         series(get("labelling"), d.labels, d.labelling);
+        var complaints = document.getElementById("complaints-data");
+        if (complaints && d.complaints) {
+          complaints.textContent = complaints.dataset.label + ": " + d.complaints.open + " / " + d.complaints.overdue;
+        }
         var totals = document.getElementById("totals");
         if (totals) {
           totals.textContent = totals.dataset.label + ": " + d.totals.events + " (" + d.period.since + " → " +
