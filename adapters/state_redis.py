@@ -10,7 +10,8 @@ round-trips IEEE doubles exactly.
 
 Hash fields: ``cur`` current session, ``ls`` last seen, ``ld`` last disclosure, ``ss`` stretch start,
 ``ur`` usage reminders in the stretch, ``lr`` last reality reminder, ``ldep`` last dependence reminder,
-``ds``/``de`` day start/end, ``du`` daily use, ``st`` sessions today, ``o:<id>`` open session -> last seen.
+``ds``/``de`` day start/end, ``du`` daily use, ``st`` sessions today, ``ow`` a disclosure is owed,
+``o:<id>`` open session -> last seen.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ local remind_every, reality_every = opt(ARGV[14]), opt(ARGV[15])
 local dep, dep_daily, dep_sessions = ARGV[16] == '1', opt(ARGV[17]), opt(ARGV[18])
 local dep_attach, dep_min = ARGV[19] == '1', tonumber(ARGV[20])
 local ttl_ms, max_open = tonumber(ARGV[21]), tonumber(ARGV[22])
+local first_daily, disclosure_lead, reality_lead = ARGV[23] == '1', tonumber(ARGV[24]), tonumber(ARGV[25])
 
 local raw = redis.call('HGETALL', key)
 local has_state = #raw > 0
@@ -109,8 +111,9 @@ else
   day_start, day_end, daily_used = f_day_start, f_day_end, 0
   if (not has_state) or new_session then sessions_today = 0 else sessions_today = 1 end
 end
-if has_state and counted then
-  daily_used = daily_used + math.max(0, now - math.max(last_seen, day_start))
+if has_state then
+  local used_until = math.min(now, last_seen + idle_reset)
+  daily_used = daily_used + math.max(0, used_until - math.max(last_seen, day_start))
 end
 if new_session then sessions_today = sessions_today + 1 end
 
@@ -133,16 +136,23 @@ local last_disclosed = nil
 if has_state then last_disclosed = opt(st.ld) end
 local disclose = false
 if new_session then
-  if first_turn and (once_per == nil or last_disclosed == nil or now - last_disclosed >= once_per) then
-    disclose = true
+  if first_turn then
+    local fresh
+    if first_daily then
+      fresh = last_disclosed == nil or last_disclosed < day_start
+    else
+      fresh = once_per == nil or last_disclosed == nil or now - last_disclosed >= once_per
+    end
+    if fresh then disclose = true end
   end
   if relogin and disclose_relogin then disclose = true end
 end
 if every ~= nil then
   local anchor = stretch_start
   if last_disclosed ~= nil then anchor = math.max(last_disclosed, stretch_start) end
-  if now - anchor >= every then disclose = true end
+  if now - anchor >= every - disclosure_lead then disclose = true end
 end
+if has_state and st.ow == '1' then disclose = true end
 if disclose then last_disclosed = now end
 
 -- reality reminders (minors)
@@ -152,7 +162,7 @@ local reality = false
 if reality_every ~= nil then
   local anchor = stretch_start
   if last_reality ~= nil then anchor = math.max(last_reality, stretch_start) end
-  if now - anchor >= reality_every then reality, last_reality = true, now end
+  if now - anchor >= reality_every - reality_lead then reality, last_reality = true, now end
 end
 
 -- dependence
@@ -173,7 +183,7 @@ local new_last_seen = now
 if has_state then new_last_seen = math.max(last_seen, now) end
 local sets = {'cur', sid, 'ls', fmt(new_last_seen), 'ss', fmt(stretch_start), 'ur', fmt(reminders),
               'ds', fmt(day_start), 'de', fmt(day_end), 'du', fmt(daily_used), 'st', fmt(sessions_today)}
-local dels = {}
+local dels = {'ow'}   -- an owed disclosure is always given by this request
 -- (a list, not a map: pairs() would skip the nil values that must be deleted)
 local optional = {{'ld', last_disclosed}, {'lr', last_reality}, {'ldep', last_dep}}
 for _, pair in ipairs(optional) do
@@ -194,6 +204,12 @@ redis.call('PEXPIRE', key, ttl_ms)
 local function flag(b) if b then return '1' end return '0' end
 return {sid, flag(new_session), flag(relogin), flag(disclose), flag(usage), fmt(continuous), flag(dependence),
         table.concat(signals, ','), flag(reality), fmt(daily_used), fmt(day_end), fmt(sessions_today)}
+"""
+
+OWE_LUA = r"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'ow', '1')
+return 1
 """
 
 END_SESSION_LUA = r"""
@@ -231,6 +247,7 @@ class RedisStateStore:
         # redis-py's Script runs EVALSHA and loads the script on NOSCRIPT (after a Redis restart or failover)
         self._observe = client.register_script(OBSERVE_LUA)
         self._end = client.register_script(END_SESSION_LUA)
+        self._owe = client.register_script(OWE_LUA)
 
     @classmethod
     def from_url(cls, url: str, *, key_prefix: str = "candor:state:",
@@ -255,6 +272,7 @@ class RedisStateStore:
             _num(dep.sessions_per_day if dep else None), _flag(dep.attachment if dep else False),
             _num(dep.min_interval if dep else 0.0),
             str(max(1, round(state_ttl(self._ttl, params) * 1000))), str(MAX_OPEN_SESSIONS),
+            _flag(params.first_turn_daily), _num(params.disclosure_lead), _num(params.reality_lead),
         ]
         try:
             out: list[str] = await self._observe(keys=[self.key(scope_key)], args=args)
@@ -272,6 +290,12 @@ class RedisStateStore:
     async def end_session(self, scope_key: str) -> None:
         try:
             await self._end(keys=[self.key(scope_key)], args=[])
+        except RedisError as exc:
+            raise StateStoreError(f"session state store at {self._where} failed: {exc}") from exc
+
+    async def owe_disclosure(self, scope_key: str) -> None:
+        try:
+            await self._owe(keys=[self.key(scope_key)], args=[])
         except RedisError as exc:
             raise StateStoreError(f"session state store at {self._where} failed: {exc}") from exc
 
@@ -307,4 +331,4 @@ def state_from_hash(raw: dict[str, Any]) -> UserState | None:
         last_seen=float(raw["ls"]), last_disclosed=opt("ld"), stretch_start=float(raw["ss"]),
         usage_reminders=int(float(raw["ur"])), last_reality=opt("lr"), last_dependence=opt("ldep"),
         day_start=float(raw["ds"]), day_end=float(raw["de"]), daily_used=float(raw["du"]),
-        sessions_today=int(float(raw["st"])))
+        sessions_today=int(float(raw["st"])), owed_disclosure=raw.get("ow") == "1")
