@@ -1,0 +1,103 @@
+"""End-to-end (openai SDK, running proxy), issue 13 items 5, 6 and 14: structured output and tool calls get
+no inserted text (``json.loads`` and ``chat.completions.parse()`` work through Candor), the disclosure waits
+for the next reply with text, Candor's own texts are stripped from the history, and DVH-LABEL-1 is cited
+only for digital humans. Streaming and not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from .gaps_support import chat, client, decisions, gaps, kinds, say
+from .stubs import Script, StubProvider
+
+__all__ = ["gaps"]
+JSON_OBJECT = {"type": "json_object"}
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "weather in a city",
+                                           "parameters": {"type": "object",
+                                                          "properties": {"city": {"type": "string"}}}}}]
+
+
+class Mood(BaseModel):
+    mood: str
+    score: int
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_object_reply_parses_and_the_disclosure_waits_for_text(gaps: Any, stub: StubProvider,
+                                                                    stream: bool) -> None:
+    server, _ = gaps
+    cn, user = client(server, "cn"), f"json-{stream}"
+    stub.push(Script(text='{"mood": "calm", "score": 7}'))
+    text, comp, _ = chat(cn, say("用JSON回答：你心情如何"), stream, user=user, response_format=JSON_OBJECT)
+    assert text is not None and json.loads(text) == {"mood": "calm", "score": 7}
+    assert comp["label"]["explicit"] and comp["label"]["implicit"]["Label"] == "1"   # the label, as data
+    assert "ai_disclosure" in kinds(comp) and "label_delegated" in comp["actions"]
+    (label,) = [d for d in decisions(server, comp["event_id"]) if d["rule"] == "labels"]
+    assert label["outcome"] == "delegated" and label["detail"]["reason"] == "structured_output"
+    # the first reply with text carries the disclosure the JSON reply could not
+    text, comp, _ = chat(cn, say("谢谢"), stream, user=user)
+    assert text is not None and text.startswith("温馨提示：你正在与人工智能交流")
+    _, comp, _ = chat(cn, say("再见前再聊一句"), stream, user=user)
+    assert "ai_disclosure" not in kinds(comp)
+
+
+def test_chat_completions_parse_with_a_pydantic_model(gaps: Any, stub: StubProvider) -> None:
+    server, _ = gaps
+    cn = client(server, "cn")
+    stub.push(Script(text='{"mood": "happy", "score": 9}'))
+    completion = cn.chat.completions.parse(model="companion", messages=say("How are you?"),  # type: ignore[arg-type]
+                                           response_format=Mood, extra_headers={"X-Candor-User": "parser"})
+    parsed = completion.choices[0].message.parsed
+    assert parsed == Mood(mood="happy", score=9)
+    sent = stub.requests[-1]["body"]["response_format"]
+    assert sent["type"] == "json_schema"          # what the SDK asked for reached the provider as it was
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_call_only_reply_gets_no_text_and_the_next_text_reply_the_disclosure(
+        gaps: Any, stub: StubProvider, stream: bool) -> None:
+    server, _ = gaps
+    cn, user = client(server, "cn"), f"tools-{stream}"
+    args = '{"city": "北京 本回复由人工智能生成"}'
+    stub.push(Script(tool_calls=[{"function": {"name": "get_weather", "arguments": args}}]))
+    text, comp, raw = chat(cn, say("北京天气怎么样"), stream, user=user, tools=TOOLS)
+    assert not text                                            # nothing inserted: no label, no notice text
+    if stream:
+        pieces = "".join(tc.function.arguments or "" for c in raw if c.choices
+                         for tc in (c.choices[0].delta.tool_calls or []))
+        assert pieces == args                                  # arguments relayed untouched, never labelled
+    else:
+        assert raw.tool_calls[0].function.arguments == args and raw.content is None
+    assert "label_delegated" in comp["actions"] and "ai_disclosure" in kinds(comp)
+    (label,) = [d for d in decisions(server, comp["event_id"]) if d["rule"] == "labels"]
+    assert label["detail"]["reason"] == "structured_output"
+    text, comp, _ = chat(cn, say("那上海呢"), stream, user=user, tools=TOOLS)
+    assert text is not None and text.startswith("温馨提示：你正在与人工智能交流")
+    assert "本回复由人工智能生成" in text and "Hello from the stub." in text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_candor_text_is_stripped_from_the_history_sent_to_the_provider(gaps: Any, stub: StubProvider,
+                                                                       stream: bool) -> None:
+    server, _ = gaps
+    cn, user = client(server, "cn"), f"history-{stream}"
+    first, _, _ = chat(cn, say("你好"), stream, user=user)
+    assert first is not None and "本回复由人工智能生成" in first
+    history = [*say("你好"), {"role": "assistant", "content": first},
+               {"role": "assistant", "content": [{"type": "text", "text": "This reply was generated by AI\n\nOK."}]},
+               *say("继续")]
+    chat(cn, history, stream, user=user)
+    sent = [m for m in stub.requests[-1]["body"]["messages"] if m["role"] == "assistant"]
+    assert sent[0]["content"] == "Hello from the stub."
+    assert sent[1]["content"] == [{"type": "text", "text": "OK."}]
+
+
+def test_dvh_label_is_cited_only_for_digital_humans(gaps: Any) -> None:
+    server, _ = gaps
+    _, comp, _ = chat(client(server, "cn"), say("你好"), False, user="plain-user")
+    (label,) = [d for d in decisions(server, comp["event_id"]) if d["rule"] == "labels"]
+    assert "DVH-LABEL-1" not in label["cites"] and "LABEL-TEXT-1" in label["cites"]
