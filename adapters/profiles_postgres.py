@@ -29,6 +29,7 @@ MIGRATIONS: list[list[str]] = [
         " resets BIGINT NOT NULL)",
         "INSERT INTO profiles_revision (id, revision, resets) VALUES (1, 0, 0)",
     ],
+    ["ALTER TABLE profiles_users ADD COLUMN training_consent BOOLEAN NOT NULL DEFAULT FALSE"],   # ANTH-DATA-3
 ]
 
 _N = len(COLUMNS)

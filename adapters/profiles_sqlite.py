@@ -27,6 +27,7 @@ MIGRATIONS: list[list[str]] = [
         " resets INTEGER NOT NULL)",
         "INSERT INTO profiles_revision (id, revision, resets) VALUES (1, 0, 0)",
     ],
+    ["ALTER TABLE profiles_users ADD COLUMN training_consent INTEGER NOT NULL DEFAULT 0"],   # ANTH-DATA-3
 ]
 
 _INSERT = (f"INSERT INTO profiles_users (user_id, {', '.join(COLUMNS)}, seq)"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from .gaps_support import chat, client, decisions, gaps, kinds, say
+from .gaps_support import admin, chat, client, decisions, gaps, kinds, say, set_profile
 from .stubs import Script, StubProvider
 
 __all__ = ["gaps"]
@@ -101,3 +101,23 @@ def test_dvh_label_is_cited_only_for_digital_humans(gaps: Any) -> None:
     _, comp, _ = chat(client(server, "cn"), say("你好"), False, user="plain-user")
     (label,) = [d for d in decisions(server, comp["event_id"]) if d["rule"] == "labels"]
     assert "DVH-LABEL-1" not in label["cites"] and "LABEL-TEXT-1" in label["cites"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_users_without_training_consent_get_store_false_and_it_is_recorded(gaps: Any, stub: StubProvider,
+                                                                         stream: bool) -> None:
+    server, _ = gaps
+    cn, user = client(server, "cn"), f"trainee-{stream}"
+    _, comp, _ = chat(cn, say("你好"), stream, user=user, extra_body={"store": True})
+    assert stub.requests[-1]["body"]["store"] is False            # no profile, so no consent: not stored
+    (d,) = [d for d in decisions(server, comp["event_id"]) if d["rule"] == "training_consent"]
+    assert (d["outcome"], d["detail"]["reason"], d["cites"]) == ("no_store", "no_profile", ["ANTH-DATA-3"])
+    set_profile(server, user, training_consent=True)
+    assert admin(server, "GET", f"/admin/users/{user}").json()["training_consent"] is True
+    _, comp, _ = chat(cn, say("再聊"), stream, user=user, extra_body={"store": True})
+    assert stub.requests[-1]["body"]["store"] is True              # the app's own choice stands
+    set_profile(server, user, age_band="adult")                    # a PUT without the field keeps the consent
+    _, comp, _ = chat(cn, say("再聊"), stream, user=user)
+    assert "store" not in stub.requests[-1]["body"]
+    assert [d["outcome"] for d in decisions(server, comp["event_id"]) if d["rule"] == "training_consent"] == \
+        ["consented"]
