@@ -4,6 +4,7 @@ disclosure, suspected minors per pack, and the US packs' clocks. Streaming and n
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import openai
@@ -112,7 +113,7 @@ def test_ny_notice_once_per_calendar_day_and_never_3_hours_apart(gaps: Any, stre
         if "ai_disclosure" in kinds(comp):
             seen.append(clock.now)
         clock.advance(20 * M)
-    assert len(seen) >= 2 and max(b - a for a, b in zip(seen, seen[1:], strict=False)) <= 3 * 3600
+    assert len(seen) >= 2 and max(b - a for a, b in itertools.pairwise(seen)) <= 3 * 3600
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -121,7 +122,7 @@ def test_ca_minor_break_reminder_before_3_hours_and_the_suitability_notice(gaps:
     server, clock = gaps
     ca = client(server, "ca")
     user = f"teen-ca-{stream}"
-    text, first, _ = chat(ca, say("hi"), stream, user=user, headers={"X-Candor-Age-Band": "minor"})
+    text, _, _ = chat(ca, say("hi"), stream, user=user, headers={"X-Candor-Age-Band": "minor"})
     assert text is not None and "may not be suitable for some minors" in text
     system = stub.requests[-1]["body"]["messages"][0]
     assert system["role"] == "system" and "sexually explicit" in system["content"]   # §22602(c), known minors
@@ -131,4 +132,4 @@ def test_ca_minor_break_reminder_before_3_hours_and_the_suitability_notice(gaps:
         _, comp, _ = chat(ca, say("more"), stream, user=user, headers={"X-Candor-Age-Band": "minor"})
         if "reality_reminder" in kinds(comp):
             reminders.append(clock.now)
-    assert len(reminders) >= 2 and max(b - a for a, b in zip(reminders, reminders[1:], strict=False)) <= 3 * 3600
+    assert len(reminders) >= 2 and max(b - a for a, b in itertools.pairwise(reminders)) <= 3 * 3600
