@@ -24,5 +24,5 @@ def test_notices_and_labels_at_the_start_and_the_end_are_removed() -> None:
 
 def test_the_models_own_words_are_never_touched() -> None:
     h = hygiene()
-    for text in ("你好！", "我是人工智能，不是真人。", "Hi. 本回复由人工智能生成 is what the label says, she said.", ""):
+    for text in ("你好！", "我是人工智能，不是真人。", "Hi. 本回复由人工智能生成 is what the label says.", ""):
         assert h.clean(text) == text
