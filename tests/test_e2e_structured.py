@@ -121,3 +121,20 @@ def test_users_without_training_consent_get_store_false_and_it_is_recorded(gaps:
     assert "store" not in stub.requests[-1]["body"]
     assert [d["outcome"] for d in decisions(server, comp["event_id"]) if d["rule"] == "training_consent"] == \
         ["consented"]
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling"])
+def test_langchain_with_structured_output_works_through_candor(gaps: Any, stub: StubProvider, method: str) -> None:
+    from langchain_openai import ChatOpenAI
+
+    from .gaps_support import KEYS
+
+    server, _ = gaps
+    if method == "function_calling":   # the answer comes back as a tool call's arguments
+        stub.push(Script(tool_calls=[{"function": {"name": "Mood", "arguments": '{"mood": "ok", "score": 5}'}}]))
+    else:
+        stub.push(Script(text='{"mood": "ok", "score": 5}'))
+    llm = ChatOpenAI(model="companion", base_url=server.url + "/v1", api_key=KEYS["cn"],  # type: ignore[arg-type]
+                     max_retries=0, default_headers={"X-Candor-User": f"lc-{method}"})
+    result = llm.with_structured_output(Mood, method=method).invoke("How are you?")
+    assert result == Mood(mood="ok", score=5)
