@@ -45,16 +45,28 @@ def test_json_object_reply_parses_and_the_disclosure_waits_for_text(gaps: Any, s
     assert "ai_disclosure" not in kinds(comp)
 
 
-def test_chat_completions_parse_with_a_pydantic_model(gaps: Any, stub: StubProvider) -> None:
+@pytest.mark.parametrize("api", ["chat", "beta"])
+def test_chat_completions_parse_with_a_pydantic_model(gaps: Any, stub: StubProvider, api: str) -> None:
     server, _ = gaps
     cn = client(server, "cn")
     stub.push(Script(text='{"mood": "happy", "score": 9}'))
-    completion = cn.chat.completions.parse(model="companion", messages=say("How are you?"),  # type: ignore[arg-type]
-                                           response_format=Mood, extra_headers={"X-Candor-User": "parser"})
+    parse = cn.chat.completions.parse if api == "chat" else cn.beta.chat.completions.parse
+    completion = parse(model="companion", messages=say("How are you?"),  # type: ignore[arg-type]
+                       response_format=Mood, extra_headers={"X-Candor-User": f"parser-{api}"})
     parsed = completion.choices[0].message.parsed
     assert parsed == Mood(mood="happy", score=9)
     sent = stub.requests[-1]["body"]["response_format"]
     assert sent["type"] == "json_schema"          # what the SDK asked for reached the provider as it was
+
+
+def test_streamed_parse_with_a_pydantic_model(gaps: Any, stub: StubProvider) -> None:
+    server, _ = gaps
+    stub.push(Script(text='{"mood": "calm", "score": 3}'))
+    with client(server, "cn").chat.completions.stream(
+            model="companion", messages=say("How are you?"), response_format=Mood,  # type: ignore[arg-type]
+            extra_headers={"X-Candor-User": "stream-parser"}) as events:
+        final = events.get_final_completion()
+    assert final.choices[0].message.parsed == Mood(mood="calm", score=3)
 
 
 @pytest.mark.parametrize("stream", [False, True])
