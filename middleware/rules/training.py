@@ -1,7 +1,8 @@
 """No training without separate consent (ANTH-DATA-3): for a user whose profile does not record
 ``training_consent``, the request asks the provider not to store or train on it. OpenAI's chat API takes
 ``store: false`` (no stored completion for evals or distillation); other OpenAI-compatible providers ignore
-an unknown ``store`` or honour the same flag. The request to the provider and the decision are recorded."""
+an unknown ``store`` or honour the same flag. Providers reached through LiteLLM's own translations have no
+such flag: the decision then says ``no_store_flag`` instead of claiming a request that was not made."""
 
 from __future__ import annotations
 
@@ -21,10 +22,14 @@ class TrainingConsent:
         if profile is not None and profile.training_consent:
             ex.decide("training_consent", self.cites, "consented")
             return
+        reason = "no_profile" if profile is None else "no_consent"
+        if ex.route.adapter == "litellm":
+            # LiteLLM's other providers have no such flag (it would be dropped): say so, claim nothing
+            ex.decide("training_consent", self.cites, "no_store_flag", {"reason": reason, "adapter": "litellm"})
+            return
         asked = ex.body.get("store")
         ex.body = {**ex.body, "store": False}
-        ex.decide("training_consent", self.cites, "no_store",
-                  {"reason": "no_profile" if profile is None else "no_consent", "app_asked_store": asked})
+        ex.decide("training_consent", self.cites, "no_store", {"reason": reason, "app_asked_store": asked})
 
 
 @rule("training_consent", stage="shaper", order=30)
