@@ -15,8 +15,8 @@ Dialect = Literal["sqlite", "postgres"]
 Statement = str | Mapping[Dialect, Sequence[str]]
 
 TYPES: dict[Dialect, dict[str, str]] = {
-    "sqlite": {"bigint": "INTEGER", "bool": "INTEGER", "date": "TEXT", "bytes": "BLOB"},
-    "postgres": {"bigint": "BIGINT", "bool": "BOOLEAN", "date": "DATE", "bytes": "BYTEA"},
+    "sqlite": {"bigint": "INTEGER", "bool": "INTEGER", "date": "TEXT", "bytes": "BLOB", "false": "0"},
+    "postgres": {"bigint": "BIGINT", "bool": "BOOLEAN", "date": "DATE", "bytes": "BYTEA", "false": "FALSE"},
 }
 
 
@@ -79,6 +79,7 @@ PROFILES: list[list[Statement]] = [
         " resets {bigint} NOT NULL)",
         "INSERT INTO profiles_revision (id, revision, resets) VALUES (1, 0, 0)",
     ],
+    ["ALTER TABLE profiles_users ADD COLUMN training_consent {bool} NOT NULL DEFAULT {false}"],   # ANTH-DATA-3
 ]
 
 ALERTS_OUTBOX: list[list[Statement]] = [

@@ -17,6 +17,7 @@ from middleware.state import (
     UserState,
     advance,
     end_sessions,
+    owe_disclosure,
     state_ttl,
 )
 
@@ -55,6 +56,11 @@ class MemoryStateStore:
         state = self._states.get(scope_key)
         if state is not None:
             self._states[scope_key] = end_sessions(state)
+
+    async def owe_disclosure(self, scope_key: str) -> None:
+        state = self._states.get(scope_key)
+        if state is not None:
+            self._states[scope_key] = owe_disclosure(state)
 
     async def snapshot(self, scope_key: str) -> UserState | None:
         return self._states.get(scope_key)

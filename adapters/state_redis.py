@@ -30,6 +30,7 @@ from middleware.state import (
     advance,
     end_sessions,
     new_session_id,
+    owe_disclosure,
     state_ttl,
 )
 
@@ -137,6 +138,9 @@ class RedisStateStore:
 
     async def end_session(self, scope_key: str) -> None:
         await self._update(scope_key, lambda state: end_sessions(state) if state is not None else None, self._ttl)
+
+    async def owe_disclosure(self, scope_key: str) -> None:
+        await self._update(scope_key, lambda state: owe_disclosure(state) if state is not None else None, self._ttl)
 
     async def snapshot(self, scope_key: str) -> UserState | None:
         try:

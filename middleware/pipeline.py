@@ -19,6 +19,7 @@ from .policy.model import Policy
 from .requests import last_user_text
 from .rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
 from .rules.locale import request_locale
+from .rules.structured import is_structured, offers_tools, settle_disclosure, withhold_text
 from .upstream import ModelRoute, Upstream, UpstreamRequest
 
 JSONObject = dict[str, Any]   # one OpenAI-shaped JSON object, as the provider or the client sent it
@@ -109,6 +110,8 @@ class Pipeline:
         user_text = last_user_text(ex.body)
         ex.state.user_text = user_text
         ex.state.locale = request_locale(ex.ctx.accept_language, user_text)
+        ex.state.structured = is_structured(ex.body)
+        ex.state.may_be_tool_calls = offers_tools(ex.body)
         for gate in rules.gates:
             await gate.admit(ex)
             if ex.answer is not None:
@@ -162,7 +165,11 @@ class Pipeline:
                 steps.append(step)
         chain = guard_chain(steps)
         reply = ex.reply
-        yield Text("".join(ex.prefix))
+        head = "".join(ex.prefix)
+        # a reply that may be only tool calls gets the proxy's text with its first text, or not at all
+        pending = ex.state.may_be_tool_calls
+        yield Text("" if pending else head)
+        ex.state.prefix_sent = bool(head) and not pending
         trailers: list[dict[str, Any]] = []
         completion: dict[str, Any] | None = None
         released: list[str] = []    # text from one batch of chunks that arrived together: one delta out
@@ -199,13 +206,17 @@ class Pipeline:
                         released.clear()
                         if text:
                             reply.append(text)
-                            yield Text(text)
+                            yield Text(head + text if pending else text)
+                            ex.state.prefix_sent = ex.state.prefix_sent or (pending and bool(head))
+                            pending = False
                         yield Passthrough(out)   # tool calls and other deltas pass through untouched
             text = "".join(released)
             released.clear()
             if text:
                 reply.append(text)
-                yield Text(text)
+                yield Text(head + text if pending else text)
+                ex.state.prefix_sent = ex.state.prefix_sent or (pending and bool(head))
+                pending = False
             watch = ex.state.persona_watch
             if watch is not None and watch.error is not None:
                 raise watch.error   # consent withdrawn or persona disabled while streaming (DVH-CONSENT-2)
@@ -216,15 +227,20 @@ class Pipeline:
         rest = chain.flush()
         if rest:
             reply.append(rest)
-            yield Text(rest)
+            yield Text(head + rest if pending else rest)
+            ex.state.prefix_sent = ex.state.prefix_sent or (pending and bool(head))
+            pending = False
         for notifier in rules.notifiers:
             notifier.after(ex)
-        if ex.suffix:
+        if pending:
+            withhold_text(ex)    # only tool calls: no text of the proxy's, the label and notices as data
+        elif ex.suffix:
             yield Text("".join(ex.suffix))
         yield End(completion, trailers)
 
     # -- 7. record -------------------------------------------------------------------------------------
     async def record(self, ex: Exchange, error: CandorError | None = None) -> None:
+        await settle_disclosure(ex, refused=error is not None)
         await self.recorder.record(ex, error)
 
     async def begin(self, ex: Exchange) -> None:

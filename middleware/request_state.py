@@ -7,6 +7,7 @@ a type error and every reader sees the writer's type.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,3 +41,10 @@ class RequestState:
     audit_rejected: bool = False               # recorder.py: the event could not be recorded; a stand-in was
     answer_notices: list[dict[str, Any]] = field(default_factory=list)  # rules/crisis.py: notices that are
                                                # the answer itself (not repeated as notices)
+    structured: bool = False                   # pipeline.admit: response_format json_object/json_schema
+    may_be_tool_calls: bool = False            # pipeline.admit: the request offers tools (reply may be only calls)
+    owe_disclosure: Callable[[], Awaitable[None]] | None = None  # rules/session.py: marks this request's
+                                               # disclosure as still due (refused, or no text delivered)
+    disclosure_in_text: bool = False           # rules/labels.py: the disclosure's text is in ex.prefix
+    prefix_sent: bool = False                  # pipeline.frames: ex.prefix went out in the reply's text
+    text_withheld: bool = False                # rules/structured.py: no text inserted (structured output)

@@ -24,7 +24,7 @@ from .policy.registry import PolicyRegistry
 from .rules.base import RuleSet
 from .rules.compile import RuleCompiler, RuleDeps
 from .rules.locale import request_locale
-from .state import ClockParams, Decision, Observation, UserState, advance, end_sessions
+from .state import ClockParams, Decision, Observation, UserState, advance, end_sessions, owe_disclosure
 from .upstream import ModelRoute, UpstreamRequest
 
 ROUTE = ModelRoute(name="candor-test", adapter="scripted", target="scripted/test", upstream_model="test-model",
@@ -116,6 +116,10 @@ class MemoryState:
     async def end_session(self, scope_key: str) -> None:
         if scope_key in self.states:
             self.states[scope_key] = end_sessions(self.states[scope_key])
+
+    async def owe_disclosure(self, scope_key: str) -> None:
+        if scope_key in self.states:
+            self.states[scope_key] = owe_disclosure(self.states[scope_key])
 
     async def snapshot(self, scope_key: str) -> UserState | None:
         return self.states.get(scope_key)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,4 +70,6 @@ def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture
 def client(proxy: ProxyProcess) -> openai.OpenAI:
-    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
+    # the default policy refuses requests without an end user (user_required): each test is its own user
+    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20,
+                         default_headers={"X-Candor-User": f"e2e-{uuid.uuid4().hex[:12]}"})

@@ -36,6 +36,7 @@ class Script:
     chunk_delay: float = 0.0          # streaming: seconds between chunks
     first_delay: float = 0.0          # seconds before answering at all
     chunks: int | None = None         # streaming: split text into this many chunks (default: words)
+    tool_calls: list[dict[str, Any]] | None = None   # reply with these tool calls and no text
 
 
 @dataclass
@@ -78,6 +79,8 @@ def build_stub_app(stub: StubProvider) -> Starlette:
             return JSONResponse({"error": {"message": f"stub failure {script.status}", "type": "server_error",
                                            "code": None, "param": None}}, status_code=script.status)
         base = {"id": "chatcmpl-stub", "created": int(time.time()), "model": body.get("model")}
+        if script.tool_calls is not None:
+            return _tool_calls(base, body, script.tool_calls)
         if not body.get("stream"):
             stub.completed.append(time.monotonic())
             return JSONResponse({**base, "object": "chat.completion", "system_fingerprint": "fp_stub",
@@ -149,6 +152,34 @@ def build_stub_app(stub: StubProvider) -> Starlette:
         Route("/v1/chat/completions", openai_chat, methods=["POST"]),
         Route("/v1/messages", anthropic_messages, methods=["POST"]),
     ])
+
+
+def _tool_calls(base: dict[str, Any], body: dict[str, Any], calls: list[dict[str, Any]]) -> Response:
+    """A reply that is only tool calls, as OpenAI sends it (content null; streamed as argument pieces)."""
+    full = [{"id": f"call_{i}", "type": "function", **c} for i, c in enumerate(calls)]
+    if not body.get("stream"):
+        return JSONResponse({**base, "object": "chat.completion",
+                             "choices": [{"index": 0, "message": {"role": "assistant", "content": None,
+                                                                  "tool_calls": full},
+                                          "finish_reason": "tool_calls", "logprobs": None}]})
+
+    async def events() -> Any:
+        chunk = {**base, "object": "chat.completion.chunk"}
+        yield _sse({**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": None},
+                                          "finish_reason": None}]})
+        for i, call in enumerate(full):
+            args = call["function"]["arguments"]
+            head = {"index": i, "id": call["id"], "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""}}
+            yield _sse({**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [head]}, "finish_reason": None}]})
+            for j in range(0, len(args), 8):
+                piece = {"index": i, "function": {"arguments": args[j:j + 8]}}
+                yield _sse({**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [piece]},
+                                                  "finish_reason": None}]})
+        yield _sse({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
 
 
 def _sse(obj: dict[str, Any]) -> bytes:

@@ -17,7 +17,8 @@ AUTH = {"authorization": f"Bearer {APP_KEY}"}
 
 
 def _post(proxy: ProxyProcess, body: dict[str, Any], **headers: str) -> httpx.Response:
-    return httpx.post(proxy.url + "/v1/chat/completions", json=body, headers={**AUTH, **headers}, timeout=10)
+    return httpx.post(proxy.url + "/v1/chat/completions", json=body,
+                      headers={**AUTH, "x-candor-user": "bounded-input", **headers}, timeout=10)
 
 
 def _assert_openai_error(resp: httpx.Response, status: int, code: str, param: str | None = None) -> None:

@@ -141,6 +141,7 @@ def test_a_dead_audit_store_refuses_fail_closed_and_spools_fail_open(tmp_path: P
     try:
         with running_proxy(tmp_path, cfg, {"test-open": FAIL_OPEN}, env=env) as (server, _):
             closed, opened = sdk(server, "k-closed"), sdk(server, "k-open")
+            closed = closed.with_options(default_headers={"X-Candor-User": "closed-user"})
             closed.chat.completions.create(model="companion", messages=msgs)
             asyncio.run(_sql(dsn, schema, "ALTER TABLE audit_events RENAME TO audit_events_away"))
             sent_open = []

@@ -87,9 +87,10 @@ def test_minors_get_reality_reminders_and_a_daily_limit_adults_never_do(proxy: A
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_suspected_minor_raises_an_alert_switches_to_minors_mode_and_can_appeal(proxy: Any, stream: bool) -> None:
     server, _ = proxy
-    cn, user = client(server), f"kid-{stream}"
+    # the switch to minors mode is the draft's (draft-strict); the final text signals only (test_e2e_identity_clocks)
+    cn, user = client(server, STRICT_KEY), f"kid-{stream}"
     add_persona(server, f"bf-{stream}", "partner")
-    set_profile(server, user, age_band="adult", guardian_contact="dad 139")
+    set_profile(server, user, age_band="adult", guardian_contact="dad 139", guardian_consent=True)
     with pytest.raises(openai.PermissionDeniedError) as refused:   # this very message switches minors mode on
         ask(cn, "我今年13岁，上初一", user, stream, **{"X-Candor-Persona": f"bf-{stream}"})
     assert refused.value.code == "persona_not_allowed_for_minor"

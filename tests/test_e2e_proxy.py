@@ -68,13 +68,19 @@ def test_relay_does_not_wait_for_the_whole_reply(client: openai.OpenAI, stub: St
 
 
 def test_demo_model_answers_offline(client: openai.OpenAI) -> None:
-    reply = client.chat.completions.create(model="candor-demo", messages=[{"role": "user", "content": "你好"}])
+    # each call a new user, so each is a first turn with the same disclosure: the replies must be equal
+    def user(n: int) -> dict[str, str]:
+        return {"X-Candor-User": f"demo-determinism-{n}"}
+
+    reply = client.chat.completions.create(model="candor-demo", messages=[{"role": "user", "content": "你好"}],
+                                           extra_headers=user(1))
     text = reply.choices[0].message.content or ""
     assert any("\u4e00" <= ch <= "\u9fff" for ch in text)      # answers Chinese in Chinese
-    again = client.chat.completions.create(model="candor-demo", messages=[{"role": "user", "content": "你好"}])
+    again = client.chat.completions.create(model="candor-demo", messages=[{"role": "user", "content": "你好"}],
+                                           extra_headers=user(2))
     assert again.choices[0].message.content == text            # deterministic
     streamed, _ = _collect(client.chat.completions.create(
-        model="candor-demo", messages=[{"role": "user", "content": "你好"}], stream=True))
+        model="candor-demo", messages=[{"role": "user", "content": "你好"}], stream=True, extra_headers=user(3)))
     assert streamed == text
 
 
@@ -190,7 +196,7 @@ def test_provider_error_event_mid_stream_is_raised(client: openai.OpenAI, stub: 
 def test_client_hanging_up_cancels_the_provider_call(proxy: ProxyProcess, stub: StubProvider) -> None:
     stub.push(Script(text=" ".join(f"Sentence {i}." for i in range(200)), chunk_delay=0.05))
     with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=10,
-                      headers={"authorization": f"Bearer {APP_KEY}"},
+                      headers={"authorization": f"Bearer {APP_KEY}", "x-candor-user": "hangs-up"},
                       json={"model": "companion", "messages": USER, "stream": True}) as resp:
         lines = resp.iter_lines()
         for _ in range(3):

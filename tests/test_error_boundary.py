@@ -132,7 +132,7 @@ def test_an_upstream_adapter_that_raises_mid_reply_ends_cleanly(
     _assert_ended_cleanly(proxy, err, logs, watches)
     # the proxy is still up and answers the next request
     monkeypatch.setattr(DemoUpstream, "chat", original)
-    reply = sdk(proxy, APP).chat.completions.create(model="candor-demo",
+    reply = sdk(proxy, APP).chat.completions.create(model="candor-demo", extra_headers={"X-Candor-User": "u-2"},
                                                     messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content
 

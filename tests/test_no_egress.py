@@ -65,7 +65,8 @@ def test_only_the_configured_provider_is_contacted(tmp_path: Path, stub: StubPro
                 pass
             assert time.monotonic() < deadline, "the probe did not start"
             time.sleep(0.1)
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=APP_KEY, max_retries=0)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=APP_KEY, max_retries=0,
+                               default_headers={"X-Candor-User": "egress-user"})
         stub.push(Script(text="one"), Script(text="two"), Script(text="three"), Script(text="four"))
         for model in ("companion", "claude", "candor-demo"):
             client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])

@@ -150,6 +150,15 @@ def test_a_citation_the_parameters_contradict_is_refused(tmp_path):
     assert p.key == "usage.remind_every" and "at most 2h" in p.message and "ANTH-TIME-1" in p.message
 
 
+@pytest.mark.parametrize(("days", "refused"), [(183, True), (184, False)])
+def test_six_months_is_184_days_the_longest_six_months_can_be(tmp_path, days, refused):
+    path = write(tmp_path, "p", f"id: p\ntitle: t\naudit: {{retention: {days}d, cites: [ANTH-LOG-1]}}\n")
+    if refused:
+        assert "184d" in only(problems_of(path)).message
+    else:
+        assert load_policy_file(path).audit.retention == 184 * 86400
+
+
 def test_retention_shorter_than_six_months_is_refused_when_citing_the_log_rule(tmp_path):
     path = write(tmp_path, "p", "id: p\ntitle: t\naudit: {retention: 90d, cites: [ANTH-LOG-1]}\n")
     p = only(problems_of(path))

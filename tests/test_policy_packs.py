@@ -61,7 +61,12 @@ def test_draft_strict_overrides_key_by_key_and_inherits_the_rest(packs):
     assert strict.crisis is not None and strict.crisis.handover and strict.crisis.resources == base.crisis.resources
     assert "ANTH-CRISIS-3" in strict.crisis.cites
     assert strict.elderly is not None and "child" in strict.elderly.forbidden_relationships
-    assert strict.labels == base.labels and strict.minors == base.minors
+    assert strict.labels == base.labels and strict.minors is not None and base.minors is not None
+    # the draft's minors duties: guardian consent for every minor, minors mode on suspicion; the rest inherited
+    assert (strict.minors.guardian_consent_under, strict.minors.suspected_minor_action) == (18, "minors_mode")
+    assert (base.minors.guardian_consent_under, base.minors.suspected_minor_action) == (14, "flag")
+    assert strict.minors.daily_limit == base.minors.daily_limit
+    assert strict.minors.forbidden_relationships == base.minors.forbidden_relationships
     assert "请暂停使用" in strict.text(strict.usage.notice)
 
 
@@ -69,9 +74,12 @@ def test_other_packs_leave_out_what_their_law_does_not_ask(packs):
     eu = packs["eu-ai-act-art50"]
     assert eu.minors is None and eu.crisis is None and eu.labels is not None and eu.labels.implicit
     ny = packs["us-ny-art47"]
-    assert ny.disclosure is not None and ny.disclosure.every == 3 * 3600 and ny.disclosure.first_turn_once_per == 86400
+    assert ny.disclosure is not None and ny.disclosure.every == 3 * 3600 and ny.disclosure.first_turn_once_per == "day"
+    assert ny.disclosure.every_mode == "max_gap" and ny.usage is not None and ny.usage.remind_every is None
     ca = packs["us-ca-sb243"]
     assert ca.minors is not None and ca.minors.reality_reminder_every == 3 * 3600
+    assert ca.minors.reality_reminder_mode == "max_gap" and ca.minors.system_instruction is not None
+    assert ca.disclosure is not None and "may not be suitable for some minors" in ca.text(ca.disclosure.notice)
     assert ca.crisis is not None and "988" in ca.text(ca.crisis.reply)
 
 

@@ -45,6 +45,17 @@ def test_set_then_show(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert (Path(config).parent / "data" / "audit.db").is_file()
 
 
+def test_training_consent_is_set_and_withdrawn(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--config", config, "user", "set", "ana", "--training-consent", "yes"]) == 0
+    capsys.readouterr()
+    assert run(["--config", config, "user", "show", "ana", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["training_consent"] is True
+    assert run(["--config", config, "user", "set", "ana", "--training-consent", "no"]) == 0
+    capsys.readouterr()
+    assert run(["--config", config, "user", "show", "ana"]) == 0
+    assert "training consent: no" in capsys.readouterr().out
+
+
 def test_text_output_and_clearing(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     run(["--config", config, "user", "set", "bob", "--age-band", "elderly", "--emergency-contact", "son"])
     run(["--config", config, "user", "set", "bob", "--age-band", "none", "--emergency-contact", ""])

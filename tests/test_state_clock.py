@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -209,12 +210,67 @@ def test_reality_reminder_every_interval_of_use() -> None:
     assert reminded == [1800, 3600, 5400]
 
 
-def test_daily_use_counts_gaps_below_idle_reset_only() -> None:
+def test_daily_use_counts_a_long_gap_up_to_the_idle_reset() -> None:
     user = User(ClockParams(idle_reset=30 * M))
     user.at(T0)
     user.at(T0 + 10 * M)
-    user.at(T0 + 50 * M)  # a 40-minute gap: idle, not use
-    assert user.at(T0 + 55 * M).daily_used_seconds == 15 * M
+    gap = user.at(T0 + 50 * M)  # a 40-minute gap ends continuous use but still counts 30 minutes of use
+    assert gap.continuous_seconds == 0
+    assert user.at(T0 + 55 * M).daily_used_seconds == (10 + 30 + 5) * M
+
+
+def test_spaced_out_use_adds_up_to_the_daily_limit() -> None:
+    # a message every 31 minutes never makes continuous use, yet 6 hours of it is far past a 1 h limit
+    user = User(ClockParams(idle_reset=30 * M, daily_limit=1 * H))
+    decisions = [user.at(T0 + i * 31 * M) for i in range(12)]
+    assert all(d.continuous_seconds == 0 for d in decisions)
+    reached = [i for i, d in enumerate(decisions) if d.daily_limit_reached]
+    assert reached[0] == 2 and decisions[-1].daily_used_seconds == 11 * 30 * M
+
+
+def test_a_longer_gap_never_counts_less_use_than_a_shorter_one() -> None:
+    used = []
+    for gap in (29 * M, 30 * M, 31 * M, 5 * H):
+        user = User(ClockParams(idle_reset=30 * M))
+        user.at(T0)
+        used.append(user.at(T0 + gap).daily_used_seconds)
+    assert used == sorted(used) and used[-1] == 30 * M
+
+
+def test_first_turn_disclosure_once_per_calendar_day() -> None:
+    params = ClockParams(first_turn_daily=True, relogin_gap=1 * H, disclose_relogin=False)
+    user = User(params)
+    assert user.at(local(2026, 3, 2, 23, 0)).disclose
+    assert not user.at(local(2026, 3, 2, 23, 30), hint="tab2").disclose     # same day, new session
+    # 00:10 is a new calendar day: the start notice again, though only 70 minutes have passed
+    assert user.at(local(2026, 3, 3, 0, 10), hint="tab3").disclose
+    assert not user.at(local(2026, 3, 3, 9, 0)).disclose
+
+
+def test_a_lead_keeps_every_gap_between_periodic_disclosures_within_the_interval() -> None:
+    params = ClockParams(disclosure_every=3 * H, disclosure_lead=30 * M, idle_reset=30 * M)
+    user = User(params)
+    times, now, step = [], T0, 29 * M
+    for _ in range(40):   # a message every 29 minutes: one continuing interaction of ~19 hours
+        if user.at(now).disclose:
+            times.append(now)
+        now += step
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps and max(gaps) <= 3 * H
+    without = User(replace(params, disclosure_lead=0.0))
+    late = [t for t in (T0 + i * step for i in range(40)) if without.at(t).disclose]
+    assert max(b - a for a, b in itertools.pairwise(late)) > 3 * H   # what the lead prevents
+
+
+def test_an_owed_disclosure_is_given_on_the_next_request() -> None:
+    from middleware.state import owe_disclosure
+
+    user = User(ClockParams())
+    assert user.at(T0).disclose
+    assert user.state is not None
+    user.state = owe_disclosure(user.state)     # that reply was refused: the disclosure never reached the user
+    assert user.at(T0 + 1 * M).disclose
+    assert not user.at(T0 + 2 * M).disclose     # given once, then no longer owed
 
 
 def test_daily_limit_reached_and_reset_at_midnight_in_the_policy_zone() -> None:

@@ -22,6 +22,7 @@ from middleware.state import (
     UserState,
     advance,
     end_sessions,
+    owe_disclosure,
     state_ttl,
 )
 from tests.services import require_redis
@@ -76,15 +77,21 @@ def random_params(rng: random.Random) -> ClockParams:
             late_night_start=window[0] if window else None, late_night_end=window[1] if window else None,
             timezone=rng.choice([None, "UTC", "America/New_York"]),
             attachment=rng.random() < 0.8, min_interval=rng.choice([0.0, 300.0, 1800.0, 3600.0]))
+    daily = rng.random() < 0.3
+    every = rng.choice([None, 900.0, 2700.0])
+    reality = rng.choice([None, 300.0, 1800.0])
     return ClockParams(
         relogin_gap=rng.choice([600.0, 3600.0, 12 * H]),
         disclose_first_turn=rng.random() < 0.8,
-        first_turn_once_per=rng.choice([None, 1800.0, 86400.0]),
+        first_turn_once_per=None if daily else rng.choice([None, 1800.0, 86400.0]),
+        first_turn_daily=daily,
         disclose_relogin=rng.random() < 0.5,
-        disclosure_every=rng.choice([None, 900.0, 2700.0]),
+        disclosure_every=every,
+        disclosure_lead=rng.choice([0.0, 60.0, 299.5]) if every else 0.0,
         idle_reset=rng.choice([60.0, 300.0, 1800.0]),
         remind_every=rng.choice([None, 600.0, 1234.5, 7200.0]),
-        reality_every=rng.choice([None, 300.0, 1800.0]),
+        reality_every=reality,
+        reality_lead=rng.choice([0.0, 60.0, 299.5]) if reality else 0.0,
         daily_limit=rng.choice([None, 1800.0, 7200.0]),
         dependence=dependence,
         day_timezone=rng.choice(["Asia/Shanghai", "UTC", "America/New_York", "+05:30"]))
@@ -127,6 +134,10 @@ async def test_redis_store_decides_like_advance_on_random_sequences(
         if reference is not None and rng.random() < 0.04:
             await redis_store.end_session(scope)
             reference = end_sessions(reference)
+            continue
+        if reference is not None and rng.random() < 0.05:
+            await redis_store.owe_disclosure(scope)   # a refused request left its disclosure due
+            reference = owe_disclosure(reference)
             continue
         now += random_gap(rng, params)
         if rng.random() < 0.1:

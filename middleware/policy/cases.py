@@ -34,7 +34,8 @@ NOTICE_KINDS = ("ai_disclosure", "usage_reminder", "dependence_reminder", "reali
                 "risk_warning", "crisis_support", "exit")
 ACTIONS = ("human_claim_rewritten", "human_claim_blocked", "retention_plea_rewritten", "retention_plea_blocked",
            "output_blocked", "crisis_replaced", "crisis_augmented", "handover_active", "exit_honored",
-           "label_delegated", "notices_delegated", "unlabeled_delivery", "intimacy_declined")
+           "label_delegated", "notices_delegated", "unlabeled_delivery", "intimacy_declined", "clocks_off",
+           "suspected_minor", "human_question_answered")
 AgeBand = Literal["under14", "minor", "adult", "elderly"]
 
 
@@ -67,6 +68,8 @@ class Expect(_Model):
     not_contains: tuple[str, ...] = ()
     model_called: bool | None = None                # whether the request reached the (scripted) model
     system_prompt_contains: tuple[str, ...] = ()    # in the system messages the model received
+    history_contains: tuple[str, ...] = ()          # in the assistant turns the model received
+    history_not_contains: tuple[str, ...] = ()
 
     @field_validator("notices", "no_notices")
     @classmethod
@@ -92,7 +95,7 @@ class Turn(_Model):
 
 
 class CaseUser(_Model):
-    id: str = "policy-test-user"
+    id: str | None = "policy-test-user"            # null: the request names no end user
     age_band: AgeBand | None = None                 # sent as X-Candor-Age-Band
 
 

@@ -23,7 +23,7 @@ _GEN_EN = re.compile(r"\b(generated|generation|synthesi[sz]ed|synthetic)\b", re.
 # ANTH-MINOR-1: a "companion" is an intimate relationship too, for a minor
 _INTIMATE = ("companion", "partner", "spouse", "parent", "child", "sibling", "relative")
 _RELATIVES = ("spouse", "parent", "child", "sibling", "relative")
-_SIX_MONTHS = 183 * 86400.0
+_SIX_MONTHS = 184 * 86400.0   # six months is at most 184 days (e.g. July to December)
 
 
 def is_chinese_locale(locale: str) -> bool:
@@ -163,13 +163,15 @@ def _check_combinations(policy: Policy) -> list[Finding]:
             out.append((("disclosure", "first_turn_once_per"), "first_turn_once_per only applies with "
                         "on_first_turn: true"))
         for key in ("relogin_gap", "every", "first_turn_once_per"):
+            if getattr(d, key) == "day":
+                continue
             if getattr(d, key) == 0:
                 out.append((("disclosure", key), "must be longer than 0s (or null to turn it off)"))
     u = policy.usage
     if u is not None:
         if u.continuous_idle_reset <= 0:
             out.append((("usage", "continuous_idle_reset"), "must be longer than 0s"))
-        if u.remind_every <= u.continuous_idle_reset:
+        if u.remind_every is not None and u.remind_every <= u.continuous_idle_reset:
             out.append((("usage", "remind_every"),
                         f"remind_every ({format_duration(u.remind_every)}) must be longer than "
                         f"continuous_idle_reset ({format_duration(u.continuous_idle_reset)}): otherwise a "
@@ -238,10 +240,12 @@ def _check_citation_parameters(policy: Policy) -> list[Finding]:
              "claims to be human must be rewritten or blocked")
         need("disclosure", "NY-47-2", d.every is not None and d.every <= 3 * 3600, "every",
              "the notice must be repeated at least every 3h")
+        need("disclosure", "NY-47-2", d.every is None or d.every_mode == "max_gap", "every_mode",
+             "no 3h may pass without the notice: every_mode: max_gap gives it before, not after")
         need("disclosure", "ANTH-DISCLOSE-3", d.display == "popup" and d.relogin_gap is not None, "display",
              "the notice must be a pop-up, repeated at re-login (display: popup and a relogin_gap)")
     if u is not None:
-        need("usage", "ANTH-TIME-1", u.remind_every <= 2 * 3600, "remind_every",
+        need("usage", "ANTH-TIME-1", u.remind_every is not None and u.remind_every <= 2 * 3600, "remind_every",
              "a reminder is due for every 2h of continuous use, so remind_every must be at most 2h")
         need("usage", "ANTH-TIME-2", u.display == "popup", "display", "the pause reminder must be a pop-up")
     if dep is not None:
@@ -278,6 +282,8 @@ def _check_citation_parameters(policy: Policy) -> list[Finding]:
         every = m.reality_reminder_every
         need("minors", "CA-243-3", every is not None and every <= 3 * 3600, "reality_reminder_every",
              "known minors need a break reminder at least every 3h")
+        need("minors", "CA-243-3", every is None or m.reality_reminder_mode == "max_gap", "reality_reminder_mode",
+             "no 3h may pass without the break reminder: reality_reminder_mode: max_gap gives it before, not after")
     if el is not None:
         need("elderly", "ANTH-ELDER-1", el.risk_warning is not None, "risk_warning",
              "a risk_warning is required")
@@ -294,5 +300,5 @@ def _check_citation_parameters(policy: Policy) -> list[Finding]:
     log_reqs = sorted({"ANTH-LOG-1", "LABEL-UNLABELED-1"} & every_cite)
     if log_reqs and policy.audit.retention < _SIX_MONTHS:
         out.append((("audit", "retention"), f"retention {format_duration(policy.audit.retention)} is shorter "
-                    f"than the 6 months (183d) that {' and '.join(log_reqs)} require"))
+                    f"than the 6 months (184d) that {' and '.join(log_reqs)} require"))
     return out

@@ -12,6 +12,7 @@ from .catalogue import CATALOGUE, closest_id
 from .model import RULE_SECTIONS, Policy, Text
 
 RULE_TITLES = {
+    "identity": "End-user identity", "data": "Data and training",
     "disclosure": "AI disclosure", "usage": "Usage-time reminders", "dependence": "Over-dependence reminders",
     "labels": "AI-content labels", "crisis": "Crisis handling", "minors": "Minors mode",
     "elderly": "Older users", "exit": "Convenient exit", "likeness": "Real-person likeness",
@@ -45,14 +46,15 @@ def _disclosure(p: Policy) -> list[str]:
     assert d is not None
     when = []
     if d.on_first_turn:
-        once = f" (at most once every {duration_words(d.first_turn_once_per)} per user)" \
-            if d.first_turn_once_per else ""
+        once = " (at most once a calendar day per user)" if d.first_turn_once_per == "day" else (
+            f" (at most once every {duration_words(d.first_turn_once_per)} per user)" if d.first_turn_once_per else "")
         when.append(f"on the first turn of every session{once}")
     if d.relogin_gap:
         when.append(f"when the user comes back after {duration_words(d.relogin_gap)} without a message "
                     f"(a re-login)")
     if d.every:
-        when.append(f"again every {duration_words(d.every)} of conversation")
+        when.append(f"again at least every {duration_words(d.every)} of continuing conversation"
+                    if d.every_mode == "max_gap" else f"again every {duration_words(d.every)} of conversation")
     claims = {"rewrite": "replaced by the truthful statement below",
               "block": "blocked (the reply is withheld)", "off": "not checked"}[d.human_claims]
     return [f"Tells the user they are talking to an AI, as a {d.display} notice: {'; '.join(when)}.",
@@ -66,7 +68,8 @@ def _usage(p: Policy) -> list[str]:
     assert u is not None
     return [f"Counts continuous use; a pause of {duration_words(u.continuous_idle_reset)} or more ends it.",
             f"Shows a {u.display} reminder after every {duration_words(u.remind_every)} of continuous use "
-            f"({duration_words(u.remind_every)}, {duration_words(2 * u.remind_every)}, ...)."]
+            f"({duration_words(u.remind_every)}, {duration_words(2 * u.remind_every)}, ...)."
+            if u.remind_every is not None else "Shows no usage reminder of its own."]
 
 
 def _dependence(p: Policy) -> list[str]:
@@ -187,7 +190,26 @@ def _complaints(p: Policy) -> list[str]:
             f"{duration_words(c.respond_within)}; open and overdue ones are counted in the audit report."]
 
 
+def _identity(p: Policy) -> list[str]:
+    i = p.identity
+    assert i is not None
+    if i.anonymous == "refuse":
+        return ["Refuses requests that name no end user (400 user_required): reminders and minors' limits "
+                "follow a user and cannot be kept without one."]
+    return ["Serves requests that name no end user, recording that the usage clocks were off for them."]
+
+
+def _data(p: Policy) -> list[str]:
+    d = p.data
+    assert d is not None
+    if d.training_consent == "required":
+        return ["For users whose profile does not record training consent, asks the provider not to store "
+                "or train on the request (store: false), and records it."]
+    return ["Training consent is not checked."]
+
+
 _DESCRIBE: dict[str, Callable[[Policy], list[str]]] = {
+    "identity": _identity, "data": _data,
     "disclosure": _disclosure, "usage": _usage, "dependence": _dependence, "labels": _labels,
     "crisis": _crisis, "minors": _minors, "elderly": _elderly, "exit": _exit, "likeness": _likeness,
     "complaints": _complaints,

@@ -137,9 +137,13 @@ class DisclosureRules(_Rule):
     notice: Text
     display: Display = "dialogue"
     on_first_turn: bool = True
-    first_turn_once_per: Duration | None = None
+    # a duration, or ``day``: at most once per calendar day in the policy's time zone (NY-47-2)
+    first_turn_once_per: Literal["day"] | Duration | None = None
     relogin_gap: Duration | None = None
     every: Duration | None = None
+    # ``interval``: after every ``every`` of use; ``max_gap``: early enough that no stretch of continuous use
+    # goes longer than ``every`` without the notice ("at least every 3 hours", NY-47-2)
+    every_mode: Literal["interval", "max_gap"] = "interval"
     human_claims: Literal["rewrite", "block", "off"] = "rewrite"
     truthful_statement: Text | None = None
     system_instruction: Text | None = None
@@ -149,12 +153,19 @@ class UsageRules(_Rule):
     """Usage-time reminders (ANTH-TIME-1/2, CA-243-3 for minors lives in :class:`MinorsRules`).
 
     Use is "continuous" until the user is idle for ``continuous_idle_reset``; a reminder is due at every
-    multiple of ``remind_every`` of continuous use."""
+    multiple of ``remind_every`` of continuous use. A pack may define continuous use without a reminder
+    of its own (no ``remind_every``): its periodic duties (``every_mode: max_gap``) then use it."""
 
     continuous_idle_reset: Duration
-    remind_every: Duration
-    notice: Text
+    remind_every: Duration | None = None
+    notice: Text | None = None
     display: Display = "dialogue"
+
+    @model_validator(mode="after")
+    def _notice_with_reminder(self) -> UsageRules:
+        if self.remind_every is not None and self.notice is None:
+            raise ValueError("remind_every needs a notice to show")
+        return self
 
 
 class LateNight(_Model):
@@ -268,6 +279,9 @@ class MinorsRules(_Rule):
     guardian_consent_under: int | None = Field(default=None, ge=1, le=18)
     daily_limit: Duration | None = None
     reality_reminder_every: Duration | None = None
+    # as ``disclosure.every_mode``: ``max_gap`` gives the reminder early enough that no stretch of continuous
+    # use goes longer than ``reality_reminder_every`` without one (CA-243-3 "at least every 3 hours")
+    reality_reminder_mode: Literal["interval", "max_gap"] = "interval"
     reality_notice: Text | None = None
     suspected_minor_action: Literal["minors_mode", "flag", "off"] = "flag"
     # ANTH-MINOR-1 whatever the persona (or none): the model is told ``intimacy_instruction`` on every minor's
@@ -276,6 +290,8 @@ class MinorsRules(_Rule):
     intimacy_instruction: Text | None = None
     intimate_requests: Literal["reply", "refuse", "off"] = "off"
     intimacy_reply: Text | None = None
+    # added to the model's instructions for known minors (e.g. CA-243-4: no sexual content)
+    system_instruction: Text | None = None
 
 
 class ElderlyRules(_Rule):
@@ -283,6 +299,8 @@ class ElderlyRules(_Rule):
 
     risk_warning: Text | None = None
     forbidden_relationships: tuple[Relationship, ...] = ()
+    # record, for every request of an older user, whether an emergency contact is on file (ANTH-ELDER-2)
+    record_emergency_contact: bool = False
 
 
 class ExitKeywords(_Model):
@@ -299,6 +317,22 @@ class ExitRules(_Rule):
     reply: Text
     block_retention_pleas: bool = True
     retention_plea_action: Literal["rewrite", "block"] = "rewrite"
+
+
+class IdentityRules(_Rule):
+    """Who the end user is. The usage clocks (reminders, dependence signals, minors' limits) follow a user;
+    a request naming none cannot be counted. ``anonymous: refuse`` answers it 400 ``user_required``;
+    ``allow`` serves it and records that the clocks were off (``clocks_off: no_user``)."""
+
+    anonymous: Literal["refuse", "allow"] = "allow"
+
+
+class DataRules(_Rule):
+    """Interaction data and model training (ANTH-DATA-3). ``training_consent: required``: for a user whose
+    profile does not say ``training_consent: true``, the provider is asked not to store or train on the
+    request (OpenAI-compatible providers: ``store: false``), and that is recorded."""
+
+    training_consent: Literal["required", "off"] = "required"
 
 
 class LikenessRules(_Rule):
@@ -359,8 +393,8 @@ class AuditSettings(_Model):
     cites: tuple[RequirementId, ...] = ()
 
 
-RULE_SECTIONS: tuple[str, ...] = ("disclosure", "usage", "dependence", "labels", "crisis", "minors",
-                                  "elderly", "exit", "likeness", "complaints")
+RULE_SECTIONS: tuple[str, ...] = ("identity", "disclosure", "usage", "dependence", "labels", "crisis", "minors",
+                                  "elderly", "exit", "likeness", "complaints", "data")
 
 
 class Policy(_Model):
@@ -373,6 +407,7 @@ class Policy(_Model):
     locale: str = "zh-CN"
     # the zone in which "a day" (daily limits, usage per day) and the late-night window are counted
     timezone: str = "Asia/Shanghai"
+    identity: IdentityRules | None = None
     disclosure: DisclosureRules | None = None
     usage: UsageRules | None = None
     dependence: DependenceRules | None = None
@@ -383,6 +418,7 @@ class Policy(_Model):
     exit: ExitRules | None = None
     likeness: LikenessRules | None = None
     complaints: ComplaintRules | None = None
+    data: DataRules | None = None
     output_validators: tuple[OutputValidator, ...] = ()
     audit: AuditSettings = AuditSettings()
 

@@ -99,6 +99,17 @@ class Outcome:
                     parts.append(content if isinstance(content, str) else orjson.dumps(content).decode())
         return "\n".join(parts)
 
+    @property
+    def history(self) -> str:
+        """The assistant turns of the conversation as the model received them."""
+        parts = []
+        for call in self.model_calls:
+            for msg in call.get("messages", []):
+                if isinstance(msg, dict) and msg.get("role") == "assistant":
+                    content = msg.get("content")
+                    parts.append(content if isinstance(content, str) else orjson.dumps(content).decode())
+        return "\n".join(parts)
+
 
 @dataclass(slots=True)
 class CaseResult:
@@ -148,6 +159,11 @@ def check_turn(expect: Expect, out: Outcome) -> list[str]:
         fails.append("the model was called" if out.model_calls else "the model was not called")
     prompt = out.system_prompt
     fails += [f"system prompt lacks {s!r}" for s in expect.system_prompt_contains if s not in prompt]
+    history = out.history
+    fails += [f"the model saw {s!r} in the history (history: {history!r})"
+              for s in expect.history_not_contains if s in history]
+    fails += [f"the model's history lacks {s!r} (history: {history!r})"
+              for s in expect.history_contains if s not in history]
     return fails
 
 
@@ -305,7 +321,9 @@ class CaseRunner:
         for number, turn in enumerate(case.turns, 1):
             clock.advance(turn.advance)
             session = turn.session or session
-            headers = {"authorization": f"Bearer {key}", "x-candor-user": case.user.id}
+            headers = {"authorization": f"Bearer {key}"}
+            if case.user.id is not None:
+                headers["x-candor-user"] = case.user.id
             if session:
                 headers["x-candor-session"] = session
             if case.user.age_band:
@@ -317,7 +335,9 @@ class CaseRunner:
             history.append({"role": "user", "content": turn.user})
             model.reply = turn.model if turn.model is not None else _UNEXPECTED
             model.calls = []
-            body = {"model": MODEL, "messages": history, "user": case.user.id, "stream": stream}
+            body: dict[str, Any] = {"model": MODEL, "messages": history, "stream": stream}
+            if case.user.id is not None:
+                body["user"] = case.user.id
             resp = await client.post("/v1/chat/completions", json=body, headers=headers)
             outcome = self._outcome(resp, stream, model)
             result.failures += [f"turn {number} ({turn.user[:30]!r}): {f}" for f in check_turn(turn.expect, outcome)]

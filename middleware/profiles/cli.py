@@ -65,6 +65,7 @@ def profile_text(user_id: str, p: UserProfile) -> str:
         f"emergency contact: {opt(p.emergency_contact)}",
         f"blocked personas: {', '.join(p.blocked_personas) or '-'}",
         f"unlabeled output allowed: {'yes' if p.unlabeled_allowed else 'no'}",
+        f"training consent: {'yes' if p.training_consent else 'no'}",
         f"minors mode: {minors}",
         f"updated: {p.updated_at.isoformat() if p.updated_at else '-'} (version {p.version})",
     ]
@@ -86,7 +87,7 @@ async def _set(svc: ProfileService, args: argparse.Namespace) -> None:
     patch: dict[str, Any] = {}
     if args.age_band is not None:
         patch["age_band"] = None if args.age_band == "none" else args.age_band
-    for name in ("guardian_consent", "unlabeled_allowed", "minors_mode", "minors_mode_override"):
+    for name in ("guardian_consent", "unlabeled_allowed", "minors_mode", "minors_mode_override", "training_consent"):
         if getattr(args, name) is not None:
             patch[name] = getattr(args, name)
     for name in ("guardian_contact", "emergency_contact"):
@@ -130,4 +131,7 @@ def add_user_commands(user_subparsers: Any, opener: Opener | None = None) -> Non
     st.add_argument("--minors-mode", type=_yes_no, metavar="yes|no", help="minors mode (normally set by detection)")
     st.add_argument("--minors-mode-override", type=_yes_no, metavar="yes|no",
                     help="yes: an upheld appeal, minors mode stays off for this user")
+    st.add_argument("--training-consent", type=_yes_no, metavar="yes|no",
+                    help="the user's separate consent to training on their data (ANTH-DATA-3); without it "
+                         "providers are asked not to store or train")
     st.set_defaults(func=service_command(_set, run_with))

@@ -71,6 +71,7 @@ class UserProfile(BaseModel):
     unlabeled_allowed: bool = False
     minors_mode: bool = False
     minors_mode_override: bool = False
+    training_consent: bool = False      # separate consent to train on this user's data (ANTH-DATA-3)
     updated_at: AwareDatetime | None = None
     version: int = Field(0, ge=0)
 
@@ -90,7 +91,7 @@ class UserProfile(BaseModel):
 
 # fields an operator sets (the contract's six plus the two minors-mode flags)
 SETTABLE = ("age_band", "guardian_consent", "guardian_contact", "emergency_contact", "blocked_personas",
-            "unlabeled_allowed", "minors_mode", "minors_mode_override")
+            "unlabeled_allowed", "minors_mode", "minors_mode_override", "training_consent")
 # fields whose values are personal data: audit records say whether they changed, never what to
 PERSONAL = frozenset({"guardian_contact", "emergency_contact"})
 
@@ -110,6 +111,7 @@ class ProfileIn(BaseModel):
     unlabeled_allowed: StrictBool = False
     minors_mode: StrictBool = False
     minors_mode_override: StrictBool = False
+    training_consent: StrictBool = False
 
 
 class ProfilePatch(ProfileIn):
@@ -131,7 +133,7 @@ def apply_put(old: UserProfile | None, spec: ProfileIn) -> dict[str, object]:
     """The settable values after a PUT of ``spec`` over ``old``."""
     values: dict[str, object] = {name: getattr(spec, name) for name in SETTABLE}
     given = spec.model_fields_set
-    for flag in ("minors_mode", "minors_mode_override"):
+    for flag in ("minors_mode", "minors_mode_override", "training_consent"):
         if flag not in given:
             values[flag] = getattr(old, flag) if old is not None else False
     return values

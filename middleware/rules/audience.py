@@ -68,6 +68,9 @@ class AudienceGate:
             decision: Decision | None = ex.state.clock
             if decision is not None and decision.daily_limit_reached:
                 self._limit(ex, minors, decision)
+        if elderly is not None and band == "elderly" and elderly.record_emergency_contact:
+            on_file = ex.state.profile is not None and bool(ex.state.profile.emergency_contact)
+            ex.decide("elderly", elderly.cites, "emergency_contact", {"on_file": on_file})
         if elderly is not None and band == "elderly" and persona is not None \
                 and persona.relationship in elderly.forbidden_relationships:
             ex.decide("elderly", elderly.cites, "refused",
@@ -153,6 +156,27 @@ def _last_assistant(messages: Any) -> str:
         if isinstance(msg, dict) and msg.get("role") == "user":
             return ""
     return ""
+
+
+class MinorsInstruction:
+    """The policy's instruction to the model for known minors (e.g. no sexual content, CA-243-4)."""
+
+    name = "minors_instruction"
+
+    def __init__(self, policy: Policy, rules: MinorsRules) -> None:
+        self.policy = policy
+        self.rules = rules
+
+    def shape(self, ex: Exchange) -> None:
+        if ex.state.age_band in MINOR_BANDS:
+            ex.system.append(self.policy.text(self.rules.system_instruction, ex.state.locale))
+            ex.decide("minors", self.rules.cites, "instructed")
+
+
+@rule("minors_instruction", stage="shaper", order=20)
+def _minors_instruction(b: Build) -> MinorsInstruction | None:
+    m = b.policy.minors
+    return MinorsInstruction(b.policy, m) if m is not None and m.system_instruction is not None else None
 
 
 @rule("audience", stage="gate", order=90)

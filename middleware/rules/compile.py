@@ -24,6 +24,7 @@ from .registry import Build, specs
 from .text import user_norm
 
 DEFAULT_SESSION_GAP = 12 * 3600.0   # a session the app did not name ends after this much inactivity
+DEFAULT_IDLE_RESET = 30 * 60.0      # continuous use ends after this much silence, unless the policy says
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +46,14 @@ def clock_params(policy: Policy, minor: bool = False) -> ClockParams:
     """The session clock for adults (``minor=False``: no reality reminders, no daily limit) or for
     minors (the ``minors`` section's ``reality_reminder_every`` and ``daily_limit``).
 
-    "Continuous use" ends after ``usage.continuous_idle_reset`` of inactivity. A policy without a
-    ``usage`` section does not define continuous use; its periodic duties ("at least every 3 hours
-    of a continuing interaction": NY-47-2, CA-243-3) then count an interaction as continuing while
-    its session is open, so the idle reset is the session gap."""
+    "Continuous use" ends after ``usage.continuous_idle_reset`` of inactivity (30 minutes when the policy
+    has no ``usage`` section). Periodic duties in ``max_gap`` mode ("at least every 3 hours of a
+    continuing interaction": NY-47-2, CA-243-3) are given one idle reset early, so that no continuing
+    stretch of use goes longer than their interval without one."""
     d, u, dep, m = policy.disclosure, policy.usage, policy.dependence, policy.minors
     gap = d.relogin_gap if d and d.relogin_gap else DEFAULT_SESSION_GAP
+    idle = u.continuous_idle_reset if u else min(gap, DEFAULT_IDLE_RESET)
+    reality = m.reality_reminder_every if m and minor else None
     dependence = None
     if dep is not None:
         s = dep.signals
@@ -64,16 +67,27 @@ def clock_params(policy: Policy, minor: bool = False) -> ClockParams:
     return ClockParams(
         relogin_gap=gap,
         disclose_first_turn=bool(d and d.on_first_turn),
-        first_turn_once_per=d.first_turn_once_per if d else None,
+        first_turn_once_per=d.first_turn_once_per if d and d.first_turn_once_per != "day" else None,
+        first_turn_daily=bool(d and d.first_turn_once_per == "day"),
         disclose_relogin=bool(d and d.relogin_gap is not None),
         disclosure_every=d.every if d else None,
-        idle_reset=u.continuous_idle_reset if u else gap,
+        disclosure_lead=_lead(d.every if d else None, d.every_mode if d else "interval", idle),
+        idle_reset=idle,
         remind_every=u.remind_every if u else None,
-        reality_every=m.reality_reminder_every if m and minor else None,
+        reality_every=reality,
+        reality_lead=_lead(reality, m.reality_reminder_mode if m else "interval", idle),
         daily_limit=m.daily_limit if m and minor else None,
         dependence=dependence,
         day_timezone=policy.timezone,
     )
+
+
+def _lead(every: float | None, mode: str, idle: float) -> float:
+    """How early a ``max_gap`` duty is given: one idle reset (the longest silence inside a continuing
+    stretch), so the next request of the stretch can never come after the interval has passed."""
+    if every is None or mode != "max_gap":
+        return 0.0
+    return min(idle, every / 2)
 
 
 class RuleCompiler:

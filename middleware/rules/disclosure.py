@@ -112,8 +112,8 @@ class _HumanClaimStep:
         return self.guard.detector.detect(text).matched
 
     def finish(self, tail: str) -> str:
-        if not self.asked or self.said_ai:
-            return ""
+        if not self.asked or self.said_ai or self.ex.state.structured:
+            return ""   # (structured output must parse: nothing is added to it)
         # the user asked if this is a person and the reply did not say: say it
         self.ex.act("human_question_answered")
         self.ex.decide("human_question", self.guard.rules.cites, "answered")

@@ -13,6 +13,10 @@ import re
 from ..exchange import Exchange
 from ..policy.model import LabelRules, Policy
 from .registry import Build, rule
+from .structured import REASON as STRUCTURED
+from .structured import delegate_notices
+
+DIGITAL_HUMAN_CITE = "DVH-LABEL-1"
 
 # LABEL-IMPLICIT-1: values are printable ASCII without space, '"' or '\'
 _NOT_ALLOWED = re.compile(r'[^!#-\[\]-~]')
@@ -28,6 +32,7 @@ class LabelNotifier:
     def __init__(self, policy: Policy, rules: LabelRules, producer: str | None = None) -> None:
         self.policy = policy
         self.rules = rules
+        self.cites_plain = tuple(c for c in rules.cites if c != DIGITAL_HUMAN_CITE)
         # the deployment's operator (candor.yaml) names both; else the policy's codes; "" when neither says
         # (the server warns at start-up: GB 45438 wants the provider's name or code there)
         self.producer = implicit_value(producer or rules.producer_code or "")
@@ -35,6 +40,9 @@ class LabelNotifier:
 
     def before(self, ex: Exchange) -> None:
         rules = self.rules
+        persona = ex.state.persona
+        # DVH-LABEL-1 is cited only where a digital human is involved
+        cites = rules.cites if persona is not None and persona.likeness is not None else self.cites_plain
         text = self.policy.text(rules.text, ex.state.locale)
         position = rules.position
         delegated = position == "ui" or ex.ctx.renders_labels
@@ -51,15 +59,18 @@ class LabelNotifier:
             # and the recorder writes an unlabeled_delivery event with a hash of what was delivered
             label["explicit"] = None
             ex.act("unlabeled_delivery")
-            ex.decide("labels", rules.cites, "unlabeled", {"position": position, "implicit": label.get("implicit")})
+            ex.decide("labels", cites, "unlabeled", {"position": position, "implicit": label.get("implicit")})
             return
-        if delegated:
+        if delegated or ex.state.structured:
+            # structured output must parse: the label goes out as data only
             ex.act("label_delegated")
-            ex.decide("labels", rules.cites, "delegated",
-                      {"position": position, "explicit": text, "implicit": label.get("implicit")})
+            detail = {"position": position, "explicit": text, "implicit": label.get("implicit")}
+            if ex.state.structured and not delegated:
+                detail["reason"] = STRUCTURED
+            ex.decide("labels", cites, "delegated", detail)
             return
         # the record holds the labels exactly as delivered, explicit and implicit (LABEL-TEXT-1, -IMPLICIT-1)
-        ex.decide("labels", rules.cites, "labelled",
+        ex.decide("labels", cites, "labelled",
                   {"position": position, "explicit": text, "implicit": label.get("implicit")})
         if position == "prepend":
             ex.state.label_prefix = f"{text}\n\n"
@@ -81,8 +92,12 @@ class NoticeText:
         shown = [n for n in ex.notices if not any(n is a for a in answered)]
         if ex.notices and ex.ctx.renders_notices:
             ex.act("notices_delegated")
+        elif ex.state.structured:
+            delegate_notices(ex, shown)
+            return
         elif shown:
             ex.prefix.append("".join(f"{n['text']}\n\n" for n in shown))
+            ex.state.disclosure_in_text = any(n["kind"] == "ai_disclosure" for n in shown)
         label_prefix = ex.state.label_prefix
         if label_prefix:
             ex.prefix.append(label_prefix)

@@ -102,6 +102,7 @@ class ProfileGate:
             return False
         action = "minors_mode" if self.switch else "flagged"
         ex.decide("suspected_minor", self.cites, action, {"rule": found.rule})
+        ex.act("suspected_minor")   # the app is told, whatever the policy does about it (ANTH-MINOR-5)
         if self.switch and ex.ctx.user_id is not None and self._profiles is not None and not (
                 profile is not None and profile.minors_mode):
             try:

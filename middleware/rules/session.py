@@ -66,6 +66,12 @@ class SessionGate:
                                   "so Candor does not answer: retry shortly") from exc
         ctx.session_id = decision.session_id
         ex.state.clock = decision
+        if decision.disclose and scope is not None:
+            store, key = self._store(), scope
+
+            async def owe() -> None:
+                await store.owe_disclosure(key)
+            ex.state.owe_disclosure = owe
 
 
 @rule("session", stage="gate", order=40)

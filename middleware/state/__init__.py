@@ -10,6 +10,7 @@ from middleware.state.clock import (
     advance,
     end_sessions,
     new_session_id,
+    owe_disclosure,
     transition,
 )
 from middleware.state.params import (
@@ -39,6 +40,7 @@ __all__ = [
     "day_facts",
     "end_sessions",
     "new_session_id",
+    "owe_disclosure",
     "resolve_timezone",
     "state_ttl",
     "transition",

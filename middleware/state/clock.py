@@ -11,14 +11,24 @@ Semantics (times are epoch seconds given by the caller, so tests never sleep):
   user exits (``end_session`` closes all). A request for a session that is not open starts a new session.
   Several open sessions per user (two chat windows) do not restart each other. A new session after the
   user was away for ``relogin_gap`` (or had exited) is a **re-login**.
-* **Use.** The time between two consecutive requests of a user counts as use when it is shorter than
-  ``idle_reset``; a longer gap ends the stretch of continuous use. A reminder is due at every multiple of
-  ``remind_every`` of continuous use (2 h, 4 h, ...), each exactly once.
+* **Use.** The time between two consecutive requests of a user counts as continuous use when it is shorter
+  than ``idle_reset``; a longer gap ends the stretch of continuous use. A reminder is due at every multiple
+  of ``remind_every`` of continuous use (2 h, 4 h, ...), each exactly once.
+* **Daily use** (minors' daily limit, the ``daily_minutes`` signal) counts every minute of use in the day,
+  whatever the gaps: after each request the user counts as using the service until the next request, for
+  at most ``idle_reset`` (the silence that ends continuous use). So spaced-out use adds up as well (a message
+  every 31 minutes for 6 hours is 6 hours of use, not none), and a longer gap never counts less than a
+  shorter one.
 * **Days** start at local midnight in ``day_timezone``. Daily use counts only the part of a gap after
   midnight; a session still open at midnight counts as one session of the new day.
-* **Disclosure** on the first turn of a session (at most once per ``first_turn_once_per`` if set), on
-  re-login (``disclose_relogin``), and after ``disclosure_every`` of use since the last one.
-* **Reality reminders** (minors) after ``reality_every`` of use since the last one.
+* **Disclosure** on the first turn of a session (at most once per ``first_turn_once_per`` if set, or once
+  per calendar day with ``first_turn_daily``), on re-login (``disclose_relogin``), and after
+  ``disclosure_every`` of use since the last one (``disclosure_lead`` earlier: with the lead set to the idle
+  reset, no stretch of continuous use goes longer than ``disclosure_every`` without one). A disclosure that
+  was due but not delivered in a reply's text (the request was refused, or the reply was structured output
+  or only tool calls) is owed (:func:`owe_disclosure`) and due on the next request.
+* **Reality reminders** (minors) after ``reality_every`` of use since the last one (``reality_lead``
+  earlier, as for the disclosure).
 * **Clock skew** between replicas: time never runs backwards in the state (``last_seen`` is a maximum) and
   a request stamped earlier than the last one counts as a zero gap.
 """
@@ -27,13 +37,13 @@ from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from middleware.state.params import ClockParams, DayFacts, DependenceParams, day_facts
 
 __all__ = [
     "MAX_OPEN_SESSIONS", "SIGNAL_ORDER", "ClockParams", "Decision", "DependenceParams", "Observation",
-    "UserState", "advance", "end_sessions", "new_session_id", "transition",
+    "UserState", "advance", "end_sessions", "new_session_id", "owe_disclosure", "transition",
 ]
 
 MAX_OPEN_SESSIONS = 8
@@ -74,6 +84,8 @@ class UserState:
     day_end: float
     daily_used: float
     sessions_today: int
+    owed_disclosure: bool = False
+    """A disclosure was due but not delivered in text (refusal, structured output): due next time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +157,10 @@ def transition(state: UserState | None, obs: Observation, params: ClockParams, f
     else:
         day_start, day_end = facts.day_start, facts.day_end
         daily_used, sessions_today = 0.0, (0 if state is None or new_session else 1)
-    if state is not None and counted:
-        daily_used += max(0.0, now - max(state.last_seen, day_start))
+    if state is not None:
+        # every minute of use: the gap since the last request, up to the idle reset (see the module doc)
+        used_until = min(now, state.last_seen + params.idle_reset)
+        daily_used += max(0.0, used_until - max(state.last_seen, day_start))
     if new_session:
         sessions_today += 1
 
@@ -166,15 +180,22 @@ def transition(state: UserState | None, obs: Observation, params: ClockParams, f
     last_disclosed = None if state is None else state.last_disclosed
     disclose = False
     if new_session:
-        if params.disclose_first_turn and (params.first_turn_once_per is None or last_disclosed is None
-                                           or now - last_disclosed >= params.first_turn_once_per):
-            disclose = True
+        if params.disclose_first_turn:
+            if params.first_turn_daily:
+                fresh = last_disclosed is None or last_disclosed < day_start
+            else:
+                fresh = (params.first_turn_once_per is None or last_disclosed is None
+                         or now - last_disclosed >= params.first_turn_once_per)
+            if fresh:
+                disclose = True
         if relogin and params.disclose_relogin:
             disclose = True
     if params.disclosure_every is not None:
         anchor = stretch_start if last_disclosed is None else max(last_disclosed, stretch_start)
-        if now - anchor >= params.disclosure_every:
+        if now - anchor >= params.disclosure_every - params.disclosure_lead:
             disclose = True
+    if state is not None and state.owed_disclosure:
+        disclose = True
     if disclose:
         last_disclosed = now
 
@@ -183,7 +204,7 @@ def transition(state: UserState | None, obs: Observation, params: ClockParams, f
     reality = False
     if params.reality_every is not None:
         anchor = stretch_start if last_reality is None else max(last_reality, stretch_start)
-        if now - anchor >= params.reality_every:
+        if now - anchor >= params.reality_every - params.reality_lead:
             reality, last_reality = True, now
 
     # dependence
@@ -220,8 +241,9 @@ def transition(state: UserState | None, obs: Observation, params: ClockParams, f
 
 def end_sessions(state: UserState) -> UserState:
     """The state after the user exits: every open session is closed, so the next request starts anew."""
-    return UserState(
-        current=None, sessions={}, last_seen=state.last_seen, last_disclosed=state.last_disclosed,
-        stretch_start=state.stretch_start, usage_reminders=state.usage_reminders,
-        last_reality=state.last_reality, last_dependence=state.last_dependence, day_start=state.day_start,
-        day_end=state.day_end, daily_used=state.daily_used, sessions_today=state.sessions_today)
+    return replace(state, current=None, sessions={})
+
+
+def owe_disclosure(state: UserState) -> UserState:
+    """The state after a disclosure that was due went undelivered: it is due on the next request."""
+    return replace(state, owed_disclosure=True)

@@ -111,12 +111,19 @@ class ClockParams:
     relogin_gap: float = 12 * 3600.0
     disclose_first_turn: bool = True
     first_turn_once_per: float | None = None
+    first_turn_daily: bool = False
+    """The first-turn disclosure at most once per calendar day in ``day_timezone`` (NY-47-2)."""
     disclose_relogin: bool = True
     disclosure_every: float | None = None
+    disclosure_lead: float = 0.0
+    """Give the periodic disclosure this much before ``disclosure_every``: set to ``idle_reset``, no stretch of
+    continuous use goes longer than ``disclosure_every`` without one ("at least every 3 hours")."""
     idle_reset: float = 30 * 60.0
     """A gap this long ends a stretch of continuous use; shorter gaps count as use."""
     remind_every: float | None = None
     reality_every: float | None = None
+    reality_lead: float = 0.0
+    """As ``disclosure_lead``, for the reality (break) reminder (CA-243-3)."""
     daily_limit: float | None = None
     dependence: DependenceParams | None = None
     day_timezone: str = DEFAULT_DAY_TIMEZONE
@@ -130,6 +137,12 @@ class ClockParams:
         optional = ("first_turn_once_per", "disclosure_every", "remind_every", "reality_every", "daily_limit")
         for name in optional:
             _positive(name, getattr(self, name))
+        if self.first_turn_daily and self.first_turn_once_per is not None:
+            raise ValueError("first_turn_daily and first_turn_once_per exclude each other")
+        for lead, every in (("disclosure_lead", self.disclosure_every), ("reality_lead", self.reality_every)):
+            value = getattr(self, lead)
+            if not (value >= 0 and math.isfinite(value)) or (every is not None and value >= every):
+                raise ValueError(f"{lead} must be zero or more and shorter than its interval, got {value!r}")
         resolve_timezone(self.day_timezone)
 
 

@@ -35,6 +35,11 @@ class StateStore(Protocol):
         """The user exited: close their sessions, so the next message starts a new one (a re-login)."""
         ...
 
+    async def owe_disclosure(self, scope_key: str) -> None:
+        """A disclosure this user was due went undelivered (refused, or no text in the reply): the next
+        request gets it (no-op for an unknown user)."""
+        ...
+
     async def snapshot(self, scope_key: str) -> UserState | None:
         """The user's current state, for usage summaries and diagnostics (read-only)."""
         ...
