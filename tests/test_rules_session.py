@@ -20,10 +20,10 @@ async def test_the_first_turn_opens_a_session_and_the_second_continues_it() -> N
 
 
 async def test_a_request_without_a_user_has_no_scope() -> None:
-    ex = make_exchange(user=None)
+    ex = make_exchange("us-ny-art47", user=None)   # a pack that serves anonymous requests (clocks off)
     assert scope_key(ex.ctx) is None
-    await run_gates(ex, compile_rules())
-    assert ex.state.scope is None and ex.state.clock is not None
+    await run_gates(ex, compile_rules("us-ny-art47"))
+    assert ex.state.scope is None and ex.state.clock is not None and "clocks_off" in ex.actions
 
 
 def test_minor_bands_are_minors() -> None:
