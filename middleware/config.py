@@ -109,6 +109,26 @@ class AdminConfig(_Section):
     auditor_key_env: str = "CANDOR_AUDITOR_KEY"
 
 
+class OperatorConfig(_Section):
+    """Who runs this service (contract 6.2): ``code`` (else ``name``) fills ``ContentProducer`` and
+    ``ContentPropagator`` of the implicit labels Candor writes into files."""
+
+    name: str | None = None
+    code: str | None = None
+    filing_number: str | None = None
+
+
+class MediaConfig(_Section):
+    """Images and audio (``/v1/images/*``, ``/v1/audio/speech``; middleware/media/README.md)."""
+
+    max_upload_bytes: int = Field(20_971_520, ge=1024)     # an images/edits request (multipart)
+    max_file_bytes: int = Field(26_214_400, ge=1024)       # one generated file, decoded or fetched
+    fetch_timeout: Duration = 20.0                         # fetching an image the provider returned as a URL
+    c2pa_cert: str | None = None          # PEM certificate chain: also sign a C2PA manifest (optional)
+    c2pa_key: str | None = None           # its PEM private key
+    c2pa_alg: Literal["es256", "es384", "ps256", "ed25519"] = "es256"
+
+
 class CandorConfig(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     models: list[ModelConfig] = Field(default_factory=list)
@@ -119,6 +139,8 @@ class CandorConfig(_Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
     personas: list[dict[str, Any]] = Field(default_factory=list)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
     # where the file came from (None: built-in defaults); relative paths resolve against it
     source: str | None = Field(default=None, exclude=True)
 
@@ -143,7 +165,7 @@ class CandorConfig(_Section):
         return self.source is None
 
 
-_SECTIONS = ("server", "state", "audit", "alerts", "admin")
+_SECTIONS = ("server", "state", "audit", "alerts", "admin", "operator", "media")
 _TOP_LEVEL = ("policies_dir",)
 _NOT_OVERRIDES = {"CANDOR_CONFIG", "CANDOR_REQUIRE_SERVICES", "CANDOR_DEV_APP_KEY"}
 
@@ -186,7 +208,8 @@ def env_overrides(data: dict[str, Any], environ: dict[str, str] | os._Environ[st
                 if not isinstance(sec, dict):
                     break
                 # strings stay strings where the field is a string (a URL that looks like a number)
-                sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env") else value
+                sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env", "name", "code",
+                                          "filing_number", "c2pa_cert", "c2pa_key") else value
                 break
     return problems
 
