@@ -37,6 +37,7 @@ from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
 from .likeness_factory import LikenessRuntime, build_likeness
+from .media_wiring import build_media
 from .protection import Protection
 from .routes import resolve_routes
 from .state_factory import open_state_store
@@ -128,6 +129,8 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                     status=200 if result.result != "rejected" else 422, fail_mode="open"))
 
     registry.on_reload(record_reload)
+    keys = AppKeys(apps)
+    media_routes, close_media = build_media(cfg, keys, registry, DEFAULT_POLICY, pipeline)
 
     async def startup() -> None:
         rt.state = await open_state_store(cfg.state.url)
@@ -156,6 +159,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                 await task
         for up in {id(u): u for u in upstreams.values()}.values():
             await up.aclose()
+        await close_media()
         await protect.close()
         if rt.likeness is not None:
             await rt.likeness.close()
@@ -173,8 +177,9 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         return "state", good, "ok" if good else "state store unreachable"
 
     return Services(
-        config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
+        config=cfg, keys=keys, pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
-        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes()],
+        routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes(),
+                *media_routes],
         on_startup=[startup], on_shutdown=[shutdown],
     )

@@ -86,9 +86,9 @@ def _fit(text: str, ink: int) -> tuple[int, tuple[int, int, int, int]]:
     probe = _font(100).getbbox(text)
     size = max(1, math.ceil(ink * 100 / max(1, probe[3] - probe[1])))
     while True:
-        bbox = _font(size).getbbox(text)
-        if bbox[3] - bbox[1] >= ink:
-            return size, bbox
+        x0, y0, x1, y1 = (int(v) for v in _font(size).getbbox(text))
+        if y1 - y0 >= ink:
+            return size, (x0, y0, x1, y1)
         size += 1
 
 
@@ -158,12 +158,14 @@ def match(image: Image.Image, box: LabelBox, tolerance: float = 18.0) -> float |
 def candidates(width: int, height: int, text: str = DEFAULT_TEXT) -> list[LabelBox]:
     """Every place Candor's default styles would have put ``text``: what inspect tries without a hint."""
     out: list[LabelBox] = []
-    for placement in ("corner", "band"):
-        for corner in ("bottom_right", "bottom_left", "top_right", "top_left"):
+    placements: tuple[Placement, ...] = ("corner", "band")
+    corners: tuple[Corner, ...] = ("bottom_right", "bottom_left", "top_right", "top_left")
+    for placement in placements:
+        for corner in corners:
             if placement == "band" and corner.endswith("left"):
                 continue
             try:
-                out.append(layout(width, height, LabelStyle(text, placement, corner)))  # type: ignore[arg-type]
+                out.append(layout(width, height, LabelStyle(text, placement, corner)))
             except MediaError:
                 continue
     return out

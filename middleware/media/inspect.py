@@ -75,7 +75,8 @@ def inspect_bytes(data: bytes) -> dict[str, Any]:
     elif fmt == "wav":
         r = wav.read(data)
         report = {"format": fmt, "seconds": round(r["seconds"], 3),
-                  "implicit": {"riff_chunk": _implicit(r["aigc"], r["aigc_raw"])}, "explicit": _rhythm(r["rhythm_label"])}
+                  "implicit": {"riff_chunk": _implicit(r["aigc"], r["aigc_raw"])},
+                  "explicit": _rhythm(r["rhythm_label"])}
     elif fmt == "mp3":
         r = mp3.read(data)
         report = {"format": fmt, "seconds": round(r["seconds"], 3),

@@ -15,11 +15,17 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from mutagen.id3 import ID3, TXXX, ID3NoHeaderError
-from mutagen.mp3 import MP3, HeaderNotFoundError
+from mutagen import id3 as _id3
+from mutagen import mp3 as _mp3
 
 from . import aigc, rhythm
 from .errors import MediaError
+
+# mutagen is untyped: its classes are used as Any here, and what they return is checked where it is read
+ID3: Any = _id3.ID3
+TXXX: Any = _id3.TXXX
+MP3: Any = _mp3.MP3
+ID3NoHeaderError = _id3.ID3NoHeaderError
 
 _BITRATES_V1 = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _BITRATES_V2 = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
@@ -68,7 +74,7 @@ def _audio_start(data: bytes) -> int:
     return at
 
 
-def _tags(data: bytes) -> ID3:
+def _tags(data: bytes) -> Any:
     try:
         return ID3(io.BytesIO(data))
     except ID3NoHeaderError:
@@ -77,7 +83,7 @@ def _tags(data: bytes) -> ID3:
         raise MediaError(f"the MP3 file's ID3 tag cannot be read: {exc}") from exc
 
 
-def read_label(tags: ID3) -> tuple[dict[str, Any] | None, str | None]:
+def read_label(tags: Any) -> tuple[dict[str, Any] | None, str | None]:
     frame = tags.get("TXXX:AIGC")
     if frame is None or not frame.text:
         return None, None
@@ -109,7 +115,7 @@ def label_mp3(data: bytes, implicit_for: Callable[[dict[str, Any] | None], dict[
               explicit: bool = True) -> tuple[bytes, dict[str, Any]]:
     try:
         info = MP3(io.BytesIO(data)).info
-    except (HeaderNotFoundError, Exception) as exc:
+    except Exception as exc:   # mutagen raises HeaderNotFoundError and others for what is not MP3
         raise MediaError(f"the MP3 file cannot be read: {exc}") from exc
     start = _audio_start(data)
     header = _frame_header(data, start)
