@@ -26,7 +26,7 @@ def demo_image(prompt: str, size: str | None) -> bytes:
         if w.isdigit() and h.isdigit():
             width, height = max(64, min(int(w), 2048)), max(64, min(int(h), 2048))
     seed = hashlib.sha256(prompt.encode()).digest()
-    a, b = np.array(seed[:3], dtype=np.float32), np.array(seed[3:6], dtype=np.float32)
+    a, b = np.array(list(seed[:3]), dtype=np.float32), np.array(list(seed[3:6]), dtype=np.float32)
     ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
     xs = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :, None]
     pixels = a * (1 - (xs + ys) / 2) + b * ((xs + ys) / 2)
