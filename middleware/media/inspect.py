@@ -65,6 +65,25 @@ def _rhythm(present: bool) -> dict[str, Any]:
             "method": "1 kHz tones short-long short-short (Morse AI) at the start"}
 
 
+def _c2pa(data: bytes, fmt: str) -> dict[str, Any]:
+    """A C2PA manifest, when the optional ``c2pa-python`` is installed to read it."""
+    try:
+        from .c2pa_sign import read_manifest
+        from .formats import MEDIA_TYPES
+
+        store = read_manifest(data, MEDIA_TYPES[fmt])
+    except ImportError:
+        return {"checked": False, "reason": "c2pa-python is not installed (pip install 'candor[c2pa]')"}
+    if store is None:
+        return {"checked": True, "found": False}
+    active = store.get("manifests", {}).get(store.get("active_manifest"), {})
+    actions = [a for assertion in active.get("assertions", [])
+               if str(assertion.get("label", "")).startswith("c2pa.actions")
+               for a in assertion.get("data", {}).get("actions", [])]
+    return {"checked": True, "found": True, "validation_state": store.get("validation_state"),
+            "actions": actions, "claim_generator": active.get("claim_generator_info")}
+
+
 def inspect_bytes(data: bytes) -> dict[str, Any]:
     """The report for one file; raises MediaError when the file is not a supported, readable format."""
     fmt = sniff(data)
@@ -89,6 +108,7 @@ def inspect_bytes(data: bytes) -> dict[str, Any]:
                                "reason": f"Candor does not decode {fmt} to look for the rhythm label"}}
     else:
         raise MediaError(f"{fmt.upper()} files carry no metadata Candor can read")
+    report["c2pa"] = _c2pa(data, fmt)
     implicit_found = any(loc.get("found") for loc in report["implicit"].values())
     report["labelled"] = {"implicit": implicit_found, "explicit": report["explicit"].get("present"),
                           "any": implicit_found or report["explicit"].get("present") is True}
