@@ -57,6 +57,7 @@ EXTRA_SECTIONS: dict[str, ExtraSection] = {
     "micro": ExtraSection("Per-rule costs, in process", "bench.micro", ("--quick",)),
     "reload": ExtraSection("Policy reload under load", "bench.reload_bench", ("--quick",), ("--profile",)),
     "audit": ExtraSection("Audit log throughput", "bench/audit_bench.py", ("--events", "2000")),
+    "media": ExtraSection("Media labelling, in process", "bench.media_bench", ("--quick",)),
 }
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from middleware.media import image_label
 from middleware.media.errors import MediaError

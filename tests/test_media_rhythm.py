@@ -27,7 +27,7 @@ def test_the_pattern_is_morse_ai_with_dash_three_dots_long() -> None:
     assert len(lengths) == 4
     assert [round(x, 1) for x in lengths] == [round(rhythm.DOT, 1), round(rhythm.DASH, 1),
                                               round(rhythm.DOT, 1), round(rhythm.DOT, 1)]
-    assert rhythm.DASH == pytest.approx(3 * rhythm.DOT)
+    assert pytest.approx(3 * rhythm.DOT) == rhythm.DASH
 
 
 def test_other_rhythms_a_steady_tone_and_a_late_label_are_not_the_label() -> None:

@@ -108,7 +108,8 @@ def encode(im: Image.Image, fmt: str, kept: tuple[dict[str, Any], str | bytes | 
                 info.add_itxt(key, value)
         info.add_itxt(_XMP_KEY, packet)
         info.add_text("AIGC", aigc.dumps(label))
-        im.save(out, "PNG", pnginfo=info, **kwargs)
+        # zlib level 1: 3-5x faster than the default 6 on generated images, for files 10-25 % larger
+        im.save(out, "PNG", pnginfo=info, compress_level=1, **kwargs)
     elif fmt == "jpeg":
         if im.mode != "RGB":
             im = im.convert("RGB")
@@ -117,7 +118,9 @@ def encode(im: Image.Image, fmt: str, kept: tuple[dict[str, Any], str | bytes | 
         im.save(out, "JPEG", quality=quality, xmp=packet.encode(), **kwargs)
     elif fmt == "webp":
         kwargs.pop("dpi", None)
-        im.save(out, "WEBP", xmp=packet.encode(), **({"lossless": True} if lossless else {"quality": 90}), **kwargs)
+        # method 2 of 0-6: about twice as fast as the default 4, files a few per cent larger
+        im.save(out, "WEBP", xmp=packet.encode(), method=2, **({"lossless": True} if lossless else {"quality": 90}),
+                **kwargs)
     else:   # pragma: no cover - callers sniff first
         raise MediaError(f"cannot write {fmt} images")
     return out.getvalue()
