@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from middleware.auth import AppKeys
 from middleware.config import CandorConfig
+from middleware.media.chat import ChatMediaLabeller
 from middleware.media.endpoints import MediaDeps, MediaEndpoints
 from middleware.media.labelling import Labeller, Signer
 from middleware.media.upstream import Fetcher, MediaUpstream
@@ -59,6 +60,7 @@ def build_media(cfg: CandorConfig, keys: AppKeys, policies: PolicySource, defaul
         return fetchers[0]
 
     labeller = Labeller(cfg, fetcher, build_signer(cfg))
+    pipeline.message_media = ChatMediaLabeller(labeller)
     endpoints = MediaEndpoints(MediaDeps(config=cfg, keys=keys, policies=policies, default_policy=default_policy,
                                          pipeline=pipeline, upstreams=lambda: upstreams, labeller=labeller))
 

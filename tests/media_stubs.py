@@ -80,6 +80,23 @@ def build_media_stub(stub: MediaStub) -> Starlette:
             return JSONResponse({"error": {"message": "stub speech failure"}}, status_code=script.status)
         return Response(script.content, media_type=script.content_type)
 
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        stub.requests.append({"path": request.url.path, "body": body, "headers": dict(request.headers)})
+        script = stub._next()
+        message: dict[str, Any] = {"role": "assistant", "content": "给你看看" if script.content_type.startswith(
+            "image/") else None}
+        encoded = base64.b64encode(script.content).decode()
+        if script.content_type.startswith("image/"):
+            message["images"] = [{"type": "image_url", "image_url": {"url": f"data:{script.content_type};base64,"
+                                                                            + encoded}}]
+        else:
+            message["audio"] = {"id": "audio_stub", "data": encoded, "expires_at": 1900000000,
+                                "transcript": "你好"}
+        return JSONResponse({"id": "chatcmpl-media", "object": "chat.completion", "created": 1700000000,
+                             "model": body.get("model"), "choices": [{"index": 0, "message": message,
+                                                                       "finish_reason": "stop"}]})
+
     async def files(request: Request) -> Response:
         content, ctype = stub.files[request.path_params["name"]]
         return Response(content, media_type=ctype)
@@ -107,6 +124,7 @@ def build_media_stub(stub: MediaStub) -> Starlette:
         Route("/v1/images/generations", images, methods=["POST"]),
         Route("/v1/images/edits", images, methods=["POST"]),
         Route("/v1/audio/speech", speech, methods=["POST"]),
+        Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/files/{name}", files, methods=["GET"]),
         Route("/hang", hang, methods=["GET"]),
         Route("/drip", drip, methods=["GET"]),

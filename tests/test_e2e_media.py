@@ -62,6 +62,7 @@ def proxy(media_stub: MediaStub, tmp_path_factory: pytest.TempPathFactory) -> It
         "server": {"max_body_bytes": 65536},
         "models": [{"name": "img", "target": "openai/gpt-image-1", **base},
                    {"name": "tts", "target": "openai/gpt-4o-mini-tts", **base},
+                   {"name": "voice-chat", "target": "openai/gpt-4o-audio-preview", **base},
                    {"name": "candor-demo", "target": "candor/demo"}],
         "apps": [{"id": "media-app", "key_env": "E2E_APP_KEY"}],
         "policies_dir": str(tmp / "policies"),
@@ -371,3 +372,34 @@ def test_unknown_model_and_missing_key_get_openai_errors(proxy: ProxyProcess) ->
     with pytest.raises(openai.NotFoundError) as info:
         good.images.generate(model="nope", prompt="x")
     assert _error(info.value)["code"] == "model_not_found"
+
+
+def test_audio_and_images_inside_chat_replies_are_labelled_too(client: openai.OpenAI, media_stub: MediaStub) -> None:
+    original = wav_bytes(seconds=1.0)
+    media_stub.push(MediaScript(original, "audio/wav"))
+    reply = client.chat.completions.create(
+        model="voice-chat", modalities=["text", "audio"], audio={"voice": "alloy", "format": "wav"},
+        messages=[{"role": "user", "content": "说你好"}])
+    audio = reply.choices[0].message.audio
+    assert audio is not None and audio.transcript == "你好"
+    data = base64.b64decode(audio.data)
+    samples, rate = _wav_samples(data)
+    assert rhythm.detect(samples, rate) and len(data) > len(original)
+    decisions = audit_events_for(client, reply.model_extra["compliance"]["event_id"])   # type: ignore[index]
+    media = next(d for d in decisions if d["rule"] == "media_labels")
+    assert media["outcome"] == "labelled" and media["detail"]["in"] == "chat_reply"
+
+    media_stub.push(MediaScript(encode(photo(300, 300), "png")))
+    reply = client.chat.completions.create(model="voice-chat", messages=[{"role": "user", "content": "画一只猫"}])
+    images = reply.choices[0].message.model_extra["images"]   # type: ignore[index]
+    url = images[0]["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,")
+    im = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    im.load()
+    assert xmp_label(im)["ContentProducer"] == "EXAMPLE-OP-001"
+    assert "本回复由人工智能生成" in (reply.choices[0].message.content or "")   # the text label is still there
+
+    media_stub.push(MediaScript(b"\x89PNG\r\n\x1a\nbroken", "image/png"))
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(model="voice-chat", messages=[{"role": "user", "content": "再画一只"}])
+    assert info.value.status_code == 502 and "cannot be labelled" in _error(info.value)["message"]

@@ -61,6 +61,23 @@ class Labeller:
         explicit = rules.position != "ui" and not ex.extra.get("unlabeled")
         return LabelOptions(aigc.Stamp(producer, propagator, content_id), style, explicit)
 
+    async def label_file(self, ex: Exchange, data: bytes, kind: Kind, what: str, index: int | None = None) -> Labelled:
+        """One file inside a chat reply, labelled as the media endpoints would (502 when it cannot be)."""
+        options = self._options(ex, index)
+        if options is None:
+            return Labelled(data, "unknown", "application/octet-stream", {}, None, None, None, {})
+        try:
+            return await self._label(data, options, kind)
+        except MediaError as exc:
+            raise bad_media(what, exc) from exc
+
+    def record_chat(self, ex: Exchange, kind: Kind, files: list[Labelled]) -> None:
+        if ex.policy.labels is None:
+            ex.decide("media_labels", (), "off", {"kind": kind, "in": "chat_reply",
+                                                  "reason": "the policy has no labels section"})
+        else:
+            self._record(ex, kind, files, IMAGE_CITES if kind == "image" else AUDIO_CITES, in_chat=True)
+
     async def _label(self, data: bytes, options: LabelOptions, kind: Kind) -> Labelled:
         labelled = await asyncio.to_thread(apply, data, options, kind)
         if self.signer is not None:
@@ -69,7 +86,10 @@ class Labeller:
                                 labelled.delegated, labelled.upstream_label, {**labelled.detail, "c2pa": True})
         return labelled
 
-    def _record(self, ex: Exchange, kind: Kind, files: list[Labelled], cites: tuple[str, ...]) -> None:
+    def _record(self, ex: Exchange, kind: Kind, files: list[Labelled], cites: tuple[str, ...],
+                in_chat: bool = False) -> None:
+        """The decision (and, for the media endpoints, ``compliance.label``; a chat reply keeps its text
+        label there and gets the files' labels in the decision)."""
         rules = ex.policy.labels
         summaries = [{**f.summary(), "sha256": hashlib.sha256(f.data).hexdigest(), "bytes": len(f.data),
                       "c2pa": bool(f.detail.get("c2pa"))} for f in files]
@@ -85,11 +105,12 @@ class Labeller:
             outcome = "delegated"
         else:
             outcome = "labelled"
-        ex.label = {"explicit": None if outcome == "unlabeled" else explicit_text,
-                    "position": ("ui" if rules.position == "ui" else
-                                 f"image_{rules.media.image_placement}" if kind == "image" else "audio_start"),
-                    "implicit": files[0].implicit if files else None}
-        detail: dict[str, Any] = {"kind": kind, "files": summaries}
+        if not in_chat:
+            ex.label = {"explicit": None if outcome == "unlabeled" else explicit_text,
+                        "position": ("ui" if rules.position == "ui" else
+                                     f"image_{rules.media.image_placement}" if kind == "image" else "audio_start"),
+                        "implicit": files[0].implicit if files else None}
+        detail: dict[str, Any] = {"kind": kind, "files": summaries, **({"in": "chat_reply"} if in_chat else {})}
         if delegated:
             detail["reason"] = delegated[0]
         elif rules.position == "ui" and outcome == "delegated":
