@@ -23,6 +23,7 @@ class MediaScript:
     content_type: str = "image/png"
     as_url: bool = False
     url_path: str | None = None       # a URL of the stub's own: "/hang", "/drip", "/big"
+    raw_url: str | None = None        # any other URL, as given
     status: int = 200
     n: int = 1
 
@@ -63,7 +64,9 @@ def build_media_stub(stub: MediaStub) -> Starlette:
                                 status_code=script.status)
         data = []
         for i in range(script.n):
-            if script.url_path:
+            if script.raw_url:
+                data.append({"url": script.raw_url})
+            elif script.url_path:
                 data.append({"url": stub.url + script.url_path})
             elif script.as_url:
                 name = f"img-{len(stub.files)}-{i}"

@@ -63,6 +63,8 @@ def proxy(media_stub: MediaStub, tmp_path_factory: pytest.TempPathFactory) -> It
         "models": [{"name": "img", "target": "openai/gpt-image-1", **base},
                    {"name": "tts", "target": "openai/gpt-4o-mini-tts", **base},
                    {"name": "voice-chat", "target": "openai/gpt-4o-audio-preview", **base},
+                   {"name": "img-litellm", "target": "openai/dall-e-3", "adapter": "litellm", **base},
+                   {"name": "tts-litellm", "target": "openai/tts-1", "adapter": "litellm", **base},
                    {"name": "candor-demo", "target": "candor/demo"}],
         "apps": [{"id": "media-app", "key_env": "E2E_APP_KEY"}],
         "policies_dir": str(tmp / "policies"),
@@ -71,8 +73,11 @@ def proxy(media_stub: MediaStub, tmp_path_factory: pytest.TempPathFactory) -> It
         "media": {"max_upload_bytes": 300_000, "max_file_bytes": 2_000_000, "fetch_timeout": "1s"},
     }
     env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY, "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR}
-    with ProxyProcess(tmp, cfg, env) as p:
+    p = ProxyProcess(tmp, cfg, env).start(timeout=120)   # LiteLLM's import is slow on a busy machine
+    try:
         yield p
+    finally:
+        p.stop()
 
 
 @pytest.fixture
@@ -273,7 +278,10 @@ def _still_up(client: openai.OpenAI, media_stub: MediaStub) -> None:
     (MediaScript(url_path="/hang"), "did not complete within 1s"),                          # a URL that hangs
     (MediaScript(url_path="/drip"), "did not complete within 1s"),                          # one that trickles
     (MediaScript(url_path="/big"), "larger than media.max_file_bytes"),                     # one that is too large
-], ids=["corrupt", "not-image", "wrong-medium", "url-hangs", "url-trickles", "url-too-large"])
+    (MediaScript(raw_url="file:///etc/passwd"), "is not http(s)"),                          # not a web URL
+    (MediaScript(status=500), "HTTP 500"),                                                  # the provider fails
+], ids=["corrupt", "not-image", "wrong-medium", "url-hangs", "url-trickles", "url-too-large", "url-not-http",
+        "provider-500"])
 def test_bad_images_are_refused_with_502_recorded_and_the_proxy_stays_up(
         client: openai.OpenAI, proxy: ProxyProcess, media_stub: MediaStub, script: MediaScript, needle: str) -> None:
     media_stub.push(script)
@@ -403,3 +411,19 @@ def test_audio_and_images_inside_chat_replies_are_labelled_too(client: openai.Op
     with pytest.raises(openai.APIStatusError) as info:
         client.chat.completions.create(model="voice-chat", messages=[{"role": "user", "content": "再画一只"}])
     assert info.value.status_code == 502 and "cannot be labelled" in _error(info.value)["message"]
+
+
+def test_the_litellm_adapter_relays_images_and_speech_and_the_results_are_labelled(
+        client: openai.OpenAI, media_stub: MediaStub) -> None:
+    media_stub.push(MediaScript(encode(photo(256, 256), "jpeg"), "image/jpeg"))
+    image = client.images.generate(model="img-litellm", prompt="a red kite", size="1024x1024")
+    assert media_stub.requests[0]["path"] == "/v1/images/generations"
+    assert media_stub.requests[0]["body"]["model"] == "dall-e-3"
+    after = Image.open(io.BytesIO(base64.b64decode(image.data[0].b64_json or "")))
+    after.load()
+    assert xmp_label(after)["ContentProducer"] == "EXAMPLE-OP-001"
+    media_stub.push(MediaScript(wav_bytes(seconds=0.5), "audio/wav"))
+    speech = client.audio.speech.create(model="tts-litellm", voice="alloy", input="hi", response_format="wav")
+    assert media_stub.requests[1]["path"] == "/v1/audio/speech" and media_stub.requests[1]["body"]["model"] == "tts-1"
+    samples, rate = _wav_samples(speech.content)
+    assert rhythm.detect(samples, rate)

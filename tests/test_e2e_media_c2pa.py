@@ -30,8 +30,11 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     cfg = {"apps": [{"id": "app", "key_env": "E2E_APP_KEY"}], "policies_dir": str(tmp / "policies"),
            "audit": {"url": f"sqlite:///{tmp}/audit.db"},
            "media": {"c2pa_cert": str(tmp / "signer.pem"), "c2pa_key": str(tmp / "signer.key")}}
-    with ProxyProcess(tmp, cfg, {"E2E_APP_KEY": APP_KEY}) as p:
+    p = ProxyProcess(tmp, cfg, {"E2E_APP_KEY": APP_KEY}).start(timeout=120)
+    try:
         yield p
+    finally:
+        p.stop()
 
 
 def test_images_and_speech_carry_a_signed_manifest_and_the_labels(proxy: ProxyProcess) -> None:

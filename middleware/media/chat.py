@@ -16,15 +16,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..exchange import Exchange
 from ..upstream import UpstreamFailure
-from . import rhythm
-from .apply import Labelled
 from .labelling import Labeller
+
+if TYPE_CHECKING:
+    from .apply import Labelled
 
 _DATA_URL = re.compile(r"^data:(image/[\w.+-]+);base64,(.*)$", re.DOTALL)
 PCM16_RATE = 24000   # OpenAI's pcm16: 24 kHz, 16-bit, mono, little-endian
@@ -67,6 +66,10 @@ class ChatMediaLabeller:
             ex.decide("media_labels", (), "delegated", {"kind": "audio", "in": "chat_reply", "format": "pcm16"})
             ex.act("label_delegated")
             return raw
+        import numpy as np
+
+        from . import rhythm
+
         tone = np.round(rhythm.tone(PCM16_RATE) * 32767).astype("<i2").tobytes()
         ex.act("label_delegated")
         ex.decide("media_labels", ("LABEL-AUDIO-1", "LABEL-IMPLICIT-1"), "delegated",

@@ -18,17 +18,18 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import CandorConfig
 from ..errors import CandorError
 from ..exchange import Exchange
 from ..upstream import UpstreamFailure
 from . import aigc
-from .apply import Kind, Labelled, LabelOptions, apply
 from .errors import MediaError
-from .image_label import LabelStyle
 from .upstream import Audio, Fetcher
+
+if TYPE_CHECKING:   # the codecs (Pillow, mutagen, numpy) load with the first file, not at start-up
+    from .apply import Kind, Labelled, LabelOptions
 
 IMAGE_CITES = ("LABEL-IMAGE-1", "LABEL-IMPLICIT-1", "LABEL-TAMPER-1")
 AUDIO_CITES = ("LABEL-AUDIO-1", "LABEL-IMPLICIT-1", "LABEL-TAMPER-1")
@@ -49,6 +50,9 @@ class Labeller:
     # -- what the policy asks for ----------------------------------------------------------------
 
     def _options(self, ex: Exchange, index: int | None) -> LabelOptions | None:
+        from .apply import LabelOptions
+        from .image_label import LabelStyle
+
         rules = ex.policy.labels
         if rules is None:
             return None
@@ -63,6 +67,8 @@ class Labeller:
 
     async def label_file(self, ex: Exchange, data: bytes, kind: Kind, what: str, index: int | None = None) -> Labelled:
         """One file inside a chat reply, labelled as the media endpoints would (502 when it cannot be)."""
+        from .apply import Labelled
+
         options = self._options(ex, index)
         if options is None:
             return Labelled(data, "unknown", "application/octet-stream", {}, None, None, None, {})
@@ -79,6 +85,8 @@ class Labeller:
             self._record(ex, kind, files, IMAGE_CITES if kind == "image" else AUDIO_CITES, in_chat=True)
 
     async def _label(self, data: bytes, options: LabelOptions, kind: Kind) -> Labelled:
+        from .apply import Labelled, apply
+
         labelled = await asyncio.to_thread(apply, data, options, kind)
         if self.signer is not None:
             signed = await asyncio.to_thread(self.signer, labelled.data, labelled.media_type)
@@ -177,6 +185,8 @@ class Labeller:
         limit = self.config.media.max_file_bytes
         if len(audio.content) > limit:
             raise UpstreamFailure(f"the audio from the provider is larger than media.max_file_bytes ({limit} bytes)")
+        from .apply import Labelled
+
         options = self._options(ex, None)
         if options is None:
             ex.decide("media_labels", (), "off", {"kind": "audio", "reason": "the policy has no labels section"})
