@@ -15,15 +15,16 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import MediaError
+from .glyphs import FONT_PATH, covered, missing_glyphs
 
-FONT_PATH = Path(__file__).parent / "fonts" / "candor-label-sans.otf"
+__all__ = ["FONT_PATH", "LabelBox", "LabelStyle", "covered", "draw", "layout", "match", "missing_glyphs"]
+
 DEFAULT_TEXT = "AI生成"
 MIN_HEIGHT = 0.05            # LABEL-IMAGE-1: text height >= 5 % of the shortest side
 MIN_PIXELS = 12              # below this no text is legible, whatever the ratio says
@@ -64,20 +65,6 @@ class LabelBox:
 @functools.lru_cache(maxsize=256)
 def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_PATH), size)
-
-
-@functools.lru_cache(maxsize=1)
-def covered() -> frozenset[str]:
-    """The characters the shipped font has glyphs for."""
-    from fontTools.ttLib import TTFont
-
-    cmap = TTFont(str(FONT_PATH), lazy=True).getBestCmap()
-    return frozenset(chr(c) for c in cmap)
-
-
-def missing_glyphs(text: str) -> str:
-    have = covered()
-    return "".join(sorted({c for c in text if c not in have and not c.isspace()}))
 
 
 @functools.lru_cache(maxsize=512)

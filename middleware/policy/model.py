@@ -218,7 +218,7 @@ class MediaLabels(_Model):
         if not (_AI_ELEMENT.search(value) and _GENERATION_ELEMENT.search(value)):
             raise ValueError("an image label needs an AI element (AI or 人工智能) and a generation element "
                              "(生成 or 合成), e.g. \"AI生成\" (LABEL-TEXT-1, LABEL-IMAGE-1)")
-        from ..media.image_label import missing_glyphs
+        from ..media.glyphs import missing_glyphs
 
         missing = missing_glyphs(value)
         if missing:
