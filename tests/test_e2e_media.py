@@ -36,6 +36,7 @@ from .stubs import ServerThread
 
 ADMIN = "admin-key-media"
 AUDITOR = "auditor-key-media"
+EU_KEY = "sk-candor-e2e-eu-app"
 TC260 = "{http://www.tc260.org.cn/ns/AIGC/1.0/}AIGC"
 MIN_SIDE_SHARE = 0.05
 
@@ -66,13 +67,15 @@ def proxy(media_stub: MediaStub, tmp_path_factory: pytest.TempPathFactory) -> It
                    {"name": "img-litellm", "target": "openai/dall-e-3", "adapter": "litellm", **base},
                    {"name": "tts-litellm", "target": "openai/tts-1", "adapter": "litellm", **base},
                    {"name": "candor-demo", "target": "candor/demo"}],
-        "apps": [{"id": "media-app", "key_env": "E2E_APP_KEY"}],
+        "apps": [{"id": "media-app", "key_env": "E2E_APP_KEY"},
+                 {"id": "eu-app", "key_env": "E2E_EU_KEY", "policy": "eu-ai-act-art50"}],
         "policies_dir": str(tmp / "policies"),
         "audit": {"url": f"sqlite:///{tmp}/audit.db"},
         "operator": {"name": "Example Companion Ltd", "code": "EXAMPLE-OP-001"},
         "media": {"max_upload_bytes": 300_000, "max_file_bytes": 2_000_000, "fetch_timeout": "1s"},
     }
-    env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY, "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR}
+    env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY, "E2E_EU_KEY": EU_KEY, "CANDOR_ADMIN_KEY": ADMIN,
+           "CANDOR_AUDITOR_KEY": AUDITOR}
     p = ProxyProcess(tmp, cfg, env).start(timeout=120)   # LiteLLM's import is slow on a busy machine
     try:
         yield p
@@ -427,3 +430,46 @@ def test_the_litellm_adapter_relays_images_and_speech_and_the_results_are_labell
     assert media_stub.requests[1]["path"] == "/v1/audio/speech" and media_stub.requests[1]["body"]["model"] == "tts-1"
     samples, rate = _wav_samples(speech.content)
     assert rhythm.detect(samples, rate)
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_an_unlabelled_delivery_keeps_the_implicit_label_and_is_logged(
+        client: openai.OpenAI, proxy: ProxyProcess, media_stub: MediaStub) -> None:
+    assert _admin(proxy, "PUT", "/admin/users/pro-user", json={"unlabeled_allowed": True}).status_code == 200
+    src = encode(photo(320, 240), "png")
+    media_stub.push(MediaScript(src))
+    resp = client.images.generate(model="img", prompt="x",
+                                  extra_headers={"X-Candor-User": "pro-user", "X-Candor-Unlabeled": "1"})
+    data = base64.b64decode(resp.data[0].b64_json or "")
+    assert np.array_equal(_pixels(data), _pixels(src))           # no visible label, as the user agreed
+    after = Image.open(io.BytesIO(data))
+    after.load()
+    assert xmp_label(after)["ContentProducer"] == "EXAMPLE-OP-001"  # the implicit label is never waived
+    compliance = resp.model_extra["compliance"]   # type: ignore[index]
+    assert "unlabeled_delivery" in compliance["actions"]
+    logged = [e for e in audit_events(proxy, "unlabeled_delivery")
+              if e["decisions"][0]["detail"]["exchange_event_id"] == compliance["event_id"]]
+    assert len(logged) == 1
+    # a user without the permission asking the same gets the label anyway
+    media_stub.push(MediaScript(src))
+    resp = client.images.generate(model="img", prompt="x",
+                                  extra_headers={"X-Candor-User": "someone", "X-Candor-Unlabeled": "1"})
+    assert not np.array_equal(_pixels(base64.b64decode(resp.data[0].b64_json or "")), _pixels(src))
+
+
+def test_a_policy_that_leaves_the_explicit_label_to_the_app_records_the_delegation(
+        proxy: ProxyProcess, media_stub: MediaStub) -> None:
+    eu = openai.OpenAI(base_url=proxy.url + "/v1", api_key=EU_KEY, max_retries=0, timeout=20)
+    src = encode(photo(320, 240), "png")
+    media_stub.push(MediaScript(src))
+    resp = eu.images.generate(model="img", prompt="x")
+    data = base64.b64decode(resp.data[0].b64_json or "")
+    assert np.array_equal(_pixels(data), _pixels(src))
+    compliance = resp.model_extra["compliance"]   # type: ignore[index]
+    assert "label_delegated" in compliance["actions"] and compliance["label"]["position"] == "ui"
+    after = Image.open(io.BytesIO(data))
+    after.load()
+    assert xmp_label(after)["Label"] == "1"                       # EU-50-2: machine-readable marking
