@@ -29,6 +29,7 @@ from ..likeness.models import Kind
 from ..logs import get_logger
 from ..pipeline import Pipeline
 from ..requests import read_body
+from ..upstream import UpstreamFailure
 from ..services import PolicySource
 from .gates import media_gates
 from .labelling import Labeller
@@ -153,6 +154,8 @@ class MediaEndpoints:
 
     async def _refuse(self, err: CandorError, state: _State) -> Response:
         ex = state.ex
+        if ex is not None and isinstance(err, UpstreamFailure):
+            self.d.pipeline.upstream_failed(ex, err)   # counted like chat's provider errors
         if ex is None:
             try:
                 policy = self.d.policies.get(state.policy_id or self.d.default_policy)
