@@ -29,8 +29,8 @@ from ..likeness.models import Kind
 from ..logs import get_logger
 from ..pipeline import Pipeline
 from ..requests import read_body
-from ..upstream import UpstreamFailure
 from ..services import PolicySource
+from ..upstream import UpstreamFailure
 from .gates import media_gates
 from .labelling import Labeller
 from .requests import parse_edit_form, parse_images_body, parse_speech_body
