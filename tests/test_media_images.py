@@ -53,6 +53,18 @@ def test_lossless_webp_stays_lossless_and_lossy_stays_lossy() -> None:
     assert b"VP8L" in images.label_image(lossless, "webp", _label, LabelStyle())[0][:64]
     lossy = encode(photo(200, 200), "webp", quality=80)
     assert b"VP8 " in images.label_image(lossy, "webp", _label, LabelStyle())[0][:64]
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    extended = encode(photo(200, 200), "webp", lossless=True, icc_profile=icc)   # VP8X, ICCP, then VP8L
+    assert extended[12:16] == b"VP8X"
+    out = images.label_image(extended, "webp", _label, LabelStyle())[0]
+    assert images._webp_lossless(out) and _open(out).info["icc_profile"] == icc
+
+
+def test_a_cmyk_jpeg_is_written_as_rgb_without_its_cmyk_profile() -> None:
+    src = encode(photo(160, 120).convert("CMYK"), "jpeg", icc_profile=b"fake-cmyk-profile")
+    out, _ = images.label_image(src, "jpeg", _label, LabelStyle())
+    im = _open(out)
+    assert im.mode == "RGB" and "icc_profile" not in im.info
 
 
 @pytest.mark.parametrize("mode", ["P", "RGBA", "L", "LA"])

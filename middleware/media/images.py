@@ -126,6 +126,18 @@ def encode(im: Image.Image, fmt: str, kept: tuple[dict[str, Any], str | bytes | 
     return out.getvalue()
 
 
+def _webp_lossless(data: bytes) -> bool:
+    """Whether the WebP file's image chunk is ``VP8L`` (lossless), walking the RIFF chunks (an extended
+    file puts ``VP8X``, ``ICCP`` and others first)."""
+    at = 12
+    while at + 8 <= len(data):
+        cid, size = data[at:at + 4], int.from_bytes(data[at + 4:at + 8], "little")
+        if cid in (b"VP8L", b"VP8 "):
+            return cid == b"VP8L"
+        at += 8 + size + (size & 1)
+    return False
+
+
 def label_image(data: bytes, fmt: str, implicit_for: Callable[[dict[str, Any] | None], dict[str, str]],
                 style: LabelStyle | None) -> tuple[bytes, dict[str, Any]]:
     """Label an image file. ``implicit_for(existing)`` gives the AIGC object to write; ``style`` None
@@ -137,7 +149,9 @@ def label_image(data: bytes, fmt: str, implicit_for: Callable[[dict[str, Any] | 
     kept = _kept(original)
     im = _drawable(original)
     box: LabelBox | None = draw(im, style) if style is not None else None
-    lossless = fmt == "webp" and data[12:16] == b"VP8L"
+    if im is not original and original.mode == "CMYK":
+        kept[0].pop("icc_profile", None)   # a CMYK profile does not describe the RGB pixels written
+    lossless = fmt == "webp" and _webp_lossless(data)
     out = encode(im, fmt, kept, label, box.as_dict() if box else None, lossless)
     return out, {"format": fmt, "width": im.width, "height": im.height, "implicit": label,
                  "upstream_label": found.label, "explicit": box.as_dict() if box else None}
