@@ -45,6 +45,7 @@ def label_tagged(data: bytes, fmt: str,
     label = implicit_for(existing)
     audio.tags["AIGC"] = aigc.dumps(label)
     try:
+        buf.seek(0)   # mutagen read the file through this buffer; it writes the tags back through it
         audio.save(buf)
     except Exception as exc:
         raise MediaError(f"the {fmt} file's tags cannot be written: {exc}") from exc
