@@ -133,7 +133,7 @@ class HttpFetcher:
                     return b"".join(chunks)
             except httpx.TimeoutException as exc:
                 raise MediaError(f"fetching the image at {_short(url)} timed out ({type(exc).__name__})") from exc
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL, OSError, ValueError) as exc:
                 raise MediaError(f"fetching the image at {_short(url)} failed: {type(exc).__name__}: {exc}") from exc
         raise MediaError(f"the image URL redirected more than {_REDIRECTS} times")
 

@@ -93,6 +93,8 @@ class MediaEndpoints:
             await self.d.pipeline.record(ex)
         except CandorError as err:
             return await self._refuse(err, state)
+        except Exception as exc:   # a bug: still answered in the OpenAI shape, and recorded
+            return await self._refuse(_internal(request, exc), state)
         self._finished(ex)
         return _json({**out, "compliance": ex.compliance()}, headers=_headers(ex))
 
@@ -111,6 +113,8 @@ class MediaEndpoints:
             await self.d.pipeline.record(ex)
         except CandorError as err:
             return await self._refuse(err, state)
+        except Exception as exc:   # a bug: still answered in the OpenAI shape, and recorded
+            return await self._refuse(_internal(request, exc), state)
         self._finished(ex)
         headers = _headers(ex)
         headers.update(self.d.labeller.audio_headers(ex, labelled))
@@ -185,6 +189,11 @@ class _State:
     policy_id: str | None = None
     body: dict[str, Any] | None = None
     ex: Exchange | None = None
+
+
+def _internal(request: Request, exc: Exception) -> CandorError:
+    log.error("unhandled", path=request.url.path, error=repr(exc))
+    return CandorError(500, "internal_error", "Candor failed unexpectedly; see its logs")
 
 
 def _headers(ex: Exchange) -> dict[str, str]:
