@@ -45,6 +45,7 @@ from middleware.upstream import ModelRoute, Upstream
 
 from .complaints_store import ComplaintsRuntime
 from .likeness_factory import LikenessRuntime, build_likeness
+from .media_wiring import build_media
 from .protection import Protection
 from .root import audit_log
 from .routes import resolve_routes
@@ -140,6 +141,8 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                     status=200 if result.result != "rejected" else 422, fail_mode="open"))
 
     registry.on_reload(record_reload)
+    keys = AppKeys(apps)
+    media_routes, close_media = build_media(cfg, keys, registry, DEFAULT_POLICY, pipeline)
 
     async def startup() -> None:
         rt.state = await open_state_store(cfg.state.url)
@@ -169,6 +172,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                 await task
         for up in {id(u): u for u in upstreams.values()}.values():
             await up.aclose()
+        await close_media()
         await protect.close()
         if rt.likeness is not None:
             await rt.likeness.close()
@@ -200,7 +204,8 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                     complaints=complaints.counts)),
                 *history_routes(keys, rt.audit_log, registry, producer_value(cfg)),
                 *complaint_routes(complaints.service, keys, lambda app_id: registry.get(app_policy[app_id]), cfg,
-                                  clock or time.time)],
+                                  clock or time.time),
+                *media_routes],
         on_startup=[startup, complaints.open], on_shutdown=[complaints.close, shutdown],
         unauthenticated=unauthenticated,
     )

@@ -58,6 +58,7 @@ EXTRA_SECTIONS: dict[str, ExtraSection] = {
     "reload": ExtraSection("Policy reload under load", "bench.reload_bench", ("--quick",), ("--profile",)),
     "audit": ExtraSection("Audit log throughput", "bench/audit_bench.py", ("--events", "2000")),
     "console": ExtraSection("Console overview over 100,000 events", "bench.console_bench", ("--events", "5000")),
+    "media": ExtraSection("Media labelling, in process", "bench.media_bench", ("--quick",)),
 }
 
 

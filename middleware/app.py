@@ -201,7 +201,8 @@ def asgi_app(services: Services) -> CandorASGI:
         if isinstance(exc, HTTPException):
             code = "not_found" if exc.status_code == 404 else "invalid_request"
             what = f"{request.method} {request.url.path}"
-            msg = (f"{what} does not exist: Candor serves POST /v1/chat/completions and GET /v1/models"
+            msg = (f"{what} does not exist: Candor serves POST /v1/chat/completions, /v1/images/generations, "
+                   "/v1/images/edits, /v1/audio/speech and GET /v1/models"
                    if exc.status_code == 404 else f"{what}: {exc.detail}")
             return error_response(CandorError(exc.status_code, code, msg))
         await chat.record_crash(request.url.path, exc)

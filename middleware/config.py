@@ -134,6 +134,17 @@ class OperatorConfig(_Section):
         return value
 
 
+class MediaConfig(_Section):
+    """Images and audio (``/v1/images/*``, ``/v1/audio/speech``; middleware/media/README.md)."""
+
+    max_upload_bytes: int = Field(20_971_520, ge=1024)     # an images/edits request (multipart)
+    max_file_bytes: int = Field(26_214_400, ge=1024)       # one generated file, decoded or fetched
+    fetch_timeout: Duration = 20.0                         # fetching an image the provider returned as a URL
+    c2pa_cert: str | None = None          # PEM certificate chain: also sign a C2PA manifest (optional)
+    c2pa_key: str | None = None           # its PEM private key
+    c2pa_alg: Literal["es256", "es384", "ps256", "ed25519"] = "es256"
+
+
 class CandorConfig(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     models: list[ModelConfig] = Field(default_factory=list)
@@ -145,6 +156,7 @@ class CandorConfig(_Section):
     admin: AdminConfig = Field(default_factory=AdminConfig)
     operator: OperatorConfig = Field(default_factory=OperatorConfig)
     personas: list[dict[str, Any]] = Field(default_factory=list)
+    media: MediaConfig = Field(default_factory=MediaConfig)
     # where the file came from (None: built-in defaults); relative paths resolve against it
     source: str | None = Field(default=None, exclude=True)
 
@@ -169,7 +181,7 @@ class CandorConfig(_Section):
         return self.source is None
 
 
-_SECTIONS = ("server", "state", "audit", "alerts", "admin", "operator")
+_SECTIONS = ("server", "state", "audit", "alerts", "admin", "operator", "media")
 _TOP_LEVEL = ("policies_dir",)
 _NOT_OVERRIDES = {"CANDOR_CONFIG", "CANDOR_REQUIRE_SERVICES", "CANDOR_DEV_APP_KEY"}
 
@@ -213,7 +225,7 @@ def env_overrides(data: dict[str, Any], environ: dict[str, str] | os._Environ[st
                     break
                 # strings stay strings where the field is a string (a URL that looks like a number)
                 sec[key] = raw if key in ("url", "host", "key_env", "auditor_key_env", "secret_env", "name", "code",
-                                          "filing_number") else value
+                                          "filing_number", "c2pa_cert", "c2pa_key") else value
                 break
     return problems
 

@@ -8,7 +8,7 @@ text as one delta.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,6 +89,8 @@ class Pipeline:
         self.new_event_id = new_event_id
         self.clock = clock
         self._on_upstream_error = upstream_error_hook
+        # labels images and audio in a non-streaming reply's message (middleware/media/chat.py); set by wiring
+        self.message_media: Callable[[Exchange, dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
 
     # -- 1. admit, 2. gate, 3. shape ---------------------------------------------------------------
     def route(self, body: dict[str, Any]) -> ModelRoute:

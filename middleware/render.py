@@ -137,6 +137,8 @@ async def collect_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first:
     message = dict(choice.get("message") or {})
     if parts or message.get("content") is not None:
         message["content"] = "".join(parts)
+    if pipeline.message_media is not None and (message.get("audio") or message.get("images")):
+        message = await pipeline.message_media(ex, message)   # raises 502 for media it cannot label
     body = {**completion, "choices": [{**choice, "message": message}, *completion["choices"][1:]]}
     await pipeline.record(ex)
     body["compliance"] = ex.compliance()

@@ -222,3 +222,13 @@ def test_reload_bench_writes_valid_policies_that_differ_in_version(tmp_path: Pat
         versions.add(policy.version)
     assert len(versions) == len(VALUES)   # every rewrite is a new version: the proxy really reloads
     assert [p.name for p in tmp_path.iterdir()] == [path.name]   # no temporary file left for the watcher
+
+
+def test_media_bench_is_an_extra_section_and_prints_its_table() -> None:
+    media = bench_run.EXTRA_SECTIONS["media"]
+    assert media.argv("py", REPO, quick=True)[1:] == ["-m", "bench.media_bench", "--quick"]
+    done = subprocess.run([sys.executable, "-m", "bench.media_bench", "--runs", "1"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| PNG") or line.startswith("| WAV")]
+    assert len(rows) == 3 and all(float(r.split("|")[4]) > 0 for r in rows)

@@ -162,12 +162,15 @@ class LikenessGate:
     # -- the decision ---------------------------------------------------------------------------
 
     async def check(self, persona_id: str | None, now: float | None = None, *,
-                    require_consent: bool = True, stale_ok: bool = False) -> GateResult:
+                    require_consent: bool = True, stale_ok: bool = False,
+                    kinds: Iterable[Kind] | None = None) -> GateResult:
         """The persona the request may speak as, or raise CandorError (404/403/503).
 
         ``require_consent`` comes from the policy (``likeness.require_consent``). ``stale_ok`` (a policy
         that fails open, ``audit.fail: open``): while the store is down, decide on the cached state,
-        however old; a persona never read still gets the 503, since nothing can vouch for its consent."""
+        however old; a persona never read still gets the 503, since nothing can vouch for its consent.
+        ``kinds`` narrows the consent needed to the likeness a request uses (an image needs ``face``,
+        speech ``voice``); None: every kind the persona uses (chat)."""
         if persona_id is None:
             return _NO_PERSONA
         if now is None:
@@ -188,7 +191,8 @@ class LikenessGate:
             raise disabled(persona_id)
         if persona.likeness is None or not require_consent:
             return entry.plain
-        used, missing = coverage(persona.likeness.kinds, entry.grants, now)
+        wanted = persona.likeness.kinds if kinds is None else [k for k in persona.likeness.kinds if k in set(kinds)]
+        used, missing = coverage(wanted, entry.grants, now)
         if missing:
             raise consent_required(persona, missing, now)
         ends = [g.end for g in used if g.end is not None]

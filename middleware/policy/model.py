@@ -207,6 +207,37 @@ class DependenceRules(_Rule):
     display: Display = "popup"
 
 
+_AI_ELEMENT = re.compile(r"AI|人工智能", re.IGNORECASE)
+_GENERATION_ELEMENT = re.compile(r"生成|合成")
+
+
+class MediaLabels(_Model):
+    """Labels on images and audio passing through (LABEL-IMAGE-1, LABEL-AUDIO-1; middleware/media).
+
+    ``image_text`` is drawn with glyphs at least ``image_text_height`` of the image's shortest side high
+    (>= 0.05), in a corner or as a band across the bottom (``band``) or top (``corner: top_*``)."""
+
+    image_text: str = "AI生成"
+    image_placement: Literal["corner", "band"] = "corner"
+    image_corner: Literal["bottom_right", "bottom_left", "top_right", "top_left"] = "bottom_right"
+    image_text_height: float = Field(0.06, ge=0.05, le=0.25)
+    audio: Literal["rhythm"] = "rhythm"
+
+    @field_validator("image_text")
+    @classmethod
+    def _both_elements(cls, value: str) -> str:
+        if not (_AI_ELEMENT.search(value) and _GENERATION_ELEMENT.search(value)):
+            raise ValueError("an image label needs an AI element (AI or 人工智能) and a generation element "
+                             "(生成 or 合成), e.g. \"AI生成\" (LABEL-TEXT-1, LABEL-IMAGE-1)")
+        from ..media.glyphs import missing_glyphs
+
+        missing = missing_glyphs(value)
+        if missing:
+            raise ValueError(f"the label font Candor ships has no glyphs for {missing!r}: use ASCII and "
+                             "人工智能/生成/合成/本内容由图像音频 (middleware/media/fonts)")
+        return value
+
+
 class LabelRules(_Rule):
     """Explicit and implicit AI-content labels (LABEL-TEXT-1, LABEL-IMPLICIT-1, DVH-LABEL-1, EU-50-2).
 
@@ -222,6 +253,7 @@ class LabelRules(_Rule):
     producer_code: str | None = None
     propagator_code: str | None = None
     digital_human_text: Text | None = None
+    media: MediaLabels = Field(default_factory=MediaLabels)
 
     @field_validator("producer_code", "propagator_code")
     @classmethod

@@ -58,6 +58,13 @@ class PersonaGate:
         self._crisis_first = crisis_first
         self.cites = list(rules.cites) if rules else []
 
+    @property
+    def require_consent(self) -> bool:
+        return self.rules is not None and self.rules.require_consent
+
+    def likeness_gate(self) -> LikenessGate:
+        return self._gate()
+
     async def admit(self, ex: Exchange) -> None:
         persona_id = ex.ctx.persona_id
         if persona_id is None:

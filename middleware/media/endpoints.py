@@ -1,0 +1,203 @@
+"""``POST /v1/images/generations``, ``/v1/images/edits`` and ``/v1/audio/speech`` (contract 6.4).
+
+Same app keys, policy, persona and consent gates and audit events as chat. Every file the provider
+returns is labelled before it leaves (``labelling.py``): images come back as ``b64_json`` with
+``compliance`` on the body, audio with ``X-Candor-*`` headers. A file that cannot be labelled is never
+delivered: the app gets 502 (or 413 for an upload over ``media.max_upload_bytes``) in the OpenAI error
+shape, and the audit log gets the error event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import metrics
+from ..auth import AppKeys
+from ..config import CandorConfig
+from ..context import RequestContext, resolve_context
+from ..errors import CandorError
+from ..exchange import Exchange
+from ..likeness.models import Kind
+from ..logs import get_logger
+from ..pipeline import Pipeline
+from ..requests import read_body
+from ..services import PolicySource
+from ..upstream import UpstreamFailure
+from .gates import media_gates
+from .labelling import Labeller
+from .requests import parse_edit_form, parse_images_body, parse_speech_body
+from .upstream import ImageRequest, MediaUpstream, Operation, SpeechRequest, Upload
+
+log = get_logger()
+
+
+@dataclass(slots=True)
+class MediaDeps:
+    config: CandorConfig
+    keys: AppKeys
+    policies: PolicySource
+    default_policy: str
+    pipeline: Pipeline
+    upstreams: Callable[[], dict[str, MediaUpstream]]
+    labeller: Labeller
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+class MediaEndpoints:
+    def __init__(self, deps: MediaDeps) -> None:
+        self.d = deps
+
+    def routes(self) -> list[Route]:
+        return [Route("/v1/images/generations", self.generations, methods=["POST"]),
+                Route("/v1/images/edits", self.edits, methods=["POST"]),
+                Route("/v1/audio/speech", self.speech, methods=["POST"])]
+
+    # -- the three endpoints -------------------------------------------------------------------
+
+    async def generations(self, request: Request) -> Response:
+        return await self._images(request, "generations")
+
+    async def edits(self, request: Request) -> Response:
+        return await self._images(request, "edits")
+
+    async def _images(self, request: Request, operation: Operation) -> Response:
+        state = _State()
+        try:
+            app = self._auth(request, state)
+            files: list[Upload] = []
+            if operation == "edits":
+                raw = await read_body(request, self.d.config.media.max_upload_bytes)
+                body, files = await parse_edit_form(request.headers, raw)
+            else:
+                body = parse_images_body(await read_body(request, self.d.config.server.max_body_bytes))
+            state.body = body
+            ex = await self._admit(request, app, body, body["prompt"], ("face",), state)
+            upstream = self._upstream(ex)
+            ex.upstream_started = time.perf_counter()
+            reply = await upstream.images(ImageRequest(ex.route, operation, {**body, "model": ex.route.upstream_model},
+                                                       files))
+            ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
+            out = await self.d.labeller.images(ex, reply)
+            await self.d.pipeline.record(ex)
+        except CandorError as err:
+            return await self._refuse(err, state)
+        except Exception as exc:   # a bug: still answered in the OpenAI shape, and recorded
+            return await self._refuse(_internal(request, exc), state)
+        self._finished(ex)
+        return _json({**out, "compliance": ex.compliance()}, headers=_headers(ex))
+
+    async def speech(self, request: Request) -> Response:
+        state = _State()
+        try:
+            app = self._auth(request, state)
+            body = parse_speech_body(await read_body(request, self.d.config.server.max_body_bytes))
+            state.body = body
+            ex = await self._admit(request, app, body, body["input"], ("voice",), state)
+            upstream = self._upstream(ex)
+            ex.upstream_started = time.perf_counter()
+            audio = await upstream.speech(SpeechRequest(ex.route, {**body, "model": ex.route.upstream_model}))
+            ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
+            labelled = await self.d.labeller.audio(ex, audio)
+            await self.d.pipeline.record(ex)
+        except CandorError as err:
+            return await self._refuse(err, state)
+        except Exception as exc:   # a bug: still answered in the OpenAI shape, and recorded
+            return await self._refuse(_internal(request, exc), state)
+        self._finished(ex)
+        headers = _headers(ex)
+        headers.update(self.d.labeller.audio_headers(ex, labelled))
+        return Response(labelled.data, media_type=labelled.media_type, headers=headers)
+
+    # -- shared steps ----------------------------------------------------------------------------
+
+    def _auth(self, request: Request, state: _State) -> Any:
+        app = self.d.keys.authenticate(request.headers.get("authorization"))
+        state.app_id, state.policy_id = app.id, app.policy
+        return app
+
+    async def _admit(self, request: Request, app: Any, body: dict[str, Any], text: str, kinds: Sequence[Kind],
+                     state: _State) -> Exchange:
+        pipeline = self.d.pipeline
+        ctx = resolve_context(app.id, request.headers, body)
+        policy = self.d.policies.get(app.policy)
+        ex = pipeline.exchange(ctx, policy, pipeline.route(body), body, False)
+        state.ex = ex
+        pipeline.recorder.admit(ex)   # fail closed before the provider is called
+        ex.state.user_text = text    # what identity-check and minors detection read
+        for gate in media_gates(pipeline.rules_for(policy), kinds):
+            await gate.admit(ex)
+        return ex
+
+    def _upstream(self, ex: Exchange) -> MediaUpstream:
+        upstream = self.d.upstreams().get(ex.route.adapter)
+        if upstream is None:
+            raise CandorError(400, "invalid_request",
+                              f"model {ex.route.name!r} ({ex.route.target}) has no images or speech adapter",
+                              param="model")
+        return upstream
+
+    def _finished(self, ex: Exchange) -> None:
+        for cleanup in ex.cleanups:
+            cleanup()
+        seconds = time.perf_counter() - ex.started
+        metrics.observe(ex.route.name or "-", ex.status, seconds, ex.upstream_ms)
+        log.info("request", app=ex.ctx.app_id, model=ex.route.name or None, status=ex.status, media=True,
+                 latency_ms=round(seconds * 1000.0, 3), event_id=ex.event_id, policy=ex.policy.id)
+
+    async def _refuse(self, err: CandorError, state: _State) -> Response:
+        ex = state.ex
+        if ex is not None and isinstance(err, UpstreamFailure):
+            self.d.pipeline.upstream_failed(ex, err)   # counted like chat's provider errors
+        if ex is None:
+            try:
+                policy = self.d.policies.get(state.policy_id or self.d.default_policy)
+            except KeyError:
+                policy = self.d.policies.get(self.d.default_policy)
+            ctx = RequestContext(app_id=state.app_id or "-", user_id=None, session_hint=None, persona_id=None,
+                                 age_band=None, client_renders=frozenset())
+            ex = self.d.pipeline.exchange(ctx, policy, None, state.body or {}, False)
+        ex.status = err.status
+        ex.kind = "refusal" if err.is_refusal else "error"
+        if err.is_refusal:
+            metrics.REFUSALS.labels(err.code).inc()
+        headers = {"x-candor-event-id": ex.event_id, "x-candor-policy": ex.policy.id}
+        try:
+            await self.d.pipeline.record(ex, err)
+        except CandorError as audit_err:
+            err = audit_err
+            ex.status = err.status
+        self._finished(ex)
+        return Response(err.json(), status_code=err.status, media_type="application/json",
+                        headers={**err.headers, **headers})
+
+
+@dataclass(slots=True)
+class _State:
+    app_id: str | None = None
+    policy_id: str | None = None
+    body: dict[str, Any] | None = None
+    ex: Exchange | None = None
+
+
+def _internal(request: Request, exc: Exception) -> CandorError:
+    log.error("unhandled", path=request.url.path, error=repr(exc))
+    return CandorError(500, "internal_error", "Candor failed unexpectedly; see its logs")
+
+
+def _headers(ex: Exchange) -> dict[str, str]:
+    headers = {"x-candor-policy": ex.policy.id, "x-candor-policy-version": ex.policy.version,
+               "x-candor-event-id": ex.event_id}
+    if ex.ctx.session_id:
+        headers["x-candor-session"] = ex.ctx.session_id
+    return headers

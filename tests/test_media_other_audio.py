@@ -1,0 +1,39 @@
+"""FLAC and Ogg (Vorbis, Opus) files made by libsndfile: the implicit label as a Vorbis comment ``AIGC``;
+the explicit label is delegated (no encoder of Candor's puts the tones in front), and says so."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from middleware.media import aigc
+from middleware.media.apply import LabelOptions, apply
+from middleware.media.errors import MediaError
+from middleware.media.inspect import inspect_bytes
+
+sf = pytest.importorskip("soundfile")
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "rate"), [("FLAC", None, 24000), ("OGG", "VORBIS", 24000),
+                                                      ("OGG", "OPUS", 48000)])
+def test_the_implicit_label_goes_in_a_vorbis_comment_and_the_audio_still_decodes(fmt: str, subtype: str | None,
+                                                                                 rate: int) -> None:
+    samples = np.random.default_rng(0).normal(0, 0.1, rate)
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, format=fmt, subtype=subtype)
+    before = inspect_bytes(buf.getvalue())
+    assert before["labelled"]["any"] is False
+    labelled = apply(buf.getvalue(), LabelOptions(aigc.Stamp("OP", "OP", "e1")), "audio")
+    assert labelled.explicit is None and "no" in (labelled.delegated or "") and "encoder" in (labelled.delegated or "")
+    report = inspect_bytes(labelled.data)
+    assert report["implicit"]["vorbis_comment"]["value"] == labelled.implicit
+    assert report["explicit"]["detectable"] is False
+    back, back_rate = sf.read(io.BytesIO(labelled.data))
+    assert back_rate == rate and len(back) == len(samples)
+
+
+def test_a_damaged_flac_file_is_refused() -> None:
+    with pytest.raises(MediaError):
+        apply(b"fLaC" + b"\0" * 40, LabelOptions(aigc.Stamp("OP", "OP", "e1")), "audio")
