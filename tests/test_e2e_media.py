@@ -390,7 +390,7 @@ def test_audio_and_images_inside_chat_replies_are_labelled_too(client: openai.Op
     media_stub.push(MediaScript(original, "audio/wav"))
     reply = client.chat.completions.create(
         model="voice-chat", modalities=["text", "audio"], audio={"voice": "alloy", "format": "wav"},
-        messages=[{"role": "user", "content": "说你好"}])
+        messages=[{"role": "user", "content": "说你好"}], user="media-chat-user")
     audio = reply.choices[0].message.audio
     assert audio is not None and audio.transcript == "你好"
     data = base64.b64decode(audio.data)
@@ -401,7 +401,8 @@ def test_audio_and_images_inside_chat_replies_are_labelled_too(client: openai.Op
     assert media["outcome"] == "labelled" and media["detail"]["in"] == "chat_reply"
 
     media_stub.push(MediaScript(encode(photo(300, 300), "png")))
-    reply = client.chat.completions.create(model="voice-chat", messages=[{"role": "user", "content": "画一只猫"}])
+    reply = client.chat.completions.create(model="voice-chat", messages=[{"role": "user", "content": "画一只猫"}],
+                                           user="media-chat-user")
     images = reply.choices[0].message.model_extra["images"]   # type: ignore[index]
     url = images[0]["image_url"]["url"]
     assert url.startswith("data:image/png;base64,")
@@ -412,7 +413,8 @@ def test_audio_and_images_inside_chat_replies_are_labelled_too(client: openai.Op
 
     media_stub.push(MediaScript(b"\x89PNG\r\n\x1a\nbroken", "image/png"))
     with pytest.raises(openai.APIStatusError) as info:
-        client.chat.completions.create(model="voice-chat", messages=[{"role": "user", "content": "再画一只"}])
+        client.chat.completions.create(model="voice-chat", messages=[{"role": "user", "content": "再画一只"}],
+                                       user="media-chat-user")
     assert info.value.status_code == 502 and "cannot be labelled" in _error(info.value)["message"]
 
 

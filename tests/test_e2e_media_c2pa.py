@@ -29,7 +29,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     (tmp / "policies").mkdir()
     cfg = {"apps": [{"id": "app", "key_env": "E2E_APP_KEY"}], "policies_dir": str(tmp / "policies"),
            "audit": {"url": f"sqlite:///{tmp}/audit.db"},
-           "media": {"c2pa_cert": str(tmp / "signer.pem"), "c2pa_key": str(tmp / "signer.key")}}
+           "media": {"c2pa_cert": str(tmp / "signer.pem"), "c2pa_key": str(tmp / "signer.key")},
+           "operator": {"name": "Example Companion Co.", "code": "example-co"}}
     p = ProxyProcess(tmp, cfg, {"E2E_APP_KEY": APP_KEY}).start(timeout=120)
     try:
         yield p
