@@ -145,8 +145,22 @@ def build_stub_app(stub: StubProvider) -> Starlette:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    async def openai_embeddings(request: Request) -> Response:
+        body = await request.json()
+        stub.requests.append({"api": "embeddings", "headers": dict(request.headers), "body": body})
+        script = stub._next()
+        if script.status != 200:
+            return JSONResponse({"error": {"message": f"stub failure {script.status}", "type": "server_error",
+                                           "code": None, "param": None}}, status_code=script.status)
+        given = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [{"object": "embedding", "index": i, "embedding": [0.1 * (i + 1), 0.2, 0.3]}
+                for i in range(len(given))]
+        return JSONResponse({"object": "list", "data": data, "model": body.get("model"),
+                             "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+
     return Starlette(routes=[
         Route("/v1/chat/completions", openai_chat, methods=["POST"]),
+        Route("/v1/embeddings", openai_embeddings, methods=["POST"]),
         Route("/v1/messages", anthropic_messages, methods=["POST"]),
     ])
 
