@@ -16,7 +16,7 @@ from middleware.app import CandorASGI, asgi_app
 from middleware.audit.keys import load_keys
 from middleware.audit.log import AuditLog, LogSettings
 from middleware.audit.store import AuditStore
-from middleware.config import CandorConfig
+from middleware.config import CandorConfig, ModelConfig
 from middleware.likeness.service import LikenessService
 from middleware.likeness.service import OnChange as LikenessOnChange
 from middleware.profiles.service import OnChange as ProfileOnChange
@@ -78,6 +78,12 @@ def serve(cfg: CandorConfig) -> int:
     return run_server(cfg)
 
 
+def model_problem(model: ModelConfig) -> tuple[str, str] | None:
+    from .routes import model_problem as check
+
+    return check(model)
+
+
 class AdapterRoot:
     """``middleware.composition.Composition`` made of this package's adapters."""
 
@@ -87,6 +93,7 @@ class AdapterRoot:
     likeness = staticmethod(likeness)
     profiles = staticmethod(profiles)
     serve = staticmethod(serve)
+    model_problem = staticmethod(model_problem)
 
 
 def install() -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .app import CandorASGI
     from .audit.log import AuditLog
     from .audit.store import AuditStore
-    from .config import CandorConfig
+    from .config import CandorConfig, ModelConfig
     from .likeness.service import LikenessService
     from .likeness.service import OnChange as LikenessOnChange
     from .profiles.service import OnChange as ProfileOnChange
@@ -42,6 +42,9 @@ class Composition(Protocol):
     def profiles(self, cfg: CandorConfig, store_url: str | None, on_change: ProfileOnChange | None
                  ) -> AbstractAsyncContextManager[ProfileService]:
         """The user-profile registry, opened for one command."""
+
+    def model_problem(self, model: ModelConfig) -> tuple[str, str] | None:
+        """``(key, message)`` when the model cannot be routed to a provider (no api_base, key unset)."""
 
     def serve(self, cfg: CandorConfig) -> int:
         """Checks what every worker needs, then runs the server until it stops."""
