@@ -36,6 +36,7 @@ from middleware.services import Services
 from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
+from .dev_key import DEV_KEY_ENV
 from .likeness_factory import LikenessRuntime, build_likeness
 from .protection import Protection
 from .root import audit_log
@@ -43,7 +44,6 @@ from .routes import resolve_routes
 from .state_factory import open_state_store
 from .upstreams import build_upstreams
 
-DEV_KEY_ENV = "CANDOR_DEV_APP_KEY"
 log = get_logger()
 
 
