@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from . import metrics
@@ -22,6 +22,7 @@ from .context import RequestContext, resolve_context
 from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
 from .logs import get_logger
+from .openapi import openapi_document, served
 from .pipeline import Item
 from .render import SSEResponse, collect_reply, stream_reply
 from .requests import parse_chat_body, read_body
@@ -211,8 +212,8 @@ def asgi_app(services: Services) -> CandorASGI:
         if isinstance(exc, HTTPException):
             code = "not_found" if exc.status_code == 404 else "invalid_request"
             what = f"{request.method} {request.url.path}"
-            msg = (f"{what} does not exist: Candor serves POST /v1/chat/completions and GET /v1/models"
-                   if exc.status_code == 404 else f"{what}: {exc.detail}")
+            msg = (f"{what} does not exist. Candor serves: {', '.join(f'{m} {p}' for m, p in served(routes))} "
+                   "(GET /openapi.json describes them)" if exc.status_code == 404 else f"{what}: {exc.detail}")
             return error_response(CandorError(exc.status_code, code, msg))
         await chat.record_crash(request.url.path, exc)
         return internal_error(request.url.path, exc)
@@ -220,8 +221,14 @@ def asgi_app(services: Services) -> CandorASGI:
     from .embeddings import EmbeddingsEndpoint
     from .responses.endpoint import ResponsesEndpoint
 
+    async def openapi(request: Request) -> Response:
+        from . import __version__
+
+        return _json(openapi_document(routes, __version__))
+
     chat = ChatEndpoint(services)
-    routes = [
+    routes: list[BaseRoute] = [
+        Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/chat/completions", chat.handle, methods=["POST"]),
         Route("/v1/responses", ResponsesEndpoint(services).handle, methods=["POST"]),
         Route("/v1/embeddings", EmbeddingsEndpoint(services).handle, methods=["POST"]),
