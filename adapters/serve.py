@@ -111,8 +111,9 @@ async def _reach(cfg: CandorConfig) -> str | None:
 
 def app_factory() -> CandorASGI:
     """Called by uvicorn in each worker process."""
-    from .root import build_app
+    from .root import build_app, install
 
+    install()   # a worker process of its own needs the composition root too (config check uses it)
     cfg = load_config(os.environ.get("CANDOR_CONFIG") or None)
     configure(cfg.server.log_level)
     return build_app(cfg)

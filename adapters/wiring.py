@@ -38,6 +38,7 @@ from middleware.upstream import ModelRoute, Upstream
 
 from .dev_key import DEV_KEY_ENV
 from .likeness_factory import LikenessRuntime, build_likeness
+from .live_config import ConfigReloader
 from .protection import Protection
 from .root import audit_log
 from .routes import resolve_routes
@@ -63,6 +64,7 @@ class Runtime:
     likeness: LikenessRuntime | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event | None = None
+    live: ConfigReloader | None = None
 
     def state_store(self) -> StateStore:
         if self.state is None:
@@ -139,12 +141,17 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         await protect.start()
         rt.stop = asyncio.Event()
         rt.tasks.append(asyncio.create_task(registry.watch(rt.stop)))
+        if rt.live is not None:
+            rt.tasks.append(asyncio.create_task(rt.live.watch(rt.stop)))
         # retention (ANTH-LOG-1): purge what even the longest-keeping policy no longer needs, now and hourly;
         # each run is itself a signed `purge` event, the evidence that retention runs
         retention = max(registry.get(pid).audit.retention for pid in registry.ids())
         rt.tasks.append(asyncio.create_task(rt.audit.run_retention(retention, every=3600.0)))
         with contextlib.suppress(ValueError, RuntimeError):   # signals exist only in the main thread
-            registry.install_sighup()
+            if rt.live is not None:
+                rt.live.install_sighup()   # policies, then candor.yaml
+            else:
+                registry.install_sighup()
 
     async def shutdown() -> None:
         with contextlib.suppress(ValueError, RuntimeError):
@@ -173,9 +180,15 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         good = rt.state is not None and await rt.state.ping()
         return "state", good, "ok" if good else "state store unreachable"
 
-    return Services(
+    services = Services(
         config=cfg, keys=AppKeys(apps), pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
         routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes()],
         on_startup=[startup], on_shutdown=[shutdown],
     )
+    # live candor.yaml (apps, models, personas): SIGHUP and a file watch, last-known-good
+    live = ConfigReloader(cfg, services, pipeline, audit=lambda: rt.audit,
+                          likeness=lambda: rt.likeness.service if rt.likeness else None,
+                          policies_reload=registry.areload, upstream_override=upstream_override)
+    rt.live = live
+    return services
