@@ -13,6 +13,7 @@ from .catalogue import CATALOGUE
 from .explain import RULE_TITLES, explain
 from .loader import load_policy_dirs, load_policy_file, policy_files
 from .model import Policy
+from .notice_durations import duration_warnings
 from .registry import builtin_packs_dir
 
 
@@ -78,6 +79,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             _print_problems(exc.problems)
             continue
         print(f"{file}: OK ({policy.id}, {len(policy.sections())} rules, {policy.version[:19]})")
+        for warning in duration_warnings(policy):
+            print(f"{file}: warning: {warning}", file=sys.stderr)
     if errors:
         print(f"{errors} of {len(files)} file(s) have errors", file=sys.stderr)
     return 1 if errors or not files else 0
