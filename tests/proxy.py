@@ -35,7 +35,7 @@ class ProxyProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> ProxyProcess:
+    def start(self, timeout: float = 90.0) -> ProxyProcess:   # LiteLLM's import alone can take 30 s on a busy machine
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "adapters.main", "serve", "--config", str(self.config_path),
