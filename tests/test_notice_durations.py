@@ -25,6 +25,7 @@ def test_the_interval_is_spelled_for_the_reader() -> None:
     assert spoken(10800, "en") == "3 hours" and spoken(1800, "en") == "30 minutes" and spoken(3600, "en") == "1 hour"
     assert with_interval("已连续使用{interval}", 10800, "zh-CN") == "已连续使用3小时"
     assert with_interval("no placeholder", 10800, "en") == "no placeholder"
+    assert spoken(90, "zh-CN") == "1分钟30秒" and spoken(90, "en") == "1 minute 30 seconds"
 
 
 MISMATCH = """\

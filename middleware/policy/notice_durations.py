@@ -53,17 +53,15 @@ def stated_seconds(text: str) -> list[float]:
 
 
 def spoken(seconds: float, locale: str | None) -> str:
-    """An interval as a reader says it: ``2小时30分钟`` in Chinese, ``2 hours 30 minutes`` otherwise."""
+    """An interval as a reader says it: ``2小时30分钟`` in Chinese, ``2 hours 30 minutes`` otherwise (seconds
+    only when the interval is not a whole number of minutes)."""
     hours, rest = divmod(round(seconds), 3600)
-    minutes = rest // 60
+    minutes, secs = divmod(rest, 60)
+    units = [(hours, "小时", "hour"), (minutes, "分钟", "minute"), (secs, "秒", "second")]
+    shown = [(n, zh, en) for n, zh, en in units if n] or [(0, "分钟", "minute")]
     if (locale or "").lower().startswith("zh"):
-        return (f"{hours}小时" if hours else "") + (f"{minutes}分钟" if minutes or not hours else "")
-    parts = []
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if minutes or not hours:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return " ".join(parts)
+        return "".join(f"{n}{zh}" for n, zh, _ in shown)
+    return " ".join(f"{n} {en}{'s' if n != 1 else ''}" for n, _, en in shown)
 
 
 def with_interval(text: str, seconds: float | None, locale: str | None) -> str:
