@@ -36,6 +36,7 @@ class Script:
     chunk_delay: float = 0.0          # streaming: seconds between chunks
     first_delay: float = 0.0          # seconds before answering at all
     chunks: int | None = None         # streaming: split text into this many chunks (default: words)
+    tool_call: tuple[str, str] | None = None   # reply with one tool call (name, JSON arguments) instead of text
 
 
 @dataclass
@@ -78,6 +79,28 @@ def build_stub_app(stub: StubProvider) -> Starlette:
             return JSONResponse({"error": {"message": f"stub failure {script.status}", "type": "server_error",
                                            "code": None, "param": None}}, status_code=script.status)
         base = {"id": "chatcmpl-stub", "created": int(time.time()), "model": body.get("model")}
+        call = None
+        if script.tool_call is not None:
+            call = {"id": "call_stub", "type": "function",
+                    "function": {"name": script.tool_call[0], "arguments": script.tool_call[1]}}
+        if not body.get("stream") and call is not None:
+            return JSONResponse({**base, "object": "chat.completion",
+                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": None,
+                                                                      "tool_calls": [call]},
+                                              "finish_reason": "tool_calls"}],
+                                 "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})
+        if call is not None:
+            chunk = {**base, "object": "chat.completion.chunk"}
+            name, args = script.tool_call  # type: ignore[misc]
+            first = {"index": 0, "id": "call_stub", "type": "function", "function": {"name": name, "arguments": ""}}
+            events = [
+                _sse({**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": None,
+                                                                  "tool_calls": [first]}, "finish_reason": None}]}),
+                _sse({**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [
+                    {"index": 0, "function": {"arguments": args}}]}, "finish_reason": None}]}),
+                _sse({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+                b"data: [DONE]\n\n"]
+            return StreamingResponse(iter(events), media_type="text/event-stream")
         if not body.get("stream"):
             stub.completed.append(time.monotonic())
             return JSONResponse({**base, "object": "chat.completion", "system_fingerprint": "fp_stub",

@@ -143,3 +143,40 @@ def test_embeddings_refusals_are_openai_errors(lean_proxy: ProxyProcess, stub: S
     assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_error"
     r = httpx.post(lean_proxy.url + "/v1/embeddings", json={"model": "companion", "input": "x"})
     assert r.status_code == 401
+
+
+TOOLS = [{"type": "function", "name": "get_weather", "description": "weather in a city",
+          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+
+
+def test_function_tools_round_trip(lean_client: openai.OpenAI, stub: StubProvider) -> None:
+    stub.push(Script(tool_call=("get_weather", '{"city": "Beijing"}')))
+    resp = lean_client.responses.create(model="companion", input="weather in Beijing?", tools=TOOLS,  # type: ignore[arg-type]
+                                        extra_headers={"X-Candor-User": "resp-tools"})
+    sent = stub.requests[-1]["body"]
+    assert sent["tools"][0] == {"type": "function", "function": {k: v for k, v in TOOLS[0].items() if k != "type"}}
+    calls = [o for o in resp.output if o.type == "function_call"]
+    assert len(calls) == 1 and calls[0].name == "get_weather" and calls[0].arguments == '{"city": "Beijing"}'
+    # the tool's result goes back as a function_call_output item, read as a tool message
+    stub.push(Script(text="Sunny in Beijing."))
+    follow = lean_client.responses.create(model="companion", tools=TOOLS, extra_headers={"X-Candor-User": "resp-tools"},  # type: ignore[arg-type]
+                                          input=[{"role": "user", "content": "weather in Beijing?"},
+                                                 {"type": "function_call", "call_id": calls[0].call_id,
+                                                  "name": "get_weather", "arguments": calls[0].arguments},
+                                                 {"type": "function_call_output", "call_id": calls[0].call_id,
+                                                  "output": "sunny"}])
+    sent = stub.requests[-1]["body"]["messages"]
+    assert sent[-2]["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert sent[-1] == {"role": "tool", "tool_call_id": calls[0].call_id, "content": "sunny"}
+    assert "Sunny in Beijing." in follow.output_text
+
+
+def test_function_call_streamed(lean_client: openai.OpenAI, stub: StubProvider) -> None:
+    stub.push(Script(tool_call=("get_weather", '{"city": "Paris"}')))
+    events = list(lean_client.responses.create(model="companion", input="weather in Paris?", tools=TOOLS,  # type: ignore[arg-type]
+                                               stream=True, extra_headers={"X-Candor-User": "resp-tools-stream"}))
+    done = [e.item for e in events if e.type == "response.output_item.done" and e.item.type == "function_call"]
+    assert len(done) == 1 and done[0].arguments == '{"city": "Paris"}'
+    final = events[-1].response
+    assert events[-1].type == "response.completed"
+    assert [o.type for o in final.output if o.type == "function_call"] == ["function_call"]
