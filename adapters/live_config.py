@@ -25,7 +25,7 @@ from prometheus_client import Counter
 
 from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.log import AuditLog
-from middleware.auth import AppKeys, load_apps
+from middleware.auth import App, AppKeys, load_apps
 from middleware.config import CandorConfig, load_config
 from middleware.config_check import check_config
 from middleware.likeness.configsync import sync_config_personas
@@ -63,7 +63,8 @@ class ConfigReload:
 class ConfigReloader:
     def __init__(self, cfg: CandorConfig, services: Services, pipeline: Pipeline, *,
                  audit: Callable[[], AuditLog | None], likeness: Callable[[], LikenessService | None],
-                 policies_reload: Callable[[str], Awaitable[Any]], upstream_override: Upstream | None) -> None:
+                 policies_reload: Callable[[str], Awaitable[Any]], upstream_override: Upstream | None,
+                 on_apps: Callable[[list[App]], None] | None = None) -> None:
         self.cfg = cfg
         self.path = cfg.source
         self._target = Path(cfg.source).resolve() if cfg.source else None
@@ -73,6 +74,7 @@ class ConfigReloader:
         self._likeness = likeness
         self._policies_reload = policies_reload
         self._override = upstream_override
+        self._on_apps = on_apps
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -137,6 +139,8 @@ class ConfigReloader:
         # the swap: plain assignments, no await between them
         if apps is not None:
             self.services.keys = AppKeys(apps)
+            if self._on_apps is not None:
+                self._on_apps(apps)
         self.pipeline.upstreams = upstreams
         self.pipeline.routes = routes
         self.cfg = fresh

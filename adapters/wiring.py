@@ -189,6 +189,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     # live candor.yaml (apps, models, personas): SIGHUP and a file watch, last-known-good
     live = ConfigReloader(cfg, services, pipeline, audit=lambda: rt.audit,
                           likeness=lambda: rt.likeness.service if rt.likeness else None,
-                          policies_reload=registry.areload, upstream_override=upstream_override)
+                          policies_reload=registry.areload, upstream_override=upstream_override,
+                          on_apps=protect.set_apps)
     rt.live = live
     return services
