@@ -39,6 +39,11 @@ class PostgresProfileStore(PostgresStore):
         row = await self.pool.fetchrow(SELECT + " WHERE user_id = $1", user_id)
         return None if row is None else profile_from_row(row)
 
+    async def user_ids(self, limit: int, after: str | None = None) -> list[str]:
+        rows = await self.pool.fetch("SELECT user_id FROM profiles_users WHERE user_id > $1 ORDER BY user_id "
+                                     "LIMIT $2", after or "", limit)
+        return [str(r[0]) for r in rows]
+
     async def count(self) -> int:
         return int(await self.pool.fetchval("SELECT COUNT(*) FROM profiles_users"))
 

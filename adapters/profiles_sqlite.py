@@ -34,6 +34,11 @@ class SqliteProfileStore(SqliteStore):
         row = await self._run(self._one, SELECT + " WHERE user_id = ?", (user_id,))
         return None if row is None else profile_from_row(row)
 
+    async def user_ids(self, limit: int, after: str | None = None) -> list[str]:
+        rows = await self._run(self._all, "SELECT user_id FROM profiles_users WHERE user_id > ? ORDER BY user_id "
+                               "LIMIT ?", (after or "", limit))
+        return [str(r[0]) for r in rows]
+
     async def count(self) -> int:
         return int((await self._run(self._one, "SELECT COUNT(*) FROM profiles_users", ()))[0])
 

@@ -53,6 +53,10 @@ class Protection:
         self.alerts: AlertsRuntime | None = None
         self.handover: HandoverRegistry | None = None
 
+    def set_apps(self, apps: Sequence[App]) -> None:
+        """The apps after a live reload of candor.yaml (the guardians' usage summary covers each)."""
+        self._apps = list(apps)
+
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -12,11 +12,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from middleware import composition
+from middleware.alerts.outbox import AlertOutbox
 from middleware.app import CandorASGI, asgi_app
 from middleware.audit.keys import load_keys
 from middleware.audit.log import AuditLog, LogSettings
 from middleware.audit.store import AuditStore
-from middleware.config import CandorConfig
+from middleware.config import CandorConfig, ModelConfig
+from middleware.handover import HandoverStore
 from middleware.likeness.service import LikenessService
 from middleware.likeness.service import OnChange as LikenessOnChange
 from middleware.profiles.service import OnChange as ProfileOnChange
@@ -78,6 +80,36 @@ def serve(cfg: CandorConfig) -> int:
     return run_server(cfg)
 
 
+@contextlib.asynccontextmanager
+async def alert_outbox(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[AlertOutbox]:
+    """The alert outbox for one command: opened, not delivering (the server delivers)."""
+    from .alerts_factory import build_alerts
+
+    runtime = await build_alerts(cfg, store_url=store_url, start=False)
+    try:
+        yield runtime.outbox
+    finally:
+        await runtime.close()
+
+
+@contextlib.asynccontextmanager
+async def handovers(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[HandoverStore]:
+    from .handover_store import handover_store
+
+    store = handover_store(cfg, store_url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def model_problem(model: ModelConfig) -> tuple[str, str] | None:
+    from .routes import model_problem as check
+
+    return check(model)
+
+
 class AdapterRoot:
     """``middleware.composition.Composition`` made of this package's adapters."""
 
@@ -87,6 +119,9 @@ class AdapterRoot:
     likeness = staticmethod(likeness)
     profiles = staticmethod(profiles)
     serve = staticmethod(serve)
+    model_problem = staticmethod(model_problem)
+    alert_outbox = staticmethod(alert_outbox)
+    handovers = staticmethod(handovers)
 
 
 def install() -> None:

@@ -21,7 +21,11 @@ OPENAI_COMPATIBLE: dict[str, str | None] = {
 
 
 class RouteError(ValueError):
-    pass
+    """A model that cannot be routed; ``key`` names the model's key at fault (for ``candor config check``)."""
+
+    def __init__(self, message: str, key: str = "target") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def resolve_route(model: ModelConfig, environ: dict[str, str] | None = None) -> ModelRoute:
@@ -42,7 +46,7 @@ def resolve_route(model: ModelConfig, environ: dict[str, str] | None = None) -> 
         api_base = api_base or OPENAI_COMPATIBLE.get(provider)
         if not api_base:
             raise RouteError(f"model {model.name!r}: target {model.target!r} needs api_base "
-                             "(the URL of the OpenAI-compatible API, ending in /v1)")
+                             "(the URL of the OpenAI-compatible API, ending in /v1)", key="api_base")
         if provider == "ollama" and not api_base.rstrip("/").endswith("/v1"):
             api_base = api_base.rstrip("/") + "/v1"
     api_key = None
@@ -50,13 +54,22 @@ def resolve_route(model: ModelConfig, environ: dict[str, str] | None = None) -> 
         api_key = env.get(model.api_key_env)
         if not api_key:
             raise RouteError(f"model {model.name!r}: environment variable {model.api_key_env} is not set; "
-                             "export the provider key there (keys never go in candor.yaml)")
+                             "export the provider key there (keys never go in candor.yaml)", key="api_key_env")
     upstream_model = {"litellm": model.target, "demo": model.name}.get(adapter, rest)
     return ModelRoute(
         name=model.name, adapter=adapter, target=model.target, upstream_model=upstream_model,
         api_base=api_base, api_key=api_key, timeout=model.timeout, connect_timeout=model.connect_timeout,
         options=dict(model.options),
     )
+
+
+def model_problem(model: ModelConfig, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """``(key, message)`` when ``model`` cannot be routed, else None."""
+    try:
+        resolve_route(model, environ)
+    except RouteError as exc:
+        return exc.key, str(exc)
+    return None
 
 
 def resolve_routes(cfg: CandorConfig, environ: dict[str, str] | None = None) -> dict[str, ModelRoute]:

@@ -41,8 +41,8 @@ def preflight(cfg: CandorConfig) -> str | None:
     from middleware.policy.registry import PolicyRegistry, UnknownPolicyError
     from middleware.yamlfile import FileProblems
 
+    from .dev_key import DEV_KEY_ENV, stable_dev_key
     from .routes import RouteError, resolve_routes
-    from .wiring import DEV_KEY_ENV, dev_app
 
     try:
         resolve_routes(cfg)
@@ -57,8 +57,8 @@ def preflight(cfg: CandorConfig) -> str | None:
     _check_stores(cfg)
     if cfg.apps:
         return None
-    _, key = dev_app("cn-anthropomorphic-2026")
-    os.environ[DEV_KEY_ENV] = key
+    key = stable_dev_key(cfg)
+    os.environ[DEV_KEY_ENV] = key   # every worker reads it from here
     return key
 
 
@@ -111,8 +111,9 @@ async def _reach(cfg: CandorConfig) -> str | None:
 
 def app_factory() -> CandorASGI:
     """Called by uvicorn in each worker process."""
-    from .root import build_app
+    from .root import build_app, install
 
+    install()   # a worker process of its own needs the composition root too (config check uses it)
     cfg = load_config(os.environ.get("CANDOR_CONFIG") or None)
     configure(cfg.server.log_level)
     return build_app(cfg)

@@ -71,6 +71,20 @@ class DemoUpstream:
     async def aclose(self) -> None:
         return None
 
+    async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]:
+        """Deterministic 64-dimensional unit vectors from a hash of each input: enough to try the route."""
+        given = request.body["input"]
+        items = given if isinstance(given, list) and not all(isinstance(x, int) for x in given) else [given]
+        data = []
+        for i, item in enumerate(items):
+            digest = hashlib.sha512(repr(item).encode()).digest()
+            raw = [b - 127.5 for b in digest]
+            norm = sum(v * v for v in raw) ** 0.5
+            data.append({"object": "embedding", "index": i, "embedding": [round(v / norm, 6) for v in raw]})
+        tokens = sum(len(str(x).split()) for x in items)
+        return {"object": "list", "data": data, "model": request.route.upstream_model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
     async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
         reply = demo_reply(request.body)
         created = int(time.time())

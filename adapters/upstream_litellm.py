@@ -74,6 +74,22 @@ class LiteLLMUpstream:
     async def aclose(self) -> None:
         return None
 
+    async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]:
+        lt = load_litellm()
+        route = request.route
+        body = request.body
+        kwargs: dict[str, Any] = {k: body[k] for k in ("dimensions", "encoding_format", "user") if k in body}
+        kwargs.update(route.options)
+        if route.api_base:
+            kwargs["api_base"] = route.api_base
+        if route.api_key:
+            kwargs["api_key"] = route.api_key
+        try:
+            resp = await lt.aembedding(model=route.target, input=body["input"], timeout=route.timeout, **kwargs)
+        except Exception as exc:
+            raise _map_error(route.name, route, exc) from exc
+        return _as_dict(resp)
+
     async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any]]:
         lt = load_litellm()
         route = request.route

@@ -76,6 +76,36 @@ class OpenAICompatibleUpstream:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]:
+        """``POST {api_base}/embeddings``, the body as the app sent it (model rewritten)."""
+        route = request.route
+        if not route.api_base:
+            raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
+        url = route.api_base.rstrip("/") + "/embeddings"
+        headers = {"content-type": "application/json", "accept-encoding": "identity"}
+        if route.api_key:
+            headers["authorization"] = f"Bearer {route.api_key}"
+        timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
+        try:
+            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=False)
+        except httpx.TimeoutException as exc:
+            if _is_connection_failure(exc):
+                raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}") from exc
+            raise UpstreamTimeout(f"the provider for model {route.name!r} did not answer within "
+                                  f"{route.timeout:g}s") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}: "
+                                  f"{type(exc).__name__}") from exc
+        if resp.status_code >= 400:
+            raise failure_for_status(route, resp.status_code, _detail(resp.content))
+        try:
+            data = orjson.loads(resp.content)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamFailure(f"the provider for model {route.name!r} sent embeddings that are not JSON") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise UpstreamFailure(f"the provider for model {route.name!r} sent no embeddings: {resp.content[:200]!r}")
+        return data
+
     async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any] | list[dict[str, Any]]]:
         route = request.route
         if not route.api_base:

@@ -44,7 +44,9 @@ from middleware.state import StateStore
 from middleware.upstream import ModelRoute, Upstream
 
 from .complaints_store import ComplaintsRuntime
+from .dev_key import DEV_KEY_ENV
 from .likeness_factory import LikenessRuntime, build_likeness
+from .live_config import ConfigReloader
 from .media_wiring import build_media
 from .protection import Protection
 from .root import audit_log
@@ -52,7 +54,6 @@ from .routes import resolve_routes
 from .state_factory import open_state_store
 from .upstreams import build_upstreams
 
-DEV_KEY_ENV = "CANDOR_DEV_APP_KEY"
 log = get_logger()
 
 
@@ -72,6 +73,7 @@ class Runtime:
     likeness: LikenessRuntime | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event | None = None
+    live: ConfigReloader | None = None
 
     def state_store(self) -> StateStore:
         if self.state is None:
@@ -153,13 +155,18 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         await protect.start()
         rt.stop = asyncio.Event()
         rt.tasks.append(asyncio.create_task(registry.watch(rt.stop)))
+        if rt.live is not None:
+            rt.tasks.append(asyncio.create_task(rt.live.watch(rt.stop)))
         # retention (ANTH-LOG-1): purge what even the longest-keeping policy no longer needs, now and hourly;
         # each run is itself a signed `purge` event, the evidence that retention runs
         retention = max(registry.get(pid).audit.retention for pid in registry.ids())
         rt.tasks.append(asyncio.create_task(rt.audit.run_retention(retention, every=3600.0)))
         rt.tasks.append(asyncio.create_task(unauthenticated.run()))
         with contextlib.suppress(ValueError, RuntimeError):   # signals exist only in the main thread
-            registry.install_sighup()
+            if rt.live is not None:
+                rt.live.install_sighup()   # policies, then candor.yaml
+            else:
+                registry.install_sighup()
 
     async def shutdown() -> None:
         with contextlib.suppress(ValueError, RuntimeError):
@@ -191,9 +198,8 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
 
     unauthenticated = UnauthenticatedTally(rt.audit_log, cfg.audit.unauthenticated_interval)
     keys = AppKeys(apps)
-    app_policy = {a.id: a.policy for a in apps}
     complaints = ComplaintsRuntime(cfg, lambda draft: rt.audit_log().append(draft), clock or time.time)
-    return Services(
+    services = Services(
         config=cfg, keys=keys, pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
         routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes(),
@@ -203,9 +209,21 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                     handover=protect.handover_registry, on_release=protect.record_release,
                     complaints=complaints.counts)),
                 *history_routes(keys, rt.audit_log, registry, producer_value(cfg)),
-                *complaint_routes(complaints.service, keys, lambda app_id: registry.get(app_policy[app_id]), cfg,
+                *complaint_routes(complaints.service, keys, lambda app_id: registry.get(_policy_of(keys, app_id)), cfg,
                                   clock or time.time),
                 *media_routes],
         on_startup=[startup, complaints.open], on_shutdown=[complaints.close, shutdown],
         unauthenticated=unauthenticated,
     )
+    # live candor.yaml (apps, models, personas): SIGHUP and a file watch, last-known-good
+    live = ConfigReloader(cfg, services, pipeline, audit=lambda: rt.audit,
+                          likeness=lambda: rt.likeness.service if rt.likeness else None,
+                          policies_reload=registry.areload, upstream_override=upstream_override,
+                          on_apps=protect.set_apps)
+    rt.live = live
+    return services
+
+
+def _policy_of(keys: AppKeys, app_id: str) -> str:
+    """The policy of an app as the keys know it now (a live config reload may have added the app)."""
+    return next((a.policy for a in keys.apps if a.id == app_id), DEFAULT_POLICY)

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from . import metrics
@@ -22,8 +22,11 @@ from .context import RequestContext, resolve_context
 from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
 from .logs import get_logger
+from .openapi import openapi_document, served
+from .pipeline import Item
 from .render import SSEResponse, collect_reply, stream_reply
 from .requests import parse_chat_body, read_body
+from .rules.base import RuleSet
 from .services import Services
 
 _JSON = "application/json"
@@ -45,6 +48,11 @@ def error_response(err: CandorError, headers: dict[str, str] | None = None) -> R
 
 
 class ChatEndpoint:
+    """``POST /v1/chat/completions``. Another wire format on the same pipeline (``/v1/responses``)
+    subclasses it and replaces ``parse``, ``streamed`` and ``collected``: one lifecycle, one set of rules."""
+
+    path = "/v1/chat/completions"
+
     def __init__(self, services: Services) -> None:
         self.s = services
         self.pipeline = services.pipeline
@@ -66,10 +74,11 @@ class ChatEndpoint:
         try:
             app = self.s.keys.authenticate(request.headers.get("authorization"))
             app_id, policy_id = app.id, app.policy
-            body = parse_chat_body(await read_body(request, self.limit))
+            body = self.parse(await read_body(request, self.limit))
             ctx = resolve_context(app.id, request.headers, body)
             policy = self.s.policies.get(app.policy)
             ex = self.pipeline.exchange(ctx, policy, self.pipeline.route(body), body, body.get("stream") is True)
+            self.begin(ex)
             rules = await self.pipeline.admit(ex)
             source = self.pipeline.source(ex)
             first = await self.pipeline.first(ex, source)
@@ -96,9 +105,9 @@ class ChatEndpoint:
                     log_crash(request.url.path, exc, event_id=ex.event_id)
                 return await self._refuse(exc if isinstance(exc, CandorError) else crash_error(), ex, app_id,
                                           policy_id, body)
-            return SSEResponse(stream_reply(self.pipeline, ex, rules, first, source, self._finished), headers)
+            return SSEResponse(self.streamed(ex, rules, first, source), headers)
         try:
-            reply = await collect_reply(self.pipeline, ex, rules, first, source)
+            reply = await self.collected(ex, rules, first, source)
         except CandorError as err:
             return await self._refuse(err, ex, app_id, policy_id, body)
         except Exception as exc:
@@ -109,6 +118,21 @@ class ChatEndpoint:
                 await source.aclose()  # type: ignore[attr-defined]
         self._finished(ex)
         return _json(reply, headers=headers)
+
+    def parse(self, raw: bytes) -> dict[str, Any]:
+        """The request body as the chat body the pipeline reads."""
+        return parse_chat_body(raw)
+
+    def begin(self, ex: Exchange) -> None:
+        """Called once the exchange exists, before any rule runs (a subclass keeps its own request state)."""
+
+    def streamed(self, ex: Exchange, rules: RuleSet, first: Item, source: AsyncIterator[Item]
+                 ) -> AsyncIterator[bytes]:
+        return stream_reply(self.pipeline, ex, rules, first, source, self._finished)
+
+    async def collected(self, ex: Exchange, rules: RuleSet, first: Item, source: AsyncIterator[Item]
+                        ) -> dict[str, Any]:
+        return await collect_reply(self.pipeline, ex, rules, first, source)
 
     async def _refuse(self, err: CandorError, ex: Exchange | None, app_id: str, policy_id: str,
                       body: dict[str, Any]) -> Response:
@@ -201,16 +225,26 @@ def asgi_app(services: Services) -> CandorASGI:
         if isinstance(exc, HTTPException):
             code = "not_found" if exc.status_code == 404 else "invalid_request"
             what = f"{request.method} {request.url.path}"
-            msg = (f"{what} does not exist: Candor serves POST /v1/chat/completions, /v1/images/generations, "
-                   "/v1/images/edits, /v1/audio/speech and GET /v1/models"
-                   if exc.status_code == 404 else f"{what}: {exc.detail}")
+            msg = (f"{what} does not exist. Candor serves: {', '.join(f'{m} {p}' for m, p in served(routes))} "
+                   "(GET /openapi.json describes them)" if exc.status_code == 404 else f"{what}: {exc.detail}")
             return error_response(CandorError(exc.status_code, code, msg))
         await chat.record_crash(request.url.path, exc)
         return internal_error(request.url.path, exc)
 
+    from .embeddings import EmbeddingsEndpoint
+    from .responses.endpoint import ResponsesEndpoint
+
+    async def openapi(request: Request) -> Response:
+        from . import __version__
+
+        return _json(openapi_document(routes, __version__))
+
     chat = ChatEndpoint(services)
-    routes = [
+    routes: list[BaseRoute] = [
+        Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/chat/completions", chat.handle, methods=["POST"]),
+        Route("/v1/responses", ResponsesEndpoint(services).handle, methods=["POST"]),
+        Route("/v1/embeddings", EmbeddingsEndpoint(services).handle, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

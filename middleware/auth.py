@@ -51,6 +51,14 @@ class AppKeys:
     def __init__(self, apps: list[App]) -> None:
         self._apps = tuple(apps)
 
+    def replace(self, apps: list[App]) -> None:
+        """A live config reload: every route holding this object sees the new apps at once (one atomic swap)."""
+        self._apps = tuple(apps)
+
+    @property
+    def apps(self) -> tuple[App, ...]:
+        return self._apps
+
     def authenticate(self, authorization: str | None) -> App:
         if not authorization:
             raise CandorError(401, "invalid_api_key",

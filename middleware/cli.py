@@ -33,6 +33,13 @@ def _serve(args: argparse.Namespace) -> int:
         value = getattr(args, flag)
         if value is not None:
             os.environ[env] = str(value)
+    from .config_check import check_config, report
+
+    path = find_config(args.config)
+    problems = check_config(path)   # every problem at once, not one category per restart
+    if problems:
+        print(report(path, problems, starting=True), file=sys.stderr)
+        raise SystemExit(2)   # as for any command whose config does not load
     cfg = load_or_exit(args.config)
     if cfg.source:
         os.environ["CANDOR_CONFIG"] = cfg.source

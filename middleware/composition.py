@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from .alerts.outbox import AlertOutbox
     from .app import CandorASGI
     from .audit.log import AuditLog
     from .audit.store import AuditStore
-    from .config import CandorConfig
+    from .config import CandorConfig, ModelConfig
+    from .handover import HandoverStore
     from .likeness.service import LikenessService
     from .likeness.service import OnChange as LikenessOnChange
     from .profiles.service import OnChange as ProfileOnChange
@@ -42,6 +44,15 @@ class Composition(Protocol):
     def profiles(self, cfg: CandorConfig, store_url: str | None, on_change: ProfileOnChange | None
                  ) -> AbstractAsyncContextManager[ProfileService]:
         """The user-profile registry, opened for one command."""
+
+    def model_problem(self, model: ModelConfig) -> tuple[str, str] | None:
+        """``(key, message)`` when the model cannot be routed to a provider (no api_base, key unset)."""
+
+    def alert_outbox(self, cfg: CandorConfig, store_url: str | None) -> AbstractAsyncContextManager[AlertOutbox]:
+        """The alert outbox, opened for one command (not delivering)."""
+
+    def handovers(self, cfg: CandorConfig, store_url: str | None) -> AbstractAsyncContextManager[HandoverStore]:
+        """The crisis hand-over store, opened for one command."""
 
     def serve(self, cfg: CandorConfig) -> int:
         """Checks what every worker needs, then runs the server until it stops."""

@@ -45,6 +45,12 @@ class Upstream(Protocol):
     async def aclose(self) -> None: ...
 
 
+class EmbeddingsUpstream(Protocol):
+    """A provider adapter that can also embed (``POST /v1/embeddings``): returns OpenAI's embeddings body."""
+
+    async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]: ...
+
+
 class UpstreamFailure(CandorError):
     """The provider failed: 502 ``upstream_error``."""
 

@@ -68,6 +68,23 @@ def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield p
 
 
+@pytest.fixture(scope="session")
+def lean_proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    """The e2e deployment without the LiteLLM-routed model: starts in a second or two, since LiteLLM's
+    import (tens of seconds on a busy machine) is never paid. For tests of the OpenAI-compatible surface."""
+    tmp = tmp_path_factory.mktemp("lean-proxy")
+    (tmp / "policies").mkdir()
+    cfg = e2e_config(stub.url, tmp)  # type: ignore[attr-defined]
+    cfg["models"] = [m for m in cfg["models"] if not m["target"].startswith("anthropic/")]
+    with ProxyProcess(tmp, cfg, {"STUB_KEY": UPSTREAM_KEY, "E2E_APP_KEY": APP_KEY}) as p:
+        yield p
+
+
+@pytest.fixture
+def lean_client(lean_proxy: ProxyProcess) -> openai.OpenAI:
+    return openai.OpenAI(base_url=lean_proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
+
+
 @pytest.fixture
 def client(proxy: ProxyProcess) -> openai.OpenAI:
     # the default policy refuses requests without an end user (user_required): each test is its own user

@@ -37,6 +37,7 @@ class Script:
     first_delay: float = 0.0          # seconds before answering at all
     chunks: int | None = None         # streaming: split text into this many chunks (default: words)
     tool_calls: list[dict[str, Any]] | None = None   # reply with these tool calls and no text
+    tool_call: tuple[str, str] | None = None   # reply with one tool call (name, JSON arguments) instead of text
 
 
 @dataclass
@@ -81,6 +82,28 @@ def build_stub_app(stub: StubProvider) -> Starlette:
         base = {"id": "chatcmpl-stub", "created": int(time.time()), "model": body.get("model")}
         if script.tool_calls is not None:
             return _tool_calls(base, body, script.tool_calls)
+        call = None
+        if script.tool_call is not None:
+            call = {"id": "call_stub", "type": "function",
+                    "function": {"name": script.tool_call[0], "arguments": script.tool_call[1]}}
+        if not body.get("stream") and call is not None:
+            return JSONResponse({**base, "object": "chat.completion",
+                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": None,
+                                                                      "tool_calls": [call]},
+                                              "finish_reason": "tool_calls"}],
+                                 "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})
+        if call is not None:
+            chunk = {**base, "object": "chat.completion.chunk"}
+            name, args = script.tool_call  # type: ignore[misc]
+            first = {"index": 0, "id": "call_stub", "type": "function", "function": {"name": name, "arguments": ""}}
+            events = [
+                _sse({**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": None,
+                                                                  "tool_calls": [first]}, "finish_reason": None}]}),
+                _sse({**chunk, "choices": [{"index": 0, "delta": {"tool_calls": [
+                    {"index": 0, "function": {"arguments": args}}]}, "finish_reason": None}]}),
+                _sse({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}),
+                b"data: [DONE]\n\n"]
+            return StreamingResponse(iter(events), media_type="text/event-stream")
         if not body.get("stream"):
             stub.completed.append(time.monotonic())
             return JSONResponse({**base, "object": "chat.completion", "system_fingerprint": "fp_stub",
@@ -148,8 +171,22 @@ def build_stub_app(stub: StubProvider) -> Starlette:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    async def openai_embeddings(request: Request) -> Response:
+        body = await request.json()
+        stub.requests.append({"api": "embeddings", "headers": dict(request.headers), "body": body})
+        script = stub._next()
+        if script.status != 200:
+            return JSONResponse({"error": {"message": f"stub failure {script.status}", "type": "server_error",
+                                           "code": None, "param": None}}, status_code=script.status)
+        given = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [{"object": "embedding", "index": i, "embedding": [0.1 * (i + 1), 0.2, 0.3]}
+                for i in range(len(given))]
+        return JSONResponse({"object": "list", "data": data, "model": body.get("model"),
+                             "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+
     return Starlette(routes=[
         Route("/v1/chat/completions", openai_chat, methods=["POST"]),
+        Route("/v1/embeddings", openai_embeddings, methods=["POST"]),
         Route("/v1/messages", anthropic_messages, methods=["POST"]),
     ])
 

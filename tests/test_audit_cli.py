@@ -118,7 +118,7 @@ def test_export_filters_and_formats(config: Path, tmp_path: Path) -> None:
 def test_user_erase_then_export_shows_erased_and_verify_passes(config: Path, tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     populate(config)
-    assert run("--config", str(config), "user", "erase", "alice") == 0
+    assert run("--config", str(config), "user", "erase", "alice", "--yes") == 0
     assert "1 data key(s) destroyed, 3 content record(s) deleted" in capsys.readouterr().out
     out = tmp_path / "x.jsonl"
     assert run("--config", str(config), "audit", "export", "--user", "alice", "--out", str(out)) == 0

@@ -50,20 +50,20 @@ def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Pa
             proxy.proc.wait()
     finally:
         proxy.stop()
-    out = subprocess.run([sys.executable, "-m", "middleware.cli", "audit", "report", "--format", "json",
+    out = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "report", "--format", "json",
                           "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, **env}, timeout=60)
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["streams"]["begun"] == 1 and report["streams"]["begun_not_finished"] == 1
     (begin_id,) = report["streams"]["unfinished_event_ids"]
-    exported = subprocess.run([sys.executable, "-m", "middleware.cli", "audit", "export", "--kind", "stream_begin",
+    exported = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "export", "--kind", "stream_begin",
                                "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
                               env={**os.environ, **env}, timeout=60)
     (begin,) = [json.loads(line) for line in exported.stdout.splitlines()]
     assert begin["event_id"] == begin_id
     assert begin["decisions"][0]["detail"]["exchange_event_id"] == event_id
-    verified = subprocess.run([sys.executable, "-m", "middleware.cli", "audit", "verify",
+    verified = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "verify",
                                "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
                               env={**os.environ, **env}, timeout=60)
     assert verified.returncode == 0, verified.stdout   # intact, and it says the crashed stream's tail is unsigned

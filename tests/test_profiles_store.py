@@ -149,3 +149,11 @@ async def test_factory_reads_the_audit_url_and_its_schema_parameter() -> None:
         conn = await asyncpg.connect(dsn)
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await conn.close()
+
+
+async def test_user_ids_page_in_id_order(store: ProfileStore) -> None:
+    for user in ("carol", "alice", "bob"):
+        await put(store, user, FULL)
+    assert await store.user_ids(10) == ["alice", "bob", "carol"]
+    assert await store.user_ids(2) == ["alice", "bob"]
+    assert await store.user_ids(10, after="bob") == ["carol"]

@@ -306,7 +306,22 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _confirmed(user: str) -> bool:
+    """Erasure cannot be undone: ask on a terminal, refuse without one (``--yes`` skips the question)."""
+    if not sys.stdin.isatty():
+        _err(f"erasing {user!r} cannot be undone: pass --yes to confirm (no terminal to ask on)")
+        return False
+    answer = input(f"Destroy all message content of user {user!r}? This cannot be undone. Type the user id to "
+                   "confirm: ")
+    if answer.strip() != user:
+        _err("not confirmed: nothing was erased")
+        return False
+    return True
+
+
 def cmd_erase(args: argparse.Namespace) -> int:
+    if not args.yes and not _confirmed(args.user):
+        return 1   # refused: nothing changed
     cfg = _config(args)
     try:
         event, keys, contents = asyncio.run(_with_log(cfg, lambda a: a.erase_user(args.user, actor="cli")))
@@ -378,5 +393,6 @@ def add_audit_commands(subparsers: Any) -> None:
 def add_user_erase_command(user_subparsers: Any) -> None:
     p = user_subparsers.add_parser("erase", help="destroy a user's message content (ANTH-DATA-2)")
     p.add_argument("user", metavar="USER", help="the user id the app sends")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _store_arg(p)
     p.set_defaults(func=cmd_erase)

@@ -26,7 +26,7 @@ from ..composition import current
 from ..config import CandorConfig
 from ..errors import CandorError
 from .api import consent_json, persona_json
-from .models import Consent, Persona, from_ts
+from .models import Consent, Persona, PersonaPatch, from_ts
 from .service import LikenessService, OnChange
 
 Opener = Callable[[CandorConfig, str | None], AbstractAsyncContextManager[LikenessService]]
@@ -123,11 +123,16 @@ async def _persona_disable(svc: LikenessService, args: argparse.Namespace) -> No
     _print(args, persona_json(p), f"disabled persona {p.id}")
 
 
+async def _persona_enable(svc: LikenessService, args: argparse.Namespace) -> None:
+    p = await svc.patch_persona(args.id, PersonaPatch(enabled=True), actor=cli_actor())
+    _print(args, persona_json(p), f"enabled persona {p.id}")
+
+
 def add_persona_commands(subparsers: Any, opener: Opener | None = None) -> None:
-    """Register ``persona add|list|show|disable`` on the ``candor`` subparsers."""
+    """Register ``persona add|list|show|enable|disable`` on the ``candor`` subparsers."""
     opener = opener or default_opener
     persona = subparsers.add_parser("persona", help="persona registry (who apps may chat as)")
-    sub = persona.add_subparsers(dest="persona_command", required=True, metavar="{add,list,show,disable}")
+    sub = persona.add_subparsers(dest="persona_command", required=True, metavar="{add,list,show,enable,disable}")
     add = sub.add_parser("add", help="register a persona")
     add.add_argument("id", help="the id apps send in X-Candor-Persona")
     add.add_argument("--name", required=True, help="display name")
@@ -139,6 +144,7 @@ def add_persona_commands(subparsers: Any, opener: Opener | None = None) -> None:
     add.add_argument("--disabled", action="store_true", help="register it disabled")
     for name, action, help_text in (("list", _persona_list, "list personas"),
                                     ("show", _persona_show, "show a persona and its consent coverage"),
+                                    ("enable", _persona_enable, "enable a persona again"),
                                     ("disable", _persona_disable, "disable a persona (kill switch)")):
         p = sub.add_parser(name, help=help_text)
         if name != "list":

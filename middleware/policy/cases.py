@@ -177,15 +177,25 @@ def case_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+def is_policy_pack(data: dict[str, Any]) -> bool:
+    """A policy file, not a case: it has an ``id`` and no conversation (``turns``)."""
+    return "id" in data and "turns" not in data
+
+
 def load_cases(root: Path) -> list[tuple[Path, Case]]:
     """All cases under ``root``; :class:`FileProblems` with every problem of every file."""
     out: list[tuple[Path, Case]] = []
     problems: list[Problem] = []
     for path in case_files(root):
         try:
-            out.append((path, load_case(path)))
+            doc = load_yaml_file(path)
+            if root.is_dir() and is_policy_pack(doc.data):
+                continue   # a tree of packs and their tests (`candor policy test policies/`, as `opa test .`)
+            out.append((path, Case.model_validate(doc.data)))
         except FileProblems as exc:
             problems.extend(exc.problems)
+        except ValidationError as exc:
+            problems.extend(problems_from_validation(exc, doc, Case))
     if problems:
         raise FileProblems(problems)
     return out

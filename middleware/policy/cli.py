@@ -13,6 +13,7 @@ from .catalogue import CATALOGUE
 from .explain import RULE_TITLES, explain
 from .loader import load_policy_dirs, load_policy_file, policy_files
 from .model import Policy
+from .notice_durations import duration_warnings
 from .registry import builtin_packs_dir
 
 
@@ -78,6 +79,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             _print_problems(exc.problems)
             continue
         print(f"{file}: OK ({policy.id}, {len(policy.sections())} rules, {policy.version[:19]})")
+        for warning in duration_warnings(policy):
+            print(f"{file}: warning: {warning}", file=sys.stderr)
     if errors:
         print(f"{errors} of {len(files)} file(s) have errors", file=sys.stderr)
     return 1 if errors or not files else 0
@@ -121,6 +124,9 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     dirs = _dirs(args)
     roots = [Path(args.dir)] if args.dir else [d / "tests" for d in dirs if (d / "tests").is_dir()]
+    given_packs = Path(args.dir) if args.dir and Path(args.dir).is_dir() and policy_files(Path(args.dir)) else None
+    if given_packs is not None and given_packs.resolve() not in {d.resolve() for d in dirs}:
+        dirs = [*dirs, given_packs]   # a folder of packs with their tests: the packs are what is tested
     if not roots:
         print("candor policy test: no test cases found (expected a tests/ directory beside the policies)",
               file=sys.stderr)
@@ -138,7 +144,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             _print_problems(exc.problems)
             return 1
         # cases beside an operator's packs see them: the app's policies_dir is the folder above tests/
-        packs = root.parent if root.name == "tests" else (dirs[-1] if len(dirs) > 1 else dirs[0])
+        packs = given_packs or (root.parent if root.name == "tests" else (dirs[-1] if len(dirs) > 1 else dirs[0]))
         runner = CaseRunner(packs)
         for path, case in cases:
             total += 1

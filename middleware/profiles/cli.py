@@ -83,6 +83,21 @@ async def _show(svc: ProfileService, args: argparse.Namespace) -> None:
     _print(args, args.user, await svc.require(args.user))
 
 
+async def _list(svc: ProfileService, args: argparse.Namespace) -> None:
+    users = await svc.user_ids(args.limit, args.after)
+    profiles = [(u, await svc.get_fresh(u)) for u in users]
+    if args.json:
+        print(orjson.dumps([profile_json(u, p) for u, p in profiles if p is not None],
+                           option=orjson.OPT_INDENT_2).decode())
+        return
+    for user_id, p in profiles:
+        if p is not None:
+            print(f"{user_id}\tage band: {p.age_band or '-'}\tguardian consent: "
+                  f"{'yes' if p.guardian_consent else 'no'}\tblocked personas: {len(p.blocked_personas)}")
+    if not profiles:
+        print("no user profiles registered")
+
+
 async def _set(svc: ProfileService, args: argparse.Namespace) -> None:
     patch: dict[str, Any] = {}
     if args.age_band is not None:
@@ -117,6 +132,14 @@ def add_user_commands(user_subparsers: Any, opener: Opener | None = None) -> Non
     show = user_subparsers.add_parser("show", help="show a user's profile")
     common(show)
     show.set_defaults(func=service_command(_show, run_with))
+
+    lst = user_subparsers.add_parser("list", help="list registered user profiles, in id order")
+    lst.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    lst.add_argument("--after", metavar="USER", help="start after this user id (paging)")
+    lst.add_argument("--store", metavar="URL", default=argparse.SUPPRESS,
+                     help="profile store (default: the audit store, audit.url)")
+    lst.add_argument("--json", action="store_true", help="print JSON instead of text")
+    lst.set_defaults(func=service_command(_list, run_with))
 
     st = user_subparsers.add_parser("set", help="create or change a user's profile (only the options given change)")
     common(st)

@@ -97,6 +97,10 @@ class ProfileService:
         """The user's profile, or None if none is registered (cached: the per-request read)."""
         return await self.cache.get(user_id)
 
+    async def user_ids(self, limit: int = 100, after: str | None = None) -> list[str]:
+        """Registered users in id order (``candor user list``)."""
+        return await self.store.user_ids(limit, after)
+
     async def get_fresh(self, user_id: str) -> UserProfile | None:
         """Straight from the store, bypassing the cache (admin reads, read-modify-write)."""
         try:

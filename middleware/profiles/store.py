@@ -59,6 +59,9 @@ class ProfileStore(Protocol):
 
     async def count(self) -> int: ...
 
+    async def user_ids(self, limit: int, after: str | None = None) -> list[str]:
+        """Registered user ids in order, ``limit`` at most, those after ``after`` (for paging)."""
+
 
 class ProfileBus(Protocol):
     """Tells the other replicas that a profile changed (e.g. Redis pub/sub)."""

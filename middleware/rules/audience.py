@@ -23,6 +23,7 @@ from ..errors import CandorError
 from ..exchange import Exchange
 from ..likeness.models import Persona
 from ..policy.model import ElderlyRules, MinorsRules, Policy
+from ..policy.notice_durations import with_interval
 from ..profiles.models import MINOR_BANDS, UserProfile
 from ..state import Decision, resolve_timezone
 from .registry import Build, rule
@@ -112,6 +113,7 @@ class RealityReminder:
         locale = ex.state.locale
         text = self.policy.text(self.rules.reality_notice, locale) or \
             DEFAULT_REALITY["zh" if (locale or self.policy.locale).startswith("zh") else "en"]
+        text = with_interval(text, self.rules.reality_reminder_every, locale)
         ex.notice("reality_reminder", text, "dialogue", continuous_minutes=decision.continuous_minutes)
         ex.decide("reality_reminder", self.rules.cites, "notice", {"continuous_minutes": decision.continuous_minutes})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..exchange import Exchange
 from ..policy.model import DependenceRules, Policy, UsageRules
+from ..policy.notice_durations import with_interval
 from ..state import Decision
 from .registry import Build, rule
 
@@ -22,7 +23,9 @@ class UsageReminder:
         decision: Decision | None = ex.state.clock
         if decision is None or not decision.usage_reminder:
             return
-        ex.notice("usage_reminder", self.policy.text(self.rules.notice, ex.state.locale),
+        locale = ex.state.locale
+        text = with_interval(self.policy.text(self.rules.notice, locale), self.rules.remind_every, locale)
+        ex.notice("usage_reminder", text,
                   self.rules.display, continuous_minutes=decision.continuous_minutes)
         ex.decide("usage", self.rules.cites, "notice", {"continuous_minutes": decision.continuous_minutes})
 

@@ -1,0 +1,39 @@
+"""``POST /v1/responses``: the chat endpoint's lifecycle (auth, rules, refusals, record) with the Responses
+wire format in and out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..app import ChatEndpoint
+from ..exchange import Exchange
+from ..pipeline import Item
+from ..rules.base import RuleSet
+from .render import PATH, collect_response, stream_response
+from .translate import parse_responses_body
+
+_ORIGINAL = "_responses"
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    return parse_responses_body(raw, keep_as=_ORIGINAL)
+
+
+class ResponsesEndpoint(ChatEndpoint):
+    path = PATH
+
+    def parse(self, raw: bytes) -> dict[str, Any]:
+        return _parse(raw)
+
+    def begin(self, ex: Exchange) -> None:
+        # the original request leaves the chat body before anything is sent upstream
+        ex.state.responses_request = ex.body.pop(_ORIGINAL, None)
+
+    def streamed(self, ex: Exchange, rules: RuleSet, first: Item, source: AsyncIterator[Item]
+                 ) -> AsyncIterator[bytes]:
+        return stream_response(self.pipeline, ex, rules, first, source, self._finished)
+
+    async def collected(self, ex: Exchange, rules: RuleSet, first: Item, source: AsyncIterator[Item]
+                        ) -> dict[str, Any]:
+        return await collect_response(self.pipeline, ex, rules, first, source)
