@@ -8,16 +8,11 @@ import os
 from typing import Any
 
 import openai
-import pytest
 from pydantic import BaseModel
 
 from .conftest import APP_KEY
 from .proxy import ProxyProcess
 from .stubs import Script, StubProvider
-
-STRUCTURED = ("issue 13: Candor still inserts its notice and label into JSON content (response_format "
-              "json_schema/json_object), so the client cannot parse the reply; structured output must carry them "
-              "as data only")
 
 
 class Mood(BaseModel):
@@ -57,7 +52,6 @@ def test_openai_responses_deliver_notices_and_labels(lean_client: openai.OpenAI,
     assert comp["label"]["explicit"] in resp.output_text and comp["notices"][0]["text"] in resp.output_text
 
 
-@pytest.mark.xfail(strict=True, reason=STRUCTURED)
 def test_openai_parse_with_a_pydantic_model(lean_client: openai.OpenAI, stub: StubProvider) -> None:
     stub.push(Script(text='{"mood": "calm", "score": 7}'))
     done = lean_client.chat.completions.parse(model="companion", messages=[{"role": "user", "content": "mood?"}],
@@ -87,7 +81,6 @@ def test_langchain_invoke_and_stream(lean_proxy: ProxyProcess, stub: StubProvide
     assert "LangChain streams." in text and "本回复由人工智能生成" in text and "你正在与人工智能交流" in text
 
 
-@pytest.mark.xfail(strict=True, reason=STRUCTURED)
 def test_langchain_with_structured_output(lean_proxy: ProxyProcess, stub: StubProvider) -> None:
     stub.push(Script(text='{"mood": "calm", "score": 7}'))
     result = _chat_openai(lean_proxy, "lc-structured").with_structured_output(Mood, method="json_schema").invoke(
