@@ -16,6 +16,7 @@ from .errors import CandorError
 from .exchange import Exchange
 from .requests import last_user_text
 from .rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
+from .rules.fields import ReplyFields
 from .rules.locale import request_locale
 from .upstream import ModelRoute, Upstream, UpstreamRequest
 
@@ -135,6 +136,7 @@ class Pipeline:
             if step is not None:
                 steps.append(step)
         chain = guard_chain(steps)
+        fields = ReplyFields(ex, rules.guards)   # the reply's other texts: choices, reasoning, tool calls
         reply = ex.reply
         yield (TEXT, "".join(ex.prefix))
         trailers: list[dict[str, Any]] = []
@@ -142,7 +144,7 @@ class Pipeline:
         released: list[str] = []    # text from one batch of chunks that arrived together: one delta out
         item: Item | None = first
         while item is not None:
-            for obj in (item if isinstance(item, list) else (item,)):
+            for obj in fields.expand(item if isinstance(item, list) else (item,)):
                 choices = obj.get("choices")
                 if not choices:
                     trailers.append(obj)          # e.g. the usage chunk of stream_options.include_usage
@@ -156,7 +158,8 @@ class Pipeline:
                         released.append(chain.feed(text))
                     continue
                 delta = choice.get("delta") or {}
-                text = delta.get("content")
+                side = bool(choice.get("index"))   # another choice: its texts are guarded by ``fields``
+                text = None if side else delta.get("content")
                 out: dict[str, Any] | None = obj
                 if isinstance(text, str) and text:
                     released.append(chain.feed(text))
@@ -168,7 +171,7 @@ class Pipeline:
                 if out is not None:
                     if choice.get("finish_reason") is not None:
                         trailers.append(out)
-                    elif delta.keys() - {"role", "content"}:
+                    elif side or delta.keys() - {"role", "content"}:
                         text = "".join(released)
                         released.clear()
                         if text:
@@ -191,6 +194,9 @@ class Pipeline:
         if rest:
             reply.append(rest)
             yield (TEXT, rest)
+        if completion is None:
+            for obj in fields.close(first if isinstance(first, dict) else (first[0] if first else None)):
+                yield (CHUNK, obj)
         for notifier in rules.notifiers:
             notifier.after(ex)
         if ex.suffix:

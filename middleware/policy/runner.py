@@ -129,6 +129,9 @@ def check_turn(expect: Expect, out: Outcome) -> list[str]:
     level = crisis.get("level") if isinstance(crisis, dict) else None
     if expect.crisis is not None and (level or "none") != expect.crisis:
         fails.append(f"crisis level {level or 'none'!r}, expected {expect.crisis!r}")
+    category = crisis.get("category") if isinstance(crisis, dict) else None
+    if expect.crisis_category is not None and category != expect.crisis_category:
+        fails.append(f"crisis category {category!r}, expected {expect.crisis_category!r}")
     if expect.handover is not None:
         got = bool(crisis.get("handover")) if isinstance(crisis, dict) else False
         if got != expect.handover:

@@ -7,7 +7,8 @@
   whose ``feed`` takes released text and returns what may go out now, and whose ``flush`` returns the
   rest at the end; or a ``SentenceCheck`` that judges whole sentences. All sentence checks of a reply
   share one ``SentenceGuard``, which holds text back only up to the next sentence end (once, not once
-  per check). Work per chunk is O(chunk).
+  per check). Work per chunk is O(chunk). ``side(exchange, where)`` gives the same checks for the
+  reply's other texts (``rules/fields.py``).
 - ``Notifier`` (label and notify): adds notices, labels and the text around the reply.
 """
 
@@ -59,6 +60,11 @@ class Guard(Protocol):
     name: str
 
     def start(self, ex: Exchange) -> GuardStep | SentenceCheck | None: ...
+
+    def side(self, ex: Exchange, where: str) -> GuardStep | SentenceCheck | None:
+        """A step for another text of the reply (``where``: ``choices[1].content``, a reasoning field, a
+        tool call's arguments): the same checks, nothing added around the text (``rules/fields.py``)."""
+        ...
 
 
 class Notifier(Protocol):

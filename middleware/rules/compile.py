@@ -16,7 +16,7 @@ from ..state import ClockParams, DependenceParams, StateStore
 from .alerting import Alerter, AlertSink
 from .audience import AudienceGate, ElderlyWarning, RealityReminder
 from .base import Gate, Guard, Notifier, RuleSet, Shaper
-from .crisis import CrisisGate, HandoverGate
+from .crisis import CrisisGate, HandoverGate, crisis_level
 from .crisis import assess as assess_crisis
 from .disclosure import DisclosureNotice, HumanClaimGuard, SystemInstruction
 from .exit import ExitGate
@@ -95,10 +95,8 @@ class RuleCompiler:
         return rules
 
     def compile(self, policy: Policy) -> RuleSet:
-        from ..detectors.crisis import DEFAULT_CRISIS
         from ..detectors.elderly import DEFAULT_ELDERLY_RISK
         from ..detectors.exit_intent import ExitIntentDetector
-        from ..detectors.human_claim import HumanClaimDetector
         from ..detectors.identity_check import IdentityCheckAbuseDetector
         from ..detectors.minor import DEFAULT_MINOR
         from ..detectors.retention import AttachmentDetector
@@ -120,7 +118,7 @@ class RuleCompiler:
         crisis_first = None
         if policy.crisis is not None:
             def crisis_first(ex: Exchange) -> bool:
-                return assess_crisis(ex, DEFAULT_CRISIS).level != "none"
+                return crisis_level(assess_crisis(ex))[0] != "none"
         gates: list[Gate] = [ProfileGate(policy, deps.profiles, alerter, DEFAULT_MINOR)]
         if policy.likeness is not None:
             gates.append(IdentityCheckGate(IdentityCheckAbuseDetector(), crisis_first))
@@ -129,7 +127,7 @@ class RuleCompiler:
         if deps.handover is not None:
             gates.append(HandoverGate(policy, deps.handover))
         if policy.crisis is not None:
-            gates.append(CrisisGate(policy, policy.crisis, DEFAULT_CRISIS, alerter, deps.handover))
+            gates.append(CrisisGate(policy, policy.crisis, alerter, deps.handover))
         if policy.exit is not None:
             keywords = {"zh": list(policy.exit.keywords.zh), "en": list(policy.exit.keywords.en)}
             gates.append(ExitGate(policy, policy.exit, ExitIntentDetector(keywords), deps.state))
@@ -141,7 +139,7 @@ class RuleCompiler:
         if policy.disclosure is not None:
             notifiers.append(DisclosureNotice(policy, policy.disclosure))
             shapers.append(SystemInstruction(policy, policy.disclosure))
-            guards.append(HumanClaimGuard(policy, policy.disclosure, HumanClaimDetector()))
+            guards.append(HumanClaimGuard(policy, policy.disclosure))
         checks = compile_checks(policy)
         if checks:
             guards.append(OutputGuard(policy, checks))

@@ -1,11 +1,14 @@
-"""The user's latest message, normalised once per request for every request-side detector."""
+"""The user's latest message, normalised once per request, and the earlier turns read with it."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..detectors.textnorm import Normalized, normalize
 from ..exchange import Exchange
 
 _NORM = "user_norm"
+CONTEXT = "user_context"   # ex.extra: the earlier turns read with the last user message (oldest first)
 
 
 def user_norm(ex: Exchange) -> Normalized:
@@ -13,3 +16,31 @@ def user_norm(ex: Exchange) -> Normalized:
     if norm is None:
         norm = ex.extra[_NORM] = normalize(ex.extra.get("user_text", ""))
     return norm
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def context_turns(ex: Exchange, turns: int) -> tuple[str, ...]:
+    """Up to ``turns`` user and assistant messages the app sent before the last user message (oldest
+    first, empty ones skipped): what request-side detectors read with it (``detection.context_turns``)."""
+    found: tuple[str, ...] | None = ex.extra.get(CONTEXT)
+    if found is not None:
+        return found
+    out: list[str] = []
+    messages = ex.body.get("messages") or []
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
+    for msg in reversed(messages[:max(last, 0)]):
+        if len(out) >= turns:
+            break
+        if msg.get("role") in ("user", "assistant"):
+            text = _text(msg.get("content"))
+            if text.strip():
+                out.append(text)
+    found = ex.extra[CONTEXT] = tuple(reversed(out))
+    return found
