@@ -48,10 +48,22 @@ Reader = Callable[[str], Reading]
 SAFE_REPLY = {"zh": "你的感受很重要。如果你正处在困难中，请联系身边信任的人或专业的心理援助热线。",
               "en": "Your feelings matter. If you are going through a hard time, please reach out to someone you "
                     "trust or a crisis line."}
-# what a blocked reply says instead, for checks that are not about the user's wellbeing
-DECLINE = {"zh": "抱歉，这部分内容我不能提供。我们聊点别的吧。",
-           "en": "Sorry, I can't help with that part. Let's talk about something else."}
 KIND_CLOSING = {"zh": "好的，去忙吧，随时欢迎你回来。", "en": "Of course. Take care, and come back any time."}
+# what a blocked (or wholly removed) reply says instead, per kind of check (a policy's params.reply wins)
+REPLACEMENTS: dict[str, dict[str, str]] = {
+    "closing": KIND_CLOSING,
+    "decline": {"zh": "抱歉，这部分内容我不能提供。我们聊点别的吧。",
+                "en": "Sorry, I can't help with that part. Let's talk about something else."},
+    "free_choice": {"zh": "你的决定由你自己做主，不必为我花钱，也不必勉强自己。",
+                    "en": "Your choices are yours to make: you never need to pay or push yourself for me."},
+    "no_private": {"zh": "你不需要告诉我任何个人隐私信息。",
+                   "en": "You don't need to share any personal or private information with me."},
+    "change_topic": {"zh": "这个话题不适合我们聊，我们换个话题吧。",
+                     "en": "That's not something we should talk about. Let's talk about something else."},
+}
+# a user known to be a minor: each sentence is also read as said to a minor, so romantic or sexual
+# role-play is caught whatever persona is (or is not) registered and whether or not the text names an age
+MINOR_FRAME = "（对方是未成年人，未成年 you are talking to a minor）"
 
 _ABUSE = frozenset({"zh_abuse", "en_abuse"})
 _ISOLATE = frozenset({"zh_isolate", "en_isolate"})
@@ -66,8 +78,8 @@ PATTERN_CHECKS: dict[str, tuple[Detector, frozenset[str] | None, str]] = {
     "guardrails:candor/retention_plea": (DEFAULT_RETENTION_PLEA, None, "closing"),
 }
 # replacement kind of the checks the detection layer judges
-TASK_REPLACEMENT = {"emotional_manipulation": "closing", "privacy_probing": "decline", "minor_safety": "decline",
-                    "prohibited_content": "decline"}
+TASK_REPLACEMENT = {"emotional_manipulation": "free_choice", "privacy_probing": "no_private",
+                    "minor_safety": "change_topic", "prohibited_content": "decline"}
 
 
 def action_name(name: str) -> str:
@@ -87,7 +99,7 @@ class Check:
     cites: tuple[str, ...]
     audience: Literal["all", "minors", "elderly"]
     reply: Text | None
-    replacement: str                 # "safe" | "closing" | "decline"
+    replacement: str                 # "safe" or a key of REPLACEMENTS
 
     def applies(self, band: str | None) -> bool:
         if self.audience == "minors":
@@ -170,10 +182,8 @@ class OutputGuard:
             return self.policy.text(check.reply, locale)
         zh = bool(HAS_CJK.search(sentence)) if sentence.strip() else (locale or self.policy.locale).startswith("zh")
         lang = "zh" if zh else "en"
-        if check.replacement == "closing":
-            return KIND_CLOSING[lang]
-        if check.replacement == "decline":
-            return DECLINE[lang]
+        if check.replacement in REPLACEMENTS:
+            return REPLACEMENTS[check.replacement][lang]
         items = resources(self.policy, self.policy.crisis, "zh-CN" if zh else "en")
         safe = SAFE_REPLY[lang]
         return f"{safe}{'' if zh else ' '}{resources_text(self.policy, items, 'zh-CN' if zh else 'en')}" \
@@ -183,13 +193,14 @@ class OutputGuard:
 class _OutputStep:
     """A sentence check (see ``SentenceGuard``)."""
 
-    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "released", "removed", "where")
+    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "minor", "released", "removed", "where")
 
     def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check], where: str | None) -> None:
         self.guard = guard
         self.ex = ex
         self.checks = checks
         self.where = where
+        self.minor = ex.extra.get(AGE_BAND) in MINOR_BANDS
         self.blocked = False
         self.released = False     # some model text went out
         self.removed: Check | None = None
@@ -215,7 +226,10 @@ class _OutputStep:
         for check in self.checks:
             found = seen.get(check.key)
             if found is None:
-                found = seen[check.key] = check.read(sentence)
+                found = check.read(sentence)
+                if not found.hit and self.minor and check.key == "task:minor_safety":
+                    found = check.read(MINOR_FRAME + sentence)
+                seen[check.key] = found
             if not found.hit:
                 continue
             self._record(check, found)

@@ -27,8 +27,9 @@ def _text(content: Any) -> str:
 
 
 def context_turns(ex: Exchange, turns: int) -> tuple[str, ...]:
-    """Up to ``turns`` user and assistant messages the app sent before the last user message (oldest
-    first, empty ones skipped): what request-side detectors read with it (``detection.context_turns``)."""
+    """Up to ``turns`` earlier user messages the app sent before the last one (oldest first, empty ones
+    skipped): what request-side detectors read with it (``detection.context_turns``). The user's own
+    words carry an intent stated before; the assistant's turns are the model's, not the user's state."""
     found: tuple[str, ...] | None = ex.extra.get(CONTEXT)
     if found is not None:
         return found
@@ -38,7 +39,7 @@ def context_turns(ex: Exchange, turns: int) -> tuple[str, ...]:
     for msg in reversed(messages[:max(last, 0)]):
         if len(out) >= turns:
             break
-        if msg.get("role") in ("user", "assistant"):
+        if msg.get("role") == "user":
             text = _text(msg.get("content"))
             if text.strip():
                 out.append(text)
