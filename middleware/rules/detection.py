@@ -5,8 +5,9 @@ Every rule that reads text (crisis, exit, the output validators) goes through ``
 audit decisions name that tier and score. ``TASKS`` is what the layer can judge in this build: a policy
 naming a check whose task is missing is refused at load (``policy/model.py``), never silently skipped.
 
-The layer itself lives in ``middleware/detectors``; this module only adapts its answer to what the
-rules need, so the rules do not depend on how a detector is built.
+The layer itself lives in ``middleware/detectors`` (its default layer: built-in patterns and shipped
+models); this module only adapts its answer to what the rules need, so the rules do not depend on how a
+detector is built. A policy's own exit keywords are matched by the exit gate itself, before the layer.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..detectors.crisis import DEFAULT_CRISIS
-from ..detectors.human_claim import DEFAULT_HUMAN_CLAIM
-from ..detectors.retention import DEFAULT_RETENTION_PLEA
+from ..detectors.judgment import TASK_LABELS
+from ..detectors.layer import default_layer
 
 NEGATIVE = frozenset({"none", ""})
 
@@ -51,48 +51,18 @@ CRISIS_LEVELS: dict[str, tuple[str, str]] = {
     "distress": ("distress", "emotional"),
     "third_party": ("distress", "third_party"),
 }
-_CATEGORY_LABEL = {"self_harm": "explicit_intent", "property_loss": "property_loss", "emotional": "distress",
-                   "third_party": "third_party"}
 
 
-def _pattern_judge(task: str, text: str, context: Sequence[str] = ()) -> Reading:
-    """Today's pattern tables, for the tasks they cover (used until the detection layer is built in)."""
-    if task == "crisis":
-        found = DEFAULT_CRISIS.assess(text)
-        if found.level == "none":
-            return Reading(task, "none", 0.0, "pattern")
-        label = _CATEGORY_LABEL.get(found.category or "", found.level)
-        return Reading(task, label, 1.0, "pattern", found.rule, tuple(found.spans))
-    detector = {"human_claim": DEFAULT_HUMAN_CLAIM, "retention_plea": DEFAULT_RETENTION_PLEA}.get(task)
-    if detector is None:
-        raise KeyError(f"no detector for task {task!r}")
-    d = detector.detect(text)
-    return Reading(task, d.label if d.matched else "none", 1.0 if d.matched else 0.0, "pattern", d.rule,
-                   tuple(d.spans))
-
-
-def _layer() -> tuple[Any, frozenset[str], dict[str, tuple[str, ...]]]:
-    try:
-        from ..detectors import judge as engine_judge  # type: ignore[attr-defined]
-        from ..detectors import tasks as engine_tasks  # type: ignore[attr-defined]
-    except ImportError:
-        return None, frozenset({"crisis", "human_claim", "retention_plea"}), {}
-    tiers = {t: tuple(engine_tasks()[t]) for t in engine_tasks()}
-    return engine_judge, frozenset(tiers), tiers
-
-
-_ENGINE, TASKS, _TIERS = _layer()
+TASKS: frozenset[str] = frozenset(TASK_LABELS)   # what the layer of this build judges
 
 
 def tiers(task: str) -> tuple[str, ...]:
     """The tiers that judge ``task`` in this build (empty: the task cannot run)."""
     if task not in TASKS:
         return ()
-    return _TIERS.get(task, ("pattern",))
+    return tuple(default_layer().tiers(task))
 
 
 def judge(task: str, text: str, context: Sequence[str] = ()) -> Reading:
-    if _ENGINE is None:
-        return _pattern_judge(task, text, context)
-    j = _ENGINE(task, text, context)
-    return Reading(j.task, j.label, float(j.score), j.tier, str(j.detail or ""), tuple(j.spans or ()))
+    j = default_layer().judge(task, text, context)
+    return Reading(j.task, j.label, float(j.score), j.tier, j.detail, j.spans)
