@@ -86,7 +86,7 @@ class ProfileGate:
         if not found.matched:
             return False
         action = "minors_mode" if self.switch else "flagged"
-        ex.decide("suspected_minor", self.cites, action, {"rule": found.rule})
+        ex.decide("suspected_minor", self.cites, action, {"rule": found.rule, "tier": "pattern", "score": 1.0})
         if self.switch and ex.ctx.user_id is not None and self._profiles is not None and not (
                 profile is not None and profile.minors_mode):
             updated = await self._profiles().mark_suspected_minor(ex.ctx.user_id, reason=found.rule)
