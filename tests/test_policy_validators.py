@@ -101,3 +101,31 @@ def test_explain_names_the_enforcing_tiers_and_lists_only_validators_that_run() 
     listed = set(re.findall(r"^  - (\w+) \(for", explain(packs["cn-anthropomorphic-2026"]), re.M))
     assert listed <= set(BUILTIN_VALIDATORS) and {"emotional_manipulation", "privacy_probing", "minor_safety",
                                                    "prohibited_content"} <= listed
+
+
+def test_the_command_line_and_the_server_refuse_a_validator_that_cannot_run(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    pdir = tmp_path / "policies"
+    pdir.mkdir()
+    bad = pdir / "p.yaml"
+    bad.write_text(BASE + "output_validators:\n  - {name: sentiment_police, on_fail: block, "
+                          "cites: [ANTH-PROHIBIT-6]}\n")
+    root = Path(__file__).resolve().parents[1]
+    check = subprocess.run([sys.executable, "-m", "middleware.cli", "policy", "check", str(bad)], cwd=root,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1 and f"{bad}:5: output_validators[0].name" in check.stderr
+    config = tmp_path / "candor.yaml"
+    apps = [{"id": "a", "key_env": "A_KEY", "policy": "p"}]
+    config.write_text(yaml.safe_dump({"policies_dir": str(pdir), "apps": apps,
+                                      "audit": {"url": f"sqlite:///{tmp_path}/audit.db"},
+                                      "server": {"port": 1}}))
+    env = {**os.environ, "A_KEY": "k"}
+    serve = subprocess.run([sys.executable, "-m", "middleware.cli", "serve", "--config", str(config)], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert serve.returncode != 0
+    assert "sentiment_police" in serve.stdout + serve.stderr and "Candor cannot run it" in serve.stdout + serve.stderr
