@@ -15,10 +15,11 @@ from ..detectors.human_claim import DEFAULT_ASK_HUMAN
 from ..exchange import Exchange
 from ..policy.model import DisclosureRules, Policy
 from ..state import Decision
-from .detection import judge
+from .detection import judge, tiers
 from .session import CLOCK
 from .text import user_norm
 
+_MODEL_TIER = "model" in tiers("human_claim")
 _AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")
 
 
@@ -122,8 +123,8 @@ class _HumanClaimStep:
         return self.statement + trail
 
     def screen(self, text: str) -> bool:
-        if self.blocked or (self.asked and not self.said_ai):
-            return True
+        if self.blocked or (self.asked and not self.said_ai) or _MODEL_TIER:
+            return True   # a model reads sentence by sentence: a long text may dilute one claim
         return judge("human_claim", text).hit
 
     def finish(self, tail: str) -> str:
