@@ -45,14 +45,17 @@ _IMPLICIT_VALUE = re.compile(r'^[!#-\[\]-~]+$')
 # names one of Candor's own Guardrails validators (``GUARDRAILS_VALIDATORS``). A name whose task the
 # detection layer of this build cannot judge is refused: no policy claims a check that does not run.
 BUILTIN_VALIDATORS: dict[str, str] = {
-    "prohibited_content": "content in the prohibited categories (ANTH-PROHIBIT-1)",
+    "prohibited_content": "gambling, fraud, pornography, violence or drugs offered, taught or procured: the "
+                          "local floor of ANTH-PROHIBIT-1 (its other categories need a guard model)",
     "self_harm_encouragement": "encouraging or glamorising suicide or self-harm (ANTH-PROHIBIT-2)",
     "verbal_abuse": "insults and abuse harming the user's dignity or mental health (ANTH-PROHIBIT-2)",
-    "privacy_probing": "inducing the user to reveal secrets or personal information (ANTH-PROHIBIT-3)",
-    "minor_safety": "content leading minors to unsafe imitation, bad habits, or romantic or sexual role-play "
-                    "(ANTH-PROHIBIT-4)",
+    "privacy_probing": "asking the user for ID or card numbers, passwords, codes, addresses, exact location, a "
+                       "child's school or photos (ANTH-PROHIBIT-3)",
+    "minor_safety": "romantic or sexual role-play with a minor, whatever the persona (ANTH-PROHIBIT-4; unsafe "
+                    "imitation and bad habits are not detected yet)",
     "dependence_inducing": "pandering or inducing emotional dependence (ANTH-PROHIBIT-5)",
-    "emotional_manipulation": "pushing purchases, transfers, guilt or false urgency (ANTH-PROHIBIT-6)",
+    "emotional_manipulation": "pressure to pay or top up to keep the companion, guilt, isolation from friends and "
+                              "family, false urgency (ANTH-PROHIBIT-6)",
 }
 VALIDATOR_TASKS: dict[str, str | None] = {
     "prohibited_content": "prohibited_content", "privacy_probing": "privacy_probing",
