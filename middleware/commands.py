@@ -79,10 +79,11 @@ async def _audited_likeness(cfg: CandorConfig, store_url: str | None) -> AsyncIt
 
 def registered() -> list[Register]:
     from .audit.cli import add_audit_commands
+    from .detectors.cli import add_detectors_commands
     from .likeness.cli import add_consent_commands, add_persona_commands
     from .policy.cli import add_policy_commands
 
     return [add_policy_commands, add_audit_commands,
             functools.partial(add_persona_commands, opener=_audited_likeness),
             functools.partial(add_consent_commands, opener=_audited_likeness),
-            _user_commands]
+            _user_commands, add_detectors_commands]

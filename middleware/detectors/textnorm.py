@@ -80,8 +80,14 @@ def _confusables() -> dict[str, str]:
         targets = {g["c"].lower() for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum()}
         if len(targets) == 1:
             target = targets.pop()
+            if target == "l" and unicodedata.category(char) == "Lu":
+                target = "i"  # the skeleton of capital I is "l"; in running text it is an i
             table[char] = target
             table.setdefault(char.lower(), target)
+    # Small capitals of Cyrillic that pass for Latin lower case in most fonts, whose Unicode prototype
+    # is a non-ASCII letter (к -> ĸ): the usual homoglyph substitutions in "kill", "bot", "human".
+    for char, target in {"к": "k", "м": "m", "в": "b", "н": "h", "т": "t", "г": "r", "ԁ": "d", "һ": "h"}.items():
+        table.setdefault(char, target)
     return table
 
 
@@ -129,10 +135,11 @@ _WS_RUN = re.compile(r"\s+")
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 _SEP = r"[ .\-_*·•|/~+]{1,3}"
 _SPACED = re.compile(
-    rf"(?<![a-z0-9])[a-z0-9](?:{_SEP}[a-z0-9]){{2,}}(?![a-z0-9])"
+    rf"(?<![a-z0-9'])[a-z0-9](?:{_SEP}[a-z0-9]){{2,}}(?![a-z0-9'])"
     rf"|(?<=[{_CJK}]){_SEP}(?=[{_CJK}])"
 )
 _SEP_CHARS = re.compile(_SEP)
+_LEADING_WORD = re.compile(r"[ai] +[a-z0-9]")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
@@ -162,6 +169,10 @@ class Normalized:
 def _fold(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
+    # Confusables fold before lower case (Greek "Υ" imitates "Y", its lower case "υ" imitates "u"),
+    # and again after it for letters whose lower case only is listed.
+    if _FOLDABLE.search(text):
+        text = text.translate(_FOLD_ALL)
     text = text.lower()
     return text.translate(_FOLD_ALL) if _FOLDABLE.search(text) else text
 
@@ -183,7 +194,13 @@ def normalize(text: str) -> Normalized:
 def _collapse(m: re.Match[str]) -> str:
     run = m.group()
     if _CJK_CHAR.match(m.string, m.start() - 1) is None:  # a run of single Latin letters/digits
-        return _SEP_CHARS.sub("", run)
+        # "k-i-l-l m-y-s-e-l-f": when letters are joined by marks, a bare space still parts words
+        marked = any(sep.strip() for sep in _SEP_CHARS.findall(run))
+        joined = _SEP_CHARS.sub(lambda s: " " if marked and not s.group().strip() else "", run)
+        # "i'm a r e a l person": a leading "a" or "i" is more often the article or pronoun
+        if _LEADING_WORD.match(run) and len(joined) > 3 and not marked:
+            return run[0] + " " + joined[1:]
+        return joined
     text, s, e = m.string, m.start(), m.end()
     left_single = s < 2 or _CJK_CHAR.match(text, s - 2) is None
     right_single = e + 1 >= len(text) or _CJK_CHAR.match(text, e + 1) is None
