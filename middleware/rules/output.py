@@ -39,7 +39,7 @@ from ..exchange import Exchange
 from ..policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Text
 from ..profiles.models import MINOR_BANDS
 from .crisis import resources, resources_text
-from .detection import Reading, judge
+from .detection import Reading, judge, tiers
 from .session import AGE_BAND
 
 OnFail = Literal["block", "rewrite", "flag"]
@@ -100,6 +100,7 @@ class Check:
     audience: Literal["all", "minors", "elderly"]
     reply: Text | None
     replacement: str                 # "safe" or a key of REPLACEMENTS
+    screens: bool = True             # a whole burst may be judged at once (patterns judge clause by clause)
 
     def applies(self, band: str | None) -> bool:
         if self.audience == "minors":
@@ -138,7 +139,8 @@ def compile_checks(policy: Policy) -> list[Check]:
     rules = policy.exit
     if rules is not None and rules.block_retention_pleas:
         checks.append(Check("retention_plea", _task_reader("retention_plea"), "task:retention_plea",
-                            rules.retention_plea_action, tuple(rules.cites), "all", None, "closing"))
+                            rules.retention_plea_action, tuple(rules.cites), "all", None, "closing",
+                            "model" not in tiers("retention_plea")))
     for v in policy.output_validators:
         checks.append(_check(v))
     return checks
@@ -156,6 +158,8 @@ def _check(v: OutputValidator) -> Check:
         task = VALIDATOR_TASKS[v.name]   # the policy model refused any name without a runnable task
         assert task is not None
         read, key, replacement = _task_reader(task), f"task:{task}", TASK_REPLACEMENT[task]
+        return Check(v.name, read, key, v.on_fail, tuple(v.cites), v.audience, text, replacement,
+                     "model" not in tiers(task))
     return Check(v.name, read, key, v.on_fail, tuple(v.cites), v.audience, text, replacement)
 
 
@@ -254,8 +258,9 @@ class _OutputStep:
             return True
         seen: set[str] = set()
         for check in self.checks:
-            if check.key.startswith("task:"):
-                return True   # a model reads sentence by sentence: a long text may dilute one bad sentence
+            if not check.screens or (self.minor and check.key == "task:minor_safety"):
+                return True   # a model reads sentence by sentence (a long text may dilute one bad sentence);
+                #               a minor's replies are read with a frame, sentence by sentence
             if check.key not in seen:
                 seen.add(check.key)
                 if check.read(text).hit:
