@@ -88,9 +88,12 @@ class HandoverGate:
         ex.answer = text
         answer_notice(ex, "crisis_support", text, resources=items, handover=True)
         ex.act("handover_active")
-        # no detector decided this turn: the session is still paused from an earlier crisis
-        ex.crisis = {"level": "explicit_intent", "category": None, "tier": None, "resources": items,
-                     "alerted": False, "handover": True}
+        # the session is still paused from an earlier crisis; category and tier are this message's reading
+        # (None when the message itself shows no crisis)
+        found = assess(ex)
+        _, category = crisis_level(found)
+        ex.crisis = {"level": "explicit_intent", "category": category, "tier": found.tier if category else None,
+                     "resources": items, "alerted": False, "handover": True}
         ex.decide("handover", self.cites, "active", {"session_id": sid})
 
 
