@@ -144,3 +144,11 @@ def test_text_still_held_when_the_stream_ends_without_a_finish_is_flushed_by_clo
     assert texts(out, "reasoning_content") == ""
     rest = f.close({"id": "c", "object": "chat.completion.chunk", "choices": []})
     assert texts(rest, "reasoning_content") == "STILL A HUMAN"
+
+
+def test_held_text_flushed_at_a_finish_chunk_does_not_repeat_its_usage() -> None:
+    f, _ = fields()
+    last = {**chunk({}, finish="stop"), "usage": {"total_tokens": 3}}
+    out = run(f, [chunk({"reasoning_content": "A human"}), last])
+    assert [c.get("usage") for c in out] == [None, {"total_tokens": 3}]
+    assert texts(out, "reasoning_content") == "A HUMAN"

@@ -192,7 +192,7 @@ class ReplyFields:
         fn = call.get("function")
         if not isinstance(fn, dict):
             fn = {}
-        buf = self._tools.setdefault(idx, {}).setdefault(k, {"args": [], "sent": False})
+        buf = self._tools.setdefault(idx, {}).setdefault(k, {"args": []})
         args = fn.get("arguments")
         if isinstance(args, str):
             buf["args"].append(args)
@@ -224,8 +224,9 @@ class ReplyFields:
                 calls.append({"index": k, "function": {"arguments": args}})
         if calls:
             delta["tool_calls"] = calls
-        if delta:
-            yield {**obj, "choices": [{"index": idx, "delta": delta, "finish_reason": None}]}
+        if delta:   # a chunk of its own, without the finish chunk's usage (which must come once)
+            base = {k: v for k, v in obj.items() if k not in ("choices", "usage")}
+            yield {**base, "choices": [{"index": idx, "delta": delta, "finish_reason": None}]}
 
     def close(self, template: dict[str, Any] | None) -> list[dict[str, Any]]:
         """Chunks carrying what is still held when the stream ends without a finish for a choice."""
