@@ -24,7 +24,7 @@ def _bank(task: str, word: str, weight: float, *, labels: tuple[str, ...] | None
     # only the features of the word that ordinary text lacks (not "，" or a lone "我")
     own = np.setdiff1d(featurize(word), featurize("，我你的了吗。好的，我们明天再聊这个话题。"))
     weights[own, column] = weight
-    bias = np.full(len(labels), -4.0 if len(labels) == 1 else 0.0, dtype=np.float32)
+    bias = np.full(len(labels), -4.0, dtype=np.float32)
     tm = TaskModel(task, labels, 0, bias, {x: 0.5 for x in labels if x != "none"}, ())
     return ModelBank({task: tm}, weights)
 
@@ -75,13 +75,13 @@ def test_when_both_find_nothing_the_model_decided_none() -> None:
 
 
 def test_the_more_severe_finding_wins() -> None:
-    labels = ("distress", "explicit_intent", "none", "property_loss", "third_party")
+    labels = ("explicit_intent", "property_loss", "distress", "third_party")
     # the model says distress, the pattern says explicit intent: the pattern decides
-    bank = _bank("crisis", "我想自杀", 80.0, labels=labels, column=0)
+    bank = _bank("crisis", "我想自杀", 80.0, labels=labels, column=2)
     j = DetectionLayer(models=bank).judge("crisis", "我想自杀")
     assert (j.label, j.tier) == ("explicit_intent", "pattern")
     # the model says explicit intent where the pattern says distress: the model decides
-    bank = _bank("crisis", "活着好累", 80.0, labels=labels, column=1)
+    bank = _bank("crisis", "活着好累", 80.0, labels=labels, column=0)
     j = DetectionLayer(models=bank).judge("crisis", "活着好累")
     assert (j.label, j.tier) == ("explicit_intent", "model")
 

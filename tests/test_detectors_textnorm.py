@@ -77,6 +77,8 @@ def test_homoglyphs_and_full_width_fold_to_ascii(raw: str, plain: str) -> None:
         ("r e a l", "real"),
         ("k.i.l.l myself", "kill myself"),
         ("k-i-l-l   m-y-s-e-l-f", "kill myself"),
+        ("k i l l   m y s e l f", "kill myself"),
+        ("i want to k i l l  m y s e l f", "i want to kill myself"),
         ("I am r e a l", "i am real"),
         ("我 是 真 人", "我是真人"),
     ],

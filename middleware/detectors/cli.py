@@ -74,7 +74,8 @@ def _eval(args: argparse.Namespace) -> int:
         print("\n".join(table(figures)))
     print(f"\nfalse alarms on 'none' rows: {result.false_alarms:.3f}")
     if result.context_recall is not None:
-        print(f"explicit_intent decided by earlier turns: recall {result.context_recall:.3f} (n={result.context_support})")
+        print(f"explicit_intent decided by earlier turns: recall {result.context_recall:.3f}"
+              f" (n={result.context_support})")
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +42,8 @@ class TaskResult:
 
 def evaluate(task: str, rows: Sequence[Row], layer: DetectionLayer | None = None) -> TaskResult:
     layer = layer or default_layer()
-    predicted, tiers = [], {}
+    predicted: list[str] = []
+    tiers: dict[str, int] = {}
     for row in rows:
         j = layer.judge(task, row.text, row.context)
         predicted.append(j.label)
@@ -59,8 +60,8 @@ def evaluate(task: str, rows: Sequence[Row], layer: DetectionLayer | None = None
                       ctx_recall, len(ctx), tiers, predicted)
 
 
-# (task, what, measure, goal, at least?)
-GOALS = [
+# (task, what, measure, goal); "at most" in the name turns the goal into a ceiling
+GOALS: list[tuple[str, str, Callable[[TaskResult], float | None], float]] = [
     ("crisis", "explicit_intent recall", lambda r: _get(r, "explicit_intent", "recall"), 0.95),
     ("crisis", "explicit_intent precision", lambda r: _get(r, "explicit_intent", "precision"), 0.90),
     ("crisis", "distress recall", lambda r: _get(r, "distress", "recall"), 0.85),

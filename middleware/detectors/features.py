@@ -1,9 +1,9 @@
 """Hashed n-gram features for the model tier, computed with a handful of numpy operations.
 
 The features of a (normalised) text are the hashes of its character 1-5 grams (a CJK character or an
-emoji carries meaning alone) and its Latin word unigrams and bigrams, each hashed into ``DIM`` buckets. The same function serves
-training (scikit-learn reads the bucket lists as a sparse matrix) and serving (the weights of the
-buckets are summed), so the two cannot drift apart.
+emoji carries meaning alone) and its Latin word unigrams and bigrams, each hashed into ``DIM``
+buckets. The same function serves training (scikit-learn reads the bucket lists as a sparse matrix)
+and serving (the weights of the buckets are summed), so the two cannot drift apart.
 
 Why this shape: character n-grams are what works best for short, noisy, multilingual text (typos,
 slang, pinyin, no word segmentation in Chinese), and a polynomial hash over a prefix sum turns every
@@ -11,7 +11,8 @@ n-gram of every length into one vectorised subtraction, with no Python loop per 
 for a 100-character message, where a loop over n-gram strings costs several times that.
 
 The hash is deterministic (not Python's per-process ``hash``), so stored weights stay valid across
-processes. ``FEATURE_VERSION`` is stored with the weights; a model built for another version is refused.
+processes. ``FEATURE_VERSION`` is stored with the weights; a model built for another version is
+refused.
 """
 
 from __future__ import annotations

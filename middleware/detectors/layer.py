@@ -43,7 +43,7 @@ class Reading:
 
     def __init__(self, text: str) -> None:
         self.norm: Normalized = normalize(text)
-        self._slang: Normalized | None | bool = False
+        self._slang: Normalized | bool | None = False
         self._hashes: npt.NDArray[np.uint64] | None = None
         self._buckets: npt.NDArray[np.intp] | None = None
         self._logits: npt.NDArray[np.float32] | None = None
@@ -156,7 +156,7 @@ class DetectionLayer:
             crossed = buckets(reading.hashes(), context_salt(ctx))
             logits = logits + self.models.crossed(task, np.append(crossed, _context_bias(ctx)), len(base))
         probs = tm.probabilities(logits)
-        return decide(tm, probs) + (probs,)
+        return (*decide(tm, probs), probs)
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
         found = self.pattern(task, reading, ctx)

@@ -19,7 +19,8 @@ _MINOR = re.compile(
     r"|未成年|小学生|初中生|中学生|初[一二三]|小学[一二三四五六]?年级|[一二三四五六七八九]年级|萝莉|正太|幼女|幼童|女童|男童|小女孩|小男孩"
     r"|学生妹|高中生|(?<![a-z])(?:underage|under-age|minor|loli|lolita|shota|child|kid|preteen|pre-teen|schoolgirl|schoolboy"
     r"|middle[- ]schooler|middle school|elementary school|grade school|(?:[1-9]|1[0-7])[- ](?:year|yr)s?[- ]old"
-    r"|(?:aged?|age) (?:[1-9]|1[0-7])|(?:thirteen|fourteen|fifteen|sixteen|seventeen|twelve|eleven|ten)[- ](?:year|yr)s?[- ]old"
+    r"|(?:aged?|age) (?:[1-9]|1[0-7])|(?:thirteen|fourteen|fifteen|sixteen|seventeen|twelve|eleven|ten)[- ](?:year"
+        r"|yr)s?[- ]old"
     r"|(?:7th|8th|9th|seventh|eighth|ninth) grader?)(?![a-z])"
 )
 _SEXUAL = re.compile(
@@ -29,7 +30,8 @@ _SEXUAL = re.compile(
 )
 _ROMANTIC = re.compile(
     r"女朋友|男朋友|女友|男友|恋人|恋爱|谈恋爱|约会|接吻|亲亲|亲吻|亲我|抱抱|老婆|老公|情侣|表白|暧昧|喜欢你|爱你|宝贝"
-    r"|(?<![a-z])(?:girlfriend|boyfriend|gf|bf|lover|date|dating|kiss|kissing|make out|making out|romance|romantic|crush on you"
+    r"|(?<![a-z])(?:girlfriend|boyfriend|gf|bf|lover|date|dating|kiss|kissing|make out|making out|romance|romantic"
+        r"|crush on you"
     r"|in love|love you|cuddle|wife|husband|babe)(?![a-z])"
 )
 _ROLEPLAY = re.compile(

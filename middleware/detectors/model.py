@@ -4,9 +4,9 @@ Weights are trained offline (``python -m middleware.detectors.train``) and shipp
 task under ``middleware/detectors/models/``. At load every task's weights go into one dense matrix
 (``DIM`` rows, one column per output), so a text's features are gathered once for all tasks.
 
-A binary task has one output (the logit of its positive label); a multi-label task (crisis) has one
-output per label, read as a softmax. A label is given when its probability reaches the threshold
-chosen on cross-validated training data, the most severe label first.
+Each positive label of a task has one output, a logistic model of that label against the rest (crisis
+has four, the other tasks one). A label is given when its probability reaches the threshold chosen on
+cross-validated training data, the most severe label first.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def context_salt(level: str) -> int:
 @dataclass(frozen=True, slots=True)
 class TaskModel:
     task: str
-    labels: tuple[str, ...]          # output columns: the positive label (binary) or every label
+    labels: tuple[str, ...]          # output columns: the task's positive labels
     first: int                       # first column in the bank's matrix
     bias: npt.NDArray[np.float32]
     thresholds: dict[str, float]     # positive label -> probability needed
@@ -42,21 +42,13 @@ class TaskModel:
     metrics: dict[str, object] = field(default_factory=dict)
 
     @property
-    def binary(self) -> bool:
-        return len(self.labels) == 1
-
-    @property
     def columns(self) -> slice:
         return slice(self.first, self.first + len(self.labels))
 
     def probabilities(self, logits: npt.NDArray[np.float32]) -> dict[str, float]:
-        """Probability of each label (binary: of the positive label only)."""
+        """Probability of each positive label (one-vs-rest: each output is its own logistic model)."""
         z = logits + self.bias
-        if self.binary:
-            return {self.labels[0]: 1.0 / (1.0 + math.exp(-float(z[0])))}
-        e = np.exp(z - z.max())
-        p = e / e.sum()
-        return {label: float(v) for label, v in zip(self.labels, p, strict=True)}
+        return {label: 1.0 / (1.0 + math.exp(-float(v))) for label, v in zip(self.labels, z, strict=True)}
 
 
 class ModelBank:

@@ -18,21 +18,24 @@ from .textnorm import Normalized
 _ACT = re.compile(
     r"教你|教我|怎么|如何|怎样|方法|步骤|教程|配方|哪里(?:能|可以)?(?:买|搞|弄|找)|在哪买|去哪买|购买|出售|代购|卖给|有货|私聊|加我|加微信|加v"
     r"|链接|网址|下载|注册|邀请码|推荐|带你|稳赚|包赢|必赢|赚钱|返利|充值|下注|押注|制作|自制|合成|提炼|写一段|写一篇|描写|发给你"
-    r"|(?<![a-z])(?:how (?:to|do i|can i)|step[- ]by[- ]step|recipe|instructions|tutorial|where (?:to|can i) (?:buy|get|find)"
+    r"|(?<![a-z])(?:how (?:to|do i|can i)|step[- ]by[- ]step|recipe|instructions|tutorial|where (?:to|can i) (?:buy"
+        r"|get|find)"
     r"|buy|sell|selling|order|link|sign up|join|register|deposit|bonus|promo code|guaranteed|dm me|hit me up|make|build"
     r"|cook|write (?:me )?(?:a|an)|describe|explicit)(?![a-z])"
 )
 # Negation or prevention framing in the sentence ("不要", "远离", "举报", "avoid", "report").
 _AGAINST = re.compile(
     r"不要|别|远离|拒绝|举报|防范|警惕|危害|违法的|戒|预防|防止|识别|小心"
-    r"|(?<![a-z])(?:don't|do not|never|avoid|report|prevent|prevention|dangers? of|warning|beware|recover|quit|illegal to)(?![a-z])"
+    r"|(?<![a-z])(?:don't|do not|never|avoid|report|prevent|prevention|dangers? of|warning|beware|recover|quit"
+        r"|illegal to)(?![a-z])"
 )
 
 _TOPICS: dict[str, tuple[str, str]] = {
     # category: (topic words needing an act, words that are the offer themselves)
     "gambling": (
         r"网赌|赌博|博彩|菠菜|百家乐|六合彩|时时彩|老虎机|赌场|赌球|外围|盘口|彩票平台|澳门(?:威尼斯人|葡京|娱乐)"
-        r"|(?<![a-z])(?:online casino|casino|betting site|sportsbook|slots?|baccarat|roulette|gambling|bets?|wager)(?![a-z])",
+        r"|(?<![a-z])(?:online casino|casino|betting site|sportsbook|slots?|baccarat|roulette|gambling|bets?"
+            r"|wager)(?![a-z])",
         r"包赢|稳赚不赔|必赢|带你(?:上岸|翻本)|(?<![a-z])(?:guaranteed (?:win|profit)s?|sure[- ]win bets?)(?![a-z])",
     ),
     "fraud": (
@@ -43,13 +46,15 @@ _TOPICS: dict[str, tuple[str, str]] = {
     ),
     "pornography": (
         r"色情|黄片|黄色(?:网站|视频|小说)|a片|成人(?:视频|网站|电影)|av|裸照|性爱视频|床戏|黄文"
-        r"|(?<![a-z])(?:porn|porno|pornography|pornographic|xxx|nudes|sex tape|hentai|explicit sex(?:ual)? (?:scene|story))(?![a-z])",
+        r"|(?<![a-z])(?:porn|porno|pornography|pornographic|xxx|nudes|sex tape|hentai|explicit sex(?:ual)? (?:scene"
+            r"|story))(?![a-z])",
         r"约炮|裸聊|援交|上门服务|(?<![a-z])(?:hookup for cash|escort service|sexting for money)(?![a-z])",
     ),
     "violence": (
         r"炸弹|炸药|爆炸物|土枪|自制枪|枪支|杀人|砍人|捅人|杀掉|弄死|毒死|灭口|恐怖袭击|袭击"
         r"|(?<![a-z])(?:bomb|explosive|pipe bomb|molotov|kill (?:someone|a person|people|him|her|them)|murder"
-        r"|poison (?:someone|him|her|them)|stab (?:someone|him|her|them)|mass shooting|untraceable gun|ghost gun)(?![a-z])",
+        r"|poison (?:someone|him|her|them)|stab (?:someone|him|her|them)|mass shooting|untraceable gun"
+            r"|ghost gun)(?![a-z])",
         r"(?<![a-z])(?:how to kill (?:someone|a person|people)|make a bomb|build a bomb)(?![a-z])",
     ),
     "drugs": (

@@ -57,7 +57,7 @@ def parse(obj: object, task: str, where: str) -> Row:
     if not isinstance(label, str) or label not in TASK_LABELS[task]:
         raise RowError(f"{where}: label {label!r} is not one of {', '.join(TASK_LABELS[task])} (task {task})")
     if isinstance(obj.get("text"), str):
-        text, context = obj["text"], ()
+        text, context = obj["text"], tuple[str, ...]()
     elif isinstance(obj.get("messages"), list) and obj["messages"]:
         messages = obj["messages"]
         role = "user" if task in CONTEXT_TASKS else "assistant"

@@ -34,7 +34,9 @@ _PATTERN = re.compile(
     r"|(?<![a-z])(?:" + "|".join(re.escape(k) for k in _LATIN_LED) + r")(?![a-z])"
 )
 # Leetspeak: digits and symbols inside a Latin word ("su1c1de", "k1ll", "d!e").
-_LEET = re.compile(r"(?<![a-z0-9])(?=[a-z0-9!@$]*[a-z])(?=[a-z0-9!@$]*[0-9!@$][a-z0-9!@$]*(?![a-z0-9!@$]))[a-z0-9!@$]{3,}")
+_LEET = re.compile(r"(?<![a-z0-9])(?=[a-z0-9!@$]*[a-z])"                      # a word with a letter
+                   r"(?=[a-z0-9!@$]*[0-9!@$][a-z0-9!@$]*(?![a-z0-9!@$]))"  # and a digit or symbol
+                   r"[a-z0-9!@$]{3,}")
 _LEET_MAP = str.maketrans("0134578!@$", "oieastbias")
 
 

@@ -186,25 +186,46 @@ def normalize(text: str) -> Normalized:
         return _last[0]
     result = _normalize(text)
     if _SPACED.search(result.text):
-        result = remap(result, _SPACED, _collapse)
+        spaced = result
+        result = remap(result, _SPACED, lambda m: _collapse(m, spaced))
     _last[:] = [result]
     return result
 
 
-def _collapse(m: re.Match[str]) -> str:
+def _collapse(m: re.Match[str], norm: Normalized) -> str:
     run = m.group()
     if _CJK_CHAR.match(m.string, m.start() - 1) is None:  # a run of single Latin letters/digits
-        # "k-i-l-l m-y-s-e-l-f": when letters are joined by marks, a bare space still parts words
-        marked = any(sep.strip() for sep in _SEP_CHARS.findall(run))
-        joined = _SEP_CHARS.sub(lambda s: " " if marked and not s.group().strip() else "", run)
-        # "i'm a r e a l person": a leading "a" or "i" is more often the article or pronoun
-        if _LEADING_WORD.match(run) and len(joined) > 3 and not marked:
-            return run[0] + " " + joined[1:]
-        return joined
+        return _join_letters(m, norm)
     text, s, e = m.string, m.start(), m.end()
     left_single = s < 2 or _CJK_CHAR.match(text, s - 2) is None
     right_single = e + 1 >= len(text) or _CJK_CHAR.match(text, e + 1) is None
     return "" if left_single or right_single else run
+
+
+def _join_letters(m: re.Match[str], norm: Normalized) -> str:
+    """Join "r e a l" into "real", keeping word breaks the writer marked: a bare space among marks
+    ("k-i-l-l m-y-s-e-l-f") or a wider gap in the original text ("k i l l   m y s e l f")."""
+    seps = list(_SEP_CHARS.finditer(m.string, m.start(), m.end()))
+    index = norm.index
+
+    def gap(sep: re.Match[str]) -> int:  # characters between the two letters in the caller's text
+        a, b = sep.start() - 1, sep.end()
+        return (index[b] - index[a] if index is not None else b - a) - 1
+
+    marked = any(sep.group().strip() for sep in seps)
+    narrow = min(gap(sep) for sep in seps)
+    out, pos = [], m.start()
+    for sep in seps:
+        out.append(m.string[pos : sep.start()])
+        if (marked and not sep.group().strip()) or (not marked and gap(sep) > narrow):
+            out.append(" ")
+        pos = sep.end()
+    out.append(m.string[pos : m.end()])
+    joined = "".join(out)
+    # "i'm a r e a l person": a leading "a" or "i" is more often the article or pronoun
+    if _LEADING_WORD.match(m.group()) and len(joined) > 3 and not marked and " " not in joined:
+        return joined[0] + " " + joined[1:]
+    return joined
 
 
 def _normalize(text: str) -> Normalized:
