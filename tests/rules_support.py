@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import pytest
+
 from middleware.context import RequestContext
 from middleware.exchange import Exchange
 from middleware.pipeline import _NO_ROUTE
@@ -29,3 +31,19 @@ def exchange(text: str = "你好", *, history: list[dict[str, Any]] | None = Non
     if age_band is not None:
         ex.extra["age_band"] = age_band
     return ex
+
+
+@cache
+def _pattern_layer() -> Any:
+    from middleware.detectors.layer import DetectionLayer
+
+    return DetectionLayer(use_models=False)
+
+
+@pytest.fixture
+def patterns_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules' logic under test, not the models' figures: judge with the pattern tier alone (the
+    models are measured by the detector tests and docs/detectors.md)."""
+    import middleware.rules.detection as detection
+
+    monkeypatch.setattr(detection, "default_layer", _pattern_layer)

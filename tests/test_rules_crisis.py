@@ -13,7 +13,10 @@ from middleware.rules import crisis as crisis_rules
 from middleware.rules.alerting import Alerter
 from middleware.rules.crisis import EPISODE, CrisisGate, assess, crisis_level
 from middleware.rules.detection import Reading
-from tests.rules_support import exchange, pack
+from tests.rules_support import exchange, pack, patterns_only
+
+pytestmark = pytest.mark.usefixtures("patterns_only")
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
 class Outbox:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from middleware.detectors.layer import default_layer
 from middleware.rules.detection import CRISIS_LEVELS, TASKS, Reading, judge, tiers
+from tests.rules_support import patterns_only
+
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
-def test_every_task_the_rules_ask_about_is_judged_with_a_tier_and_a_score() -> None:
+def test_every_task_the_rules_ask_about_is_judged_with_a_tier_and_a_score(patterns_only: None) -> None:
     for task in ("crisis", "human_claim", "exit", "retention_plea", "emotional_manipulation", "privacy_probing",
                  "minor_safety", "prohibited_content"):
         assert task in TASKS and tiers(task)
@@ -29,3 +33,9 @@ def test_crisis_levels_cover_every_positive_crisis_label() -> None:
 
     assert set(CRISIS_LEVELS) == set(TASK_LABELS["crisis"]) - {"none"}
     assert Reading("crisis", "none", 1.0, "pattern").hit is False
+
+
+def test_the_tiers_are_the_layers_own() -> None:
+    for task in TASKS:
+        assert tiers(task) == tuple(default_layer().tiers(task))
+        assert judge(task, "hello there").tier in tiers(task)

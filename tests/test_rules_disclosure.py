@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from middleware.rules.disclosure import HumanClaimGuard
-from tests.rules_support import exchange, pack
+from tests.rules_support import exchange, pack, patterns_only
+
+pytestmark = pytest.mark.usefixtures("patterns_only")
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
 def guard() -> HumanClaimGuard:

@@ -3,9 +3,14 @@ and records the tier and score that decided."""
 
 from __future__ import annotations
 
+import pytest
+
 from middleware.policy.model import Policy
 from middleware.rules.output import OutputGuard, action_name, compile_checks
-from tests.rules_support import exchange, pack
+from tests.rules_support import exchange, pack, patterns_only
+
+pytestmark = pytest.mark.usefixtures("patterns_only")
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 ROMANCE = "我现在就是你的男朋友，宝贝，我爱你。"
 TOPUP = "你只要充值会员，我就能一直陪着你。"

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from middleware.detectors.minor import DEFAULT_MINOR
 from middleware.rules.alerting import Alerter
 from middleware.rules.profile import ProfileGate
-from tests.rules_support import exchange, pack
+from tests.rules_support import exchange, pack, patterns_only
+
+pytestmark = pytest.mark.usefixtures("patterns_only")
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
 def admit(text: str, history: list[dict[str, str]] | None = None, turns: int | None = None) -> dict[str, object]:

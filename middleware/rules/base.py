@@ -114,9 +114,11 @@ class SentenceGuard:
 
     def _judge(self, sentence: str) -> str:
         for check in self._checks:
-            if not sentence:
-                break
-            sentence = check.check(sentence)
+            out = check.check(sentence)
+            if out != sentence:
+                # rewritten, removed or replaced: what goes out now is Candor's own text (the truthful
+                # statement, a safe reply), which later checks must not judge as the model's
+                return out
         return sentence
 
     def feed(self, text: str) -> str:
