@@ -131,12 +131,14 @@ class Pipeline:
     async def frames(self, ex: Exchange, rules: RuleSet, first: Item,
                      source: AsyncIterator[Item]) -> AsyncIterator[Frame]:
         steps: list[GuardStep | SentenceCheck] = []
-        for guard in rules.guards:
+        # a gate's own answer (crisis reply, exit, hand-over) is the policy's text, not the model's: unguarded
+        guards = rules.guards if ex.answer is None else []
+        for guard in guards:
             step = guard.start(ex)
             if step is not None:
                 steps.append(step)
         chain = guard_chain(steps)
-        fields = ReplyFields(ex, rules.guards)   # the reply's other texts: choices, reasoning, tool calls
+        fields = ReplyFields(ex, guards)   # the reply's other texts: choices, reasoning, tool calls
         reply = ex.reply
         yield (TEXT, "".join(ex.prefix))
         trailers: list[dict[str, Any]] = []

@@ -58,19 +58,11 @@ CRISIS = [("我想自杀", "{}，今晚就动手。"), ("kill myself", "I am goi
 CLAIMS = [("我是真人", "其实{}，不是AI。"), ("real", "Honestly, I am a {} person, not a bot.")]
 
 
-# Known gaps of the detection layer (middleware/detectors), kept visible: strict, so a fix makes them fail
-# until the mark is removed. A phrase of several words spaced out letter by letter loses its word break
-# ("k i l l   m y s e l f" -> "killmyself"), which the crisis patterns do not match.
-KNOWN_GAPS = {("spaced out", "kill myself"): "spaced-out multi-word phrases lose their word break"}
-
-
 def _variants(pairs: list[tuple[str, str]]) -> list[Any]:
     out = []
     for word, frame in pairs:
         for name, trick in TRICKS.items():
-            gap = KNOWN_GAPS.get((name, word))
-            marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
-            out.append(pytest.param(frame.format(trick(word)), id=f"{name}-{word}", marks=marks))
+            out.append(pytest.param(frame.format(trick(word)), id=f"{name}-{word}"))
         if word.isascii():
             for name, table in HOMOGLYPHS.items():
                 out.append(pytest.param(frame.format(word.translate(table)), id=f"{name}-{word}"))
