@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from middleware.detectors import train  # noqa: E402
-from middleware.detectors.layer import DetectionLayer  # noqa: E402
-from middleware.detectors.model import ModelBank  # noqa: E402
+from middleware.detectors import train
+from middleware.detectors.layer import DetectionLayer
+from middleware.detectors.model import ModelBank
 
 EXITS = ["bye now", "I have to go", "gotta run, bye", "ok I'm logging off", "see you tomorrow", "good night",
          "我先下线了", "拜拜", "不聊了，睡觉去", "先这样吧，回头聊", "我走了哈", "晚安啦"]
