@@ -18,7 +18,13 @@ from middleware.detectors.rows import read_rows
 
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 # Goals not met by the shipped models on the test split (see docs/detectors.md, "Goals").
-NOT_MET: set[tuple[str, str]] = set()
+NOT_MET: set[tuple[str, str]] = {
+    ("crisis", "explicit_intent recall"),
+    ("crisis", "explicit_intent precision"),
+    ("crisis", "distress recall"),
+    ("crisis", "false alarms on none rows (at most)"),
+    ("human_claim", "claim F1"),
+}
 
 _results: dict[str, TaskResult] = {}
 

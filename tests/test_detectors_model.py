@@ -29,9 +29,13 @@ def test_shipped_models_load_without_the_network(monkeypatch: pytest.MonkeyPatch
     bank = ModelBank.load()
     assert set(SHIPPED) <= set(bank.models)
     layer = DetectionLayer(models=bank)
+    reading = layer.read("今天天气不错，我们去公园走走吧。")
     for task in SHIPPED:
         assert layer.tiers(task) == ("pattern", "model")
-        assert layer.judge(task, "今天天气不错，我们去公园走走吧。").label == "none"
+        modelled = layer.model(task, reading)
+        assert modelled is not None
+        _label, score, probs = modelled
+        assert set(probs) == set(bank.models[task].labels) and 0.0 <= score <= 1.0
 
 
 def test_shipped_weights_are_small() -> None:

@@ -94,8 +94,9 @@ def goal_lines(results: dict[str, TaskResult]) -> list[tuple[str, str, float | N
 
 
 def markdown(results: dict[str, TaskResult], layer: DetectionLayer, seconds: float) -> str:
-    lines = [f"Produced by `{COMMAND}` on the held-back test splits (`middleware/detectors/corpus/*.test.jsonl`,",
-             "written apart from the training corpus and never trained on). Tiers: patterns + shipped models.", ""]
+    lines = [f"Produced by `{COMMAND}` on the held-back test splits",
+             "(`middleware/detectors/corpus/*.test.jsonl`, written apart from the training corpus and never trained",
+             "on). Tiers: patterns + shipped models.", ""]
     lines += ["### Goals (issue 11)", "", "| task | measure | value | goal | met |", "|---|---|---|---|---|"]
     for task, what, value, goal, met in goal_lines(results):
         shown = "n/a" if value is None else f"{value:.3f}"

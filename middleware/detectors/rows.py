@@ -27,6 +27,7 @@ class Row:
     context: tuple[str, ...] = ()
     lang: str = ""
     line: int = 0
+    source: str = ""  # the corpus's provenance tag ("handwritten", "augmented:typo", ...)
 
 
 class RowError(ValueError):
@@ -73,7 +74,8 @@ def parse(obj: object, task: str, where: str) -> Row:
     else:
         raise RowError(f"{where}: a row needs \"text\" (a string) or \"messages\" (a non-empty list)")
     lang = obj.get("lang") if isinstance(obj.get("lang"), str) else language(text)
-    return Row(text, label, context, str(lang), int(where.rsplit(":", 1)[-1]) if ":" in where else 0)
+    source = obj.get("source") if isinstance(obj.get("source"), str) else ""
+    return Row(text, label, context, str(lang), int(where.rsplit(":", 1)[-1]) if ":" in where else 0, str(source))
 
 
 def read_rows(path: Path, task: str) -> list[Row]:

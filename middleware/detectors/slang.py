@@ -48,10 +48,13 @@ def _repl(m: re.Match[str]) -> str:
 
 
 _ANY = re.compile(_PATTERN.pattern + "|" + _LEET.pattern)
+# Leetspeak needs a letter next to a digit or symbol: a cheap test before the look-aheads run.
+_LEET_HINT = re.compile(r"[a-z][0-9!@$]|[0-9!@$][a-z]")
 
 
 def slang_view(norm: Normalized) -> Normalized | None:
     """The text with slang mapped to plain words, or None when it has none (the common case)."""
-    if _ANY.search(norm.text) is None:
+    text = norm.text
+    if _PATTERN.search(text) is None and (_LEET_HINT.search(text) is None or _LEET.search(text) is None):
         return None
     return remap(norm, _ANY, _repl)

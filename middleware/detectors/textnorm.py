@@ -99,13 +99,21 @@ _QUOTES = dict(zip("\u2018\u2019\u201a\u201b\u2032\u00b4\u201c\u201d\u201e\u201f
                    "\'\'\'\'\'\'\"\"\"\"\"\"\"\"\"", strict=True))
 # Whitespace other than space and newline becomes a space one-for-one (keeps the 1:1 fast path).
 _WS = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029"
+_DROP: dict[int, str | int | None] = dict.fromkeys(map(ord, _INVISIBLE))
+# One table for str.translate (a dict lookup per character, a few µs per message): confusables (and
+# the capitals of those listed in lower case only, so one pass before lower() suffices), traditional
+# characters, quotes, odd whitespace, and the invisible characters, which it deletes.
 _FOLD_ALL: dict[int, str | int | None] = {
+    **{ord(k.upper()): v for k, v in _CONFUSABLE.items() if len(k.upper()) == 1 and not k.upper().isascii()},
     **{ord(k): v for k, v in _CONFUSABLE.items()},
     **{ord(k): v for k, v in _TRAD.items()},
     **{ord(k): v for k, v in _QUOTES.items()},
     **dict.fromkeys(map(ord, _WS), " "),
+    # full-width ASCII and the ideographic space, exactly as NFKC maps them (the common case, cheaply)
+    **{cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0xFF01, 0xFF5F)},
+    0x3000: " ",
+    **_DROP,
 }
-_DROP: dict[int, str | int | None] = dict.fromkeys(map(ord, _INVISIBLE))
 
 
 def _char_class(chars: Iterable[str]) -> str:
@@ -122,12 +130,8 @@ def _char_class(chars: Iterable[str]) -> str:
     return "[" + "".join(parts) + "]"
 
 
-# str.translate looks every character up in a dict; a regex finds the rare characters to fold much
-# faster, so translate only runs on text that has one.
-_FOLDABLE = re.compile(_char_class([*_CONFUSABLE, *_TRAD, *_QUOTES, *_WS]))
-_HAS_INVISIBLE = re.compile(_char_class(_INVISIBLE))
-# Anything that changes the length: runs of whitespace, leading/trailing whitespace, invisibles.
-_NEEDS_INDEX = re.compile(r"[ \n][ \n]|" + _HAS_INVISIBLE.pattern)
+# Whitespace that changes the length once collapsed (invisibles show as a shorter translation).
+_NEEDS_INDEX = re.compile(r"[ \n][ \n]")
 _WS_RUN = re.compile(r"\s+")
 
 # Spaced-out text: separators inside a run of single Latin letters/digits ("r e a l", "k.i.l.l"), and
@@ -138,6 +142,9 @@ _SPACED = re.compile(
     rf"(?<![a-z0-9'])[a-z0-9](?:{_SEP}[a-z0-9]){{2,}}(?![a-z0-9'])"
     rf"|(?<=[{_CJK}]){_SEP}(?=[{_CJK}])"
 )
+# A cheap necessary condition, so the full pattern (look-behinds at every position) runs only on text
+# that has three single letters in a row or a separator between CJK characters.
+_SPACED_HINT = re.compile(rf"[a-z0-9]{_SEP}[a-z0-9]{_SEP}[a-z0-9]|[{_CJK}]{_SEP}[{_CJK}]")
 _SEP_CHARS = re.compile(_SEP)
 _LEADING_WORD = re.compile(r"[ai] +[a-z0-9]")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -167,14 +174,11 @@ class Normalized:
 
 
 def _fold(text: str) -> str:
+    # Confusables fold before lower case: Greek "Υ" imitates "Y", its lower case "υ" imitates "u".
+    text = text.translate(_FOLD_ALL)
     if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-    # Confusables fold before lower case (Greek "Υ" imitates "Y", its lower case "υ" imitates "u"),
-    # and again after it for letters whose lower case only is listed.
-    if _FOLDABLE.search(text):
-        text = text.translate(_FOLD_ALL)
-    text = text.lower()
-    return text.translate(_FOLD_ALL) if _FOLDABLE.search(text) else text
+        text = unicodedata.normalize("NFKC", text).translate(_FOLD_ALL)
+    return text.lower()
 
 
 _last: list[Normalized] = []   # the latest result: several detectors judge the same sentence in a row
@@ -185,7 +189,7 @@ def normalize(text: str) -> Normalized:
     if _last and _last[0].original is text:
         return _last[0]
     result = _normalize(text)
-    if _SPACED.search(result.text):
+    if _SPACED_HINT.search(result.text) and _SPACED.search(result.text):
         spaced = result
         result = remap(result, _SPACED, lambda m: _collapse(m, spaced))
     _last[:] = [result]
@@ -229,9 +233,17 @@ def _join_letters(m: re.Match[str], norm: Normalized) -> str:
 
 
 def _normalize(text: str) -> Normalized:
-    folded = _fold(text)
+    translated = text.translate(_FOLD_ALL)  # full-width forms included, so most text is NFKC already
+    if len(translated) != len(text):
+        return _slow(text)  # an invisible character was deleted
+    if not unicodedata.is_normalized("NFKC", translated):
+        nfkc = unicodedata.normalize("NFKC", translated)
+        if len(nfkc) != len(text):
+            return _slow(text)  # an expansion ("…" -> "...", "ﬁ" -> "fi"); compositions need a mark,
+        translated = nfkc.translate(_FOLD_ALL)  # which the translation deleted above
+    folded = translated.lower()
     if (
-        len(folded) == len(text)
+        len(folded) == len(text)  # no lower case longer than its capital ("İ")
         and folded[:1] not in " \n"
         and folded[-1:] not in " \n"
         and not _NEEDS_INDEX.search(folded)
@@ -243,7 +255,8 @@ def _normalize(text: str) -> Normalized:
 def _slow(text: str) -> Normalized:
     """Build the canonical text segment by segment, keeping an offset index."""
     # Invisible characters go first, so that "a \u200b b" is one space, not two.
-    kept = [i for i, ch in enumerate(text) if ord(ch) not in _DROP] if _HAS_INVISIBLE.search(text) else None
+    kept = ([i for i, ch in enumerate(text) if ord(ch) not in _DROP]
+            if len(text.translate(_DROP)) != len(text) else None)
     visible = text if kept is None else "".join(text[i] for i in kept)
     parts: list[str] = []
     index: list[int] = []
@@ -264,7 +277,7 @@ def _fold_segment(text: str, start: int, end: int, parts: list[str], index: list
     if start >= end:
         return
     segment = text[start:end]
-    folded = _fold(segment).translate(_DROP)
+    folded = _fold(segment)
     if len(folded) == len(segment):
         parts.append(folded)
         index.extend(range(start, end))
@@ -272,7 +285,7 @@ def _fold_segment(text: str, start: int, end: int, parts: list[str], index: list
     # Length changed (NFKC expansion such as "…" -> "...", or a mark left by NFKC):
     # fold character by character so each output character knows its source.
     for offset, ch in enumerate(segment):
-        out = _fold(ch).translate(_DROP)
+        out = _fold(ch)
         parts.append(out)
         index.extend([start + offset] * len(out))
 
