@@ -66,8 +66,10 @@ def _ngram_plan(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt
 def hashes(text: str) -> Buckets:
     """64-bit hashes of every feature of ``text`` (already normalised), before bucketing."""
     if len(text) + 2 > _MAX:
-        step = _MAX - 8  # windows overlap by a few characters so no n-gram is lost at a seam
-        parts = [hashes(text[i : i + step]) for i in range(0, len(text), step)]
+        # windows of _MAX - 2 characters starting every _MAX - 10: each overlaps the next by 8, so no
+        # 5-gram is lost at a seam
+        size, step = _MAX - 2, _MAX - 10
+        parts = [hashes(text[i : i + size]) for i in range(0, len(text), step)]
         return np.concatenate(parts)
     # Code points of " text " after a leading 0: prefix[i] = sum_{1<=j<=i} c[j] * P^-j, so the hash
     # of the padded text's [s, e) is P^e * (prefix[e] - prefix[s]), the polynomial hash of the
