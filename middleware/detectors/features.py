@@ -7,7 +7,7 @@ and serving (the weights of the buckets are summed), so the two cannot drift apa
 
 Why this shape: character n-grams are what works best for short, noisy, multilingual text (typos,
 slang, pinyin, no word segmentation in Chinese), and a polynomial hash over a prefix sum turns every
-n-gram of every length into one vectorised subtraction, with no Python loop per n-gram: about 20 µs
+n-gram of every length into one vectorised subtraction, with no Python loop per n-gram: tens of µs
 for a 100-character message, where a loop over n-gram strings costs several times that.
 
 The hash is deterministic (not Python's per-process ``hash``), so stored weights stay valid across
