@@ -7,7 +7,7 @@ and serving (the weights of the buckets are summed), so the two cannot drift apa
 
 Why this shape: character n-grams are what works best for short, noisy, multilingual text (typos,
 slang, pinyin, no word segmentation in Chinese), and a polynomial hash over a prefix sum turns every
-n-gram of every length into one vectorised subtraction, with no Python loop per n-gram: about 20 µs
+n-gram of every length into one vectorised subtraction, with no Python loop per n-gram: tens of µs
 for a 100-character message, where a loop over n-gram strings costs several times that.
 
 The hash is deterministic (not Python's per-process ``hash``), so stored weights stay valid across
@@ -66,8 +66,10 @@ def _ngram_plan(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt
 def hashes(text: str) -> Buckets:
     """64-bit hashes of every feature of ``text`` (already normalised), before bucketing."""
     if len(text) + 2 > _MAX:
-        step = _MAX - 8  # windows overlap by a few characters so no n-gram is lost at a seam
-        parts = [hashes(text[i : i + step]) for i in range(0, len(text), step)]
+        # windows of _MAX - 2 characters starting every _MAX - 10: each overlaps the next by 8, so no
+        # 5-gram is lost at a seam
+        size, step = _MAX - 2, _MAX - 10
+        parts = [hashes(text[i : i + size]) for i in range(0, len(text), step)]
         return np.concatenate(parts)
     # Code points of " text " after a leading 0: prefix[i] = sum_{1<=j<=i} c[j] * P^-j, so the hash
     # of the padded text's [s, e) is P^e * (prefix[e] - prefix[s]), the polynomial hash of the
