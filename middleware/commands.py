@@ -80,6 +80,7 @@ async def _audited_likeness(cfg: CandorConfig, store_url: str | None) -> AsyncIt
 def registered() -> list[Register]:
     from .audit.cli import add_audit_commands
     from .config_check import add_config_commands
+    from .detectors.cli import add_detectors_commands
     from .likeness.cli import add_consent_commands, add_persona_commands
     from .media.cli import add_label_commands
     from .ops_cli import add_ops_commands
@@ -88,4 +89,4 @@ def registered() -> list[Register]:
     return [add_policy_commands, add_audit_commands,
             functools.partial(add_persona_commands, opener=_audited_likeness),
             functools.partial(add_consent_commands, opener=_audited_likeness),
-            _user_commands, add_label_commands, add_config_commands, add_ops_commands]
+            _user_commands, add_label_commands, add_config_commands, add_ops_commands, add_detectors_commands]

@@ -18,6 +18,7 @@ from .exchange import Exchange
 from .policy.model import Policy
 from .requests import last_user_text
 from .rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
+from .rules.fields import ReplyFields
 from .rules.locale import request_locale
 from .rules.structured import is_structured, offers_tools, settle_disclosure, withhold_text
 from .upstream import ModelRoute, Upstream, UpstreamRequest
@@ -161,11 +162,14 @@ class Pipeline:
     async def frames(self, ex: Exchange, rules: RuleSet, first: Item,
                      source: AsyncIterator[Item]) -> AsyncIterator[Frame]:
         steps: list[GuardStep | SentenceCheck] = []
-        for guard in rules.guards:
+        # a gate's own answer (crisis reply, exit, hand-over) is the policy's text, not the model's: unguarded
+        guards = rules.guards if ex.answer is None else []
+        for guard in guards:
             step = guard.start(ex)
             if step is not None:
                 steps.append(step)
         chain = guard_chain(steps)
+        fields = ReplyFields(ex, guards)   # the reply's other texts: choices, reasoning, tool calls
         reply = ex.reply
         head = "".join(ex.prefix)
         # a reply that may be only tool calls gets the proxy's text with its first text, or not at all
@@ -177,7 +181,7 @@ class Pipeline:
         released: list[str] = []    # text from one batch of chunks that arrived together: one delta out
         item: Item | None = first
         while item is not None:
-            for obj in (item if isinstance(item, list) else (item,)):
+            for obj in fields.expand(item if isinstance(item, list) else (item,)):
                 choices = obj.get("choices")
                 if not choices:
                     trailers.append(obj)          # e.g. the usage chunk of stream_options.include_usage
@@ -191,7 +195,8 @@ class Pipeline:
                         released.append(chain.feed(text))
                     continue
                 delta = choice.get("delta") or {}
-                text = delta.get("content")
+                side = bool(choice.get("index"))   # another choice: its texts are guarded by ``fields``
+                text = None if side else delta.get("content")
                 out: dict[str, Any] | None = obj
                 if isinstance(text, str) and text:
                     released.append(chain.feed(text))
@@ -203,7 +208,7 @@ class Pipeline:
                 if out is not None:
                     if choice.get("finish_reason") is not None:
                         trailers.append(out)
-                    elif delta.keys() - {"role", "content"}:
+                    elif side or delta.keys() - {"role", "content"}:
                         text = "".join(released)
                         released.clear()
                         if text:
@@ -232,6 +237,9 @@ class Pipeline:
             yield Text(head + rest if pending else rest)
             ex.state.prefix_sent = ex.state.prefix_sent or (pending and bool(head))
             pending = False
+        if completion is None:
+            for obj in fields.close(first if isinstance(first, dict) else (first[0] if first else None)):
+                yield Passthrough(obj)
         for notifier in rules.notifiers:
             notifier.after(ex)
         if pending:

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .detectors.crisis import CrisisAssessment
     from .detectors.textnorm import Normalized
     from .errors import CandorError
     from .likeness.enforce import PersonaWatch
     from .likeness.models import Persona
     from .profiles.models import UserProfile
+    from .rules.detection import Reading
     from .state.clock import Decision
 
 
@@ -26,7 +26,8 @@ class RequestState:
     user_text: str = ""                        # pipeline.admit: the last user turn's text
     locale: str | None = None                  # pipeline.admit: the reply's language (rules/locale.py)
     user_norm: Normalized | None = None        # rules/text.py: user_text normalised once for every detector
-    crisis: CrisisAssessment | None = None     # rules/crisis.py: the one crisis reading of the request
+    crisis: Reading | None = None              # rules/crisis.py: the one crisis reading of the request
+    user_context: tuple[str, ...] | None = None   # rules/text.py: earlier user turns read with the last one
     scope: str | None = None                   # rules/session.py: the state store's key for this user
     clock: Decision | None = None              # rules/session.py: the session clock's decision
     age_band: str | None = None                # rules/profile.py: profile, else header, minors mode applied

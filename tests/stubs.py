@@ -38,6 +38,8 @@ class Script:
     chunks: int | None = None         # streaming: split text into this many chunks (default: words)
     tool_calls: list[dict[str, Any]] | None = None   # reply with these tool calls and no text
     tool_call: tuple[str, str] | None = None   # reply with one tool call (name, JSON arguments) instead of text
+    choices: list[dict[str, Any]] | None = None   # non-streaming: the completion's choices, as given
+    deltas: list[list[dict[str, Any]]] | None = None   # streaming: each chunk's choices, as given (replaces text)
 
 
 @dataclass
@@ -107,8 +109,9 @@ def build_stub_app(stub: StubProvider) -> Starlette:
         if not body.get("stream"):
             stub.completed.append(time.monotonic())
             return JSONResponse({**base, "object": "chat.completion", "system_fingerprint": "fp_stub",
-                                 "choices": [{"index": 0, "message": {"role": "assistant", "content": script.text},
-                                              "finish_reason": "stop", "logprobs": None}],
+                                 "choices": script.choices or [
+                                     {"index": 0, "message": {"role": "assistant", "content": script.text},
+                                      "finish_reason": "stop", "logprobs": None}],
                                  "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})
 
         async def events() -> Any:
@@ -116,7 +119,9 @@ def build_stub_app(stub: StubProvider) -> Starlette:
             try:
                 yield _sse({**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                                   "finish_reason": None}]})
-                for i, piece in enumerate(_pieces(script)):
+                for choices in script.deltas or []:
+                    yield _sse({**chunk, "choices": choices})
+                for i, piece in enumerate(_pieces(script) if script.deltas is None else []):
                     if script.die_after is not None and i >= script.die_after:
                         raise ConnectionAbortedError("stub dies mid-stream")
                     if script.error_event_after is not None and i >= script.error_event_after:

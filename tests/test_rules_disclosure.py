@@ -1,28 +1,38 @@
-"""Disclosure (middleware/rules/disclosure.py): the first-turn notice, the system instruction, the
-human-claim guard, the truthful answer to "are you human?"."""
+"""The human-claim guard: claims are rewritten in the reply and in its other texts; the answer owed to
+"are you human?" belongs to the reply's content only."""
 
 from __future__ import annotations
 
-from middleware.rules.disclosure import DisclosureNotice, HumanClaimGuard, SystemInstruction
-from middleware.testing import MemoryState, compile_rules, make_exchange, run_gates
+import pytest
+
+from middleware.rules.disclosure import HumanClaimGuard
+from tests.rules_support import exchange, pack, patterns_only
+
+pytestmark = pytest.mark.usefixtures("patterns_only")
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
-async def test_the_first_turn_is_disclosed_once() -> None:
-    rules = compile_rules(state=MemoryState())
-    assert {type(r) for r in (*rules.notifiers, *rules.shapers, *rules.guards)} >= {
-        DisclosureNotice, SystemInstruction, HumanClaimGuard}
-    first, second = make_exchange(now=1e9), make_exchange(now=1e9 + 60)
-    await run_gates(first, rules)
-    await run_gates(second, rules)
-    assert [n["kind"] for n in first.notices].count("ai_disclosure") == 1
-    assert "ai_disclosure" not in [n["kind"] for n in second.notices]
-    assert first.system, "the model is told never to claim to be human"
+def guard() -> HumanClaimGuard:
+    policy = pack()
+    assert policy.disclosure is not None
+    return HumanClaimGuard(policy, policy.disclosure)
 
 
-async def test_a_human_claim_in_the_reply_is_rewritten() -> None:
-    rules = compile_rules()
-    ex = make_exchange(text="hi")
-    await run_gates(ex, rules)
-    guard = next(g for g in rules.guards if isinstance(g, HumanClaimGuard))
-    step = guard.start(ex)
+def test_a_claim_is_rewritten_with_the_tier_that_decided() -> None:
+    ex = exchange()
+    step = guard().start(ex)
     assert step is not None
+    assert step.check("其实我是真人。") == "我是人工智能，不是真人。"
+    (decision,) = ex.decisions
+    assert decision["outcome"] == "rewritten" and decision["detail"]["tier"] in ("pattern", "model")
+
+
+def test_a_side_text_is_rewritten_records_where_and_owes_no_answer() -> None:
+    ex = exchange("你是真人吗？")
+    step = guard().side(ex, "choices[1].content")
+    assert step is not None
+    assert step.check("I am a real person.") != "I am a real person."
+    assert step.finish("") == ""                      # no "I am an AI" appended to a reasoning text
+    assert ex.decisions[-1]["detail"]["field"] == "choices[1].content"
+    main = guard().start(exchange("你是真人吗？"))
+    assert main is not None and main.finish("嗯。") != ""   # the reply's content still answers the question

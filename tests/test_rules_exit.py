@@ -1,24 +1,55 @@
-"""Exit (middleware/rules/exit.py): a user who wants to leave is let go, and the session ends."""
+"""The exit gate: the policy's own phrases first, then the layer reading the message with earlier turns."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
+
+from middleware.detectors.exit_intent import ExitIntentDetector
+from middleware.rules import exit as exit_rules
+from middleware.rules.detection import Reading
 from middleware.rules.exit import ExitGate
-from middleware.testing import MemoryState, compile_rules, make_exchange, run_gates
+from tests.rules_support import exchange, pack
 
 
-async def test_an_exit_is_honoured_without_the_model_and_ends_the_session() -> None:
-    state = MemoryState()
-    rules = compile_rules(state=state)
-    assert any(isinstance(g, ExitGate) for g in rules.gates)
-    await run_gates(make_exchange(text="你好"), rules)
-    ex = make_exchange(text="不聊了，我要走了，再见")
-    await run_gates(ex, rules)
-    assert ex.answer and "exit_honored" in ex.actions and ex.kind == "exit"
-    snapshot = await state.snapshot(ex.state.scope or "")
-    assert snapshot is not None and snapshot.current is None
+class Store:
+    async def end_session(self, scope: str) -> None:
+        return None
 
 
-async def test_exiting_something_else_is_not_leaving() -> None:
-    ex = make_exchange(text="how do I exit vim?")
-    await run_gates(ex, compile_rules())
-    assert ex.answer is None and "exit_honored" not in ex.actions
+def gate(*phrases: str) -> ExitGate:
+    policy = pack()
+    assert policy.exit is not None
+    return ExitGate(policy, policy.exit, ExitIntentDetector({"zh": list(phrases)}), lambda: Store())  # type: ignore[arg-type,return-value]
+
+
+def test_a_policy_phrase_is_an_exit_by_the_pattern_tier() -> None:
+    ex = exchange("溜了溜了")
+    asyncio.run(gate("溜了").admit(ex))
+    assert ex.actions == ["exit_honored"] and ex.kind == "exit"
+    detail = next(d["detail"] for d in ex.decisions if d["rule"] == "exit")
+    assert detail["tier"] == "pattern" and detail["score"] == 1.0
+
+
+def test_the_layer_reads_the_message_with_earlier_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def fake(task: str, text: str, context: Any = ()) -> Reading:
+        seen.append(tuple(context))
+        return Reading(task, "exit", 0.93, "model", "model p(exit=0.93)")
+
+    monkeypatch.setattr(exit_rules, "judge", fake)
+    ex = exchange("那我先撤啦", history=[{"role": "user", "content": "今天就到这吧"}])
+    asyncio.run(gate().admit(ex))
+    assert seen == [("今天就到这吧",)] and ex.actions == ["exit_honored"]
+    detail = next(d["detail"] for d in ex.decisions if d["rule"] == "exit")
+    assert detail["tier"] == "model" and detail["score"] == 0.93
+
+
+def test_no_exit_in_a_crisis() -> None:
+    ex = exchange("再见")
+    ex.crisis = {"level": "explicit_intent"}
+    asyncio.run(gate().admit(ex))
+    assert ex.actions == []

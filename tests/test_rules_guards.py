@@ -36,8 +36,9 @@ def test_two_checks_hold_back_only_to_the_sentence_end_once() -> None:
     # both sentences are out as soon as the next one starts: no second hold-back behind the first check
     assert released == "First sentence here. THE SECRET PART."
     assert chain.flush() == " Last one"
-    assert len(a.seen) == len(b.seen) == 3          # each sentence judged once by each check
-    assert b.seen[1] == " THE SECRET PART."         # later checks see what earlier ones let out
+    assert len(a.seen) == 3                         # each sentence judged once by each check ...
+    assert b.seen == ["First sentence here.", " Last one"]   # ... until one changes it: what goes out
+    #                                                          then is Candor's own text, not the model's
 
 
 def test_a_claim_split_across_tiny_deltas_is_judged_whole() -> None:

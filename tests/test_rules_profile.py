@@ -1,20 +1,39 @@
-"""The profile gate (middleware/rules/profile.py): which age band applies, and from where."""
+"""Suspected minors: the message, else one of the earlier user turns the policy reads with it."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
+from middleware.detectors.minor import DEFAULT_MINOR
+from middleware.rules.alerting import Alerter
 from middleware.rules.profile import ProfileGate
-from middleware.testing import compile_rules, make_exchange, run_gates
+from tests.rules_support import exchange, pack, patterns_only
+
+pytestmark = pytest.mark.usefixtures("patterns_only")
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
-async def test_without_a_profile_the_apps_claim_is_the_band() -> None:
-    rules = compile_rules()
-    assert any(isinstance(g, ProfileGate) for g in rules.gates)
-    ex = make_exchange(age_band="elderly")
-    await run_gates(ex, rules)
-    assert ex.state.age_band == "elderly" and ex.state.age_band_source == "header" and ex.state.profile is None
+def admit(text: str, history: list[dict[str, str]] | None = None, turns: int | None = None) -> dict[str, object]:
+    policy = pack()
+    if turns is not None:
+        policy = policy.model_copy(update={"detection": policy.detection.model_copy(update={"context_turns": turns})})
+    ex = exchange(text, history=history, policy=policy)
+    ex.ctx.user_id = None   # nobody to remember: the conversation is all there is
+    asyncio.run(ProfileGate(policy, None, Alerter(), DEFAULT_MINOR).admit(ex))
+    return {"band": ex.extra.get("age_band"),
+            "where": [d["detail"]["in"] for d in ex.decisions if d["rule"] == "suspected_minor"]}
 
 
-async def test_no_claim_no_band() -> None:
-    ex = make_exchange()
-    await run_gates(ex, compile_rules())
-    assert ex.state.age_band is None and ex.state.age_band_source is None
+AGE = [{"role": "user", "content": "我今年13岁，上初一"}, {"role": "assistant", "content": "你好呀"}]
+
+
+def test_an_age_in_the_message_or_an_earlier_turn_switches_to_minors_mode() -> None:
+    assert admit("我今年13岁") == {"band": "minor", "where": ["message"]}
+    assert admit("你做我男朋友好不好", AGE) == {"band": "minor", "where": ["context"]}
+
+
+def test_earlier_turns_beyond_context_turns_are_not_read() -> None:
+    assert admit("你做我男朋友好不好", AGE, turns=0) == {"band": None, "where": []}
+    assert admit("今天好开心") == {"band": None, "where": []}

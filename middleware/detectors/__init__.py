@@ -3,7 +3,14 @@
 Importing this package does not import Guardrails (about 2 s of start-up); the Guardrails
 validators live in ``middleware.detectors.validators`` and are imported only where a Guard is built.
 
-Typical use::
+Typical use (one layer, every task, the tier that decided)::
+
+    from middleware.detectors import build_layer
+    layer = build_layer(policy_dict)                       # once per policy load
+    j = layer.judge("crisis", user_text, context=earlier_user_turns)
+    j.label, j.score, j.tier, j.category                   # "explicit_intent", 0.97, "model", "self_harm"
+
+The pattern detectors underneath are also usable alone::
 
     from middleware.detectors import build_detectors
     d = build_detectors({"exit": {"keywords": {"zh": ["溜了"], "en": ["peace out"]}}})
@@ -22,6 +29,8 @@ from .exit_intent import ExitIntentDetector
 from .factory import DetectorSet, DetectorSettings, build_detectors
 from .human_claim import AskHumanDetector, HumanClaimDetector, asks_if_human
 from .identity_check import IdentityCheckAbuseDetector
+from .judgment import CONTEXT_TASKS, CRISIS_CATEGORY, TASK_LABELS, TASKS, Judgment
+from .layer import DetectionLayer, build_layer, default_layer, judge
 from .minor import MinorDetector
 from .retention import AttachmentDetector, RetentionPleaDetector, attachment_signal
 from .self_harm import SelfHarmEncouragementDetector
@@ -29,11 +38,16 @@ from .sentences import SentenceBuffer, by_script, rewrite_claims, sentence_spans
 from .textnorm import Normalized, normalize
 
 __all__ = [
+    "CONTEXT_TASKS",
+    "CRISIS_CATEGORY",
+    "TASKS",
+    "TASK_LABELS",
     "AskHumanDetector",
     "AttachmentDetector",
     "CrisisAssessment",
     "CrisisDetector",
     "Detection",
+    "DetectionLayer",
     "Detector",
     "DetectorSet",
     "DetectorSettings",
@@ -41,6 +55,7 @@ __all__ = [
     "ExitIntentDetector",
     "HumanClaimDetector",
     "IdentityCheckAbuseDetector",
+    "Judgment",
     "MinorDetector",
     "Normalized",
     "RetentionPleaDetector",
@@ -50,7 +65,10 @@ __all__ = [
     "assess_crisis",
     "attachment_signal",
     "build_detectors",
+    "build_layer",
     "by_script",
+    "default_layer",
+    "judge",
     "normalize",
     "rewrite_claims",
     "sentence_spans",

@@ -7,6 +7,7 @@ timeit repeats, averaged over a mixed zh/en sample with and without hits). Budge
 from __future__ import annotations
 
 import statistics
+import time
 import timeit
 
 from .crisis import DEFAULT_CRISIS
@@ -62,11 +63,43 @@ def measure(number: int = 2000, repeat: int = 5) -> dict[str, float]:
     return results
 
 
+REQUEST_TASKS = ("crisis", "exit", "minor_safety", "prohibited_content")
+OUTPUT_TASKS = ("human_claim", "retention_plea", "emotional_manipulation", "privacy_probing", "minor_safety",
+                "prohibited_content")
+
+
+def measure_layer(rounds: int = 200) -> dict[str, float]:
+    """p50 µs per message of every local tier (normalisation, patterns, models) for one side's tasks.
+
+    Each call reads a text the layer has not seen (a fresh copy, no cached reading or normalisation),
+    so this is the cost of a new message, not of a cache hit."""
+    from .layer import DetectionLayer, Reading
+
+    layer = DetectionLayer()
+    out: dict[str, float] = {}
+    for side, tasks in (("request side (crisis, exit, minor, prohibited)", REQUEST_TASKS),
+                        ("output side (claim, plea, manipulation, privacy, minor, prohibited)", OUTPUT_TASKS)):
+        times: list[float] = []
+        for _ in range(rounds):
+            for sample in SAMPLES:
+                text = "".join([sample[:1], sample[1:]])  # a new object: no identity cache applies
+                start = time.perf_counter_ns()
+                reading = Reading(text)
+                for task in tasks:
+                    layer._decide(task, reading, "none")
+                times.append((time.perf_counter_ns() - start) / 1000)
+        out[side] = statistics.median(times)
+    return out
+
+
 def main() -> None:
     avg = sum(len(s) for s in SAMPLES) / len(SAMPLES)
     print(f"{len(SAMPLES)} samples, {avg:.0f} characters on average")
     for name, micros in measure().items():
         print(f"{name:32s} {micros:7.1f} µs")
+    print("\ndetection layer, all local tiers, p50 per new message (budget 150 µs):")
+    for name, micros in measure_layer().items():
+        print(f"{name:70s} {micros:7.1f} µs")
 
 
 if __name__ == "__main__":

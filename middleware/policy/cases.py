@@ -28,14 +28,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..durations import Duration
 from ..yamlfile import FileProblems, Problem, load_yaml_file, problems_from_validation
-from .model import Relationship, RequirementId
+from .model import BUILTIN_VALIDATORS, Relationship, RequirementId
 
 NOTICE_KINDS = ("ai_disclosure", "usage_reminder", "dependence_reminder", "reality_reminder", "digital_human",
                 "risk_warning", "crisis_support", "exit")
 ACTIONS = ("human_claim_rewritten", "human_claim_blocked", "retention_plea_rewritten", "retention_plea_blocked",
            "output_blocked", "crisis_replaced", "crisis_augmented", "handover_active", "exit_honored",
            "label_delegated", "notices_delegated", "unlabeled_delivery", "intimacy_declined", "clocks_off",
-           "suspected_minor", "human_question_answered")
+           "suspected_minor", "human_question_answered",
+           *(f"{name}_{outcome}" for name in BUILTIN_VALIDATORS for outcome in ("blocked", "rewritten", "flagged")))
 AgeBand = Literal["under14", "minor", "adult", "elderly"]
 
 

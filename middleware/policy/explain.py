@@ -1,7 +1,8 @@
 """``candor policy explain``: a policy in words, for the compliance officer who signs it off.
 
-For each rule: what it does, its parameters (durations in words), its texts in every locale, and the
-requirements it cites with their summaries. Asked about a requirement ID, it shows which rules cite it.
+For each rule: what it does, its parameters (durations in words), its texts in every locale, the
+detection tiers that enforce it in this build (only what runs), and the requirements it cites with their
+summaries. Asked about a requirement ID, it shows which rules cite it.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .catalogue import CATALOGUE, closest_id
-from .model import RULE_SECTIONS, Policy, Text
+from .model import BUILTIN_VALIDATORS, RULE_SECTIONS, Policy, Text, validator_tiers
 
 RULE_TITLES = {
     "identity": "End-user identity", "data": "Data and training",
     "disclosure": "AI disclosure", "usage": "Usage-time reminders", "dependence": "Over-dependence reminders",
     "labels": "AI-content labels", "crisis": "Crisis handling", "minors": "Minors mode",
     "elderly": "Older users", "exit": "Convenient exit", "likeness": "Real-person likeness",
-    "complaints": "Complaints and appeals", "output_validators": "Output checks", "audit": "Audit log",
+    "complaints": "Complaints and appeals", "output_validators": "Output checks", "detection": "Text detection",
+    "audit": "Audit log",
 }
-_OTHER = ("output_validators", "audit")
+_OTHER = ("output_validators", "detection", "audit")
 
 
 def duration_words(seconds: float | None) -> str:
@@ -208,6 +210,42 @@ def _data(p: Policy) -> list[str]:
     return ["Training consent is not checked."]
 
 
+# rule section -> the detection tasks whose tiers enforce it (sections not listed use no text detection)
+_SECTION_TASKS: dict[str, tuple[str, ...]] = {
+    "disclosure": ("human_claim",), "crisis": ("crisis",), "exit": ("exit", "retention_plea"),
+}
+_PATTERN_ONLY = {"dependence": "attachment phrases", "elderly": "payment and fraud topics",
+                 "minors": "signs of a likely minor"}
+
+
+def _tiers(tiers: tuple[str, ...]) -> str:
+    return ", ".join(f"{t} tier" for t in tiers)
+
+
+def enforced_by(policy: Policy, name: str) -> str:
+    """Which tiers enforce a rule section in this build: only what runs is named."""
+    from ..rules.detection import tiers
+
+    if name == "disclosure" and policy.disclosure is not None and policy.disclosure.human_claims == "off":
+        return "the session clock (no text detection: human claims are not checked)"
+    tasks = _SECTION_TASKS.get(name)
+    if tasks is not None:
+        parts = []
+        for task in tasks:
+            if task == "retention_plea" and not (policy.exit and policy.exit.block_retention_pleas):
+                continue
+            found = tiers(task)
+            if task == "exit":
+                found = tuple(dict.fromkeys(("pattern", *found)))   # the policy's keywords are a pattern
+            if found:
+                parts.append(f"{task}: {_tiers(found)}")
+        extra = "; the session clock" if name == "disclosure" else ""
+        return "; ".join(parts) + extra
+    if name in _PATTERN_ONLY:
+        return f"the rule's parameters; pattern tier for {_PATTERN_ONLY[name]}"
+    return "the rule's parameters (no text detection)"
+
+
 _DESCRIBE: dict[str, Callable[[Policy], list[str]]] = {
     "identity": _identity, "data": _data,
     "disclosure": _disclosure, "usage": _usage, "dependence": _dependence, "labels": _labels,
@@ -237,9 +275,16 @@ def _section(policy: Policy, name: str) -> str:
             return "\n".join([*lines, "  No output checks."])
         for v in policy.output_validators:
             who = {"all": "all users", "minors": "minors", "elderly": "older users"}[v.audience]
-            lines.append(f"  - {v.name} (for {who}): on a hit {v.on_fail}; if it cannot run "
-                         f"within {duration_words(v.timeout)}: {v.on_error}")
+            lines.append(f"  - {v.name} (for {who}): {BUILTIN_VALIDATORS.get(v.name, 'a Guardrails validator')}; "
+                         f"on a hit {v.on_fail}")
+            lines.append(f"    Enforced by: {_tiers(validator_tiers(v.name))}")
             lines += _cites(v.cites)
+        return "\n".join(lines)
+    if name == "detection":
+        d = policy.detection
+        lines.append(f"  Request-side detectors (crisis, exit) read the last user message with up to "
+                     f"{d.context_turns} earlier turns the app sent.")
+        lines.append("  Guard-model tier: not configured (local pattern and model tiers only).")
         return "\n".join(lines)
     if name == "audit":
         a = policy.audit
@@ -254,6 +299,7 @@ def _section(policy: Policy, name: str) -> str:
     if section is None:
         return "\n".join([*lines, "  Not enforced by this policy."])
     lines += [f"  {sentence}" for sentence in _DESCRIBE[name](policy)]
+    lines.append(f"  Enforced by: {enforced_by(policy, name)}")
     texts = _texts(policy, section)
     if texts:
         lines += ["  Texts:", *texts]

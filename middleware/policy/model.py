@@ -40,17 +40,43 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # LABEL-IMPLICIT-1: metadata values are printable ASCII without space, '"' or '\'
 _IMPLICIT_VALUE = re.compile(r'^[!#-\[\]-~]+$')
 
-# Built-in response-side checks an ``output_validators`` entry may name; ``guardrails:<validator>`` names
-# a Guardrails AI validator instead. The engine maps these names to implementations.
+# Built-in response-side checks an ``output_validators`` entry may name: name -> (what it catches, the
+# detection task that runs it; None: a built-in pattern check that always runs). ``guardrails:<name>``
+# names one of Candor's own Guardrails validators (``GUARDRAILS_VALIDATORS``). A name whose task the
+# detection layer of this build cannot judge is refused: no policy claims a check that does not run.
 BUILTIN_VALIDATORS: dict[str, str] = {
-    "prohibited_content": "content in the prohibited categories (ANTH-PROHIBIT-1)",
+    "prohibited_content": "gambling, fraud, pornography, violence or drugs offered, taught or procured: the "
+                          "local floor of ANTH-PROHIBIT-1 (its other categories need a guard model)",
     "self_harm_encouragement": "encouraging or glamorising suicide or self-harm (ANTH-PROHIBIT-2)",
     "verbal_abuse": "insults and abuse harming the user's dignity or mental health (ANTH-PROHIBIT-2)",
-    "privacy_probing": "inducing the user to reveal secrets or personal information (ANTH-PROHIBIT-3)",
-    "minor_safety": "content leading minors to unsafe imitation or bad habits (ANTH-PROHIBIT-4)",
+    "privacy_probing": "asking the user for ID or card numbers, passwords, codes, addresses, exact location, a "
+                       "child's school or photos (ANTH-PROHIBIT-3)",
+    "minor_safety": "romantic or sexual role-play with a minor, whatever the persona (ANTH-PROHIBIT-4; unsafe "
+                    "imitation and bad habits are not detected yet)",
     "dependence_inducing": "pandering or inducing emotional dependence (ANTH-PROHIBIT-5)",
-    "emotional_manipulation": "pushing purchases, transfers, guilt or false urgency (ANTH-PROHIBIT-6)",
+    "emotional_manipulation": "pressure to pay or top up to keep the companion, guilt, isolation from friends and "
+                              "family, false urgency (ANTH-PROHIBIT-6)",
 }
+VALIDATOR_TASKS: dict[str, str | None] = {
+    "prohibited_content": "prohibited_content", "privacy_probing": "privacy_probing",
+    "minor_safety": "minor_safety", "emotional_manipulation": "emotional_manipulation",
+    "self_harm_encouragement": None, "verbal_abuse": None, "dependence_inducing": None,
+}
+GUARDRAILS_VALIDATORS = ("guardrails:candor/self_harm_encouragement", "guardrails:candor/retention_plea")
+
+
+def validator_tiers(name: str) -> tuple[str, ...]:
+    """The detection tiers that run validator ``name`` in this build (empty: it cannot run)."""
+    if name in GUARDRAILS_VALIDATORS:
+        return ("pattern",)
+    if name not in VALIDATOR_TASKS:
+        return ()
+    task = VALIDATOR_TASKS[name]
+    if task is None:
+        return ("pattern",)
+    from ..rules.detection import tiers  # the detection layer says what it can judge
+
+    return tiers(task)
 
 
 def _known_id(value: str) -> str:
@@ -399,18 +425,53 @@ class OutputValidator(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     cites: tuple[RequirementId, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _class_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "guardrails" in data and "name" not in data:
+            raise ValueError(f"guardrails: {data['guardrails']!r}: Guardrails validators named by class path "
+                             f"cannot run in this version of Candor; use name: with one of "
+                             f"{', '.join(GUARDRAILS_VALIDATORS)} or a built-in validator")
+        return data
+
     @field_validator("name")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value.startswith("guardrails:") and len(value) > len("guardrails:"):
-            return value
-        if value not in BUILTIN_VALIDATORS:
-            import difflib
+        import difflib
 
+        if value.startswith("guardrails:"):
+            if value in GUARDRAILS_VALIDATORS:
+                return value
+            raise ValueError(f"Candor cannot run the Guardrails validator {value!r}: it runs "
+                             f"{', '.join(GUARDRAILS_VALIDATORS)} (or use a built-in validator name)")
+        if value not in BUILTIN_VALIDATORS:
             close = difflib.get_close_matches(value, list(BUILTIN_VALIDATORS), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else (
                 f"; built-in validators: {', '.join(BUILTIN_VALIDATORS)}; or guardrails:<validator>")
-            raise ValueError(f"unknown validator {value!r}{hint}")
+            raise ValueError(f"unknown validator {value!r}: Candor cannot run it{hint}")
+        if not validator_tiers(value):
+            raise ValueError(f"validator {value!r} cannot run in this build of Candor (its detector, task "
+                             f"{VALIDATOR_TASKS[value]!r}, is not installed); remove the entry rather than "
+                             f"claim a check that does not run")
+        return value
+
+
+class DetectionSettings(_Model):
+    """How request-side detectors read a conversation (contract 6.1).
+
+    ``context_turns``: how many earlier turns the app sent are read with the last user message (crisis,
+    exit), so an intent stated earlier still counts. ``guard`` (a guard-model tier) is not supported yet
+    and is refused rather than ignored."""
+
+    context_turns: int = Field(default=4, ge=0, le=50)
+    guard: Any = None
+
+    @field_validator("guard")
+    @classmethod
+    def _no_guard(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("the guard-model tier (detection.guard) is not yet supported by this version of "
+                             "Candor: remove the key (the local pattern and model tiers decide)")
         return value
 
 
@@ -452,6 +513,7 @@ class Policy(_Model):
     complaints: ComplaintRules | None = None
     data: DataRules | None = None
     output_validators: tuple[OutputValidator, ...] = ()
+    detection: DetectionSettings = DetectionSettings()
     audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="before")

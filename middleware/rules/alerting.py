@@ -55,11 +55,13 @@ class Alerter:
         return self._pseudonym(user_id)
 
     async def send(self, ex: Exchange, kind: str, cites: Sequence[str], *, level: str | None = None,
-                   detail: dict[str, Any] | None = None, once_per_day: bool = False) -> bool:
+                   detail: dict[str, Any] | None = None, once_per_day: bool = False,
+                   episode: str | None = None) -> bool:
         """Enqueue one alert about ``ex``; True once it is durably stored for a configured webhook (so
         ``compliance.crisis.alerted`` means someone will hear of it). Without a webhook the alert is still
         kept in the outbox (``GET /admin/alerts``) but the answer is False. ``once_per_day``: one alert of
-        this kind per user and day (the outbox ignores an id it already holds)."""
+        this kind per user and day; ``episode``: one alert of this kind per episode key (the outbox
+        ignores an id it already holds)."""
         if self._outbox is None:
             return False
         ctx = ex.ctx
@@ -68,6 +70,9 @@ class Alerter:
         if once_per_day and ctx.user_id:
             day = int(ex.now // 86400)
             digest = hashlib.sha256(f"{kind}\x1f{ctx.app_id}\x1f{ctx.user_id}\x1f{day}".encode()).hexdigest()
+            fields["id"] = f"alr_{kind[:16]}_{digest[:24]}"
+        elif episode is not None:
+            digest = hashlib.sha256(f"{kind}\x1f{ctx.app_id}\x1f{episode}".encode()).hexdigest()
             fields["id"] = f"alr_{kind[:16]}_{digest[:24]}"
         guardian = profile.guardian_contact if profile else None
         emergency = profile.emergency_contact if profile else None

@@ -141,7 +141,8 @@ class ElderlyWarning:
         if not found.matched:
             return
         ex.notice("risk_warning", self.policy.text(self.rules.risk_warning, ex.state.locale), "popup")
-        ex.decide("elderly_risk", self.rules.cites, "notice", {"topic": found.rule, "in": where})
+        ex.decide("elderly_risk", self.rules.cites, "notice", {"topic": found.rule, "in": where, "tier": "pattern",
+                                                              "score": 1.0})
 
     def after(self, ex: Exchange) -> None:
         return None

@@ -7,7 +7,8 @@
   whose ``feed`` takes released text and returns what may go out now, and whose ``flush`` returns the
   rest at the end; or a ``SentenceCheck`` that judges whole sentences. All sentence checks of a reply
   share one ``SentenceGuard``, which holds text back only up to the next sentence end (once, not once
-  per check). Work per chunk is O(chunk).
+  per check). Work per chunk is O(chunk). ``side(exchange, where)`` gives the same checks for the
+  reply's other texts (``rules/fields.py``).
 - ``Notifier`` (label and notify): adds notices, labels and the text around the reply.
 """
 
@@ -60,6 +61,11 @@ class Guard(Protocol):
 
     def start(self, ex: Exchange) -> GuardStep | SentenceCheck | None: ...
 
+    def side(self, ex: Exchange, where: str) -> GuardStep | SentenceCheck | None:
+        """A step for another text of the reply (``where``: ``choices[1].content``, a reasoning field, a
+        tool call's arguments): the same checks, nothing added around the text (``rules/fields.py``)."""
+        ...
+
 
 class Notifier(Protocol):
     name: str
@@ -108,9 +114,11 @@ class SentenceGuard:
 
     def _judge(self, sentence: str) -> str:
         for check in self._checks:
-            if not sentence:
-                break
-            sentence = check.check(sentence)
+            out = check.check(sentence)
+            if out != sentence:
+                # rewritten, removed or replaced: what goes out now is Candor's own text (the truthful
+                # statement, a safe reply), which later checks must not judge as the model's
+                return out
         return sentence
 
     def feed(self, text: str) -> str:

@@ -20,6 +20,7 @@ from ..state import ClockParams, DependenceParams, StateStore
 from .alerting import Alerter, AlertSink
 from .base import RuleSet
 from .crisis import assess as assess_crisis
+from .crisis import crisis_level
 from .registry import Build, specs
 from .text import user_norm
 
@@ -106,7 +107,6 @@ class RuleCompiler:
         return rules
 
     def compile(self, policy: Policy) -> RuleSet:
-        from ..detectors.crisis import DEFAULT_CRISIS
         from ..detectors.retention import AttachmentDetector
 
         _import_rule_modules()
@@ -120,7 +120,7 @@ class RuleCompiler:
         crisis_first: Callable[[Exchange], bool] | None = None
         if policy.crisis is not None:
             def crisis_first(ex: Exchange) -> bool:
-                return assess_crisis(ex, DEFAULT_CRISIS).level != "none"
+                return crisis_level(assess_crisis(ex))[0] != "none"
         build = Build(policy=policy, deps=self.deps, alerter=Alerter(self.deps.alerts, self.deps.pseudonym,
                                                                   include_user_id=self.deps.alert_user_id),
                       crisis_first=crisis_first, attachment=attachment)

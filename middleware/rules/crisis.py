@@ -11,8 +11,13 @@
   ``handover: true`` the session is paused (``HandoverGate``): the model stays off and a hand-over
   notice answers (``handover_active``) until ``POST /admin/sessions/{id}/release``.
 
-Either level makes the exchange's audit event a ``crisis`` event whose decision detail holds
-``level``, ``category``, ``alerted`` and ``handover``, and fills ``compliance.crisis``.
+The message is read with the earlier turns the app sent (``detection.context_turns``), by the
+detection layer's ``crisis`` task (``rules/detection.py``). Either level makes the exchange's audit
+event a ``crisis`` event whose decision detail holds ``level``, ``category``, the ``tier`` and
+``score`` that decided, ``alerted`` and ``handover``, and fills ``compliance.crisis`` (with
+``category``: ``self_harm`` | ``property_loss`` | ``emotional`` | ``third_party`` and ``tier``, contract
+6.1). Someone else at risk (``third_party``) gets the help resources, not the user's crisis protocol. A
+session already in crisis is not alerted twice for the same episode (see ``CrisisGate._alert``).
 """
 
 from __future__ import annotations
@@ -22,15 +27,17 @@ from typing import Any
 
 import structlog
 
-from ..detectors.crisis import CrisisAssessment, CrisisDetector
 from ..exchange import Exchange
 from ..handover import HandoverRegistry
 from ..policy.model import CrisisRules, Policy
 from .alerting import Alerter
+from .detection import CRISIS_LEVELS, Reading, judge
 from .registry import Build, rule
 from .session import is_minor
+from .text import context_turns
 
 log = structlog.get_logger("candor.crisis")
+
 DEFAULT_HANDOVER = {"zh": "我们的工作人员正在接手这次对话，请稍候。如果你正处在危险中，请立即拨打当地的紧急电话。",
                     "en": "A member of our staff is taking over this conversation; please wait. If you are in "
                           "danger, call your local emergency number now."}
@@ -87,55 +94,73 @@ class HandoverGate:
         ex.answer = text
         answer_notice(ex, "crisis_support", text, resources=items, handover=True)
         ex.act("handover_active")
-        ex.crisis = {"level": "explicit_intent", "resources": items, "alerted": False, "handover": True}
+        # the session is still paused from an earlier crisis; category and tier are this message's reading
+        # (None when the message itself shows no crisis)
+        found = assess(ex)
+        _, category = crisis_level(found)
+        ex.crisis = {"level": "explicit_intent", "category": category, "tier": found.tier if category else None,
+                     "resources": items, "alerted": False, "handover": True}
         ex.decide("handover", self.cites, "active", {"session_id": sid})
 
 
-def assess(ex: Exchange, detector: CrisisDetector) -> CrisisAssessment:
-    """The crisis reading of the user's latest message, made once per request: refusal gates that run
-    before the crisis gate (so help comes before a 403) ask the same question."""
-    found: CrisisAssessment | None = ex.state.crisis
+EPISODE = 6 * 3600.0          # a crisis episode: one session, level and category within this window
+
+
+def assess(ex: Exchange) -> Reading:
+    """The crisis reading of the user's latest message with the earlier turns the app sent
+    (``detection.context_turns``), made once per request: refusal gates that run before the crisis
+    gate (so help comes before a 403) ask the same question."""
+    found: Reading | None = ex.state.crisis
     if found is None:
-        found = ex.state.crisis = detector.assess(ex.state.user_text)
+        text = ex.state.user_text
+        if not text:
+            found = Reading("crisis", "none", 0.0, "pattern")
+        else:
+            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns))
+        ex.state.crisis = found
     return found
+
+
+def crisis_level(found: Reading) -> tuple[str, str | None]:
+    """(``compliance.crisis.level`` or "none", category) of a crisis reading."""
+    return CRISIS_LEVELS.get(found.label, ("none", None))
 
 
 class CrisisGate:
     name = "crisis"
 
-    def __init__(self, policy: Policy, rules: CrisisRules, detector: CrisisDetector, alerter: Alerter,
+    def __init__(self, policy: Policy, rules: CrisisRules, alerter: Alerter,
                  registry: Callable[[], HandoverRegistry] | None) -> None:
         self.policy = policy
         self.rules = rules
-        self.detector = detector
         self.alerter = alerter
         self._registry = registry
 
     async def admit(self, ex: Exchange) -> None:
-        text = ex.state.user_text
-        if not text:
+        if not ex.state.user_text:
             return
-        found = assess(ex, self.detector)
-        if found.level == "none":
+        found = assess(ex)
+        level, category = crisis_level(found)
+        if level == "none":
             return
         policy, rules, locale = self.policy, self.rules, ex.state.locale
-        loss = rules.property_loss if found.category == "property_loss" else None
-        items = resources(policy, rules, locale, found.category)
+        loss = rules.property_loss if category == "property_loss" else None
+        items = resources(policy, rules, locale, category)
         instruction = policy.text(rules.distress_instruction, locale)
         ex.kind = "crisis"
-        detail: dict[str, Any] = {"level": found.level, "category": found.category, "rule": found.rule}
-        if found.level == "distress":
+        detail: dict[str, Any] = {"level": level, "category": category, **found.evidence()}
+        seen = {"category": category, "tier": found.tier}
+        if level == "distress":
             if instruction:
                 ex.system.append(instruction)
             if items:
                 ex.notice("crisis_support", resources_text(policy, items, locale), "dialogue", resources=items)
-            ex.crisis = {"level": "distress", "category": found.category, "resources": items, "alerted": False,
-                         "handover": False}
+            ex.crisis = {"level": "distress", **seen, "resources": items, "alerted": False, "handover": False}
             ex.decide("crisis", rules.cites, "distress", {**detail, "alerted": False, "handover": False})
             return
-        alerted = await self._alert(ex, found.level, found.category)
+        alerted = await self._alert(ex, level, category)
         # the draft's takeover (ANTH-CRISIS-3) is for suicide and self-harm statements, not property loss
-        handover = await self._pause(ex) if found.category != "property_loss" else False
+        handover = await self._pause(ex) if category != "property_loss" else False
         reply = policy.text(loss.reply if loss is not None else rules.reply, locale) or (
             resources_text(policy, items, locale) if items else "")
         if handover or rules.action == "replace":
@@ -154,18 +179,24 @@ class CrisisGate:
                 ex.notice("crisis_support", reply, "dialogue", resources=items)
             ex.act("crisis_augmented")
             outcome = "augmented"
-        ex.crisis = {"level": "explicit_intent", "category": found.category, "resources": items,
-                     "alerted": alerted, "handover": handover}
+        ex.crisis = {"level": "explicit_intent", **seen, "resources": items, "alerted": alerted,
+                     "handover": handover}
         ex.decide("crisis", rules.cites, outcome, {**detail, "alerted": alerted, "handover": handover})
 
     async def _alert(self, ex: Exchange, level: str, category: str | None) -> bool:
+        """One alert per crisis episode: the alert's id is derived from the session, level, category
+        and ``EPISODE`` window, and the outbox keeps an id once, so a user repeating their distress in
+        the same session does not page the guardian again and again (a new category, a sharper level,
+        a new session or a new window is a new episode)."""
         minor = is_minor(ex)
+        episode = f"{ex.ctx.session_id or ex.state.scope or ex.event_id}\x1f{level}\x1f{category}" \
+                  f"\x1f{int(ex.now // EPISODE)}"
         if self.rules.alert:
             return await self.alerter.send(ex, "crisis", self.rules.cites, level=level,
-                                           detail={"category": category, "minor": minor})
+                                           detail={"category": category, "minor": minor}, episode=episode)
         if minor and self.policy.minors is not None:   # guardians hear of a minor's safety risk (ANTH-MINOR-4)
             return await self.alerter.send(ex, "minor_safety", ["ANTH-MINOR-4"], level=level,
-                                           detail={"category": category})
+                                           detail={"category": category}, episode=episode)
         return False
 
     async def _pause(self, ex: Exchange) -> bool:
@@ -192,8 +223,6 @@ def _handover(b: Build) -> HandoverGate | None:
 @rule("crisis", stage="gate", order=60)
 def _crisis(b: Build) -> CrisisGate | None:
     # before any refusal: a person in crisis is never answered with a 403 when help can be given
-    from ..detectors.crisis import DEFAULT_CRISIS
-
     if b.policy.crisis is None:
         return None
-    return CrisisGate(b.policy, b.policy.crisis, DEFAULT_CRISIS, b.alerter, b.deps.handover)
+    return CrisisGate(b.policy, b.policy.crisis, b.alerter, b.deps.handover)

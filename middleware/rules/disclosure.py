@@ -11,13 +11,15 @@
 
 from __future__ import annotations
 
-from ..detectors.human_claim import DEFAULT_ASK_HUMAN, HumanClaimDetector
+from ..detectors.human_claim import DEFAULT_ASK_HUMAN
 from ..exchange import Exchange
 from ..policy.model import DisclosureRules, Policy
 from ..state import Decision
+from .detection import judge, tiers
 from .registry import Build, rule
 from .text import user_norm
 
+_MODEL_TIER = "model" in tiers("human_claim")
 _AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")
 
 
@@ -56,10 +58,9 @@ class SystemInstruction:
 class HumanClaimGuard:
     name = "human_claims"
 
-    def __init__(self, policy: Policy, rules: DisclosureRules, detector: HumanClaimDetector) -> None:
+    def __init__(self, policy: Policy, rules: DisclosureRules) -> None:
         self.policy = policy
         self.rules = rules
-        self.detector = detector
 
     def start(self, ex: Exchange) -> _HumanClaimStep | None:
         if self.rules.human_claims == "off":
@@ -67,28 +68,40 @@ class HumanClaimGuard:
         asked = bool(ex.state.user_text) and DEFAULT_ASK_HUMAN.detect_normalized(user_norm(ex)).matched
         if asked:
             ex.decide("human_question", self.rules.cites, "detected")
-        statement = self.policy.text(self.rules.truthful_statement, ex.state.locale) or \
+        return _HumanClaimStep(self, ex, self._statement(ex), asked, None)
+
+    def side(self, ex: Exchange, where: str) -> _HumanClaimStep | None:
+        """A step for another text of the reply (reasoning, another choice, a tool call's arguments):
+        claims are rewritten there too; the answer owed to "are you human?" belongs to the content."""
+        if self.rules.human_claims == "off":
+            return None
+        return _HumanClaimStep(self, ex, self._statement(ex), False, where)
+
+    def _statement(self, ex: Exchange) -> str:
+        return self.policy.text(self.rules.truthful_statement, ex.state.locale) or \
             self.policy.text(self.rules.notice, ex.state.locale)
-        return _HumanClaimStep(self, ex, statement, asked)
 
 
 class _HumanClaimStep:
     """A sentence check (see ``SentenceGuard``): claims of being human never reach the client."""
 
-    __slots__ = ("asked", "blocked", "ex", "guard", "said_ai", "statement")
+    __slots__ = ("asked", "blocked", "ex", "guard", "said_ai", "statement", "where")
 
-    def __init__(self, guard: HumanClaimGuard, ex: Exchange, statement: str, asked: bool) -> None:
+    def __init__(self, guard: HumanClaimGuard, ex: Exchange, statement: str, asked: bool,
+                 where: str | None) -> None:
         self.guard = guard
         self.ex = ex
         self.statement = statement
         self.asked = asked
+        self.where = where
         self.blocked = False
         self.said_ai = False
 
     def check(self, sentence: str) -> str:
         if self.blocked:
             return ""
-        if not self.guard.detector.detect(sentence).matched:
+        found = judge("human_claim", sentence)
+        if not found.hit:
             if self.asked and not self.said_ai:
                 low = sentence.lower()
                 self.said_ai = any(w in low for w in _AI_WORDS)
@@ -96,20 +109,23 @@ class _HumanClaimStep:
         ex = self.ex
         rules = self.guard.rules
         self.said_ai = True
+        detail: dict[str, object] = {"sentences": 1, **found.evidence()}
+        if self.where is not None:
+            detail["field"] = self.where
         if rules.human_claims == "block":
             self.blocked = True
             ex.act("human_claim_blocked")
-            ex.decide("human_claims", rules.cites, "blocked", {"sentences": 1})
+            ex.decide("human_claims", rules.cites, "blocked", detail)
             return self.statement
         ex.act("human_claim_rewritten")
-        ex.decide("human_claims", rules.cites, "rewritten", {"sentences": 1})
+        ex.decide("human_claims", rules.cites, "rewritten", detail)
         trail = sentence[len(sentence.rstrip()):]
         return self.statement + trail
 
     def screen(self, text: str) -> bool:
-        if self.blocked or (self.asked and not self.said_ai):
-            return True
-        return self.guard.detector.detect(text).matched
+        if self.blocked or (self.asked and not self.said_ai) or _MODEL_TIER:
+            return True   # a model reads sentence by sentence: a long text may dilute one claim
+        return judge("human_claim", text).hit
 
     def finish(self, tail: str) -> str:
         if not self.asked or self.said_ai or self.ex.state.structured:
@@ -133,8 +149,6 @@ def _system_instruction(b: Build) -> SystemInstruction | None:
 
 @rule("human_claim", stage="guard", order=10)
 def _human_claim(b: Build) -> HumanClaimGuard | None:
-    from ..detectors.human_claim import HumanClaimDetector
-
     if b.policy.disclosure is None:
         return None
-    return HumanClaimGuard(b.policy, b.policy.disclosure, HumanClaimDetector())
+    return HumanClaimGuard(b.policy, b.policy.disclosure)

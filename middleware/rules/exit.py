@@ -1,6 +1,7 @@
 """A free exit (ANTH-EXIT-1).
 
-``ExitGate``: a message asking to leave (detector ``exit_intent`` with the policy's keywords) is
+``ExitGate``: a message asking to leave (detector ``exit_intent`` with the policy's keywords, else the
+detection layer's ``exit`` task reading the message with the earlier turns, ``detection.context_turns``) is
 answered with the policy's closing, without calling the model; the user's sessions are ended in the
 state store, so their next message starts a new session (and gets the first-turn disclosure). The
 audit event is an ``exit`` event. A message that also shows a crisis is not an exit: the crisis gate
@@ -20,7 +21,9 @@ from ..exchange import Exchange
 from ..policy.model import ExitRules, Policy
 from ..state import StateStore, StateStoreError
 from .crisis import answer_notice
+from .detection import TASKS, Reading, judge
 from .registry import Build, rule
+from .text import context_turns
 
 log = structlog.get_logger("candor.exit")
 
@@ -39,8 +42,8 @@ class ExitGate:
         text = ex.state.user_text
         if not text or ex.crisis is not None:
             return
-        found = self.detector.detect(text)
-        if not found.matched:
+        found = self._read(ex, text)
+        if not found.hit:
             return
         reply = self.policy.text(self.rules.reply, ex.state.locale)
         ex.answer = reply
@@ -55,7 +58,17 @@ class ExitGate:
                 ended = True
             except StateStoreError as exc:   # the user still leaves; the next message may continue the session
                 log.error("exit_session_not_ended", event_id=ex.event_id, error=repr(exc))
-        ex.decide("exit", self.rules.cites, "honored", {"rule": found.rule, "session_ended": ended})
+        ex.decide("exit", self.rules.cites, "honored", {**found.evidence(), "session_ended": ended})
+
+    def _read(self, ex: Exchange, text: str) -> Reading:
+        """The policy's own exit phrases (pattern tier), else the detection layer's ``exit`` task on
+        the message with the earlier turns the app sent (an exit stated in a story is no exit)."""
+        own = self.detector.detect(text)
+        if own.matched:
+            return Reading("exit", "exit", 1.0, "pattern", own.rule, tuple(own.spans))
+        if "exit" not in TASKS:
+            return Reading("exit", "none", 0.0, "pattern")
+        return judge("exit", text, context_turns(ex, ex.policy.detection.context_turns))
 
 
 @rule("exit", stage="gate", order=70)

@@ -1,113 +1,166 @@
-"""Checks on model output, sentence by sentence, streaming included (ANTH-EXIT-1, ANTH-PROHIBIT-2/5/6).
+"""Checks on model output, sentence by sentence, streaming included (ANTH-EXIT-1, ANTH-PROHIBIT-1..6).
 
 One guard runs every output check a policy asks for:
 
-- the exit rule's retention pleas (``exit.block_retention_pleas``; detector ``retention_plea``):
+- the exit rule's retention pleas (``exit.block_retention_pleas``; task ``retention_plea``):
   rewritten (the sentence is removed; a reply left empty gets a short kind closing) or blocked, per
   ``exit.retention_plea_action`` (actions ``retention_plea_rewritten`` / ``retention_plea_blocked``);
-- ``output_validators`` entries with a built-in implementation: ``self_harm_encouragement`` and
-  ``verbal_abuse`` (detector ``self_harm_encouragement``: its abuse rules are verbal abuse, the others
-  encouragement), ``dependence_inducing`` (the isolation rules of ``retention_plea``), and
-  ``guardrails:candor/...`` naming the same detectors. ``on_fail``: ``block`` ends the reply there
-  with a safe reply (``output_blocked``; the entry's ``params.reply`` may give the text, per
-  locale), ``rewrite`` removes the sentence, ``flag`` only records. ``audience`` limits an entry to
-  minors or older users.
+- ``output_validators`` entries (contract 6.1): ``self_harm_encouragement`` and ``verbal_abuse``
+  (detector ``self_harm_encouragement``: its abuse rules are verbal abuse, the others encouragement),
+  ``dependence_inducing`` (the isolation rules of ``retention_plea``), ``guardrails:candor/...`` naming
+  the same detectors, and the validators judged by the detection layer (``rules/detection.py``):
+  ``emotional_manipulation`` (ANTH-PROHIBIT-6), ``privacy_probing`` (ANTH-PROHIBIT-3), ``minor_safety``
+  (ANTH-PROHIBIT-4: unsafe imitation, bad habits, romantic or sexual role-play; the packs limit it to
+  minors with ``audience: minors``, whatever persona is or is not registered) and
+  ``prohibited_content`` (ANTH-PROHIBIT-1: the local floor for gambling, fraud, pornography, violence
+  and drugs). ``on_fail``: ``block`` ends the reply there with a safe reply (the entry's
+  ``params.reply`` may give the text, per locale), ``rewrite`` removes the sentence, ``flag`` only
+  records. Each hit adds ``<name>_blocked`` (and ``output_blocked``), ``<name>_rewritten`` or
+  ``<name>_flagged`` to the actions, and a decision naming the tier and score that decided.
+  ``audience`` limits an entry to minors or older users.
 
 A sentence is judged before any of it reaches the client: text is held back only to the next
-sentence end (or clause break in a run-on text). Entries without a built-in implementation
-(``privacy_probing``, ``minor_safety``, ``prohibited_content``, ``emotional_manipulation``: there is
-no detector for pushing purchases or transfers; guilt-trips to stay are the exit rule's; other
-Guardrails validators) are not enforced: the compiler logs a warning, and no decision claims they ran.
+sentence end (or clause break in a run-on text). A validator Candor cannot run is refused when the
+policy loads (``policy/model.py``), so every entry here runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import structlog
-
-from ..detectors.base import HAS_CJK, Detection, Detector
+from ..detectors.base import HAS_CJK, Detector
 from ..detectors.retention import DEFAULT_RETENTION_PLEA
 from ..detectors.self_harm import DEFAULT_SELF_HARM
 from ..detectors.textnorm import normalize
 from ..exchange import Exchange
-from ..policy.model import OutputValidator, Policy, Text
+from ..policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Text
 from ..profiles.models import MINOR_BANDS
 from .crisis import resources, resources_text
+from .detection import Reading, judge, tiers
 from .registry import Build, rule
 
-log = structlog.get_logger("candor.rules")
 OnFail = Literal["block", "rewrite", "flag"]
+Reader = Callable[[str], Reading]
 
 SAFE_REPLY = {"zh": "你的感受很重要。如果你正处在困难中，请联系身边信任的人或专业的心理援助热线。",
               "en": "Your feelings matter. If you are going through a hard time, please reach out to someone you "
                     "trust or a crisis line."}
 KIND_CLOSING = {"zh": "好的，去忙吧，随时欢迎你回来。", "en": "Of course. Take care, and come back any time."}
+# what a blocked (or wholly removed) reply says instead, per kind of check (a policy's params.reply wins)
+REPLACEMENTS: dict[str, dict[str, str]] = {
+    "closing": KIND_CLOSING,
+    "decline": {"zh": "抱歉，这部分内容我不能提供。我们聊点别的吧。",
+                "en": "Sorry, I can't help with that part. Let's talk about something else."},
+    "free_choice": {"zh": "你的决定由你自己做主，不必为我花钱，也不必勉强自己。",
+                    "en": "Your choices are yours to make: you never need to pay or push yourself for me."},
+    "no_private": {"zh": "你不需要告诉我任何个人隐私信息。",
+                   "en": "You don't need to share any personal or private information with me."},
+    "change_topic": {"zh": "这个话题不适合我们聊，我们换个话题吧。",
+                     "en": "That's not something we should talk about. Let's talk about something else."},
+}
+# a user known to be a minor: each sentence is also read as said to a minor, so romantic or sexual
+# role-play is caught whatever persona is (or is not) registered and whether or not the text names an age
+MINOR_FRAME = "（对方是未成年人，未成年 you are talking to a minor）"
 
 _ABUSE = frozenset({"zh_abuse", "en_abuse"})
 _ISOLATE = frozenset({"zh_isolate", "en_isolate"})
 _SELF_HARM_RULES = frozenset({"zh_tell_die", "zh_tell_method", "zh_glamorise", "zh_worthless_life", "en_tell_die",
                               "en_glamorise", "en_worthless_life"})
-# name -> (detector, the detector's rules this check owns (None: all), kind of replacement)
-BUILTIN: dict[str, tuple[Detector, frozenset[str] | None, str]] = {
+# pattern-table checks: name -> (detector, the detector's rules this check owns (None: all), replacement)
+PATTERN_CHECKS: dict[str, tuple[Detector, frozenset[str] | None, str]] = {
     "self_harm_encouragement": (DEFAULT_SELF_HARM, _SELF_HARM_RULES, "safe"),
     "verbal_abuse": (DEFAULT_SELF_HARM, _ABUSE, "safe"),
     "dependence_inducing": (DEFAULT_RETENTION_PLEA, _ISOLATE, "closing"),
     "guardrails:candor/self_harm_encouragement": (DEFAULT_SELF_HARM, None, "safe"),
     "guardrails:candor/retention_plea": (DEFAULT_RETENTION_PLEA, None, "closing"),
 }
+# replacement kind of the checks the detection layer judges
+TASK_REPLACEMENT = {"emotional_manipulation": "free_choice", "privacy_probing": "no_private",
+                    "minor_safety": "change_topic", "prohibited_content": "decline"}
 
 
-_WARNED: set[tuple[str, str]] = set()
+def action_name(name: str) -> str:
+    """The prefix of a check's actions: its name; a Guardrails validator's class name in snake case."""
+    if not name.startswith("guardrails:"):
+        return name
+    tail = name.split("/")[-1].split(":")[-1]
+    return re.sub(r"[^a-z0-9]+", "_", tail.lower()).strip("_") + "_validator"
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
     name: str
-    detector: Detector
-    rules: frozenset[str] | None
+    read: Reader                     # the sentence's reading for this check
+    key: str                         # checks with the same key share one reading per sentence
     on_fail: OnFail
     cites: tuple[str, ...]
     audience: Literal["all", "minors", "elderly"]
     reply: Text | None
-    replacement: str                 # "safe" | "closing"
-    blocked_action: str
-    rewritten_action: str | None
+    replacement: str                 # "safe" or a key of REPLACEMENTS
+    screens: bool = True             # a whole burst may be judged at once (patterns judge clause by clause)
 
     def applies(self, band: str | None) -> bool:
         if self.audience == "minors":
             return band in MINOR_BANDS
         return self.audience == "all" or band == "elderly"
 
+    @property
+    def action(self) -> str:
+        return f"{action_name(self.name)}_{_OUTCOME[self.on_fail]}"
+
+
+_OUTCOME = {"block": "blocked", "rewrite": "rewritten", "flag": "flagged"}
+
+
+def _pattern_reader(task: str, detector: Detector, owned: frozenset[str] | None) -> Reader:
+    def read(sentence: str) -> Reading:
+        found = detector.detect(sentence)
+        rule = found.rule
+        if found.matched and owned is not None and rule not in owned:
+            # the first hit's rule may belong to another check: look at every hit of the sentence
+            rule = next((h.rule for h in detector.hits(normalize(sentence).text) if h.rule in owned), "")
+        if not found.matched or not rule:
+            return Reading(task, "none", 0.0, "pattern")
+        return Reading(task, found.label, 1.0, "pattern", rule, tuple(found.spans))
+    return read
+
+
+def _task_reader(task: str) -> Reader:
+    def read(sentence: str) -> Reading:
+        return judge(task, sentence)
+    return read
+
 
 def compile_checks(policy: Policy) -> list[Check]:
     checks: list[Check] = []
     rules = policy.exit
     if rules is not None and rules.block_retention_pleas:
-        checks.append(Check("retention_plea", DEFAULT_RETENTION_PLEA, None, rules.retention_plea_action,
-                            tuple(rules.cites), "all", None, "closing", "retention_plea_blocked",
-                            "retention_plea_rewritten"))
+        checks.append(Check("retention_plea", _task_reader("retention_plea"), "task:retention_plea",
+                            rules.retention_plea_action, tuple(rules.cites), "all", None, "closing",
+                            "model" not in tiers("retention_plea")))
     for v in policy.output_validators:
-        builtin = BUILTIN.get(v.name)
-        if builtin is None:
-            if (policy.id, v.name) not in _WARNED:   # once per process, not once per compiled version
-                _WARNED.add((policy.id, v.name))
-                log.warning("output_validator_not_enforced", policy=policy.id, validator=v.name,
-                            reason="no built-in implementation in this version")
-            continue
-        checks.append(_check(v, *builtin))
+        checks.append(_check(v))
     return checks
 
 
-def _check(v: OutputValidator, detector: Detector, owned: frozenset[str] | None, replacement: str) -> Check:
+def _check(v: OutputValidator) -> Check:
     reply = v.params.get("reply")
     text = Text.model_validate(reply) if isinstance(reply, (str, dict)) else None
-    pleas = replacement == "closing"
-    return Check(v.name, detector, owned, v.on_fail, tuple(v.cites), v.audience, text, replacement,
-                 "retention_plea_blocked" if pleas else "output_blocked",
-                 "retention_plea_rewritten" if pleas else "output_rewritten")
+    pattern = PATTERN_CHECKS.get(v.name)
+    if pattern is not None:
+        detector, owned, replacement = pattern
+        read = _pattern_reader(v.name, detector, owned)
+        key = f"{v.name}"
+    else:
+        task = VALIDATOR_TASKS[v.name]   # the policy model refused any name without a runnable task
+        assert task is not None
+        read, key, replacement = _task_reader(task), f"task:{task}", TASK_REPLACEMENT[task]
+        return Check(v.name, read, key, v.on_fail, tuple(v.cites), v.audience, text, replacement,
+                     "model" not in tiers(task))
+    return Check(v.name, read, key, v.on_fail, tuple(v.cites), v.audience, text, replacement)
 
 
 class OutputGuard:
@@ -118,9 +171,14 @@ class OutputGuard:
         self.checks = list(checks)
 
     def start(self, ex: Exchange) -> _OutputStep | None:
+        return self.side(ex, None)
+
+    def side(self, ex: Exchange, where: str | None) -> _OutputStep | None:
+        """A step for one text of the reply; ``where`` names a text other than the reply's content
+        (``reasoning_content``, ``choices[1].content``, ...): it is recorded, and owes no closing."""
         band = ex.state.age_band
         active = [c for c in self.checks if c.applies(band)]
-        return _OutputStep(self, ex, active) if active else None
+        return _OutputStep(self, ex, active, where) if active else None
 
     def replacement(self, check: Check, ex: Exchange, sentence: str) -> str:
         locale = ex.state.locale
@@ -128,8 +186,8 @@ class OutputGuard:
             return self.policy.text(check.reply, locale)
         zh = bool(HAS_CJK.search(sentence)) if sentence.strip() else (locale or self.policy.locale).startswith("zh")
         lang = "zh" if zh else "en"
-        if check.replacement == "closing":
-            return KIND_CLOSING[lang]
+        if check.replacement in REPLACEMENTS:
+            return REPLACEMENTS[check.replacement][lang]
         items = resources(self.policy, self.policy.crisis, "zh-CN" if zh else "en")
         safe = SAFE_REPLY[lang]
         return f"{safe}{'' if zh else ' '}{resources_text(self.policy, items, 'zh-CN' if zh else 'en')}" \
@@ -139,50 +197,56 @@ class OutputGuard:
 class _OutputStep:
     """A sentence check (see ``SentenceGuard``)."""
 
-    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "released", "removed")
+    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "minor", "released", "removed", "where")
 
-    def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check]) -> None:
+    def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check], where: str | None) -> None:
         self.guard = guard
         self.ex = ex
         self.checks = checks
+        self.where = where
+        self.minor = ex.state.age_band in MINOR_BANDS
         self.blocked = False
         self.released = False     # some model text went out
         self.removed: Check | None = None
         self.counts: dict[str, dict[str, Any]] = {}
 
-    def _record(self, check: Check, outcome: str, found: Detection) -> None:
-        detail = self.counts.get(check.name)
+    def _record(self, check: Check, found: Reading) -> None:
+        key = check.name if self.where is None else f"{check.name}@{self.where}"
+        detail = self.counts.get(key)
         if detail is None:
-            detail = self.counts[check.name] = {"sentences": 0, "rule": found.rule}
-            self.ex.decide(check.name, check.cites, outcome, detail)
+            detail = self.counts[key] = {"sentences": 0, **found.evidence()}
+            if self.where is not None:
+                detail["field"] = self.where
+            self.ex.decide(check.name, check.cites, _OUTCOME[check.on_fail], detail)
         detail["sentences"] += 1
+        self.ex.act(check.action)
 
     def check(self, sentence: str) -> str:
         if self.blocked:
             return ""
-        seen: dict[int, Detection] = {}
+        seen: dict[str, Reading] = {}
         worst: Check | None = None
         rewrite: Check | None = None
         for check in self.checks:
-            found = seen.get(id(check.detector))
+            found = seen.get(check.key)
             if found is None:
-                found = seen[id(check.detector)] = check.detector.detect(sentence)
-            if not found.matched or (check.rules is not None and found.rule not in check.rules
-                                     and not _any_owned(check, sentence)):
+                found = check.read(sentence)
+                if not found.hit and self.minor and check.key == "task:minor_safety":
+                    found = check.read(MINOR_FRAME + sentence)
+                seen[check.key] = found
+            if not found.hit:
                 continue
-            outcome = {"block": "blocked", "rewrite": "rewritten", "flag": "flagged"}[check.on_fail]
-            self._record(check, outcome, found)
+            self._record(check, found)
             if check.on_fail == "block" and worst is None:
                 worst = check
             elif check.on_fail == "rewrite" and rewrite is None:
                 rewrite = check
         if worst is not None:
             self.blocked = True
-            self.ex.act(worst.blocked_action)
+            if worst.name != "retention_plea":
+                self.ex.act("output_blocked")   # contract 3.2: the reply was cut short
             return self.guard.replacement(worst, self.ex, sentence)
         if rewrite is not None:
-            assert rewrite.rewritten_action is not None
-            self.ex.act(rewrite.rewritten_action)
             self.removed = rewrite
             return ""
         if sentence.strip():
@@ -192,27 +256,24 @@ class _OutputStep:
     def screen(self, text: str) -> bool:
         if self.blocked:
             return True
-        seen: set[int] = set()
+        seen: set[str] = set()
         for check in self.checks:
-            if id(check.detector) not in seen:
-                seen.add(id(check.detector))
-                if check.detector.detect(text).matched:
+            if not check.screens or (self.minor and check.key == "task:minor_safety"):
+                return True   # a model reads sentence by sentence (a long text may dilute one bad sentence);
+                #               a minor's replies are read with a frame, sentence by sentence
+            if check.key not in seen:
+                seen.add(check.key)
+                if check.read(text).hit:
                     return True
         if text.strip():
             self.released = True
         return False
 
     def finish(self, tail: str) -> str:
-        if not self.blocked and not self.released and self.removed is not None:
+        if self.where is None and not self.blocked and not self.released and self.removed is not None:
             # every sentence was removed: a reply is still owed, and it must not plead
             return self.guard.replacement(self.removed, self.ex, "")
         return ""
-
-
-def _any_owned(check: Check, sentence: str) -> bool:
-    """The first hit's rule may belong to another check; look at every hit of the sentence."""
-    assert check.rules is not None
-    return any(h.rule in check.rules for h in check.detector.hits(normalize(sentence).text))
 
 
 @rule("output_validators", stage="guard", order=20)

@@ -5,7 +5,8 @@
 - loads the user's profile (cached, microseconds) when the request names a user;
 - resolves the age band: the profile's, else the app's ``X-Candor-Age-Band``; minors mode (set by
   detection, unless an appeal overrode it) makes it ``minor``;
-- suspected minors (ANTH-MINOR-5): a message suggesting a minor (detector ``suspected_minor``) raises
+- suspected minors (ANTH-MINOR-5): a message (or one of the earlier user turns the app sent,
+  ``detection.context_turns``) suggesting a minor (detector ``suspected_minor``) raises
   a ``suspected_minor`` alert (at most one per user and day) and, with ``suspected_minor_action:
   minors_mode``, switches the profile to minors mode from this request on. The operator's appeal
   decision (``minors_mode_override`` on the profile) stops both;
@@ -27,6 +28,7 @@ from ..profiles.models import MINOR_BANDS, UserProfile, resolve_age_band
 from ..profiles.service import ProfileService
 from .alerting import Alerter
 from .registry import Build, rule
+from .text import context_turns
 
 UNLABELED_CITES = ("LABEL-UNLABELED-1",)
 GUARDIAN_CITES = ("ANTH-MINOR-4",)
@@ -98,10 +100,20 @@ class ProfileGate:
         if not text:
             return False
         found = self.detector.detect(text)
+        where = "message"
         if not found.matched:
-            return False
+            # an age stated a few turns ago still counts (detection.context_turns): without a profile to
+            # remember it, the conversation is all there is
+            for turn in reversed(context_turns(ex, ex.policy.detection.context_turns)):
+                found = self.detector.detect(turn)
+                if found.matched:
+                    where = "context"
+                    break
+            else:
+                return False
         action = "minors_mode" if self.switch else "flagged"
-        ex.decide("suspected_minor", self.cites, action, {"rule": found.rule})
+        ex.decide("suspected_minor", self.cites, action, {"rule": found.rule, "in": where, "tier": "pattern",
+                                                          "score": 1.0})
         ex.act("suspected_minor")   # the app is told, whatever the policy does about it (ANTH-MINOR-5)
         if self.switch and ex.ctx.user_id is not None and self._profiles is not None and not (
                 profile is not None and profile.minors_mode):

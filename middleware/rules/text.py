@@ -1,6 +1,8 @@
-"""The user's latest message, normalised once per request for every request-side detector."""
+"""The user's latest message, normalised once per request, and the earlier turns read with it."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..detectors.textnorm import Normalized, normalize
 from ..exchange import Exchange
@@ -11,3 +13,32 @@ def user_norm(ex: Exchange) -> Normalized:
     if norm is None:
         norm = ex.state.user_norm = normalize(ex.state.user_text)
     return norm
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def context_turns(ex: Exchange, turns: int) -> tuple[str, ...]:
+    """Up to ``turns`` earlier user messages the app sent before the last one (oldest first, empty ones
+    skipped): what request-side detectors read with it (``detection.context_turns``). The user's own
+    words carry an intent stated before; the assistant's turns are the model's, not the user's state."""
+    found: tuple[str, ...] | None = ex.state.user_context
+    if found is not None:
+        return found
+    out: list[str] = []
+    messages = ex.body.get("messages") or []
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
+    for msg in reversed(messages[:max(last, 0)]):
+        if len(out) >= turns:
+            break
+        if msg.get("role") == "user":
+            text = _text(msg.get("content"))
+            if text.strip():
+                out.append(text)
+    found = ex.state.user_context = tuple(reversed(out))
+    return found

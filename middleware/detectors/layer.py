@@ -1,0 +1,252 @@
+"""One detection layer: every rule asks ``judge(task, text, context)`` and gets one ``Judgment``.
+
+Tiers, cheapest first: normalisation (once per text, shared by every task), patterns (the explainable
+precision floor), the trained model of the task (numpy, shipped weights). The more severe finding wins
+and names the tier that decided; when both find nothing the model (if the task has one) decided.
+
+Per-text work is cached in a ``Reading`` (normalised text, slang view, features, every model's logits),
+and the layer keeps the readings of recent texts, so the earlier turns of a conversation (``context``)
+are usually read already when the next request arrives.
+
+Context (request-side tasks: crisis, exit): the earlier user turns, oldest first. The most severe label
+the earlier turns get decides how the last turn is read: the model adds the task's context-crossed
+features ("那就今晚吧" weighs as a plan after "药都攒够了"), and the crisis patterns treat a last turn
+that carries out an announced intent ("tonight", "准备好了") as explicit intent. A figurative or benign
+context changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .exit_intent import DEFAULT_EXIT, ExitIntentDetector
+from .features import buckets, hashes
+from .judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
+from .model import ModelBank, TaskModel, context_salt
+from .pattern_tier import CONTINUATION, RESOLVE, PatternFinding, binary_finders, crisis_finding
+from .slang import slang_view
+from .textnorm import Normalized, normalize
+
+_CACHE_SIZE = 512
+
+
+class Reading:
+    """What the layer knows about one text; computed lazily, shared by every task."""
+
+    __slots__ = ("_buckets", "_hashes", "_logits", "_slang", "findings", "judgments", "norm")
+
+    def __init__(self, text: str) -> None:
+        self.norm: Normalized = normalize(text)
+        self._slang: Normalized | bool | None = False
+        self._hashes: npt.NDArray[np.uint64] | None = None
+        self._buckets: npt.NDArray[np.intp] | None = None
+        self._logits: npt.NDArray[np.float32] | None = None
+        self.findings: dict[str, PatternFinding] = {}
+        self.judgments: dict[str, Judgment] = {}
+
+    @property
+    def slang(self) -> Normalized | None:
+        if self._slang is False:
+            self._slang = slang_view(self.norm)
+        return self._slang if isinstance(self._slang, Normalized) else None
+
+    def hashes(self) -> npt.NDArray[np.uint64]:
+        if self._hashes is None:
+            self._hashes = hashes(self.norm.text)
+        return self._hashes
+
+    def buckets(self) -> npt.NDArray[np.intp]:
+        if self._buckets is None:
+            self._buckets = buckets(self.hashes())
+        return self._buckets
+
+    def logits(self, bank: ModelBank) -> npt.NDArray[np.float32]:
+        if self._logits is None:
+            self._logits = bank.logits(self.buckets())
+        return self._logits
+
+
+class DetectionLayer:
+    """The tiers of every task, built once per policy load; thread-safe."""
+
+    def __init__(self, *, exit_detector: ExitIntentDetector = DEFAULT_EXIT, models: ModelBank | None = None,
+                 use_models: bool = True) -> None:
+        self.models = (models if models is not None else default_models()) if use_models else ModelBank({}, _EMPTY)
+        self._finders: dict[str, Callable[[Normalized], PatternFinding]] = binary_finders(exit_detector)
+        self._cache: OrderedDict[str, Reading] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # --- public ----------------------------------------------------------------------------
+
+    def tiers(self, task: str) -> tuple[Tier, ...]:
+        """The tiers that run for ``task`` (for ``policy explain`` and the audit record)."""
+        _check(task)
+        return ("pattern", "model") if task in self.models else ("pattern",)
+
+    def judge(self, task: str, text: str, context: Sequence[str] = ()) -> Judgment:
+        """Label ``text`` for ``task``; ``context`` are the earlier user turns (read for crisis and exit)."""
+        _check(task)
+        reading = self.read(text)
+        ctx = self._context_level(task, context) if context and task in CONTEXT_TASKS else "none"
+        if ctx == "none" and task in reading.judgments:
+            return reading.judgments[task]
+        result = self._decide(task, reading, ctx)
+        if ctx == "none":
+            reading.judgments[task] = result
+        return result
+
+    def judge_all(self, tasks: Sequence[str], text: str, context: Sequence[str] = ()) -> dict[str, Judgment]:
+        return {task: self.judge(task, text, context) for task in tasks}
+
+    def read(self, text: str) -> Reading:
+        with self._lock:
+            reading = self._cache.get(text)
+            if reading is not None:
+                self._cache.move_to_end(text)
+                return reading
+        reading = Reading(text)
+        with self._lock:
+            self._cache[text] = reading
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return reading
+
+    # --- tiers -----------------------------------------------------------------------------
+
+    def _context_level(self, task: str, context: Sequence[str]) -> str:
+        """The most severe label the earlier turns get on their own."""
+        best = "none"
+        for turn in context:
+            if turn:
+                label = self.judge(task, turn).label
+                if severity(task, label) < severity(task, best):
+                    best = label
+        return best
+
+    def pattern(self, task: str, reading: Reading, ctx: str = "none") -> PatternFinding:
+        finding = reading.findings.get(task)
+        if finding is None:
+            if task == "crisis":
+                views = [reading.norm] if reading.slang is None else [reading.norm, reading.slang]
+                finding = crisis_finding(views)
+            else:
+                finding = self._finders[task](reading.norm)
+            reading.findings[task] = finding
+        if task == "crisis" and ctx in ("explicit_intent", "distress") and severity("crisis", finding.label) > 0:
+            m = (CONTINUATION if ctx == "explicit_intent" else RESOLVE).search(reading.norm.text)
+            if m is not None:
+                span = reading.norm.to_original(m.start(), m.end())
+                return PatternFinding("explicit_intent", "context_continuation", (span,))
+        return finding
+
+    def model(self, task: str, reading: Reading, ctx: str = "none") -> tuple[str, float, dict[str, float]] | None:
+        """(label, score, probabilities) from the task's model, or None when the task has none."""
+        tm = self.models.models.get(task)
+        if tm is None:
+            return None
+        logits = reading.logits(self.models)[tm.columns]
+        if ctx != "none" and ctx in tm.context_levels:
+            base = reading.buckets()
+            crossed = buckets(reading.hashes(), context_salt(ctx))
+            logits = logits + self.models.crossed(task, np.append(crossed, _context_bias(ctx)), len(base))
+        probs = tm.probabilities(logits)
+        return (*decide(tm, probs), probs)
+
+    def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
+        found = self.pattern(task, reading, ctx)
+        modelled = self.model(task, reading, ctx)
+        if modelled is None:
+            if found.label != "none":
+                return Judgment(task, found.label, 1.0, "pattern", found.rule, found.spans)
+            return Judgment(task, "none", 1.0, "pattern", "no pattern matched")
+        label, score, probs = modelled
+        if found.label != "none" and severity(task, found.label) <= severity(task, label):
+            return Judgment(task, found.label, 1.0, "pattern", found.rule, found.spans)
+        if label != "none":
+            return Judgment(task, label, score, "model", _model_detail(probs, ctx), found.spans)
+        return Judgment(task, "none", score, "model", _model_detail(probs, ctx))
+
+
+def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
+    """The most severe label whose probability reaches its threshold; else ("none", 1 - best)."""
+    labels = [x for x in TASK_LABELS[tm.task] if x != "none" and x in probs]
+    for label in labels:
+        if probs[label] >= tm.thresholds.get(label, 0.5):
+            return label, probs[label]
+    best = max((probs[x] for x in labels), default=0.0)
+    return "none", 1.0 - best
+
+
+def _model_detail(probs: dict[str, float], ctx: str) -> str:
+    shown = ", ".join(f"{k}={v:.2f}" for k, v in sorted(probs.items(), key=lambda kv: -kv[1])[:3])
+    return f"model p({shown})" + (f" context={ctx}" if ctx != "none" else "")
+
+
+def _context_bias(ctx: str) -> np.intp:
+    """One feature standing for "the earlier turns were <ctx>" (a prior the model learns)."""
+    return np.intp(buckets(np.array([0], dtype=np.uint64), context_salt(ctx) ^ 0x1)[0])
+
+
+def _check(task: str) -> None:
+    if task not in TASK_LABELS:
+        raise ValueError(f"unknown detection task {task!r}; known: {', '.join(TASK_LABELS)}")
+
+
+_EMPTY = np.zeros((1, 0), dtype=np.float32)
+_default_models: list[ModelBank] = []
+_default_lock = threading.Lock()
+
+
+# The trained models that serve by default: those that meet their goals on the held-back test split AND keep
+# quiet on ordinary traffic (docs/detectors.md). The crisis, human_claim and retention_plea models are shipped
+# and measured but not served: on the test split the crisis model's false alarms are 36 % of harmless rows
+# (goal: 5 %), and the others fire on everyday replies ("你呢？", an invitation to a walk). Their tasks run on
+# the pattern tier until a model earns its place; `policy explain` and the audit record name the tiers that ran.
+SERVED_MODELS = frozenset({"exit", "emotional_manipulation", "privacy_probing"})
+
+
+def default_models() -> ModelBank:
+    """The served models (``SERVED_MODELS``), loaded once per process."""
+    with _default_lock:
+        if not _default_models:
+            _default_models.append(ModelBank.load(tasks=SERVED_MODELS))
+        return _default_models[0]
+
+
+_default_layer: list[DetectionLayer] = []
+
+
+def default_layer() -> DetectionLayer:
+    """The layer of a policy with no phrases of its own: built-in patterns and the shipped models."""
+    if not _default_layer:
+        layer = DetectionLayer()  # outside the lock: it loads the models, which takes the lock
+        with _default_lock:
+            if not _default_layer:
+                _default_layer.append(layer)
+    return _default_layer[0]
+
+
+def build_layer(policy: Any = None) -> DetectionLayer:
+    """A layer for a policy: its own exit keywords (``exit.keywords``) join the exit patterns."""
+    from .factory import DetectorSettings
+
+    if policy is None:
+        return default_layer()
+    settings = policy if isinstance(policy, DetectorSettings) else DetectorSettings.from_policy(policy)
+    if not settings.exit_keywords:
+        return default_layer()
+    return DetectionLayer(exit_detector=ExitIntentDetector(settings.exit_keywords))
+
+
+def judge(task: str, text: str, context: Sequence[str] = ()) -> Judgment:
+    """``judge`` on the default layer (built-in patterns and shipped models)."""
+    return default_layer().judge(task, text, context)
+
+
+__all__ = ["DetectionLayer", "Judgment", "Reading", "build_layer", "decide", "default_layer", "judge"]

@@ -1,0 +1,63 @@
+"""ANTH-PROHIBIT-4: romantic or sexual role-play involving a minor, in a request or a reply.
+
+Three kinds of cue are tagged in one pass: a minor (an age under 18, "初中生", "萝莉", "underage",
+"a 14 year old", "schoolgirl"), a sexual cue ("做爱", "色色", "nude", "have sex") and a romantic cue
+("女朋友", "接吻", "date", "make out"). A sexual cue with a minor anywhere in the text fires; a
+romantic cue with a minor fires when the text sets up a role-play or addresses the companion ("扮演",
+"假装", "你是", "pretend", "roleplay", "be my"). Whatever persona is registered: the text decides.
+A parent asking about their child's first crush names no role-play and no sexual act, so it passes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .base import Detector, Hit
+
+_MINOR = re.compile(
+    r"(?<!\d)(?:[1-9]|1[0-7])\s?(?:周)?岁|(?<![一二三四五六七八九十])(?:[一二三四五六七八九]|十[一二三四五六七]?)岁"
+    r"|未成年|小学生|初中生|中学生|初[一二三]|小学[一二三四五六]?年级|[一二三四五六七八九]年级|萝莉|正太|幼女|幼童|女童|男童|小女孩|小男孩"
+    r"|学生妹|高中生|(?<![a-z])(?:underage|under-age|minor|loli|lolita|shota|child|kid|preteen|pre-teen|schoolgirl|schoolboy"
+    r"|middle[- ]schooler|middle school|elementary school|grade school|(?:[1-9]|1[0-7])[- ](?:year|yr)s?[- ]old"
+    r"|(?:aged?|age) (?:[1-9]|1[0-7])|(?:thirteen|fourteen|fifteen|sixteen|seventeen|twelve|eleven|ten)[- ](?:year"
+        r"|yr)s?[- ]old"
+    r"|(?:7th|8th|9th|seventh|eighth|ninth) grader?)(?![a-z])"
+)
+_SEXUAL = re.compile(
+    r"做爱|性爱|性行为|上床|色色|涩涩|瑟瑟|啪啪|脱(?:光|衣服|掉)|裸体|裸照|抚摸|摸(?:你|我)的?(?:身体|胸|下面)|性感|发生关系|开房|床戏|调教"
+    r"|(?<![a-z])(?:sex|sexual|sexy|nude|naked|undress|strip|erotic|nsfw|lewd|horny|fuck|touch (?:you|me|your body)"
+    r"|in bed|make love|making love)(?![a-z])"
+)
+_ROMANTIC = re.compile(
+    r"女朋友|男朋友|女友|男友|恋人|恋爱|谈恋爱|约会|接吻|亲亲|亲吻|亲我|抱抱|老婆|老公|情侣|表白|暧昧|喜欢你|爱你|宝贝"
+    r"|(?<![a-z])(?:girlfriend|boyfriend|gf|bf|lover|date|dating|kiss|kissing|make out|making out|romance|romantic"
+        r"|crush on you"
+    r"|in love|love you|cuddle|wife|husband|babe)(?![a-z])"
+)
+_ROLEPLAY = re.compile(
+    r"扮演|角色扮演|假装|假设你是|你是(?:我的)?|当我的|做我的|你现在是|我是你的|cos|rp"
+    r"|(?<![a-z])(?:pretend|roleplay|role-play|role play|act as|play as|you are|you're|be my|i'm your|as my)(?![a-z])"
+)
+
+
+class MinorSafetyDetector(Detector):
+    """Romantic or sexual role-play with a minor. Label ``minor_romance``."""
+
+    name = "minor_safety"
+    label = "minor_romance"
+
+    def hits(self, text: str) -> list[Hit]:
+        minor = _MINOR.search(text)
+        if minor is None:
+            return []
+        sexual = _SEXUAL.search(text)
+        if sexual is not None:
+            return [Hit("minor_sexual", minor.start(), minor.end()), Hit("minor_sexual", sexual.start(), sexual.end())]
+        romantic = _ROMANTIC.search(text)
+        if romantic is not None and _ROLEPLAY.search(text) is not None:
+            return [Hit("minor_romantic_roleplay", minor.start(), minor.end()),
+                    Hit("minor_romantic_roleplay", romantic.start(), romantic.end())]
+        return []
+
+
+DEFAULT_MINOR_SAFETY = MinorSafetyDetector()

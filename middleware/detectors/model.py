@@ -1,0 +1,124 @@
+"""The model tier: one linear model per task over the shared hashed features, served with numpy.
+
+Weights are trained offline (``python -m middleware.detectors.train``) and shipped as one ``.npz`` per
+task under ``middleware/detectors/models/``. At load every task's weights go into one dense matrix
+(``DIM`` rows, one column per output), so a text's features are gathered once for all tasks.
+
+Each positive label of a task has one output, a logistic model of that label against the rest (crisis
+has four, the other tasks one). A label is given when its probability reaches the threshold chosen on
+cross-validated training data, the most severe label first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .features import BITS, DIM, FEATURE_VERSION
+
+MODEL_DIR = Path(__file__).parent / "models"
+# Context-crossed features: the last turn's features again, in a family salted by the label the
+# earlier turns got, so that "那就今晚吧" can weigh differently after "药都攒够了".
+CONTEXT_SALT = 0x5851F42D4C957F2D
+
+
+def context_salt(level: str) -> int:
+    return CONTEXT_SALT ^ int.from_bytes(level.encode()[:8].ljust(8, b"\0"), "little")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskModel:
+    task: str
+    labels: tuple[str, ...]          # output columns: the task's positive labels
+    first: int                       # first column in the bank's matrix
+    bias: npt.NDArray[np.float32]
+    thresholds: dict[str, float]     # positive label -> probability needed
+    context_levels: tuple[str, ...]  # earlier-turn labels that have crossed features
+    metrics: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> slice:
+        return slice(self.first, self.first + len(self.labels))
+
+    def probabilities(self, logits: npt.NDArray[np.float32]) -> dict[str, float]:
+        """Probability of each positive label (one-vs-rest: each output is its own logistic model)."""
+        z = logits + self.bias
+        return {label: 1.0 / (1.0 + math.exp(-float(v))) for label, v in zip(self.labels, z, strict=True)}
+
+
+class ModelBank:
+    """Every task model in one matrix: ``logits(buckets)`` answers all tasks with one gather."""
+
+    def __init__(self, models: dict[str, TaskModel], weights: npt.NDArray[np.float32]) -> None:
+        self.models = models
+        self.weights = weights
+
+    def __contains__(self, task: object) -> bool:
+        return task in self.models
+
+    def logits(self, buckets: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+        """Sum of each output's weights over the features, scaled by 1/sqrt(number of features)."""
+        if len(buckets) == 0:
+            return np.zeros(self.weights.shape[1], dtype=np.float32)
+        total: npt.NDArray[np.float32] = self.weights[buckets].sum(axis=0)
+        return total / np.float32(math.sqrt(len(buckets)))
+
+    def crossed(self, task: str, buckets: npt.NDArray[np.intp], n_base: int) -> npt.NDArray[np.float32]:
+        """Logits of a task's crossed features (already salted buckets), on the base scale."""
+        cols = self.models[task].columns
+        total: npt.NDArray[np.float32] = self.weights[buckets, cols].sum(axis=0)
+        return total / np.float32(math.sqrt(max(n_base, 1)))
+
+    @classmethod
+    def load(cls, directory: Path = MODEL_DIR, tasks: frozenset[str] | None = None) -> ModelBank:
+        """Load every ``<task>.npz`` in ``directory`` (an empty bank when there are none); ``tasks``: only
+        those tasks' models."""
+        files = sorted(directory.glob("*.npz")) if directory.is_dir() else []
+        if tasks is not None:
+            files = [f for f in files if f.stem in tasks]
+        raw = [_read(f) for f in files]
+        width = sum(len(r["labels"]) for r in raw)
+        weights = np.zeros((DIM, width), dtype=np.float32)
+        models: dict[str, TaskModel] = {}
+        first = 0
+        for r in raw:
+            labels = tuple(str(x) for x in r["labels"])
+            weights[r["rows"], first : first + len(labels)] = r["weights"].astype(np.float32)
+            models[str(r["task"])] = TaskModel(
+                task=str(r["task"]), labels=labels, first=first,
+                bias=r["bias"].astype(np.float32),
+                thresholds={str(k): float(v) for k, v in zip(r["threshold_labels"], r["thresholds"], strict=True)},
+                context_levels=tuple(str(x) for x in r["context_levels"]),
+                metrics=json.loads(str(r["metrics"])),
+            )
+            first += len(labels)
+        return cls(models, weights)
+
+
+def _read(path: Path) -> dict[str, npt.NDArray[np.generic]]:
+    with np.load(path, allow_pickle=False) as data:
+        out = {k: data[k] for k in data.files}
+    if int(out["feature_version"]) != FEATURE_VERSION or int(out["bits"]) != BITS:
+        raise ValueError(f"{path}: built for feature version {int(out['feature_version'])}/{int(out['bits'])} bits,"
+                         f" this code computes version {FEATURE_VERSION}/{BITS} bits: retrain")
+    return out
+
+
+def save(path: Path, *, task: str, labels: tuple[str, ...], coef: npt.NDArray[np.floating],
+         bias: npt.NDArray[np.floating], thresholds: dict[str, float], context_levels: tuple[str, ...],
+         metrics: dict[str, object]) -> None:
+    """Write a task model: only the rows (buckets) with a weight, as float16, compressed."""
+    coef = np.asarray(coef, dtype=np.float32).T  # (DIM, outputs)
+    rows = np.flatnonzero(np.abs(coef).max(axis=1) >= 1e-4).astype(np.uint32)
+    np.savez_compressed(
+        path, task=np.array(task), labels=np.array(labels), rows=rows,
+        weights=coef[rows].astype(np.float16), bias=np.asarray(bias, dtype=np.float32),
+        threshold_labels=np.array(list(thresholds)), thresholds=np.array(list(thresholds.values())),
+        context_levels=np.array(context_levels, dtype=str), feature_version=np.array(FEATURE_VERSION),
+        bits=np.array(BITS), metrics=np.array(json.dumps(metrics, ensure_ascii=False)),
+    )

@@ -1,0 +1,115 @@
+"""The held-back detector test split is well-formed.
+
+These checks look only at the shape of the files (schema, labels, language tags, duplicates, sizes),
+never at what a detector predicts: the split is for measuring, not for tuning (TEST_SPLIT.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
+
+LABELS: dict[str, set[str]] = {
+    "crisis": {"explicit_intent", "distress", "property_loss", "third_party", "none"},
+    "human_claim": {"claim", "none"},
+    "exit": {"exit", "none"},
+    "retention_plea": {"plea", "none"},
+    "emotional_manipulation": {"manipulation", "none"},
+    "privacy_probing": {"probing", "none"},
+}
+# Tasks whose judged text is the user's own turn (the others judge model output).
+USER_TASKS = {"crisis", "exit"}
+MIN_ROWS = {"crisis": 600, **{task: 250 for task in LABELS if task != "crisis"}}
+CRISIS_MIN = {"explicit_intent": 150, "distress": 100, "property_loss": 80, "third_party": 50, "none": 220}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _rows(task: str) -> list[dict[str, Any]]:
+    path = CORPUS / f"{task}.test.jsonl"
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def _all_text(row: dict[str, Any]) -> str:
+    if "messages" in row:
+        return " ".join(str(m["content"]) for m in row["messages"])
+    return str(row["text"])
+
+
+def _key(row: dict[str, Any]) -> str:
+    # Punctuation, spacing and case do not make two rows different.
+    return re.sub(r"[\W_]+", "", _all_text(row).lower())
+
+
+@pytest.mark.parametrize("task", sorted(LABELS))
+def test_rows_have_the_documented_shape(task: str) -> None:
+    for row in _rows(task):
+        assert set(row) in ({"text", "label", "lang"}, {"messages", "label", "lang"}), row
+        assert row["label"] in LABELS[task], row
+        assert row["lang"] in {"zh", "en", "mixed"}, row
+        if "messages" in row:
+            roles = [m["role"] for m in row["messages"]]
+            assert set(roles) <= {"system", "user", "assistant"}, row
+            assert all(isinstance(m["content"], str) and m["content"].strip() for m in row["messages"]), row
+            if task in USER_TASKS:
+                assert roles[-1] == "user", row
+        else:
+            assert isinstance(row["text"], str) and row["text"].strip(), row
+
+
+@pytest.mark.parametrize("task", sorted(LABELS))
+def test_language_tags_match_the_text(task: str) -> None:
+    for row in _rows(task):
+        text = _all_text(row)
+        if row["lang"] == "en":
+            assert not CJK.search(text), row
+        else:
+            assert CJK.search(text), row
+        if row["lang"] == "mixed":
+            assert LATIN_WORD.search(text), row
+
+
+@pytest.mark.parametrize("task", sorted(LABELS))
+def test_no_row_is_repeated(task: str) -> None:
+    counts = Counter(_key(row) for row in _rows(task))
+    assert [k for k, n in counts.items() if n > 1] == []
+
+
+@pytest.mark.parametrize("task", sorted(LABELS))
+def test_split_is_large_enough_and_has_both_classes(task: str) -> None:
+    rows = _rows(task)
+    labels = Counter(row["label"] for row in rows)
+    assert len(rows) >= MIN_ROWS[task]
+    assert set(labels) == LABELS[task]
+    assert labels["none"] >= len(rows) // 3
+
+
+def test_crisis_split_covers_every_label_and_context_rows() -> None:
+    rows = _rows("crisis")
+    labels = Counter(row["label"] for row in rows)
+    for label, minimum in CRISIS_MIN.items():
+        assert labels[label] >= minimum, label
+    assert sum("messages" in row for row in rows) >= 80
+
+
+def test_no_row_repeats_a_development_set_line() -> None:
+    dev_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "detectors"
+    if not dev_dir.is_dir():
+        dev_dir = Path("/work/shared/data/detectors")
+    if not dev_dir.is_dir():
+        pytest.skip(f"development sets not found in {dev_dir}")
+    for dev in dev_dir.glob("*.dev.jsonl"):
+        task = dev.name.removesuffix(".dev.jsonl")
+        if task not in LABELS:
+            continue
+        with dev.open(encoding="utf-8") as fh:
+            dev_keys = {_key(json.loads(line)) for line in fh if line.strip()}
+        assert [_all_text(r) for r in _rows(task) if _key(r) in dev_keys] == []

@@ -1,0 +1,81 @@
+"""``candor detectors eval FILE.jsonl [--task T]`` (contract 6.1), through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from middleware.cli import main
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+ROWS = [
+    {"text": "我想自杀", "label": "explicit_intent"},
+    {"text": "I want to kill myself tonight", "label": "explicit_intent"},
+    {"text": "笑死我了", "label": "none"},
+    {"messages": [{"role": "user", "content": "活着没意思，药都攒够了"}, {"role": "assistant", "content": "我在听"},
+                  {"role": "user", "content": "那就今晚吧"}], "label": "explicit_intent"},
+    {"text": "I feel completely hopeless", "label": "distress"},
+]
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "middleware.cli", "detectors", "eval", *args],
+                          capture_output=True, text=True, env={**os.environ}, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_eval_prints_precision_recall_f1_per_label(tmp_path: Path) -> None:
+    path = _write(tmp_path / "mine.jsonl", ROWS)
+    code, out, err = _run(str(path), "--task", "crisis")
+    assert code == 0, err
+    assert "precision" in out and "recall" in out and "f1" in out
+    assert "explicit_intent" in out and "none" in out
+    assert "language zh" in out and "language en" in out
+
+
+def test_eval_json_counts_the_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path / "crisis.mine.jsonl", ROWS)
+    with pytest.raises(SystemExit) as done:
+        main(["detectors", "eval", str(path), "--json", "--patterns-only"])
+    assert done.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["task"] == "crisis" and out["rows"] == 5 and out["tiers"] == ["pattern"]
+    assert out["labels"]["explicit_intent"]["support"] == 3
+    assert out["labels"]["explicit_intent"]["recall"] == 1.0
+    assert out["context_explicit_intent_recall"] == 1.0
+
+
+def test_eval_refuses_a_label_outside_the_task(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.jsonl", [{"text": "hi", "label": "claim"}])
+    code, _, err = _run(str(path), "--task", "exit")
+    assert code == 2
+    assert "x.jsonl:1" in err and "'claim'" in err
+
+
+def test_eval_needs_a_task(tmp_path: Path) -> None:
+    path = _write(tmp_path / "rows.jsonl", ROWS)
+    code, _, err = _run(str(path))
+    assert code == 2 and "--task" in err
+
+
+@pytest.mark.parametrize("content", ["not json\n", '{"label": "none"}\n', '{"messages": [], "label": "none"}\n'])
+def test_eval_names_the_bad_line(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "exit.jsonl"
+    path.write_text(content, encoding="utf-8")
+    code, _, err = _run(str(path))
+    assert code == 2 and "exit.jsonl:1" in err
+
+
+def test_eval_of_a_missing_file(tmp_path: Path) -> None:
+    code, _, err = _run(str(tmp_path / "crisis.jsonl"))
+    assert code == 2 and "no such file" in err

@@ -1,0 +1,54 @@
+"""The goals of issue 11, measured on the held-back test split with the shipped layer.
+
+This measures generalisation: the test rows (``corpus/*.test.jsonl``) were written apart from the
+training corpus and are never trained on or tuned against (``train.py`` refuses them). A goal the
+shipped models do not reach yet is marked ``xfail(strict=True)`` with the measured value in
+docs/detectors.md, so the test fails loudly the day it is reached and the mark must go.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from middleware.detectors.evaluate import GOALS, TaskResult, evaluate, goal_lines
+from middleware.detectors.layer import default_layer
+from middleware.detectors.rows import read_rows
+
+CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
+# Goals not met by the shipped models on the test split (see docs/detectors.md, "Goals").
+NOT_MET: set[tuple[str, str]] = {
+    ("crisis", "explicit_intent recall"),
+    ("crisis", "explicit_intent precision"),
+    ("crisis", "distress recall"),
+    ("crisis", "false alarms on none rows (at most)"),
+    ("human_claim", "claim F1"),
+}
+
+_results: dict[str, TaskResult] = {}
+
+
+def _result(task: str) -> TaskResult:
+    if task not in _results:
+        path = CORPUS / f"{task}.test.jsonl"
+        if not path.exists():
+            pytest.skip(f"no test split {path}")
+        _results[task] = evaluate(task, read_rows(path, task), default_layer())
+    return _results[task]
+
+
+def _params() -> list[object]:
+    out = []
+    for task, what, _, goal in GOALS:
+        marks = [pytest.mark.xfail(strict=True, reason="goal not met yet")] if (task, what) in NOT_MET else []
+        out.append(pytest.param(task, what, goal, marks=marks, id=f"{task}:{what}"))
+    return out
+
+
+@pytest.mark.parametrize(("task", "what", "goal"), _params())
+def test_goal_on_the_held_back_test_split(task: str, what: str, goal: float) -> None:
+    result = _result(task)
+    (line,) = [g for g in goal_lines({task: result}) if g[1] == what]
+    _, _, value, _, met = line
+    assert met, f"{task} {what}: {value} (goal {goal})"

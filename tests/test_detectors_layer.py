@@ -1,0 +1,132 @@
+"""The detection layer's interface: one judge per (task, text, context), the tier that decided, the
+stricter finding winning, context turns, and the per-text cache."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from middleware.detectors import TASK_LABELS, Judgment, build_layer, judge
+from middleware.detectors.features import DIM, featurize
+from middleware.detectors.layer import DetectionLayer
+from middleware.detectors.model import ModelBank, TaskModel
+
+PATTERNS = DetectionLayer(use_models=False)
+
+
+def _bank(task: str, word: str, weight: float, *, labels: tuple[str, ...] | None = None,
+          column: int = 0) -> ModelBank:
+    """A model that has learnt one thing: the features of ``word`` push towards ``labels[column]``."""
+    labels = labels or (next(x for x in TASK_LABELS[task] if x != "none"),)
+    weights = np.zeros((DIM, len(labels)), dtype=np.float32)
+    # only the features of the word that ordinary text lacks (not "，" or a lone "我")
+    own = np.setdiff1d(featurize(word), featurize("，我你的了吗。好的，我们明天再聊这个话题。"))
+    weights[own, column] = weight
+    bias = np.full(len(labels), -4.0, dtype=np.float32)
+    tm = TaskModel(task, labels, 0, bias, {x: 0.5 for x in labels if x != "none"}, ())
+    return ModelBank({task: tm}, weights)
+
+
+def test_every_task_answers_with_one_of_its_labels() -> None:
+    for task, labels in TASK_LABELS.items():
+        j = judge(task, "今天天气不错，我们去公园走走吧。")
+        assert isinstance(j, Judgment)
+        assert j.task == task and j.label in labels
+        assert 0.0 <= j.score <= 1.0
+        assert j.tier in ("pattern", "model")
+
+
+def test_judgment_is_a_frozen_slotted_value() -> None:
+    j = judge("exit", "bye")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        j.label = "none"  # type: ignore[misc]
+    assert not hasattr(j, "__dict__")
+
+
+def test_unknown_task_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown detection task"):
+        judge("crisiss", "hi")
+
+
+def test_pattern_hit_is_decided_by_the_pattern_tier_with_spans() -> None:
+    text = "说真的，我是真人哦"
+    j = PATTERNS.judge("human_claim", text)
+    assert (j.label, j.tier, j.score) == ("claim", "pattern", 1.0)
+    assert j.detail == "zh_self_is_human"
+    (start, end), = j.spans
+    assert text[start:end] == "我是真人"
+
+
+def test_model_tier_decides_what_the_patterns_miss() -> None:
+    layer = DetectionLayer(models=_bank("human_claim", "地铁上人好多", 60.0))
+    j = layer.judge("human_claim", "刚下班，地铁上人好多，回家再跟你细聊")
+    assert (j.label, j.tier) == ("claim", "model")
+    assert j.score >= 0.5 and "claim=" in j.detail
+    assert layer.tiers("human_claim") == ("pattern", "model")
+    assert layer.tiers("exit") == ("pattern",)
+
+
+def test_when_both_find_nothing_the_model_decided_none() -> None:
+    layer = DetectionLayer(models=_bank("human_claim", "地铁上人好多", 60.0))
+    j = layer.judge("human_claim", "好的，我们明天再聊这个话题。")
+    assert (j.label, j.tier) == ("none", "model")
+
+
+def test_the_more_severe_finding_wins() -> None:
+    labels = ("explicit_intent", "property_loss", "distress", "third_party")
+    # the model says distress, the pattern says explicit intent: the pattern decides
+    bank = _bank("crisis", "我想自杀", 80.0, labels=labels, column=2)
+    j = DetectionLayer(models=bank).judge("crisis", "我想自杀")
+    assert (j.label, j.tier) == ("explicit_intent", "pattern")
+    # the model says explicit intent where the pattern says distress: the model decides
+    bank = _bank("crisis", "活着好累", 80.0, labels=labels, column=0)
+    j = DetectionLayer(models=bank).judge("crisis", "活着好累")
+    assert (j.label, j.tier) == ("explicit_intent", "model")
+
+
+@pytest.mark.parametrize(
+    ("context", "turn", "label"),
+    [
+        (("活着没意思，药都攒够了",), "那就今晚吧", "explicit_intent"),
+        (("I have the pills ready",), "tonight then", "explicit_intent"),
+        (("我不想活了",), "就这样吧，再见了", "explicit_intent"),
+        (("活着好累，什么都没意思",), "我已经决定了", "explicit_intent"),
+        (("笑死我了，这个视频太搞笑了",), "那就今晚吧", "none"),
+        (("this exam is killing me",), "tonight then", "none"),
+        (("活着好累",), "好的，明天再聊", "none"),
+        ((), "那就今晚吧", "none"),
+    ],
+)
+def test_earlier_turns_decide_the_last_one(context: tuple[str, ...], turn: str, label: str) -> None:
+    assert PATTERNS.judge("crisis", turn, context).label == label
+
+
+def test_context_is_read_only_for_request_side_tasks() -> None:
+    assert PATTERNS.judge("human_claim", "tonight then", ("I have the pills ready",)).label == "none"
+
+
+def test_crisis_category_follows_the_contract() -> None:
+    assert PATTERNS.judge("crisis", "我想自杀").category == "self_harm"
+    assert PATTERNS.judge("crisis", "被骗了二十万，全部积蓄都没了").category == "property_loss"
+    assert PATTERNS.judge("crisis", "我朋友说她想自杀").category == "third_party"
+    assert PATTERNS.judge("crisis", "我每天都在哭，觉得自己是个废物").category == "emotional"
+    assert PATTERNS.judge("exit", "bye").category is None
+
+
+def test_a_text_is_read_once_for_every_task() -> None:
+    layer = DetectionLayer(use_models=False)
+    first = layer.read("I want to kill myself")
+    assert layer.read("I want to kill myself") is first
+    layer.judge("crisis", "I want to kill myself")
+    layer.judge("exit", "I want to kill myself")
+    assert set(first.findings) == {"crisis", "exit"}
+    assert first.judgments["crisis"].label == "explicit_intent"
+
+
+def test_build_layer_adds_the_policy_exit_keywords() -> None:
+    layer = build_layer({"exit": {"keywords": {"zh": ["我闪了"], "en": ["over and out"]}}})
+    assert layer.judge("exit", "我闪了").label == "exit"
+    assert layer.judge("exit", "Over and out!").label == "exit"
+    assert build_layer({}) is build_layer(None)

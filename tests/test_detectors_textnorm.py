@@ -1,0 +1,135 @@
+"""Normalisation against the tricks that carry text past a detector: each trick is a test.
+
+For every trick: the canonical text is the plain one, the crisis message is still detected (pattern
+tier, no model needed) and the human claim is still found, and spans lead back to the caller's text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from middleware.detectors import normalize
+from middleware.detectors.layer import DetectionLayer
+from middleware.detectors.slang import slang_view
+from middleware.detectors.textnorm import remap
+
+PATTERNS = DetectionLayer(use_models=False)
+
+# (name, how the trick is applied to a word)
+TRICKS = [
+    ("U+2063 invisible separator", lambda w: "\u2063".join(w)),
+    ("U+200E left-to-right mark", lambda w: w[:2] + "\u200e" + w[2:]),
+    ("U+034F combining grapheme joiner", lambda w: "\u034f".join(w)),
+    ("U+202E right-to-left override", lambda w: "\u202e" + w + "\u202c"),
+    ("U+FE0F variation selector", lambda w: "\ufe0f".join(w)),
+    ("tag characters", lambda w: w[:1] + "\U000e0041\U000e0042" + w[1:] + "\U000e007f"),
+    ("zero-width space and joiner", lambda w: "\u200b".join(w[:2]) + "\u200d" + w[2:]),
+    ("soft hyphen", lambda w: "\u00ad".join(w)),
+    ("bidi isolates U+2066-2069", lambda w: "\u2066" + w[:2] + "\u2069\u2067" + w[2:] + "\u2069"),
+    ("stacked combining accents", lambda w: "".join(c + "\u0301\u0308" for c in w)),
+    ("Hangul filler", lambda w: w[:2] + "\u3164" + w[2:]),
+]
+
+
+@pytest.mark.parametrize(("name", "trick"), TRICKS, ids=[t[0] for t in TRICKS])
+def test_invisible_characters_are_dropped(name: str, trick: object) -> None:
+    assert callable(trick)
+    assert normalize(trick("kill myself")).text == "kill myself"
+    assert normalize(trick("我想自杀")).text == "我想自杀"
+
+
+@pytest.mark.parametrize(("name", "trick"), TRICKS, ids=[t[0] for t in TRICKS])
+def test_crisis_message_with_the_trick_is_detected(name: str, trick: object) -> None:
+    assert callable(trick)
+    for text in (f"I want to {trick('kill')} myself", f"我想{trick('自杀')}"):
+        j = PATTERNS.judge("crisis", text)
+        assert j.label == "explicit_intent", (name, text)
+
+
+@pytest.mark.parametrize(("name", "trick"), TRICKS, ids=[t[0] for t in TRICKS])
+def test_human_claim_with_the_trick_is_detected(name: str, trick: object) -> None:
+    assert callable(trick)
+    for text in (f"I'm a {trick('real')} person", f"我是{trick('真人')}"):
+        j = PATTERNS.judge("human_claim", text)
+        assert j.label == "claim", (name, text)
+        (start, end), = j.spans
+        assert text[start:end].startswith(("I", "我"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("Ι аm а rеаl реrsоn", "i am a real person"),        # Greek Iota, Cyrillic a/e/p/o
+        ("I wаnt tο kіll mysеlf", "i want to kill myself"),  # Cyrillic a/i/e, Greek omicron
+        ("ΚΙLL ΜΥSΕLF", "kill myself"),                       # Greek capitals
+        ("ｒｅａｌ　ｐｅｒｓｏｎ", "real person"),               # full width
+    ],
+)
+def test_homoglyphs_and_full_width_fold_to_ascii(raw: str, plain: str) -> None:
+    assert normalize(raw).text == plain
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("我 想 自 杀", "我想自杀"),
+        ("我想 自 杀", "我想自杀"),
+        ("r e a l", "real"),
+        ("k.i.l.l myself", "kill myself"),
+        ("k-i-l-l   m-y-s-e-l-f", "kill myself"),
+        ("k i l l   m y s e l f", "kill myself"),
+        ("i want to k i l l  m y s e l f", "i want to kill myself"),
+        ("I am r e a l", "i am real"),
+        ("我 是 真 人", "我是真人"),
+    ],
+)
+def test_spaced_out_text_is_collapsed(raw: str, plain: str) -> None:
+    assert normalize(raw).text == plain
+
+
+@pytest.mark.parametrize("text", ["好累 不想说话", "I am a big fan", "a b", "version 1.2 is out"])
+def test_ordinary_spacing_is_kept(text: str) -> None:
+    assert normalize(text).text == text.lower()
+
+
+def test_spaced_out_crisis_and_claim_are_detected() -> None:
+    assert PATTERNS.judge("crisis", "我 想 自 杀").label == "explicit_intent"
+    assert PATTERNS.judge("crisis", "i want to k i l l myself").label == "explicit_intent"
+    assert PATTERNS.judge("human_claim", "I'm a r e a l person").label == "claim"
+
+
+def test_traditional_characters_fold_to_simplified() -> None:
+    assert normalize("我們是真實的人類，謝謝").text == "我们是真实的人类,谢谢"
+    assert normalize("憂鬱").text == "忧郁"  # beyond the few characters the old table had
+
+
+def test_spans_survive_every_step() -> None:
+    raw = "嗯\u200b 我 是 真\u2063人 哦"
+    j = PATTERNS.judge("human_claim", raw)
+    (start, end), = j.spans
+    assert raw[start:end].replace("\u2063", "").replace(" ", "") == "我是真人"
+
+
+def test_plain_text_takes_the_no_copy_path() -> None:
+    text = "今天天气不错, what about you?"
+    assert normalize(text).index is None
+
+
+def test_slang_view_maps_homophones_and_keeps_offsets() -> None:
+    raw = "我今晚想紫砂"
+    view = slang_view(normalize(raw))
+    assert view is not None and view.text == "我今晚想自杀"
+    assert view.to_original(4, 6) == (4, 6)
+    assert slang_view(normalize("买了一个紫砂壶")) is None
+    assert PATTERNS.judge("crisis", "今晚想zs").label == "explicit_intent"
+    assert PATTERNS.judge("crisis", "想鼠").label != "none"
+
+
+def test_remap_maps_a_longer_replacement_onto_the_matched_characters() -> None:
+    import re
+
+    norm = normalize("ab kms cd")
+    out = remap(norm, re.compile("kms"), lambda m: "kill myself")
+    assert out.text == "ab kill myself cd"
+    assert out.to_original(3, 14) == (3, 6)
+    assert out.to_original(15, 17) == (7, 9)

@@ -1,0 +1,72 @@
+"""Training: a reproducible command that never reads a test split and writes loadable weights."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from middleware.detectors import train
+from middleware.detectors.layer import DetectionLayer
+from middleware.detectors.model import ModelBank
+
+EXITS = ["bye now", "I have to go", "gotta run, bye", "ok I'm logging off", "see you tomorrow", "good night",
+         "我先下线了", "拜拜", "不聊了，睡觉去", "先这样吧，回头聊", "我走了哈", "晚安啦"]
+OTHERS = ["how do I exit vim", "what's the weather", "tell me a joke", "I love this song", "怎么退出群聊",
+          "今天吃什么", "你觉得呢", "再给我讲个故事", "my friend said goodbye", "why is the sky blue",
+          "帮我写首诗", "what time is it"]
+
+
+def _corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = [{"text": t, "label": "exit"} for t in EXITS] + [{"text": t, "label": "none"} for t in OTHERS]
+    (corpus / "exit.train.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+    # a test split beside it that must never be read: unreadable rows would make training fail
+    (corpus / "exit.test.jsonl").write_text("this is not json and must not be read\n")
+    return corpus
+
+
+def test_training_writes_a_model_the_layer_loads(tmp_path: Path) -> None:
+    corpus, out = _corpus(tmp_path), tmp_path / "models"
+    assert train.main(["--task", "exit", "--corpus", str(corpus), "--dev", str(tmp_path / "none"),
+                       "--out", str(out)]) == 0
+    assert (out / "exit.npz").is_file()
+    report = json.loads((out / "exit.cv.json").read_text())
+    assert report["rows"] == 24 and "exit" in report["cv"] and report["C"] in train.C_GRID
+    layer = DetectionLayer(models=ModelBank.load(out))
+    assert layer.tiers("exit") == ("pattern", "model")
+    assert layer.judge("exit", "ok bye, see you tomorrow").label == "exit"
+
+
+def test_training_is_deterministic(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    banks = []
+    for name in ("a", "b"):
+        train.main(["--task", "exit", "--corpus", str(corpus), "--dev", str(tmp_path / "none"),
+                    "--out", str(tmp_path / name)])
+        banks.append(ModelBank.load(tmp_path / name))
+    assert np.array_equal(banks[0].weights, banks[1].weights)
+    assert banks[0].models["exit"].thresholds == banks[1].models["exit"].thresholds
+
+
+def test_a_test_split_is_refused_as_training_data(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "exit.test.jsonl").write_text('{"text": "bye", "label": "exit"}\n')
+    (corpus / "exit.train.jsonl").symlink_to(corpus / "exit.test.jsonl")  # a test split in disguise
+    with pytest.raises(SystemExit, match="test split"):
+        train.training_rows("exit", corpus, dev=None)
+
+
+def test_dev_rows_join_the_training_rows(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    (dev / "exit.dev.jsonl").write_text('{"text": "byebye", "label": "exit"}\n')
+    rows = train.training_rows("exit", corpus, dev)
+    assert len(rows) == 25 and rows[-1].text == "byebye"
