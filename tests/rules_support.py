@@ -27,9 +27,9 @@ def exchange(text: str = "你好", *, history: list[dict[str, Any]] | None = Non
     body = {"model": "m", "messages": [*(history or []), {"role": "user", "content": text}]}
     ex = Exchange(ctx=ctx, policy=policy or pack(), event_id="evt-1", route=_NO_ROUTE, body=body, stream=False,
                   now=1_800_000_000.0)
-    ex.extra.update({"user_text": text, "locale": locale})
+    ex.state.user_text, ex.state.locale = text, locale
     if age_band is not None:
-        ex.extra["age_band"] = age_band
+        ex.state.age_band = age_band
     return ex
 
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from middleware.pipeline import TEXT, Pipeline, _answer_source
+from middleware.pipeline import Pipeline, Text, _answer_source
 from middleware.rules.base import RuleSet
 from tests.rules_support import exchange
 from tests.test_rules_fields import SideGuard
@@ -29,7 +29,7 @@ async def _empty() -> AsyncIterator[Any]:
 def test_model_text_is_guarded_and_a_gates_answer_is_delivered_as_written() -> None:
     ex = exchange()
     reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "I am human."}}]}
-    assert "".join(f[1] for f in frames(ex, reply, _empty()) if f[0] == TEXT) == "I AM HUMAN."
+    assert "".join(f.text for f in frames(ex, reply, _empty()) if isinstance(f, Text)) == "I AM HUMAN."
     answered = exchange()
     answered.answer = "A human on our staff will take over."
     source = _answer_source(answered)
@@ -37,5 +37,5 @@ def test_model_text_is_guarded_and_a_gates_answer_is_delivered_as_written() -> N
     async def first() -> Any:
         return await source.__anext__()
     head = asyncio.run(first())
-    text = "".join(f[1] for f in frames(answered, head, source) if f[0] == TEXT)
+    text = "".join(f.text for f in frames(answered, head, source) if isinstance(f, Text))
     assert text == "A human on our staff will take over."

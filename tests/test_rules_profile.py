@@ -16,13 +16,13 @@ __all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
 def admit(text: str, history: list[dict[str, str]] | None = None, turns: int | None = None) -> dict[str, object]:
-    policy = pack()
+    policy = pack("cn-anthropomorphic-draft-strict")   # the pack that switches a suspected minor to minors mode
     if turns is not None:
         policy = policy.model_copy(update={"detection": policy.detection.model_copy(update={"context_turns": turns})})
     ex = exchange(text, history=history, policy=policy)
     ex.ctx.user_id = None   # nobody to remember: the conversation is all there is
     asyncio.run(ProfileGate(policy, None, Alerter(), DEFAULT_MINOR).admit(ex))
-    return {"band": ex.extra.get("age_band"),
+    return {"band": ex.state.age_band,
             "where": [d["detail"]["in"] for d in ex.decisions if d["rule"] == "suspected_minor"]}
 
 

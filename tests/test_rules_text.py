@@ -14,7 +14,7 @@ def test_context_is_the_earlier_user_turns_oldest_first_without_the_last_one() -
                {"role": "user", "content": "  "}, {"role": "user", "content": "three"}]
     ex = exchange("last", history=history)
     assert context_turns(ex, 4) == ("one", "two", "three")
-    assert exchange("last", history=history).extra.get("user_context") is None   # made on demand, once
+    assert exchange("last", history=history).state.user_context is None   # made on demand, once
     assert context_turns(exchange("last", history=history), 2) == ("two", "three")
     assert context_turns(exchange("last", history=history), 0) == ()
 

@@ -204,11 +204,12 @@ _default_lock = threading.Lock()
 
 
 # The trained models that serve by default: those that meet their goals on the held-back test split AND keep
-# quiet on ordinary traffic (docs/detectors.md). The crisis, human_claim and retention_plea models are shipped
-# and measured but not served: on the test split the crisis model's false alarms are 36 % of harmless rows
-# (goal: 5 %), and the others fire on everyday replies ("你呢？", an invitation to a walk). Their tasks run on
-# the pattern tier until a model earns its place; `policy explain` and the audit record name the tiers that ran.
-SERVED_MODELS = frozenset({"exit", "emotional_manipulation", "privacy_probing"})
+# quiet on ordinary traffic (docs/detectors.md). None does yet: they are shipped, trained and measured, but on
+# the test split the crisis model's false alarms are 36 % of harmless rows (goal: 5 %), and the output models
+# fire on everyday replies ("你呢？", "这段时间辛苦你了", an invitation to a walk), which would rewrite or
+# block ordinary text. Every task runs on the pattern tier until a model earns its place here; `policy explain`
+# and the audit record name only the tiers that ran.
+SERVED_MODELS: frozenset[str] = frozenset()
 
 
 def default_models() -> ModelBank:
