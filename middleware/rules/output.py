@@ -204,7 +204,8 @@ class _OutputStep:
         self.ex = ex
         self.checks = checks
         self.where = where
-        self.minor = ex.state.age_band in MINOR_BANDS
+        # a known minor, or one the message suggests (flagged, even where the policy does not switch modes)
+        self.minor = ex.state.age_band in MINOR_BANDS or "suspected_minor" in ex.actions
         self.blocked = False
         self.released = False     # some model text went out
         self.removed: Check | None = None
