@@ -91,14 +91,15 @@ def test_fail_closed_with_the_store_gone_delivers_no_reply_text(tmp_path: Path, 
             client = sdk(server, "k-app")
             msgs = [{"role": "user", "content": "hello"}]
             assert "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
-                model="companion", messages=msgs, stream=True) if c.choices)
+                model="companion", messages=msgs, stream=True, user="stream-user") if c.choices)
             # the store goes away; the proxy has not noticed yet (it still reports healthy)
             asyncio.run(_sql(dsn, schema, "ALTER TABLE audit_events RENAME TO audit_events_away"))
             assert httpx.get(server.url + "/readyz").status_code == 200
             stub.push(Script(text="secret words that must not leak"))
             received: list[str] = []
             with pytest.raises(openai.APIStatusError) as exc:
-                for chunk in client.chat.completions.create(model="companion", messages=msgs, stream=True):
+                for chunk in client.chat.completions.create(model="companion", messages=msgs, stream=True,
+                                                            user="stream-user"):
                     received += [c.delta.content or "" for c in chunk.choices]
             assert exc.value.status_code == 503 and exc.value.code == "audit_unavailable"
             assert "closed" in str(exc.value.message)
