@@ -71,6 +71,19 @@ def _model_not_found(name: Any, routes: dict[str, ModelRoute]) -> CandorError:
                        "(GET /v1/models lists them; operators add models in candor.yaml)", param="model")
 
 
+async def run_admission(ex: Exchange, rules: RuleSet) -> None:
+    """Gates until one answers (exit, crisis replace), then shapers, then the notifiers' first half."""
+    for gate in rules.gates:
+        await gate.admit(ex)
+        if ex.answer is not None:
+            break
+    if ex.answer is None:
+        for shaper in rules.shapers:
+            shaper.shape(ex)
+    for notifier in rules.notifiers:
+        notifier.before(ex)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -115,15 +128,7 @@ class Pipeline:
         ex.state.locale = request_locale(ex.ctx.accept_language, user_text)
         ex.state.structured = is_structured(ex.body)
         ex.state.may_be_tool_calls = offers_tools(ex.body)
-        for gate in rules.gates:
-            await gate.admit(ex)
-            if ex.answer is not None:
-                break
-        if ex.answer is None:
-            for shaper in rules.shapers:
-                shaper.shape(ex)
-        for notifier in rules.notifiers:
-            notifier.before(ex)
+        await run_admission(ex, rules)
         return rules
 
     # -- 4. call ------------------------------------------------------------------------------------

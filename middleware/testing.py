@@ -19,6 +19,7 @@ from .config import CandorConfig
 from .context import RequestContext
 from .errors import CandorError
 from .exchange import Exchange
+from .pipeline import run_admission
 from .policy.model import Policy
 from .policy.registry import PolicyRegistry
 from .rules.base import RuleSet
@@ -210,13 +211,5 @@ def make_exchange(policy_or_id: Policy | str = "cn-anthropomorphic-2026", text: 
 
 
 async def run_gates(ex: Exchange, rules: RuleSet) -> None:
-    """The admission stages as the pipeline runs them: gates until one answers, shapers, notifiers."""
-    for gate in rules.gates:
-        await gate.admit(ex)
-        if ex.answer is not None:
-            break
-    if ex.answer is None:
-        for shaper in rules.shapers:
-            shaper.shape(ex)
-    for notifier in rules.notifiers:
-        notifier.before(ex)
+    """The admission stages exactly as the pipeline runs them (``pipeline.run_admission``)."""
+    await run_admission(ex, rules)
