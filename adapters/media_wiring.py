@@ -60,7 +60,9 @@ def build_media(cfg: CandorConfig, keys: AppKeys, policies: PolicySource, defaul
         return fetchers[0]
 
     labeller = Labeller(cfg, fetcher, build_signer(cfg))
-    pipeline.message_media = ChatMediaLabeller(labeller)
+    chat_media = ChatMediaLabeller(labeller)
+    pipeline.message_media = chat_media
+    pipeline.delta_media = chat_media.delta
     endpoints = MediaEndpoints(MediaDeps(config=cfg, keys=keys, policies=policies, default_policy=default_policy,
                                          pipeline=pipeline, upstreams=lambda: upstreams, labeller=labeller))
 

@@ -105,6 +105,8 @@ class Pipeline:
         self._on_upstream_error = upstream_error_hook
         # labels images and audio in a non-streaming reply's message (middleware/media/chat.py); set by wiring
         self.message_media: Callable[[Exchange, dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
+        # labels the first audio delta of a streamed reply (middleware/media/chat.py); set by wiring
+        self.delta_media: Callable[[Exchange, dict[str, Any]], dict[str, Any]] | None = None
 
     # -- 1. admit, 2. gate, 3. shape ---------------------------------------------------------------
     def route(self, body: dict[str, Any]) -> ModelRoute:

@@ -67,7 +67,10 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
                 elif frame.text:
                     yield tpl.text(frame.text)
             elif isinstance(frame, Passthrough):
-                yield encode(frame.chunk)
+                chunk = frame.chunk
+                if pipeline.delta_media is not None and _has_audio(chunk):
+                    chunk = pipeline.delta_media(ex, chunk)   # the first audio of a choice starts with the label
+                yield encode(chunk)
             else:
                 trailers: list[dict[str, Any]] = frame.trailers or [tpl.closing()]
                 await pipeline.record(ex)   # durable before [DONE]
@@ -100,6 +103,11 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
         with anyio.CancelScope(shield=True), anyio.move_on_after(5), contextlib.suppress(Exception):
             await source.aclose()  # type: ignore[attr-defined]
         on_done(ex)
+
+
+def _has_audio(chunk: dict[str, Any]) -> bool:
+    return any(isinstance(c, dict) and isinstance(c.get("delta"), dict) and c["delta"].get("audio")
+               for c in chunk.get("choices") or ())
 
 
 async def _record_quietly(pipeline: Pipeline, ex: Exchange, err: CandorError) -> None:

@@ -41,6 +41,7 @@ class RequestState:
     audit_begin_id: str | None = None          # recorder.py: the begin record of a streamed reply
     audit_rejected: bool = False               # recorder.py: the event could not be recorded; a stand-in was
     responses_request: dict[str, Any] | None = None   # responses/endpoint.py: the original /v1/responses body
+    audio_labelled: set[int] = field(default_factory=set)   # media/chat.py: choices whose streamed audio began
     answer_notices: list[dict[str, Any]] = field(default_factory=list)  # rules/crisis.py: notices that are
                                                # the answer itself (not repeated as notices)
     structured: bool = False                   # pipeline.admit: response_format json_object/json_schema

@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -90,6 +91,8 @@ def build_media_stub(stub: MediaStub) -> Starlette:
         message: dict[str, Any] = {"role": "assistant", "content": "给你看看" if script.content_type.startswith(
             "image/") else None}
         encoded = base64.b64encode(script.content).decode()
+        if body.get("stream") and script.content_type == "audio/pcm16":
+            return _streamed_audio(body, script.content)
         if script.content_type.startswith("image/"):
             message["images"] = [{"type": "image_url", "image_url": {"url": f"data:{script.content_type};base64,"
                                                                             + encoded}}]
@@ -133,3 +136,20 @@ def build_media_stub(stub: MediaStub) -> Starlette:
         Route("/drip", drip, methods=["GET"]),
         Route("/big", big, methods=["GET"]),
     ])
+
+
+def _streamed_audio(body: dict[str, Any], pcm: bytes) -> Response:
+    """OpenAI's streamed audio: pcm16 deltas (``delta.audio.data``), the transcript in its own deltas."""
+    from starlette.responses import StreamingResponse
+
+    base = {"id": "chatcmpl-media-stream", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": body.get("model")}
+    half = len(pcm) // 2 - (len(pcm) // 2) % 2
+    deltas = [{"role": "assistant", "audio": {"id": "audio_stub", "transcript": "你好"}},
+              {"audio": {"id": "audio_stub", "data": base64.b64encode(pcm[:half]).decode()}},
+              {"audio": {"id": "audio_stub", "data": base64.b64encode(pcm[half:]).decode()}}]
+    events = [b"data: " + orjson.dumps({**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]})
+              + b"\n\n" for d in deltas]
+    events.append(b"data: " + orjson.dumps({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                  + b"\n\ndata: [DONE]\n\n")
+    return StreamingResponse(iter(events), media_type="text/event-stream")

@@ -475,3 +475,24 @@ def test_a_policy_that_leaves_the_explicit_label_to_the_app_records_the_delegati
     after = Image.open(io.BytesIO(data))
     after.load()
     assert xmp_label(after)["Label"] == "1"                       # EU-50-2: machine-readable marking
+
+
+def test_streamed_chat_audio_starts_with_the_rhythm_label(client: openai.OpenAI, media_stub: MediaStub) -> None:
+    pcm = (np.sin(np.arange(24000) * 2 * np.pi * 220 / 24000) * 8000).astype("<i2").tobytes()   # 1 s at 24 kHz
+    media_stub.push(MediaScript(pcm, "audio/pcm16"))
+    stream = client.chat.completions.create(
+        model="voice-chat", modalities=["text", "audio"], audio={"voice": "alloy", "format": "pcm16"},
+        messages=[{"role": "user", "content": "说你好"}], user="media-chat-user", stream=True)
+    parts: list[bytes] = []
+    compliance: dict[str, Any] = {}
+    for chunk in stream:
+        compliance = (chunk.model_extra or {}).get("compliance") or compliance
+        for choice in chunk.choices:
+            audio = (choice.delta.model_extra or {}).get("audio") or {}
+            if audio.get("data"):
+                parts.append(base64.b64decode(audio["data"]))
+    heard = b"".join(parts)
+    assert len(heard) > len(pcm) and heard.endswith(pcm)   # the label first, then every original sample
+    samples = np.frombuffer(heard, "<i2").astype(np.float64) / 32767
+    assert rhythm.detect(samples, 24000)
+    assert "label_delegated" in compliance["actions"]   # raw pcm16 cannot carry the implicit label

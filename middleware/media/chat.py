@@ -7,8 +7,9 @@
 - ``message.images`` (data-URL image parts some OpenAI-compatible providers return): labelled and
   re-encoded as data URLs.
 
-Streaming replies with audio deltas are not labelled here (the audio would have to be held back whole);
-the decision ``media_labels: not_labelled`` says so when it happens.
+Streaming replies carry audio as ``pcm16`` deltas (OpenAI streams no other format): the first audio delta
+of each choice gets the rhythm label in front of its samples (``delta``), so the audio the user hears starts
+with it; nothing is held back. The implicit label goes out in ``compliance.label``, as for ``pcm16`` above.
 """
 
 from __future__ import annotations
@@ -59,6 +60,27 @@ class ChatMediaLabeller:
         labelled = await self.labeller.label_file(ex, raw, "audio", "audio in the chat reply")
         self.labeller.record_chat(ex, "audio", [labelled] if labelled.implicit else [])
         return {**audio, "data": base64.b64encode(labelled.data).decode()}
+
+    def delta(self, ex: Exchange, chunk: dict[str, Any]) -> dict[str, Any]:
+        """A streamed chunk whose delta carries audio: the first audio of each choice starts with the label."""
+        choices = chunk.get("choices") or []
+        out: list[Any] = []
+        changed = False
+        for choice in choices:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            audio = delta.get("audio") if isinstance(delta, dict) else None
+            index = choice.get("index", 0) if isinstance(choice, dict) else 0
+            if (not isinstance(audio, dict) or not isinstance(audio.get("data"), str) or not audio["data"]
+                    or index in ex.state.audio_labelled):
+                out.append(choice)
+                continue
+            ex.state.audio_labelled.add(index)
+            raw = _b64(audio["data"], "streamed audio in the chat reply")
+            data = base64.b64encode(self._pcm16(ex, raw)).decode()
+            assert isinstance(delta, dict)   # audio was found in it
+            out.append({**choice, "delta": {**delta, "audio": {**audio, "data": data}}})
+            changed = True
+        return {**chunk, "choices": out} if changed else chunk
 
     def _pcm16(self, ex: Exchange, raw: bytes) -> bytes:
         rules = ex.policy.labels
