@@ -112,17 +112,27 @@ class Rollup:
             before = self.events_read
             for info in infos:
                 pos = self.read_to.get(info.stream, 0)
-                while pos < info.head_seq:
-                    rows = await store.scan((info.stream, pos), _CHUNK)
-                    mine = [r for r in rows if r.stream == info.stream and r.seq <= info.head_seq]
-                    if not mine:
-                        break
-                    for row in mine:
-                        self.add(row)
-                    self.first.setdefault(info.stream, mine[0].seq)
-                    pos = self.read_to[info.stream] = mine[-1].seq
-                    if len(mine) < len(rows) or len(rows) < _CHUNK:
-                        break
+                if pos >= info.head_seq:
+                    continue
+                # the store reads the next chunk (on its own thread) while this one is counted
+                pending = asyncio.ensure_future(store.scan((info.stream, pos), _CHUNK))
+                try:
+                    while True:
+                        rows = await pending
+                        mine = [r for r in rows if r.stream == info.stream and r.seq <= info.head_seq]
+                        more = bool(mine) and len(mine) == len(rows) == _CHUNK and mine[-1].seq < info.head_seq
+                        if more:
+                            pending = asyncio.ensure_future(store.scan((info.stream, mine[-1].seq), _CHUNK))
+                        for row in mine:
+                            self.add(row)
+                        if mine:
+                            self.first.setdefault(info.stream, mine[0].seq)
+                            self.read_to[info.stream] = mine[-1].seq
+                        if not more:
+                            break
+                finally:
+                    if not pending.done():
+                        pending.cancel()
             return self.events_read - before
 
     def add(self, row: EventRow) -> None:
