@@ -58,11 +58,6 @@ class PostgresOutboxStore(PostgresStore):
             " AND status != 'delivered' AND (lease_owner IS NULL OR lease_until < $1)", us(at), alert_id)
         return bool(result.endswith(" 1"))
 
-    async def requeue(self, alert_id: str, at: float) -> bool:
-        result = await self.pool.execute("UPDATE alerts_outbox SET status = 'pending', next_attempt_at = $1"
-                                         " WHERE id = $2 AND status IN ('failed', 'pending')", us(at), alert_id)
-        return bool(result.endswith(" 1"))
-
     async def release(self, owner: str) -> None:
         await self.pool.execute("UPDATE alerts_outbox SET lease_owner = NULL, lease_until = NULL"
                                 " WHERE lease_owner = $1", owner)

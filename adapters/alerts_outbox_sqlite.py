@@ -75,14 +75,6 @@ class SqliteOutboxStore(SqliteStore):
 
         return await self._run(self._transaction, retry)
 
-    async def requeue(self, alert_id: str, at: float) -> bool:
-        def requeue(db: sqlite3.Connection) -> bool:
-            cur = db.execute("UPDATE alerts_outbox SET status = 'pending', next_attempt_at = ? WHERE id = ?"
-                             " AND status IN ('failed', 'pending')", (us(at), alert_id))
-            return cur.rowcount == 1
-
-        return await self._run(self._transaction, requeue)
-
     async def release(self, owner: str) -> None:
         def release(db: sqlite3.Connection) -> None:
             db.execute("UPDATE alerts_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",

@@ -82,8 +82,9 @@ async def _retry(pair: tuple[AlertOutbox, Any], args: argparse.Namespace) -> Non
         decisions=[{"rule": "alert_retry", "cites": [], "outcome": "requeued",
                     "detail": {"alert_id": args.id, "actor": cli_actor(), "previous_status": entry.status,
                                "attempts": entry.attempts}}], fail_mode="closed"))
-    if not await outbox.store.requeue(args.id, time.time()):
-        raise CandorError(409, "alert_delivered", f"alert {args.id!r} was delivered meanwhile")
+    if not await outbox.store.retry_now(args.id, time.time()):   # the console's "retry now", the same store call
+        raise CandorError(409, "alert_delivered", f"alert {args.id!r} was delivered meanwhile, or is being "
+                          "attempted right now")
     print(f"alert {args.id} is pending again: the running server delivers it within alerts.poll_interval")
 
 

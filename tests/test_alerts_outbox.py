@@ -105,7 +105,7 @@ async def test_list_filters_by_status_newest_first(new_outbox_store: OutboxFacto
     assert [e.alert.id for e in await s.list_entries(None, 2)] == ["alr_3", "alr_2"]
 
 
-async def test_requeue_makes_a_failed_alert_due_but_never_a_delivered_one(new_outbox_store: OutboxFactory) -> None:
+async def test_retry_now_makes_a_failed_alert_due_but_never_a_delivered_one(new_outbox_store: OutboxFactory) -> None:
     s = await new_outbox_store()
     x = alert()
     await s.insert(x, x.body(), NOW)
@@ -113,9 +113,9 @@ async def test_requeue_makes_a_failed_alert_due_but_never_a_delivered_one(new_ou
     await s.finish("alr_1", "A", status="failed", attempts=9, at=NOW, http_status=500, error="gave up",
                    next_attempt_at=None)
     assert await s.claim(NOW + 100, 10, NOW + 160, "A") == []           # failed: never claimed
-    assert await s.requeue("alr_1", NOW + 100) is True
+    assert await s.retry_now("alr_1", NOW + 100) is True
     assert [e.alert.id for e in await s.claim(NOW + 100, 10, NOW + 160, "A")] == ["alr_1"]
     await s.finish("alr_1", "A", status="delivered", attempts=10, at=NOW + 101, http_status=204, error=None,
                    next_attempt_at=None)
-    assert await s.requeue("alr_1", NOW + 200) is False
-    assert await s.requeue("no-such-alert", NOW) is False
+    assert await s.retry_now("alr_1", NOW + 200) is False
+    assert await s.retry_now("no-such-alert", NOW) is False

@@ -40,10 +40,6 @@ class OutboxStore(Protocol):
     async def release(self, owner: str) -> None:
         """Drop every lease ``owner`` holds (a clean shutdown: others may take the alerts at once)."""
 
-    async def requeue(self, alert_id: str, at: float) -> bool:
-        """A failed or pending alert becomes pending, due at ``at`` (``candor alerts retry``); False when
-        there is no such alert or it was delivered."""
-
     async def get(self, alert_id: str) -> OutboxEntry | None: ...
 
     async def list_entries(self, status: Status | None, limit: int) -> list[OutboxEntry]:
