@@ -34,6 +34,7 @@ import structlog
 
 from ..alerts.retry import RetryPolicy
 from .chain import phase_message, signed_message
+from .spool import orphans
 from .store import EventRow
 
 log = structlog.get_logger("candor.audit")
@@ -159,18 +160,7 @@ class Witness:
     def _outboxes(self) -> Iterator[tuple[_Outbox, bool]]:
         """Own outbox, then those of writers that are gone (locked while delivered)."""
         yield self._own, False
-        for path in sorted(self.directory.glob("*.jsonl")):
-            if path == self._own.path:
-                continue
-            try:
-                fd = os.open(path, os.O_RDWR)
-            except FileNotFoundError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)   # a live writer's
-                continue
+        for path, fd in orphans(self.directory, self._own.path):   # the spool's own scan for dead writers' files
             yield _Outbox(path, fd), True
 
     async def deliver_all(self) -> bool:
