@@ -21,6 +21,7 @@ from .admin_auth import role_of
 from .context import RequestContext, resolve_context
 from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
+from .lifecycle import finish, refuse
 from .logs import get_logger
 from .openapi import openapi_document, served
 from .pipeline import Item
@@ -59,13 +60,7 @@ class ChatEndpoint:
         self.limit = services.config.server.max_body_bytes
 
     def _finished(self, ex: Exchange) -> None:
-        ex.close()
-        seconds = time.perf_counter() - ex.started
-        metrics.observe(ex.route.name or "-", ex.status, seconds, ex.upstream_ms)
-        log.info("request", app=ex.ctx.app_id, model=ex.route.name or None, status=ex.status,
-                 stream=ex.stream, latency_ms=round(seconds * 1000.0, 3),
-                 upstream_ms=None if ex.upstream_ms is None else round(ex.upstream_ms, 3),
-                 event_id=ex.event_id, policy=ex.policy.id)
+        finish(ex, stream=ex.stream)
 
     async def handle(self, request: Request) -> Response | SSEResponse:
         ex: Exchange | None = None
@@ -136,31 +131,8 @@ class ChatEndpoint:
 
     async def _refuse(self, err: CandorError, ex: Exchange | None, app_id: str, policy_id: str,
                       body: dict[str, Any]) -> Response:
-        if ex is None:
-            try:
-                policy = self.s.policies.get(policy_id)
-            except KeyError:
-                policy = self.s.policies.get(self.s.default_policy)
-            ctx = RequestContext(app_id=app_id, user_id=None, session_hint=None, persona_id=None,
-                                 age_band=None, client_renders=frozenset())
-            ex = self.pipeline.exchange(ctx, policy, None, body, bool(body.get("stream")))
-        ex.status = err.status
-        ex.kind = "refusal" if err.is_refusal else "error"
-        if err.is_refusal:
-            metrics.REFUSALS.labels(err.code).inc()
-        headers = {"x-candor-event-id": ex.event_id, "x-candor-policy": ex.policy.id}
-        try:
-            await self.pipeline.record(ex, err)
-        except CandorError as audit_err:   # the record could not be kept and the policy fails closed
-            err = audit_err
-            ex.status = err.status
-        except Exception as exc:
-            log_crash("audit", exc, event_id=ex.event_id)
-            err = crash_error()
-            ex.status = err.status
-        finally:
-            self._finished(ex)
-        return error_response(err, headers)
+        return await refuse(self.pipeline, self.s.policies, self.s.default_policy, err, ex, app_id, policy_id,
+                            body, stream=bool(ex.stream if ex is not None else body.get("stream")))
 
     async def record_crash(self, path: str, exc: BaseException) -> None:
         """The audit event of a bug outside the chat route (admin, auditor and other endpoints)."""

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import metrics
 from ..auth import AppKeys
 from ..config import CandorConfig
-from ..context import RequestContext, resolve_context
-from ..errors import CandorError
+from ..context import resolve_context
+from ..errors import CandorError, crash_error, log_crash
 from ..exchange import Exchange
+from ..lifecycle import finish, refuse
 from ..likeness.models import Kind
 from ..logs import get_logger
 from ..pipeline import Pipeline
@@ -148,38 +148,14 @@ class MediaEndpoints:
         return upstream
 
     def _finished(self, ex: Exchange) -> None:
-        for cleanup in ex.cleanups:
-            cleanup()
-        seconds = time.perf_counter() - ex.started
-        metrics.observe(ex.route.name or "-", ex.status, seconds, ex.upstream_ms)
-        log.info("request", app=ex.ctx.app_id, model=ex.route.name or None, status=ex.status, media=True,
-                 latency_ms=round(seconds * 1000.0, 3), event_id=ex.event_id, policy=ex.policy.id)
+        finish(ex, media=True)
 
     async def _refuse(self, err: CandorError, state: _State) -> Response:
-        ex = state.ex
-        if ex is not None and isinstance(err, UpstreamFailure):
-            self.d.pipeline.upstream_failed(ex, err)   # counted like chat's provider errors
-        if ex is None:
-            try:
-                policy = self.d.policies.get(state.policy_id or self.d.default_policy)
-            except KeyError:
-                policy = self.d.policies.get(self.d.default_policy)
-            ctx = RequestContext(app_id=state.app_id or "-", user_id=None, session_hint=None, persona_id=None,
-                                 age_band=None, client_renders=frozenset())
-            ex = self.d.pipeline.exchange(ctx, policy, None, state.body or {}, False)
-        ex.status = err.status
-        ex.kind = "refusal" if err.is_refusal else "error"
-        if err.is_refusal:
-            metrics.REFUSALS.labels(err.code).inc()
-        headers = {"x-candor-event-id": ex.event_id, "x-candor-policy": ex.policy.id}
-        try:
-            await self.d.pipeline.record(ex, err)
-        except CandorError as audit_err:
-            err = audit_err
-            ex.status = err.status
-        self._finished(ex)
-        return Response(err.json(), status_code=err.status, media_type="application/json",
-                        headers={**err.headers, **headers})
+        if state.ex is not None and isinstance(err, UpstreamFailure):
+            self.d.pipeline.upstream_failed(state.ex, err)   # counted like chat's provider errors
+        return await refuse(self.d.pipeline, self.d.policies, self.d.default_policy, err, state.ex,
+                            state.app_id or "-", state.policy_id or self.d.default_policy, state.body or {},
+                            media=True)
 
 
 @dataclass(slots=True)
@@ -191,8 +167,9 @@ class _State:
 
 
 def _internal(request: Request, exc: Exception) -> CandorError:
-    log.error("unhandled", path=request.url.path, error=repr(exc))
-    return CandorError(500, "internal_error", "Candor failed unexpectedly; see its logs")
+    """A bug: logged with its traceback (one boundary's way), answered as the one internal error."""
+    log_crash(request.url.path, exc)
+    return crash_error()
 
 
 def _headers(ex: Exchange) -> dict[str, str]:

@@ -1,0 +1,62 @@
+"""How a request ends, whichever endpoint served it (chat, Responses, embeddings, media): its cleanups,
+metrics and log line, and a refusal or error answered in the OpenAI shape with its own audit event."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.responses import Response
+
+from . import metrics
+from .context import RequestContext
+from .errors import CandorError, crash_error, log_crash
+from .exchange import Exchange
+from .logs import get_logger
+from .pipeline import Pipeline
+from .services import PolicySource
+
+log = get_logger()
+
+
+def finish(ex: Exchange, **fields: Any) -> None:
+    """The request is over: its cleanups run, and it is counted and logged once."""
+    ex.close()
+    seconds = time.perf_counter() - ex.started
+    metrics.observe(ex.route.name or "-", ex.status, seconds, ex.upstream_ms)
+    log.info("request", app=ex.ctx.app_id, model=ex.route.name or None, status=ex.status, **fields,
+             latency_ms=round(seconds * 1000.0, 3),
+             upstream_ms=None if ex.upstream_ms is None else round(ex.upstream_ms, 3),
+             event_id=ex.event_id, policy=ex.policy.id)
+
+
+async def refuse(pipeline: Pipeline, policies: PolicySource, default_policy: str, err: CandorError,
+                 ex: Exchange | None, app_id: str, policy_id: str, body: dict[str, Any],
+                 **fields: Any) -> Response:
+    """A refusal or an error: recorded (on an exchange made for it when none exists yet), then finished."""
+    if ex is None:
+        try:
+            policy = policies.get(policy_id)
+        except KeyError:
+            policy = policies.get(default_policy)
+        ctx = RequestContext(app_id=app_id, user_id=None, session_hint=None, persona_id=None,
+                             age_band=None, client_renders=frozenset())
+        ex = pipeline.exchange(ctx, policy, None, body, bool(body.get("stream")))
+    ex.status = err.status
+    ex.kind = "refusal" if err.is_refusal else "error"
+    if err.is_refusal:
+        metrics.REFUSALS.labels(err.code).inc()
+    headers = {"x-candor-event-id": ex.event_id, "x-candor-policy": ex.policy.id}
+    try:
+        await pipeline.record(ex, err)
+    except CandorError as audit_err:   # the record could not be kept and the policy fails closed
+        err = audit_err
+        ex.status = err.status
+    except Exception as exc:
+        log_crash("audit", exc, event_id=ex.event_id)
+        err = crash_error()
+        ex.status = err.status
+    finally:
+        finish(ex, **fields)
+    return Response(err.json(), status_code=err.status, media_type="application/json",
+                    headers={**err.headers, **headers})
