@@ -120,3 +120,19 @@ def test_the_audit_report_counts_open_and_overdue_complaints(proxy: Any, tmp_pat
     text = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "report", "--config",
                            str(tmp_path / "candor.yaml")], check=True, capture_output=True, cwd=tmp_path).stdout
     assert "## Complaints (ANTH-COMPLAINT-1)" in text.decode() and "open: 2; overdue: 0" in text.decode()
+
+
+def test_hostile_complaints_are_refused_and_the_proxy_stays_up(proxy: Any) -> None:
+    """Deep nesting, a lone surrogate and a flood from one app: precise errors, nothing lost, still up."""
+    server, _ = proxy
+    headers = {"authorization": f"Bearer {KEY}", "content-type": "application/json"}
+    deep = b'{"user": "u", "category": "content", "text": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    lone = b'{"user": "u", "category": "content", "text": "\\ud800"}'
+    for raw in (deep, lone):
+        r = httpx.post(f"{server.url}/v1/complaints", content=raw, headers=headers, timeout=10)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request", r.text[:200]
+    ids = {file(server, {"user": f"flood-{i}", "category": "other", "text": "\u2063\u202e投诉"}).json()["id"]
+           for i in range(50)}
+    assert len(ids) == 50   # every complaint of the flood was taken, each with its own id
+    listed = admin(server, "GET", "/admin/complaints?status=open", key=AUDITOR).json()["data"]
+    assert ids <= {c["id"] for c in listed}

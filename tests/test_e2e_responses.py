@@ -180,3 +180,19 @@ def test_function_call_streamed(lean_client: openai.OpenAI, stub: StubProvider) 
     final = events[-1].response
     assert events[-1].type == "response.completed"
     assert [o.type for o in final.output if o.type == "function_call"] == ["function_call"]
+
+
+def test_hostile_responses_requests_are_refused_and_the_proxy_stays_up(lean_proxy: ProxyProcess) -> None:
+    """Deep nesting, a huge body and a lone surrogate: each is a precise 4xx, never a crash or a 502."""
+    auth = {"Authorization": f"Bearer {APP_KEY}", "content-type": "application/json"}
+    deep = b'{"model": "companion", "input": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    huge = b'{"model": "companion", "input": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    lone = b'{"model": "companion", "input": "\\ud800 help", "user": "u-1"}'
+    for raw in (deep, huge, lone):
+        r = httpx.post(lean_proxy.url + "/v1/responses", content=raw, headers=auth, timeout=30)
+        assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
+        assert set(r.json()["error"]) == {"message", "type", "code", "param"}
+    invisible = {"model": "companion", "user": "u-1", "input": "\u2063\u200e你\ufe0f好\u202e"}
+    assert httpx.post(lean_proxy.url + "/v1/responses", json=invisible, headers=auth, timeout=30).status_code in (
+        200, 502)   # served (the stub may have no script left): what matters is no crash on odd characters
+    assert httpx.get(lean_proxy.url + "/healthz", timeout=10).status_code == 200
