@@ -242,7 +242,10 @@ def enforced_by(policy: Policy, name: str) -> str:
         extra = "; the session clock" if name == "disclosure" else ""
         return "; ".join(parts) + extra
     if name in _PATTERN_ONLY:
-        return f"the rule's parameters; pattern tier for {_PATTERN_ONLY[name]}"
+        what = _PATTERN_ONLY[name]
+        if name == "minors" and policy.minors is not None and policy.minors.intimate_requests != "off":
+            what += " and for requests for romantic or sexual role-play"   # rules/minor_intimacy.py
+        return f"the rule's parameters; pattern tier for {what}"
     return "the rule's parameters (no text detection)"
 
 
