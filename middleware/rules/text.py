@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..detectors.textnorm import Normalized, normalize
+from ..detectors.layer import default_layer
+from ..detectors.textnorm import Normalized
 from ..exchange import Exchange
 
 
 def user_norm(ex: Exchange) -> Normalized:
+    """The normalised text the detection layer reads too (its cached reading): normalised once per request."""
     norm: Normalized | None = ex.state.user_norm
     if norm is None:
-        norm = ex.state.user_norm = normalize(ex.state.user_text)
+        norm = ex.state.user_norm = default_layer().read(ex.state.user_text).norm
     return norm
 
 
