@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.routing import Route
 
+from middleware.audit.unauth import UnauthenticatedTally
 from middleware.auth import AppKeys
 from middleware.config import CandorConfig
 from middleware.media.chat import ChatMediaLabeller
@@ -47,7 +48,8 @@ def build_signer(cfg: CandorConfig) -> Signer | None:
 
 
 def build_media(cfg: CandorConfig, keys: AppKeys, policies: PolicySource, default_policy: str,
-                pipeline: Pipeline) -> tuple[list[Route], Callable[[], Awaitable[None]]]:
+                pipeline: Pipeline, unauthenticated: UnauthenticatedTally | None = None
+                ) -> tuple[list[Route], Callable[[], Awaitable[None]]]:
     """The routes, and a shutdown hook closing the media clients."""
     upstreams = build_media_upstreams({r.adapter for r in pipeline.routes.values()})
     fetchers: list[Fetcher] = []
@@ -64,7 +66,8 @@ def build_media(cfg: CandorConfig, keys: AppKeys, policies: PolicySource, defaul
     pipeline.message_media = chat_media
     pipeline.delta_media = chat_media.delta
     endpoints = MediaEndpoints(MediaDeps(config=cfg, keys=keys, policies=policies, default_policy=default_policy,
-                                         pipeline=pipeline, upstreams=lambda: upstreams, labeller=labeller))
+                                         pipeline=pipeline, upstreams=lambda: upstreams, labeller=labeller,
+                                         unauthenticated=unauthenticated))
 
     async def close() -> None:
         for up in upstreams.values():

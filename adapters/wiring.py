@@ -144,7 +144,8 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
 
     registry.on_reload(record_reload)
     keys = AppKeys(apps)
-    media_routes, close_media = build_media(cfg, keys, registry, DEFAULT_POLICY, pipeline)
+    unauthenticated = UnauthenticatedTally(rt.audit_log, cfg.audit.unauthenticated_interval)
+    media_routes, close_media = build_media(cfg, keys, registry, DEFAULT_POLICY, pipeline, unauthenticated)
 
     async def startup() -> None:
         rt.state = await open_state_store(cfg.state.url)
@@ -196,7 +197,6 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
         good = rt.state is not None and await rt.state.ping()
         return "state", good, "ok" if good else "state store unreachable"
 
-    unauthenticated = UnauthenticatedTally(rt.audit_log, cfg.audit.unauthenticated_interval)
     keys = AppKeys(apps)
     complaints = ComplaintsRuntime(cfg, lambda draft: rt.audit_log().append(draft), clock or time.time)
     services = Services(

@@ -21,7 +21,7 @@ from .admin_auth import role_of
 from .context import RequestContext, resolve_context
 from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
-from .lifecycle import finish, refuse
+from .lifecycle import client_host, finish, refuse
 from .logs import get_logger
 from .openapi import openapi_document, served
 from .pipeline import Item
@@ -78,11 +78,7 @@ class ChatEndpoint:
             source = self.pipeline.source(ex)
             first = await self.pipeline.first(ex, source)
         except CandorError as err:
-            if err.status == 401 and ex is None and self.s.unauthenticated is not None:
-                # counted per source, one audit event per interval: a keyless flood cannot fill the log
-                self.s.unauthenticated.count(request.client.host if request.client else "-")
-                return error_response(err)
-            return await self._refuse(err, ex, app_id, policy_id, body)
+            return await self._refuse(err, ex, app_id, policy_id, body, source=client_host(request))
         except Exception as exc:   # a bug: the same lifecycle as a refusal, as a 500 with its traceback
             log_crash(request.url.path, exc, event_id=ex.event_id if ex else None)
             return await self._refuse(crash_error(), ex, app_id, policy_id, body)
@@ -130,9 +126,10 @@ class ChatEndpoint:
         return await collect_reply(self.pipeline, ex, rules, first, source)
 
     async def _refuse(self, err: CandorError, ex: Exchange | None, app_id: str, policy_id: str,
-                      body: dict[str, Any]) -> Response:
+                      body: dict[str, Any], source: str = "-") -> Response:
         return await refuse(self.pipeline, self.s.policies, self.s.default_policy, err, ex, app_id, policy_id,
-                            body, stream=bool(ex.stream if ex is not None else body.get("stream")))
+                            body, unauthenticated=self.s.unauthenticated, source=source,
+                            stream=bool(ex.stream if ex is not None else body.get("stream")))
 
     async def record_crash(self, path: str, exc: BaseException) -> None:
         """The audit event of a bug outside the chat route (admin, auditor and other endpoints)."""

@@ -17,6 +17,7 @@ from .app import ChatEndpoint
 from .context import resolve_context
 from .errors import CandorError, crash_error, invalid_request, log_crash
 from .exchange import Exchange
+from .lifecycle import client_host
 from .requests import read_body
 from .upstream import UpstreamRequest
 
@@ -92,7 +93,7 @@ class EmbeddingsEndpoint(ChatEndpoint):
                 "input_tokens": usage.get("prompt_tokens")})
             await self.pipeline.record(ex)
         except CandorError as err:
-            return await self._refuse(err, ex, app_id, policy_id, body)
+            return await self._refuse(err, ex, app_id, policy_id, body, source=client_host(request))
         except Exception as exc:
             log_crash(PATH, exc, event_id=ex.event_id if ex else None)
             return await self._refuse(crash_error(), ex, app_id, policy_id, body)

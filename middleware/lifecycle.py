@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from . import metrics
+from .audit.unauth import UnauthenticatedTally
 from .context import RequestContext
 from .errors import CandorError, crash_error, log_crash
 from .exchange import Exchange
@@ -17,6 +19,11 @@ from .pipeline import Pipeline
 from .services import PolicySource
 
 log = get_logger()
+
+
+def client_host(request: Request) -> str:
+    """Where a request came from, for the unauthenticated tally."""
+    return request.client.host if request.client else "-"
 
 
 def finish(ex: Exchange, **fields: Any) -> None:
@@ -31,9 +38,16 @@ def finish(ex: Exchange, **fields: Any) -> None:
 
 
 async def refuse(pipeline: Pipeline, policies: PolicySource, default_policy: str, err: CandorError,
-                 ex: Exchange | None, app_id: str, policy_id: str, body: dict[str, Any],
+                 ex: Exchange | None, app_id: str, policy_id: str, body: dict[str, Any], *,
+                 unauthenticated: UnauthenticatedTally | None = None, source: str = "-",
                  **fields: Any) -> Response:
-    """A refusal or an error: recorded (on an exchange made for it when none exists yet), then finished."""
+    """A refusal or an error: recorded (on an exchange made for it when none exists yet), then finished.
+
+    A request without a valid key is counted per source instead (one audit event per interval, by the
+    tally), on every endpoint alike: a keyless flood cannot fill the log."""
+    if err.status == 401 and ex is None and unauthenticated is not None:
+        unauthenticated.count(source)
+        return Response(err.json(), status_code=err.status, media_type="application/json", headers=err.headers)
     if ex is None:
         try:
             policy = policies.get(policy_id)

@@ -70,3 +70,31 @@ def test_keyless_flood_through_the_proxy_is_counted_not_logged(tmp_path: Path) -
             time.sleep(0.2)
         assert total == 300
         assert 1 <= len(data) <= seconds + 3   # one event per 1 s interval at most, not one per request
+
+
+def test_every_model_endpoint_counts_keyless_requests_instead_of_logging_them(tmp_path: Path) -> None:
+    """The tally sits where every endpoint answers a refusal (middleware/lifecycle.py), not in chat alone."""
+    cfg = {"models": [{"name": "candor-demo", "target": "candor/demo"}], "apps": [{"id": "a", "key_env": "APP_K"}],
+           "audit": {"url": f"sqlite:///{tmp_path}/audit.db", "key_dir": str(tmp_path / "keys"),
+                     "unauthenticated_interval": "1s"}}
+    requests = [("/v1/chat/completions", {"model": "candor-demo", "messages": [{"role": "user", "content": "hi"}]}),
+                ("/v1/responses", {"model": "candor-demo", "input": "hi"}),
+                ("/v1/embeddings", {"model": "candor-demo", "input": "hi"}),
+                ("/v1/images/generations", {"model": "candor-demo", "prompt": "a lake"}),
+                ("/v1/audio/speech", {"model": "candor-demo", "input": "hi", "voice": "alloy"})]
+    with running_proxy(tmp_path, cfg, env={"APP_K": "k", "CANDOR_AUDITOR_KEY": "aud"}) as (server, _):
+        for path, body in requests:
+            for _ in range(5):
+                r = httpx.post(server.url + path, json=body, headers={"Authorization": "Bearer wrong"}, timeout=10)
+                assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key", path
+        time.sleep(1.5)
+        auditor = {"Authorization": "Bearer aud"}
+        assert httpx.get(server.url + "/audit/events", params={"kind": "refusal"}, headers=auditor).json()[
+            "data"] == []
+        deadline, total = time.monotonic() + 5, 0
+        while time.monotonic() < deadline and total < 25:
+            data = httpx.get(server.url + "/audit/events", params={"kind": "unauthenticated"},
+                             headers=auditor).json()["data"]
+            total = sum(e["decisions"][0]["detail"]["total"] for e in data)
+            time.sleep(0.2)
+        assert total == 25

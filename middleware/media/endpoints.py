@@ -19,12 +19,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..audit.unauth import UnauthenticatedTally
 from ..auth import AppKeys
 from ..config import CandorConfig
 from ..context import resolve_context
 from ..errors import CandorError, crash_error, log_crash
 from ..exchange import Exchange
-from ..lifecycle import finish, refuse
+from ..lifecycle import client_host, finish, refuse
 from ..likeness.models import Kind
 from ..logs import get_logger
 from ..pipeline import Pipeline
@@ -48,6 +49,7 @@ class MediaDeps:
     pipeline: Pipeline
     upstreams: Callable[[], dict[str, MediaUpstream]]
     labeller: Labeller
+    unauthenticated: UnauthenticatedTally | None = None   # keyless requests counted, not recorded one by one
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -122,6 +124,7 @@ class MediaEndpoints:
     # -- shared steps ----------------------------------------------------------------------------
 
     def _auth(self, request: Request, state: _State) -> Any:
+        state.source = client_host(request)
         app = self.d.keys.authenticate(request.headers.get("authorization"))
         state.app_id, state.policy_id = app.id, app.policy
         return app
@@ -155,7 +158,7 @@ class MediaEndpoints:
             self.d.pipeline.upstream_failed(state.ex, err)   # counted like chat's provider errors
         return await refuse(self.d.pipeline, self.d.policies, self.d.default_policy, err, state.ex,
                             state.app_id or "-", state.policy_id or self.d.default_policy, state.body or {},
-                            media=True)
+                            unauthenticated=self.d.unauthenticated, source=state.source, media=True)
 
 
 @dataclass(slots=True)
@@ -164,6 +167,7 @@ class _State:
     policy_id: str | None = None
     body: dict[str, Any] | None = None
     ex: Exchange | None = None
+    source: str = "-"
 
 
 def _internal(request: Request, exc: Exception) -> CandorError:
