@@ -28,7 +28,8 @@ function checkCompliance(compliance) {
   assert.ok(compliance, "compliance is present");
   assert.equal(compliance.policy.id, "cn-anthropomorphic-2026");
   assert.equal(compliance.label.explicit, LABEL);
-  assert.deepEqual(compliance.notices.map((n) => n.kind), ["ai_disclosure"]);
+  // real time: between 01:00 and 05:00 Beijing time the CN pack's late-night signal adds a dependence reminder
+  assert.deepEqual(compliance.notices.map((n) => n.kind).filter((k) => k !== "dependence_reminder"), ["ai_disclosure"]);
 }
 
 test("generateText with openai(...) (Responses API)", async () => {
