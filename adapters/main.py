@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from middleware.cli import main as cli_main
-
-from .root import install
+from adapters.root import install
+from middleware.cli.main import main as cli_main
 
 
 def main(argv: list[str] | None = None) -> None:

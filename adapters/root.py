@@ -11,29 +11,28 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from adapters.postgres.audit import PostgresAuditStore
+from adapters.sqlite.audit import SQLiteAuditStore
+from adapters.wiring.likeness import build_likeness
+from adapters.wiring.profiles import build_profiles
 from middleware import composition
+from middleware.alerts.handover import HandoverStore
 from middleware.alerts.outbox import AlertOutbox
-from middleware.app import CandorASGI, asgi_app
 from middleware.audit.keys import load_keys
 from middleware.audit.log import AuditLog, LogSettings
 from middleware.audit.store import AuditStore
-from middleware.config import CandorConfig, ModelConfig
-from middleware.handover import HandoverStore
+from middleware.config.deployment import CandorConfig, ModelConfig
+from middleware.http.app import CandorASGI, asgi_app
 from middleware.likeness.service import LikenessService
 from middleware.likeness.service import OnChange as LikenessOnChange
+from middleware.pipeline.upstream import Upstream
 from middleware.profiles.service import OnChange as ProfileOnChange
 from middleware.profiles.service import ProfileService
-from middleware.upstream import Upstream
-
-from .audit_postgres import PostgresAuditStore
-from .audit_sqlite import SQLiteAuditStore
-from .likeness_factory import build_likeness
-from .profiles_factory import build_profiles
 
 
 def build_app(cfg: CandorConfig, *, upstream_override: Upstream | None = None,
               clock: Callable[[], float] | None = None) -> CandorASGI:
-    from .wiring import build_services
+    from adapters.wiring.services import build_services
 
     return asgi_app(build_services(cfg, upstream_override=upstream_override, clock=clock))
 
@@ -75,7 +74,7 @@ async def profiles(cfg: CandorConfig, store_url: str | None,
 
 
 def serve(cfg: CandorConfig) -> int:
-    from .serve import serve as run_server
+    from adapters.server.serve import serve as run_server
 
     return run_server(cfg)
 
@@ -83,7 +82,7 @@ def serve(cfg: CandorConfig) -> int:
 @contextlib.asynccontextmanager
 async def alert_outbox(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[AlertOutbox]:
     """The alert outbox for one command: opened, not delivering (the server delivers)."""
-    from .alerts_factory import build_alerts
+    from adapters.wiring.alerts import build_alerts
 
     runtime = await build_alerts(cfg, store_url=store_url, start=False)
     try:
@@ -94,7 +93,7 @@ async def alert_outbox(cfg: CandorConfig, store_url: str | None) -> AsyncIterato
 
 @contextlib.asynccontextmanager
 async def handovers(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[HandoverStore]:
-    from .handover_store import handover_store
+    from adapters.stores.handover import handover_store
 
     store = handover_store(cfg, store_url)
     await store.open()
@@ -105,7 +104,7 @@ async def handovers(cfg: CandorConfig, store_url: str | None) -> AsyncIterator[H
 
 
 def model_problem(model: ModelConfig) -> tuple[str, str] | None:
-    from .routes import model_problem as check
+    from adapters.upstream.routes import model_problem as check
 
     return check(model)
 

@@ -128,7 +128,7 @@ async def view_times(tmp: Path, store: AuditStore, by: str, events: int, new: in
                      ) -> tuple[float, float, float, float]:
     """The overview API and page through the real app (lifespan run, a signed-in auditor session)."""
     from adapters.root import build_app as create_app
-    from middleware.config import load_config
+    from middleware.config.deployment import load_config
 
     cfg_path = tmp / "candor.yaml"
     cfg_path.write_text(f"audit: {{url: 'sqlite:///{tmp}/audit.db'}}\npolicies_dir: {tmp}/policies\n")

@@ -40,19 +40,18 @@ from typing import Any
 
 import structlog
 
-from middleware.context import RequestContext
+from bench.texts import DETECTOR_MESSAGES, REPLIES, USER_TURNS
 from middleware.detectors import build_detectors
 from middleware.detectors.sentences import SentenceBuffer
-from middleware.exchange import Exchange
+from middleware.pipeline.context import RequestContext
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.upstream import ModelRoute
 from middleware.policy.loader import load_policy_file, policy_files
 from middleware.policy.model import Policy
 from middleware.policy.registry import PolicyRegistry, builtin_packs_dir
 from middleware.rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
 from middleware.rules.compile import RuleCompiler, RuleDeps
 from middleware.rules.locale import request_locale
-from middleware.upstream import ModelRoute
-
-from .texts import DETECTOR_MESSAGES, REPLIES, USER_TURNS
 
 DEFAULT_POLICY = "cn-anthropomorphic-2026"
 LANGS = ("zh", "en")
@@ -225,8 +224,8 @@ CONSENT = {"subject_id": "subj-lin", "granted_by": "subject", "scopes": ["face",
 
 
 async def _consent_checks(calls: int) -> Row:
-    from adapters.likeness_factory import build_likeness
-    from middleware.config import CandorConfig
+    from adapters.wiring.likeness import build_likeness
+    from middleware.config.deployment import CandorConfig
 
     row = Row("Consent check: `LikenessGate.check`, warm cache", "persona with a likeness and an active consent "
               "(SQLite registry, background refresh running)", target_us=CONSENT_TARGET_US)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .settings import REPO
+from bench.settings import REPO
 
 
 class BenchError(Exception):

@@ -33,10 +33,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loadgen import LoadResult
-from .procs import BenchError, Proc, Profiler, cpu_split, http_get
-from .servers import loadgen, start_proxy, start_stub
-from .settings import PROXY_MODEL, SCENARIOS, Settings
+from bench.loadgen import LoadResult
+from bench.procs import BenchError, Proc, Profiler, cpu_split, http_get
+from bench.servers import loadgen, start_proxy, start_stub
+from bench.settings import PROXY_MODEL, SCENARIOS, Settings
 
 POLICY_ID = "bench-reload"
 VALUES = ("2h", "90m")   # usage.remind_every, alternated: every write is a new, valid version

@@ -10,8 +10,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .loadgen import LoadResult, Stats
-from .settings import REPO, Scenario, Settings
+from bench.loadgen import LoadResult, Stats
+from bench.settings import REPO, Scenario, Settings
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .procs import BenchError, Proc, Profiler, RssSampler, cpu_split
-from .report import BenchReport, render_markdown
-from .servers import loadgen, probe_policy, start_proxy, start_stub, stub_requests
-from .settings import EXTRA_SECTIONS, PROXY_MODEL, REPO, RESULTS, SCENARIOS, STUB_KEY, STUB_MODEL, Settings
+from bench.procs import BenchError, Proc, Profiler, RssSampler, cpu_split
+from bench.report import BenchReport, render_markdown
+from bench.servers import loadgen, probe_policy, start_proxy, start_stub, stub_requests
+from bench.settings import EXTRA_SECTIONS, PROXY_MODEL, REPO, RESULTS, SCENARIOS, STUB_KEY, STUB_MODEL, Settings
 
 
 def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from .loadgen import LoadResult
-from .procs import BenchError, Proc, free_port, http_get, wait_ready
-from .settings import PROXY_MODEL, REPO, STUB_KEY, STUB_MODEL, Scenario, Settings
+from bench.loadgen import LoadResult
+from bench.procs import BenchError, Proc, free_port, http_get, wait_ready
+from bench.settings import PROXY_MODEL, REPO, STUB_KEY, STUB_MODEL, Scenario, Settings
 
 
 def start_stub(workdir: Path, chunks: int, cpus: set[int] | None) -> tuple[Proc, int]:

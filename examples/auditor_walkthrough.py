@@ -26,7 +26,7 @@ from adapters.root import audit_log
 from middleware.audit import EventDraft, new_event_id
 from middleware.audit.cli import add_audit_commands
 from middleware.audit.keys import public_key_path
-from middleware.config import load_config
+from middleware.config.deployment import load_config
 
 
 def candor(*argv: str) -> int:

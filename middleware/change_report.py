@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from .errors import CandorError
+from middleware.http.errors import CandorError
 
 R = TypeVar("R")
 

@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .alerts.outbox import AlertOutbox
-    from .app import CandorASGI
-    from .audit.log import AuditLog
-    from .audit.store import AuditStore
-    from .config import CandorConfig, ModelConfig
-    from .handover import HandoverStore
-    from .likeness.service import LikenessService
-    from .likeness.service import OnChange as LikenessOnChange
-    from .profiles.service import OnChange as ProfileOnChange
-    from .profiles.service import ProfileService
-    from .upstream import Upstream
+    from middleware.alerts.handover import HandoverStore
+    from middleware.alerts.outbox import AlertOutbox
+    from middleware.audit.log import AuditLog
+    from middleware.audit.store import AuditStore
+    from middleware.config.deployment import CandorConfig, ModelConfig
+    from middleware.http.app import CandorASGI
+    from middleware.likeness.service import LikenessService
+    from middleware.likeness.service import OnChange as LikenessOnChange
+    from middleware.pipeline.upstream import Upstream
+    from middleware.profiles.service import OnChange as ProfileOnChange
+    from middleware.profiles.service import ProfileService
 
 
 class Composition(Protocol):

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from .errors import CandorError
+from middleware.http.errors import CandorError
 
 T = TypeVar("T")
 RETRY_AFTER_FAILURE = 0.25   # seconds

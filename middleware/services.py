@@ -1,4 +1,4 @@
-"""What a running Candor is made of. Built by the composition root (``adapters/wiring.py``), which is
+"""What a running Candor is made of. Built by the composition root (``adapters/wiring/services.py``), which is
 the one place where concrete adapters meet the engine; everything else sees these interfaces."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from .audit.unauth import UnauthenticatedTally
-from .auth import AppKeys
-from .config import CandorConfig
-from .pipeline import Pipeline
-from .policy.model import Policy
+from middleware.audit.unauth import UnauthenticatedTally
+from middleware.config.deployment import CandorConfig
+from middleware.http.auth import AppKeys
+from middleware.pipeline.stages import Pipeline
+from middleware.policy.model import Policy
 
 
 class PolicySource(Protocol):

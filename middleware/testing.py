@@ -14,19 +14,19 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .alerts.models import Alert
-from .config import CandorConfig
-from .context import RequestContext
-from .errors import CandorError
-from .exchange import Exchange
-from .pipeline import run_admission
-from .policy.model import Policy
-from .policy.registry import PolicyRegistry
-from .rules.base import RuleSet
-from .rules.compile import RuleCompiler, RuleDeps
-from .rules.locale import request_locale
-from .state import ClockParams, Decision, Observation, UserState, advance, end_sessions, owe_disclosure
-from .upstream import ModelRoute, UpstreamRequest
+from middleware.alerts.models import Alert
+from middleware.config.deployment import CandorConfig
+from middleware.http.errors import CandorError
+from middleware.pipeline.context import RequestContext
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.stages import run_admission
+from middleware.pipeline.upstream import ModelRoute, UpstreamRequest
+from middleware.policy.model import Policy
+from middleware.policy.registry import PolicyRegistry
+from middleware.rules.base import RuleSet
+from middleware.rules.compile import RuleCompiler, RuleDeps
+from middleware.rules.locale import request_locale
+from middleware.state import ClockParams, Decision, Observation, UserState, advance, end_sessions, owe_disclosure
 
 ROUTE = ModelRoute(name="candor-test", adapter="scripted", target="scripted/test", upstream_model="test-model",
                    api_base=None, api_key=None, timeout=5.0, connect_timeout=1.0)

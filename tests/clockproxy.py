@@ -14,9 +14,8 @@ import openai
 import yaml
 
 from adapters.root import build_app
-from middleware.config import load_config
-
-from .stubs import ServerThread
+from middleware.config.deployment import load_config
+from tests.stubs import ServerThread
 
 
 def _next_noon_in_beijing() -> float:

@@ -10,9 +10,8 @@ import openai
 import pytest
 
 from adapters.root import install as install_composition_root
-
-from .proxy import ProxyProcess
-from .stubs import ServerThread, StubProvider, build_stub_app, free_port
+from tests.proxy import ProxyProcess
+from tests.stubs import ServerThread, StubProvider, build_stub_app, free_port
 
 install_composition_root()   # what the `candor` entry point does before any command runs
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import openai
 
-from .clockproxy import VirtualClock, running_proxy, sdk
-from .stubs import ServerThread, StubProvider
+from tests.clockproxy import VirtualClock, running_proxy, sdk
+from tests.stubs import ServerThread, StubProvider
 
 APP_KEY = "sk-console-app"
 STRICT_KEY = "sk-console-strict"   # the draft-strict pack: a crisis hands the session over to a person

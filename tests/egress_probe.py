@@ -36,7 +36,7 @@ def main() -> None:
     guard = make_guard([HumanClaimValidator(truthful_statement="I am an AI.", on_fail="fix")])
     guard.validate("I'm a real person, not a bot. Nice to meet you.")
 
-    from adapters.serve import app_factory
+    from adapters.server.serve import app_factory
 
     port = int(sys.argv[1])
     uvicorn.run(app_factory, factory=True, host="127.0.0.1", port=port, loop="asyncio", log_level="warning",

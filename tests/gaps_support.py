@@ -10,9 +10,9 @@ from typing import Any
 import openai
 import pytest
 
-from .clockproxy import VirtualClock, running_proxy, sdk
-from .stubs import ServerThread, StubProvider
-from .vulnerable_support import ADMIN, AUDITOR, admin, events, set_profile
+from tests.clockproxy import VirtualClock, running_proxy, sdk
+from tests.stubs import ServerThread, StubProvider
+from tests.vulnerable_support import ADMIN, AUDITOR, admin, events, set_profile
 
 __all__ = ["ADMIN", "AUDITOR", "admin", "events", "set_profile"]
 

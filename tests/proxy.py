@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import yaml
 
-from .stubs import free_port
+from tests.stubs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

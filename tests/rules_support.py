@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from middleware.context import RequestContext
-from middleware.exchange import Exchange
-from middleware.pipeline import _NO_ROUTE
+from middleware.pipeline.context import RequestContext
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.stages import _NO_ROUTE
 from middleware.policy.loader import load_policy_dirs
 from middleware.policy.model import Policy
 from middleware.policy.registry import builtin_packs_dir

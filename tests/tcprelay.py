@@ -8,7 +8,7 @@ import socket
 import threading
 from contextlib import suppress
 
-from .stubs import free_port
+from tests.stubs import free_port
 
 
 class TcpRelay:

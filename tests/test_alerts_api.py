@@ -9,11 +9,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from adapters.alerts_outbox_sqlite import SqliteOutboxStore
+from adapters.sqlite.alerts_outbox import SqliteOutboxStore
 from middleware.alerts.api import alert_routes
 from middleware.alerts.models import Alert
 from middleware.alerts.outbox import AlertOutbox
-from middleware.config import CandorConfig
+from middleware.config.deployment import CandorConfig
 
 ADMIN, AUDITOR = "adm-key-alerts", "aud-key-alerts"
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.alerts_factory import build_alerts
-from adapters.alerts_webhook import WebhookSender
+from adapters.alerts.webhook import WebhookSender
+from adapters.wiring.alerts import build_alerts
 from middleware.alerts.models import Alert
 from middleware.alerts.outbox import AlertOutbox
 from middleware.alerts.retry import RetryPolicy
 from middleware.alerts.store import OutboxStore
-from middleware.config import CandorConfig
+from middleware.config.deployment import CandorConfig
 from tests.stubs import free_port
 from tests.test_alerts_support import SECRET, Attempts, OutboxFactory, Received, Receiver
 

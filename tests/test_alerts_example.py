@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.alerts_webhook import WebhookSender
+from adapters.alerts.webhook import WebhookSender
 from middleware.alerts.models import Alert
 from middleware.alerts.outbox import AlertOutbox
 from middleware.alerts.retry import RetryPolicy

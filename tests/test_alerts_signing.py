@@ -9,7 +9,7 @@ import hmac
 import httpx
 import pytest
 
-from adapters.alerts_webhook import WebhookSender
+from adapters.alerts.webhook import WebhookSender
 from middleware.alerts.models import Alert
 from middleware.alerts.signing import SignatureError, signature, signed_headers, verify
 

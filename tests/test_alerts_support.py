@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adapters.alerts_outbox_postgres import PostgresOutboxStore
-from adapters.alerts_outbox_sqlite import SqliteOutboxStore
+from adapters.postgres.alerts_outbox import PostgresOutboxStore
+from adapters.sqlite.alerts_outbox import SqliteOutboxStore
 from middleware.alerts.models import Attempt
 from middleware.alerts.store import OutboxStore
 from tests.services import shared_stores

@@ -1,5 +1,5 @@
-"""The ASGI surface (middleware/app.py) as the composition root builds it (adapters/wiring.py,
-adapters/protection.py, middleware/services.py), with operator auth (middleware/admin_auth.py)."""
+"""The ASGI surface (middleware/http/app.py) as the composition root builds it (adapters/wiring/services.py,
+adapters/wiring/protection.py, middleware/services.py), with operator auth (middleware/http/admin_auth.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.protection import Protection
 from adapters.root import build_app
-from adapters.wiring import build_services, dev_app
-from middleware.admin_auth import role_of
-from middleware.app import CandorASGI
-from middleware.config import load_config
+from adapters.wiring.protection import Protection
+from adapters.wiring.services import build_services, dev_app
+from middleware.config.deployment import load_config
+from middleware.http.admin_auth import role_of
+from middleware.http.app import CandorASGI
 from middleware.services import Services
 
 ADMIN, AUDITOR = "admin-key-app-test", "auditor-key-app-test"

@@ -12,9 +12,8 @@ from starlette.applications import Starlette
 from middleware.audit.api import audit_routes
 from middleware.audit.keys import AuditKeys
 from middleware.audit.log import AuditLog
-from middleware.config import CandorConfig
-
-from .test_audit_support import Backend, backend_fixture, draft, keys_fixture, open_log  # noqa: F401
+from middleware.config.deployment import CandorConfig
+from tests.test_audit_support import Backend, backend_fixture, draft, keys_fixture, open_log  # noqa: F401
 
 ADMIN, AUDITOR = "admin-secret-key", "auditor-secret-key"
 

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from .test_audit_cli import (
-    config_fixture,  # noqa: F401
-    populate,
-    run,
-)
-from .test_audit_support import Backend, backend_fixture  # noqa: F401
+from tests.test_audit_cli import populate, run
+from tests.test_audit_support import Backend, backend_fixture  # noqa: F401
 
 
 def bundle_of(config: Path, tmp: Path) -> Path:

@@ -14,8 +14,7 @@ from middleware.audit.chain import signed_message
 from middleware.audit.events import GENESIS, EventDraft, canonical_json, new_event_id
 from middleware.audit.keys import AuditKeys
 from middleware.audit.verify import VerifyResult, verify_store
-
-from .test_audit_support import Backend, backend_fixture, draft, fresh_store, keys_fixture, open_log  # noqa: F401
+from tests.test_audit_support import Backend, backend_fixture, draft, fresh_store, keys_fixture, open_log  # noqa: F401
 
 
 async def write(backend: Backend, keys: AuditKeys, n: int, **kw: Any) -> list[Any]:

@@ -15,9 +15,8 @@ import yaml
 
 from middleware.audit.cli import add_audit_commands, add_user_erase_command, parse_time
 from middleware.audit.log import AuditLog
-from middleware.config import CandorConfig, load_config
-
-from .test_audit_support import Backend, backend_fixture, draft  # noqa: F401
+from middleware.config.deployment import CandorConfig, load_config
+from tests.test_audit_support import Backend, backend_fixture, draft  # noqa: F401
 
 
 def run(*argv: str) -> int:

@@ -11,8 +11,7 @@ import pytest
 from middleware.audit.events import AuditUnavailable
 from middleware.audit.keys import AuditKeys
 from middleware.audit.verify import verify_store
-
-from .test_audit_support import Backend, FaultyStore, backend_fixture, draft, fresh_store, keys_fixture, open_log  # noqa: F401
+from tests.test_audit_support import Backend, FaultyStore, backend_fixture, draft, fresh_store, keys_fixture, open_log  # noqa: F401
 
 
 async def stored_ids(backend: Backend) -> list[str]:

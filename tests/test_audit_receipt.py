@@ -10,15 +10,10 @@ import orjson
 import pytest
 
 from middleware.audit.keys import load_keys
-from middleware.config import load_config
-
-from .test_audit_cli import (
-    config_fixture,  # noqa: F401
-    populate,
-    run,
-)
-from .test_audit_support import Backend, backend_fixture  # noqa: F401
-from .test_audit_tamper import resign_rewrite
+from middleware.config.deployment import load_config
+from tests.test_audit_cli import populate, run
+from tests.test_audit_support import Backend, backend_fixture  # noqa: F401
+from tests.test_audit_tamper import resign_rewrite
 
 
 def test_receipt_then_insider_rewrite_with_the_host_key_fails_verify(

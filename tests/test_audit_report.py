@@ -7,8 +7,7 @@ from typing import Any
 
 from middleware.audit.keys import AuditKeys
 from middleware.audit.report import compute_report, render_markdown
-
-from .test_audit_support import Backend, backend_fixture, draft, fresh_store, keys_fixture, open_log  # noqa: F401
+from tests.test_audit_support import Backend, backend_fixture, draft, fresh_store, keys_fixture, open_log  # noqa: F401
 
 
 def begin(exchange_id: str, session: str) -> Any:

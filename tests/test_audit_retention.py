@@ -13,7 +13,7 @@ from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.log import AuditLog
 from middleware.audit.report import compute_report, render_markdown
 from middleware.audit.retention import erase_user, purge
-from middleware.config import load_config
+from middleware.config.deployment import load_config
 
 
 @pytest.fixture

@@ -16,14 +16,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from adapters.audit_postgres import PostgresAuditStore
-from adapters.audit_sqlite import SQLiteAuditStore
+from adapters.postgres.audit import PostgresAuditStore
+from adapters.sqlite.audit import SQLiteAuditStore
 from middleware.audit.events import EventDraft, new_event_id
 from middleware.audit.keys import AuditKeys
 from middleware.audit.log import AuditLog, LogSettings
 from middleware.audit.store import AuditStore, StoreUnavailable
-
-from .services import require_postgres
+from tests.services import require_postgres
 
 
 @dataclass

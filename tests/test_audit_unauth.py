@@ -12,9 +12,8 @@ import httpx
 from middleware.audit.keys import AuditKeys
 from middleware.audit.store import EventFilter
 from middleware.audit.unauth import UnauthenticatedTally
-
-from .clockproxy import running_proxy
-from .test_audit_support import Backend, backend_fixture, fresh_store, keys_fixture, open_log  # noqa: F401
+from tests.clockproxy import running_proxy
+from tests.test_audit_support import Backend, backend_fixture, fresh_store, keys_fixture, open_log  # noqa: F401
 
 
 async def test_one_event_per_interval_with_counts_per_source(backend: Backend, keys: AuditKeys) -> None:
@@ -73,7 +72,7 @@ def test_keyless_flood_through_the_proxy_is_counted_not_logged(tmp_path: Path) -
 
 
 def test_every_model_endpoint_counts_keyless_requests_instead_of_logging_them(tmp_path: Path) -> None:
-    """The tally sits where every endpoint answers a refusal (middleware/lifecycle.py), not in chat alone."""
+    """The tally sits where every endpoint answers a refusal (middleware/pipeline/lifecycle.py), not in chat alone."""
     cfg = {"models": [{"name": "candor-demo", "target": "candor/demo"}], "apps": [{"id": "a", "key_env": "APP_K"}],
            "audit": {"url": f"sqlite:///{tmp_path}/audit.db", "key_dir": str(tmp_path / "keys"),
                      "unauthenticated_interval": "1s"}}

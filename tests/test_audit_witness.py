@@ -14,10 +14,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from middleware.audit.keys import AuditKeys, verify_signature
-
-from .stubs import ServerThread
-from .test_audit_support import Backend, backend_fixture, draft, keys_fixture, open_log  # noqa: F401
-from .test_audit_tamper import resign_rewrite
+from tests.stubs import ServerThread
+from tests.test_audit_support import Backend, backend_fixture, draft, keys_fixture, open_log  # noqa: F401
+from tests.test_audit_tamper import resign_rewrite
 
 
 class WitnessStub:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import APP_KEY
-from .proxy import ProxyProcess
+from tests.conftest import APP_KEY
+from tests.proxy import ProxyProcess
 
 AUTH = {"authorization": f"Bearer {APP_KEY}"}
 

@@ -1,4 +1,4 @@
-"""Change notices between replicas over Redis pub/sub (adapters/change_bus.py), against a real Redis."""
+"""Change notices between replicas over Redis pub/sub (adapters/state/change_bus.py), against a real Redis."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import uuid
 
 import pytest
 
-from adapters.change_bus import RedisChangeBus, redis_url
-from middleware.config import CandorConfig, StateConfig
-
-from .services import require_redis
+from adapters.state.change_bus import RedisChangeBus, redis_url
+from middleware.config.deployment import CandorConfig, StateConfig
+from tests.services import require_redis
 
 pytestmark = pytest.mark.services
 

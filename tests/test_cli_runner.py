@@ -1,4 +1,4 @@
-"""How a CLI verb runs on a service (middleware/cli_runner.py) and the composition port it reaches
+"""How a CLI verb runs on a service (middleware/cli/runner.py) and the composition port it reaches
 adapters through (middleware/composition.py, adapters/root.py, adapters/main.py)."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 from adapters import root
 from adapters.main import main
 from middleware import composition
-from middleware.cli_runner import cli_actor, service_command
-from middleware.config import CandorConfig
-from middleware.errors import CandorError
+from middleware.cli.runner import cli_actor, service_command
+from middleware.config.deployment import CandorConfig
+from middleware.http.errors import CandorError
 
 
 def _opener(service: Any) -> Any:

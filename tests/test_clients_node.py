@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import APP_KEY
-from .proxy import ProxyProcess
-from .stubs import StubProvider
+from tests.conftest import APP_KEY
+from tests.proxy import ProxyProcess
+from tests.stubs import StubProvider
 
 CLIENTS = Path(__file__).resolve().parent / "clients"
 

@@ -10,9 +10,9 @@ from typing import Any
 import openai
 from pydantic import BaseModel
 
-from .conftest import APP_KEY
-from .proxy import ProxyProcess
-from .stubs import Script, StubProvider
+from tests.conftest import APP_KEY
+from tests.proxy import ProxyProcess
+from tests.stubs import Script, StubProvider
 
 
 class Mood(BaseModel):

@@ -1,9 +1,9 @@
-"""The CLI's command groups (middleware/commands.py): every verb of the contract is registered."""
+"""The CLI's command groups (middleware/cli/commands.py): every verb of the contract is registered."""
 
 from __future__ import annotations
 
-from middleware.cli import build_parser
-from middleware.commands import registered
+from middleware.cli.commands import registered
+from middleware.cli.main import build_parser
 
 
 def test_every_contract_group_has_its_verbs() -> None:

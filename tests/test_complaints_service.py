@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from adapters.complaints_store import SqliteComplaintStore
+from adapters.stores.complaints import SqliteComplaintStore
 from middleware.audit.events import AuditUnavailable, EventDraft
 from middleware.complaints.service import DEFAULT_RESPOND_WITHIN, ComplaintService
-from middleware.errors import CandorError
+from middleware.http.errors import CandorError
 from middleware.policy.registry import PolicyRegistry, builtin_packs_dir
 
 DAY = 86400.0
@@ -26,7 +26,7 @@ class Clock:
 
 @pytest.fixture
 def packs() -> PolicyRegistry:
-    from middleware.config import CandorConfig
+    from middleware.config.deployment import CandorConfig
 
     return PolicyRegistry.from_config(CandorConfig(policies_dir=str(builtin_packs_dir())))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.complaints_store import PostgresComplaintStore, SqliteComplaintStore
+from adapters.stores.complaints import PostgresComplaintStore, SqliteComplaintStore
 from middleware.complaints.models import Complaint
 from middleware.complaints.store import ComplaintStore
 from tests.services import shared_stores

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from middleware.auth import AppKeys, load_apps
-from middleware.config import AppConfig, load_config
-from middleware.errors import CandorError
-from middleware.yamlfile import FileProblems
+from middleware.config.deployment import AppConfig, load_config
+from middleware.config.yamlfile import FileProblems
+from middleware.http.auth import AppKeys, load_apps
+from middleware.http.errors import CandorError
 
 
 def write(tmp: Path, text: str) -> Path:

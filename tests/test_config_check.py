@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from middleware.cli import main
+from middleware.cli.main import main
 
 FIVE_MISTAKES = """\
 server:

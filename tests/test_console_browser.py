@@ -17,10 +17,10 @@ from typing import Any
 import openai
 import pytest
 
-from .browser import SCREENSHOTS, NetworkLog, chromium, require_chromium, screenshot
-from .console_support import ADMIN, AUDITOR, PERSONA, REMINDER_USER, World, console_world, make_traffic
-from .stubs import StubProvider
-from .test_alerts_support import Receiver
+from tests.browser import SCREENSHOTS, NetworkLog, chromium, require_chromium, screenshot
+from tests.console_support import ADMIN, AUDITOR, PERSONA, REMINDER_USER, World, console_world, make_traffic
+from tests.stubs import StubProvider
+from tests.test_alerts_support import Receiver
 
 pytest_plugins = ["tests.test_alerts_support"]   # the webhook receiver
 

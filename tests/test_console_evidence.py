@@ -13,10 +13,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from middleware.audit.bundle import verify_bundle
 from middleware.audit.receipt import load_receipt
-
-from .console_support import AUDITOR, World, console_world
-from .stubs import StubProvider
-from .test_console_security import csrf_of, signed_in
+from tests.console_support import AUDITOR, World, console_world
+from tests.stubs import StubProvider
+from tests.test_console_security import csrf_of, signed_in
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from middleware.config import CandorConfig
+from middleware.config.deployment import CandorConfig
 from middleware.console import auth_pages, event_pages, integrity_pages, ops_pages, overview_pages
 from middleware.console.deps import ConsoleDeps
 from middleware.console.routes import console_routes

@@ -14,8 +14,8 @@ import orjson
 import pytest
 from starlette.routing import Route
 
-from .console_support import ADMIN, AUDITOR, STRICT_KEY, World, console_world, wait_for
-from .stubs import StubProvider
+from tests.console_support import ADMIN, AUDITOR, STRICT_KEY, World, console_world, wait_for
+from tests.stubs import StubProvider
 
 OPEN = {"/console/signin", "/console/lang/{lang}", "/console/static/{name}"}   # reachable signed out, by design
 PAGES = ["/console", "/console/events", "/console/integrity", "/console/report", "/console/ops/likeness",

@@ -1,11 +1,11 @@
-"""Who a request is for (middleware/context.py)."""
+"""Who a request is for (middleware/pipeline/context.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from middleware.context import resolve_context
-from middleware.errors import CandorError
+from middleware.http.errors import CandorError
+from middleware.pipeline.context import resolve_context
 
 
 def test_the_header_user_wins_over_the_body_user() -> None:

@@ -1,5 +1,5 @@
 """One database handle per URL in a worker: every store of a running Candor shares one SQLite connection
-(plus the audit writer's own) or one asyncpg pool (adapters/sqlite_db.py, adapters/pg_db.py)."""
+(plus the audit writer's own) or one asyncpg pool (adapters/sqlite/db.py, adapters/postgres/db.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ import asyncpg
 import httpx
 import pytest
 
-from adapters.pg_db import SharedPool
+from adapters.postgres.db import SharedPool
 from adapters.root import build_app
-from adapters.sqlite_db import SharedSqlite
-from middleware.config import load_config
-
-from .services import require_postgres
+from adapters.sqlite.db import SharedSqlite
+from middleware.config.deployment import load_config
+from tests.services import require_postgres
 
 
 def _config(tmp: Path, audit_url: str) -> Path:

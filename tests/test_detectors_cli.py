@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from middleware.cli import main
+from middleware.cli.main import main
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -29,7 +29,7 @@ ROWS = [
 
 
 def _run(*args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "middleware.cli", "detectors", "eval", *args],
+    proc = subprocess.run([sys.executable, "-m", "middleware.cli.main", "detectors", "eval", *args],
                           capture_output=True, text=True, env={**os.environ}, timeout=120)
     return proc.returncode, proc.stdout, proc.stderr
 

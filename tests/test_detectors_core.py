@@ -11,8 +11,7 @@ from middleware.detectors.base import combine
 from middleware.detectors.crisis_patterns import EN_CRISIS, ZH_CRISIS
 from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM, EN_CLAIMS, ZH_CLAIMS
 from middleware.detectors.prefilter import required_factors
-
-from .test_detectors_heldout import ATTACHMENT, CRISIS, EXIT, HUMAN_CLAIM, IDENTITY, MINOR, PLEA, SELF_HARM
+from tests.test_detectors_heldout import ATTACHMENT, CRISIS, EXIT, HUMAN_CLAIM, IDENTITY, MINOR, PLEA, SELF_HARM
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from adapters.dev_key import DEV_KEY_ENV, dev_key_path, stable_dev_key
-from middleware.config import CandorConfig
+from adapters.server.dev_key import DEV_KEY_ENV, dev_key_path, stable_dev_key
+from middleware.config.deployment import CandorConfig
 
 
 def _cfg(tmp: Path) -> CandorConfig:

@@ -1,10 +1,10 @@
-"""Durations (middleware/durations.py) as every file and flag writes them."""
+"""Durations (middleware/config/durations.py) as every file and flag writes them."""
 
 from __future__ import annotations
 
 import pytest
 
-from middleware.durations import format_duration, parse_duration
+from middleware.config.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("2h", 7200), ("190d", 190 * 86400),

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .clockproxy import running_proxy
-from .stubs import StubProvider
-from .test_alerts_support import SECRET, Receiver
-from .vulnerable_support import AUGMENT, ENV, ask, client, events, proxy_config, set_profile
+from tests.clockproxy import running_proxy
+from tests.stubs import StubProvider
+from tests.test_alerts_support import SECRET, Receiver
+from tests.vulnerable_support import AUGMENT, ENV, ask, client, events, proxy_config, set_profile
 
 pytest_plugins = ["tests.test_alerts_support"]   # the webhook receiver fixture
 

@@ -18,11 +18,11 @@ import httpx
 import openai
 import pytest
 
-from .clockproxy import running_proxy, sdk
-from .conftest import APP_KEY, e2e_config
-from .proxy import ProxyProcess
-from .services import require_postgres
-from .stubs import Script, StubProvider
+from tests.clockproxy import running_proxy, sdk
+from tests.conftest import APP_KEY, e2e_config
+from tests.proxy import ProxyProcess
+from tests.services import require_postgres
+from tests.stubs import Script, StubProvider
 
 ADMIN, AUDITOR = "admin-audit-e2e", "auditor-audit-e2e"
 

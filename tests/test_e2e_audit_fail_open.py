@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from .clockproxy import running_proxy
-from .services import require_postgres
-from .tcprelay import TcpRelay
+from tests.clockproxy import running_proxy
+from tests.services import require_postgres
+from tests.tcprelay import TcpRelay
 
 FAIL_OPEN = """
 id: test-open

@@ -17,9 +17,8 @@ import orjson
 from adapters.root import audit_store as open_store
 from middleware.audit.keys import load_verify_keys
 from middleware.audit.verify import verify_store
-from middleware.config import load_config
-
-from .clockproxy import running_proxy
+from middleware.config.deployment import load_config
+from tests.clockproxy import running_proxy
 
 FAIL_OPEN = """
 id: test-open

@@ -16,10 +16,10 @@ import httpx
 import openai
 import pytest
 
-from .clockproxy import running_proxy, sdk
-from .proxy import ProxyProcess
-from .services import require_postgres
-from .stubs import Script, StubProvider
+from tests.clockproxy import running_proxy, sdk
+from tests.proxy import ProxyProcess
+from tests.services import require_postgres
+from tests.stubs import Script, StubProvider
 
 
 def _config(stub: StubProvider, tmp: Path) -> dict[str, object]:

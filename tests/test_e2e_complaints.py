@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import openai
 
-from .clockproxy import sdk
-from .stubs import Script, StubProvider
-from .vulnerable_support import ADMIN, AUDITOR, KEY, admin, ask, client, events, proxy
+from tests.clockproxy import sdk
+from tests.stubs import Script, StubProvider
+from tests.vulnerable_support import ADMIN, AUDITOR, KEY, admin, ask, client, events, proxy
 
 __all__ = ["proxy"]
 DAY = 86400

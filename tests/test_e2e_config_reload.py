@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from .proxy import ProxyProcess
+from tests.proxy import ProxyProcess
 
 OLD_KEY = "sk-live-old-app"
 NEW_KEY = "sk-live-new-app"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from .clockproxy import running_proxy
-from .proxy import ProxyProcess
-from .stubs import Script, StubProvider
-from .test_alerts_support import SECRET, Receiver
-from .vulnerable_support import (
+from tests.clockproxy import running_proxy
+from tests.proxy import ProxyProcess
+from tests.stubs import Script, StubProvider
+from tests.test_alerts_support import SECRET, Receiver
+from tests.vulnerable_support import (
     AUGMENT,
     ENV,
     STRICT_KEY,

@@ -14,9 +14,9 @@ from typing import Any
 import openai
 import pytest
 
-from .clockproxy import VirtualClock, running_proxy
-from .stubs import Script, ServerThread, StubProvider
-from .vulnerable_support import AUGMENT, ENV, admin, ask, client, events, model_calls, proxy_config, set_profile
+from tests.clockproxy import VirtualClock, running_proxy
+from tests.stubs import Script, ServerThread, StubProvider
+from tests.vulnerable_support import AUGMENT, ENV, admin, ask, client, events, model_calls, proxy_config, set_profile
 
 LABEL = "本回复由人工智能生成"
 

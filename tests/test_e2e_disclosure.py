@@ -10,8 +10,8 @@ from typing import Any
 import openai
 import pytest
 
-from .clockproxy import VirtualClock, running_proxy, sdk
-from .stubs import Script, StubProvider
+from tests.clockproxy import VirtualClock, running_proxy, sdk
+from tests.stubs import Script, StubProvider
 
 KEY = "sk-disclosure-test"
 

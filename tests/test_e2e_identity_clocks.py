@@ -10,8 +10,8 @@ from typing import Any
 import openai
 import pytest
 
-from .gaps_support import chat, client, decisions, events, gaps, kinds, say, set_profile
-from .stubs import StubProvider
+from tests.gaps_support import chat, client, decisions, events, gaps, kinds, say, set_profile
+from tests.stubs import StubProvider
 
 __all__ = ["gaps"]
 M = 60.0

@@ -27,12 +27,11 @@ from mutagen.id3 import ID3
 from PIL import Image
 
 from middleware.media import rhythm
-
-from .conftest import APP_KEY
-from .media_samples import encode, mp3_bytes, photo, png_with_upstream_label, wav_bytes
-from .media_stubs import MediaScript, MediaStub, build_media_stub
-from .proxy import ROOT, ProxyProcess
-from .stubs import ServerThread
+from tests.conftest import APP_KEY
+from tests.media_samples import encode, mp3_bytes, photo, png_with_upstream_label, wav_bytes
+from tests.media_stubs import MediaScript, MediaStub, build_media_stub
+from tests.proxy import ROOT, ProxyProcess
+from tests.stubs import ServerThread
 
 ADMIN = "admin-key-media"
 AUDITOR = "auditor-key-media"

@@ -12,10 +12,9 @@ import pytest
 
 from middleware.media.c2pa_sign import TRAINED, read_manifest
 from middleware.media.inspect import inspect_bytes
-
-from .conftest import APP_KEY
-from .media_certs import signing_pair
-from .proxy import ProxyProcess
+from tests.conftest import APP_KEY
+from tests.media_certs import signing_pair
+from tests.proxy import ProxyProcess
 
 pytest.importorskip("c2pa")
 

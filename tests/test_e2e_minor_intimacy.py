@@ -9,8 +9,8 @@ from typing import Any
 import openai
 import pytest
 
-from .stubs import Script, StubProvider
-from .vulnerable_support import add_persona, ask, client, events, model_calls, proxy, set_profile
+from tests.stubs import Script, StubProvider
+from tests.vulnerable_support import add_persona, ask, client, events, model_calls, proxy, set_profile
 
 __all__ = ["proxy"]
 
@@ -86,8 +86,8 @@ minors: {intimate_requests: refuse, cites: [ANTH-MINOR-1, ANTH-MINOR-2, ANTH-MIN
 @pytest.mark.parametrize("stream", [False, True])
 def test_refuse_mode_answers_403_in_the_openai_shape_and_records_it(tmp_path: Any, stub: StubProvider,
                                                                     stream: bool) -> None:
-    from .clockproxy import running_proxy, sdk
-    from .vulnerable_support import ENV, proxy_config
+    from tests.clockproxy import running_proxy, sdk
+    from tests.vulnerable_support import ENV, proxy_config
 
     cfg = proxy_config(stub)
     cfg["apps"] = [*cfg["apps"], {"id": "refuse", "key_env": "APP_REFUSE", "policy": "test-romance-refused"}]

@@ -10,8 +10,8 @@ from typing import Any
 import openai
 import pytest
 
-from .stubs import StubProvider
-from .vulnerable_support import (
+from tests.stubs import StubProvider
+from tests.vulnerable_support import (
     STRICT_KEY,
     add_persona,
     admin,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .clockproxy import running_proxy, sdk
-from .stubs import StubProvider
+from tests.clockproxy import running_proxy, sdk
+from tests.stubs import StubProvider
 
 KEY = "sk-interval-test"
 POLICY = """

@@ -13,11 +13,10 @@ import pytest
 import yaml
 
 from adapters.root import build_app
-from middleware.config import load_config
-
-from .clockproxy import VirtualClock, running_proxy, sdk
-from .stubs import ServerThread, StubProvider
-from .vulnerable_support import ask
+from middleware.config.deployment import load_config
+from tests.clockproxy import VirtualClock, running_proxy, sdk
+from tests.stubs import ServerThread, StubProvider
+from tests.vulnerable_support import ask
 
 FILED = """
 id: test-filed
@@ -95,7 +94,7 @@ def test_a_policy_showing_a_filing_number_the_deployment_lacks_is_refused_at_sta
 
 
 def test_operator_code_must_fit_the_implicit_label(tmp_path: Path) -> None:
-    from middleware.yamlfile import FileProblems
+    from middleware.config.yamlfile import FileProblems
 
     path = tmp_path / "candor.yaml"
     path.write_text('operator: {code: "has space"}\n')

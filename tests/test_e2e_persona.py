@@ -13,9 +13,9 @@ import httpx
 import openai
 import pytest
 
-from .conftest import APP_KEY, e2e_config
-from .proxy import ProxyProcess
-from .stubs import Script, StubProvider
+from tests.conftest import APP_KEY, e2e_config
+from tests.proxy import ProxyProcess
+from tests.stubs import Script, StubProvider
 
 ADMIN = "admin-key-e2e"
 AUDITOR = "auditor-key-e2e"

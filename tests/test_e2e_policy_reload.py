@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .clockproxy import running_proxy, sdk
-from .stubs import StubProvider
+from tests.clockproxy import running_proxy, sdk
+from tests.stubs import StubProvider
 
 POLICY = """
 id: ops-policy

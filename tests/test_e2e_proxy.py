@@ -9,9 +9,9 @@ import httpx
 import openai
 import pytest
 
-from .conftest import APP_KEY, UPSTREAM_KEY
-from .proxy import ProxyProcess
-from .stubs import Script, StubProvider
+from tests.conftest import APP_KEY, UPSTREAM_KEY
+from tests.proxy import ProxyProcess
+from tests.stubs import Script, StubProvider
 
 USER = [{"role": "user", "content": "How was your day?"}]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import openai
 
-from .conftest import APP_KEY
-from .proxy import ProxyProcess
-from .services import require_redis
-from .stubs import StubProvider
+from tests.conftest import APP_KEY
+from tests.proxy import ProxyProcess
+from tests.services import require_redis
+from tests.stubs import StubProvider
 
 FAST = """
 id: replica-fast

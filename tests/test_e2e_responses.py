@@ -7,9 +7,9 @@ import httpx
 import openai
 import pytest
 
-from .conftest import APP_KEY
-from .proxy import ProxyProcess
-from .stubs import Script, StubProvider
+from tests.conftest import APP_KEY
+from tests.proxy import ProxyProcess
+from tests.stubs import Script, StubProvider
 
 DISCLOSURE = "你正在与人工智能交流"
 LABEL = "本回复由人工智能生成"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from .gaps_support import admin, chat, client, decisions, gaps, kinds, say, set_profile
-from .stubs import Script, StubProvider
+from tests.gaps_support import admin, chat, client, decisions, gaps, kinds, say, set_profile
+from tests.stubs import Script, StubProvider
 
 __all__ = ["gaps"]
 JSON_OBJECT = {"type": "json_object"}
@@ -139,7 +139,7 @@ def test_users_without_training_consent_get_store_false_and_it_is_recorded(gaps:
 def test_langchain_with_structured_output_works_through_candor(gaps: Any, stub: StubProvider, method: str) -> None:
     from langchain_openai import ChatOpenAI
 
-    from .gaps_support import KEYS
+    from tests.gaps_support import KEYS
 
     server, _ = gaps
     if method == "function_calling":   # the answer comes back as a tool call's arguments

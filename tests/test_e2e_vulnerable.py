@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from .stubs import Script, StubProvider
-from .vulnerable_support import (
+from tests.stubs import Script, StubProvider
+from tests.vulnerable_support import (
     AUGMENT_KEY,
     STRICT_KEY,
     admin,

@@ -13,12 +13,11 @@ import openai
 import pytest
 import structlog
 
-from adapters.upstream_demo import DemoUpstream
+from adapters.upstream.demo import DemoUpstream
 from middleware.likeness.enforce import LikenessGate
 from middleware.rules.labels import LabelNotifier
-
-from .clockproxy import running_proxy, sdk
-from .stubs import ServerThread
+from tests.clockproxy import running_proxy, sdk
+from tests.stubs import ServerThread
 
 APP, ADMIN, AUDITOR = "app-key-boundary", "admin-key-boundary", "auditor-key-boundary"
 

@@ -1,9 +1,9 @@
-"""The exchange (middleware/exchange.py) and its typed request state (middleware/request_state.py)."""
+"""The exchange (middleware/pipeline/exchange.py) and its typed request state (middleware/pipeline/request_state.py)."""
 
 from __future__ import annotations
 
-from middleware.exchange import Exchange
-from middleware.request_state import RequestState
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.request_state import RequestState
 from middleware.testing import make_exchange
 
 

@@ -9,8 +9,8 @@ import pytest
 import structlog
 
 from middleware.change_report import audit_change, publish_quietly
-from middleware.errors import CandorError
 from middleware.freshness import Freshness
+from middleware.http.errors import CandorError
 from middleware.testing import VirtualClock
 
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.handover_store import PostgresHandoverStore, SqliteHandoverStore
-from middleware.cli import main
-from middleware.handover import HandoverRegistry, HandoverStore
-
-from .services import require_postgres
+from adapters.stores.handover import PostgresHandoverStore, SqliteHandoverStore
+from middleware.alerts.handover import HandoverRegistry, HandoverStore
+from middleware.cli.main import main
+from tests.services import require_postgres
 
 Factory = Callable[[], Awaitable[HandoverStore]]
 

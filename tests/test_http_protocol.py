@@ -1,4 +1,4 @@
-"""The bounded HTTP protocol (adapters/http_protocol.py), fed bytes directly: heads over the limits get
+"""The bounded HTTP protocol (adapters/server/http_protocol.py), fed bytes directly: heads over the limits get
 431 in the OpenAI shape before any app code runs; a body in the same read does not count as head."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from adapters.http_protocol import MAX_HEAD_BYTES, BoundedHttpToolsProtocol
+from adapters.server.http_protocol import MAX_HEAD_BYTES, BoundedHttpToolsProtocol
 
 
 class FakeTransport(asyncio.Transport):

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from middleware.config import CandorConfig
+from middleware.config.deployment import CandorConfig
 from middleware.likeness.api import likeness_routes
 from middleware.likeness.service import LikenessService
 from tests.test_likeness_support import SHA, Recorder, consent, persona

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.likeness_sqlite import SqliteLikenessStore
+from adapters.sqlite.likeness import SqliteLikenessStore
 from middleware.likeness.cli import add_consent_commands, add_persona_commands
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from middleware.errors import CandorError
+from middleware.http.errors import CandorError
 from middleware.likeness.enforce import LikenessGate
 from middleware.likeness.service import LikenessService
 from middleware.likeness.store import LikenessStore

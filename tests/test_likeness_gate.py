@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.likeness_factory import RedisLikenessBus
-from middleware.errors import CandorError
+from adapters.wiring.likeness import RedisLikenessBus
+from middleware.http.errors import CandorError
 from middleware.likeness.enforce import GateResult, LikenessGate
 from middleware.likeness.service import LikenessService
 from middleware.likeness.store import LikenessStore

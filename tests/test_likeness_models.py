@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from middleware.errors import CandorError
+from middleware.http.errors import CandorError
 from middleware.likeness.models import Consent, ConsentIn, Likeness, PersonaIn, PersonaPatch, Subject, from_us, to_us
 from middleware.likeness.service import parse
 from tests.test_likeness_support import SHA, consent, persona

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from middleware.errors import CandorError
+from middleware.http.errors import CandorError
 from middleware.likeness.configsync import PersonaConfigError, sync_config_personas
 from middleware.likeness.service import LikenessService
 from tests.test_likeness_support import T0, Clock, Recorder, consent, persona

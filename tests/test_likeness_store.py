@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from adapters.likeness_postgres import PostgresLikenessStore
-from adapters.likeness_sqlite import SqliteLikenessStore
+from adapters.postgres.likeness import PostgresLikenessStore
+from adapters.sqlite.likeness import SqliteLikenessStore
 from middleware.likeness.models import Consent, Likeness, Persona, Subject
 from middleware.likeness.store import AlreadyExists, Conflict, LikenessStore, NotFound
 from tests.test_likeness_support import SHA, StoreFactory

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from adapters.likeness_postgres import PostgresLikenessStore
-from adapters.likeness_sqlite import SqliteLikenessStore
+from adapters.postgres.likeness import PostgresLikenessStore
+from adapters.sqlite.likeness import SqliteLikenessStore
 from middleware.likeness.service import ChangeRecord, LikenessService
 from middleware.likeness.store import LikenessStore
 from tests.services import shared_stores

@@ -8,9 +8,8 @@ from middleware.media import aigc
 from middleware.media.apply import LabelOptions, apply
 from middleware.media.c2pa_sign import TRAINED, C2paSigner, read_manifest
 from middleware.media.inspect import inspect_bytes
-
-from .media_certs import signing_pair
-from .media_samples import encode, mp3_bytes, photo, wav_bytes
+from tests.media_certs import signing_pair
+from tests.media_samples import encode, mp3_bytes, photo, wav_bytes
 
 pytest.importorskip("c2pa")
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from middleware.cli import main
-
-from .media_samples import encode, mp3_bytes, photo, png_with_upstream_label, wav_bytes
+from middleware.cli.main import main
+from tests.media_samples import encode, mp3_bytes, photo, png_with_upstream_label, wav_bytes
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

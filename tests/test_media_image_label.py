@@ -10,8 +10,7 @@ import pytest
 from middleware.media import image_label
 from middleware.media.errors import MediaError
 from middleware.media.image_label import LabelStyle, draw, layout, match, render_plate
-
-from .media_samples import photo, plain
+from tests.media_samples import photo, plain
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:

@@ -13,8 +13,7 @@ from PIL import Image, ImageCms
 from middleware.media import aigc, images
 from middleware.media.errors import MediaError
 from middleware.media.image_label import LabelStyle
-
-from .media_samples import encode, photo
+from tests.media_samples import encode, photo
 
 STAMP = aigc.Stamp("OP", "OP", "e1")
 

@@ -14,8 +14,7 @@ from mutagen.mp3 import MP3
 
 from middleware.media import aigc, mp3, rhythm
 from middleware.media.errors import MediaError
-
-from .media_samples import mp3_bytes
+from tests.media_samples import mp3_bytes
 
 STAMP = aigc.Stamp("OP", "OP", "e1")
 

@@ -6,10 +6,9 @@ import orjson
 import pytest
 from starlette.datastructures import Headers
 
-from middleware.errors import CandorError
+from middleware.http.errors import CandorError
 from middleware.media.requests import parse_edit_form, parse_images_body, parse_speech_body
-
-from .media_samples import encode, photo
+from tests.media_samples import encode, photo
 
 
 def _images(body: object) -> dict[str, object]:

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from middleware.media import rhythm
-
-from .media_samples import speech_samples
+from tests.media_samples import speech_samples
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 22050, 24000, 44100, 48000])

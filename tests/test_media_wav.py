@@ -15,8 +15,7 @@ from scipy.io import wavfile
 
 from middleware.media import aigc, rhythm, wav
 from middleware.media.errors import MediaError
-
-from .media_samples import wav_bytes
+from tests.media_samples import wav_bytes
 
 STAMP = aigc.Stamp("OP", "OP", "e1")
 

@@ -17,8 +17,8 @@ import httpx
 import openai
 import yaml
 
-from .conftest import APP_KEY, UPSTREAM_KEY
-from .stubs import Script, StubProvider, free_port
+from tests.conftest import APP_KEY, UPSTREAM_KEY
+from tests.stubs import Script, StubProvider, free_port
 
 LOOPBACK_HOSTS = ("'127.0.0.1'", "'localhost'", "'::1'")
 

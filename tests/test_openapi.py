@@ -7,7 +7,7 @@ import httpx
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
-from .proxy import ProxyProcess
+from tests.proxy import ProxyProcess
 
 
 def test_openapi_validates_and_covers_every_route(lean_proxy: ProxyProcess) -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from middleware.alerts.handover import Handover
 from middleware.alerts.models import Alert
-from middleware.cli import main
+from middleware.cli.main import main
 from middleware.composition import current
-from middleware.config import load_config
-from middleware.handover import Handover
+from middleware.config.deployment import load_config
 
 
 def run(*argv: str) -> int:

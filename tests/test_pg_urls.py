@@ -1,4 +1,4 @@
-"""PostgreSQL URLs (adapters/pg.py) and the store chosen for a URL (adapters/store_url.py)."""
+"""PostgreSQL URLs (adapters/postgres/url.py) and the store chosen for a URL (adapters/stores/url.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from adapters.pg import split_pg_url
-from adapters.store_url import choose_store
-from middleware.config import CandorConfig
+from adapters.postgres.url import split_pg_url
+from adapters.stores.url import choose_store
+from middleware.config.deployment import CandorConfig
 
 
 def test_the_schema_leaves_the_dsn_and_is_checked() -> None:

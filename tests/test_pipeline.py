@@ -1,4 +1,4 @@
-"""The pipeline (middleware/pipeline.py) with the engine's own test doubles: admit, call, guard,
+"""The pipeline (middleware/pipeline/stages.py) with the engine's own test doubles: admit, call, guard,
 label and notify, as frames; no server, no network."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from middleware.errors import CandorError
-from middleware.pipeline import End, Passthrough, Pipeline, Text
+from middleware.http.errors import CandorError
+from middleware.pipeline.stages import End, Passthrough, Pipeline, Text
 from middleware.testing import (
     ROUTE,
     RecordingRecorder,

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from middleware.pipeline import Pipeline, Text, _answer_source
+from middleware.pipeline.stages import Pipeline, Text, _answer_source
 from middleware.rules.base import RuleSet
 from tests.rules_support import exchange
 from tests.test_rules_fields import SideGuard

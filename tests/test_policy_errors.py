@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from middleware.config.yamlfile import FileProblems, Problem
 from middleware.policy.loader import load_policy_dirs, load_policy_file
 from middleware.policy.registry import builtin_packs_dir
-from middleware.yamlfile import FileProblems, Problem
 
 GOOD_USAGE = "usage:\n  continuous_idle_reset: 30m\n  remind_every: 2h\n  notice: 请休息\n  cites: [ANTH-TIME-1]\n"
 

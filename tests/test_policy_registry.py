@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from middleware.config import AppConfig, CandorConfig
+from middleware.config.deployment import AppConfig, CandorConfig
 from middleware.policy.registry import PolicyRegistry, ReloadResult, UnknownPolicyError, builtin_packs_dir
 
 PACKS = builtin_packs_dir()

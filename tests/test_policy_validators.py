@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from middleware.config.yamlfile import FileProblems
 from middleware.policy.cli import main as policy_cli
 from middleware.policy.explain import explain
 from middleware.policy.loader import load_policy_dirs, load_policy_file
 from middleware.policy.model import BUILTIN_VALIDATORS, validator_tiers
 from middleware.policy.registry import builtin_packs_dir
 from middleware.rules.detection import TASKS
-from middleware.yamlfile import FileProblems
 
 BASE = """\
 id: p
@@ -116,7 +116,7 @@ def test_the_command_line_and_the_server_refuse_a_validator_that_cannot_run(tmp_
     bad.write_text(BASE + "output_validators:\n  - {name: sentiment_police, on_fail: block, "
                           "cites: [ANTH-PROHIBIT-6]}\n")
     root = Path(__file__).resolve().parents[1]
-    check = subprocess.run([sys.executable, "-m", "middleware.cli", "policy", "check", str(bad)], cwd=root,
+    check = subprocess.run([sys.executable, "-m", "middleware.cli.main", "policy", "check", str(bad)], cwd=root,
                            capture_output=True, text=True, timeout=120)
     assert check.returncode == 1 and f"{bad}:5: output_validators[0].name" in check.stderr
     config = tmp_path / "candor.yaml"
@@ -125,7 +125,8 @@ def test_the_command_line_and_the_server_refuse_a_validator_that_cannot_run(tmp_
                                       "audit": {"url": f"sqlite:///{tmp_path}/audit.db"},
                                       "server": {"port": 1}}))
     env = {**os.environ, "A_KEY": "k"}
-    serve = subprocess.run([sys.executable, "-m", "middleware.cli", "serve", "--config", str(config)], cwd=tmp_path,
+    serve = subprocess.run([sys.executable, "-m", "middleware.cli.main", "serve", "--config", str(config)],
+                           cwd=tmp_path,
                            capture_output=True, text=True, timeout=120, env=env)
     assert serve.returncode != 0
     assert "sentiment_police" in serve.stdout + serve.stderr and "Candor cannot run it" in serve.stdout + serve.stderr

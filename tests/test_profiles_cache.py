@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from middleware.errors import CandorError
+from middleware.http.errors import CandorError
 from middleware.profiles.cache import ProfileCache
 from middleware.profiles.models import UserProfile
 from middleware.profiles.store import ProfileStore

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 
-from adapters.profiles_sqlite import SqliteProfileStore
-from middleware.config import CandorConfig
+from adapters.sqlite.profiles import SqliteProfileStore
+from middleware.config.deployment import CandorConfig
 from middleware.profiles.api import profile_routes
 from middleware.profiles.service import ProfileService
 from tests.stubs import ServerThread

@@ -9,8 +9,8 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from adapters.profiles_factory import RedisProfileBus
-from middleware.errors import CandorError
+from adapters.wiring.profiles import RedisProfileBus
+from middleware.http.errors import CandorError
 from middleware.profiles.service import ChangeRecord, ProfileService
 from middleware.profiles.store import ProfileStore
 from tests.services import require_redis

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from adapters.alerts_factory import build_alerts
-from adapters.profiles_factory import build_profiles
+from adapters.wiring.alerts import build_alerts
+from adapters.wiring.profiles import build_profiles
 from middleware.alerts.models import Alert
-from middleware.config import CandorConfig
+from middleware.config.deployment import CandorConfig
 from middleware.profiles.models import UserProfile
 from middleware.profiles.store import Conflict, ProfileStore
 from tests.services import require_postgres

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.profiles_postgres import PostgresProfileStore
-from adapters.profiles_sqlite import SqliteProfileStore
+from adapters.postgres.profiles import PostgresProfileStore
+from adapters.sqlite.profiles import SqliteProfileStore
 from middleware.profiles.service import ChangeRecord
 from middleware.profiles.store import ProfileStore
 from tests.services import shared_stores

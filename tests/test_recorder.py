@@ -1,4 +1,4 @@
-"""The record stage (middleware/recorder.py): what an exchange becomes in the audit log."""
+"""The record stage (middleware/pipeline/recorder.py): what an exchange becomes in the audit log."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from middleware.audit.events import AuditUnavailable, EventDraft
-from middleware.errors import CandorError
-from middleware.recorder import AuditRecorder
+from middleware.http.errors import CandorError
+from middleware.pipeline.recorder import AuditRecorder
 from middleware.testing import make_exchange
 
 

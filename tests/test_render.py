@@ -1,12 +1,12 @@
-"""Renderers (middleware/render.py): the same frames as SSE chunks or as one JSON body."""
+"""Renderers (middleware/pipeline/render.py): the same frames as SSE chunks or as one JSON body."""
 
 from __future__ import annotations
 
 import orjson
 
-from middleware.pipeline import Pipeline
-from middleware.render import collect_reply, stream_reply
-from middleware.sse import SSEDecoder
+from middleware.http.sse import SSEDecoder
+from middleware.pipeline.render import collect_reply, stream_reply
+from middleware.pipeline.stages import Pipeline
 from middleware.testing import ROUTE, RecordingRecorder, ScriptedUpstream, compile_rules, make_exchange
 
 

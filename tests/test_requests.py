@@ -1,13 +1,13 @@
-"""Reading a chat request (middleware/requests.py, middleware/chat_schema.py)."""
+"""Reading a chat request (middleware/http/requests.py, middleware/http/chat_schema.py)."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
-from middleware.chat_schema import check_part
-from middleware.errors import CandorError
-from middleware.requests import last_user_text, parse_chat_body
+from middleware.http.chat_schema import check_part
+from middleware.http.errors import CandorError
+from middleware.http.requests import last_user_text, parse_chat_body
 
 
 def _body(**extra: object) -> bytes:

@@ -1,12 +1,12 @@
-"""Model routes from candor.yaml (adapters/routes.py) and their adapters (adapters/upstreams.py)."""
+"""Model routes from candor.yaml (adapters/upstream/routes.py) and their adapters (adapters/upstream/build.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.routes import RouteError, resolve_route
-from adapters.upstreams import build_upstreams
-from middleware.config import ModelConfig
+from adapters.upstream.build import build_upstreams
+from adapters.upstream.routes import RouteError, resolve_route
+from middleware.config.deployment import ModelConfig
 
 
 def test_openai_compatible_providers_go_through_the_pass_through() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from middleware.exchange import Exchange
+from middleware.pipeline.exchange import Exchange
 from middleware.rules.fields import ReplyFields
 from tests.test_rules_guards import Upper
 

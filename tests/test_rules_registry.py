@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from middleware.config import CandorConfig
+from middleware.config.deployment import CandorConfig
 from middleware.policy.registry import PolicyRegistry
 from middleware.rules.compile import RuleCompiler, RuleDeps
 from middleware.rules.registry import Build, rule, specs

@@ -1,11 +1,11 @@
-"""The registries' tables written once (adapters/schemas.py): each dialect gets its own types, and the
+"""The registries' tables written once (adapters/stores/schemas.py): each dialect gets its own types, and the
 statements only one dialect has."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from adapters.schemas import ALERTS_OUTBOX, HANDOVERS, LIKENESS, PROFILES, render
+from adapters.stores.schemas import ALERTS_OUTBOX, HANDOVERS, LIKENESS, PROFILES, render
 
 
 def test_types_are_filled_per_dialect() -> None:

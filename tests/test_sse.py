@@ -1,8 +1,8 @@
-"""The SSE codec (middleware/sse.py): events split anywhere still decode whole."""
+"""The SSE codec (middleware/http/sse.py): events split anywhere still decode whole."""
 
 from __future__ import annotations
 
-from middleware.sse import DONE, SSEDecoder, encode
+from middleware.http.sse import DONE, SSEDecoder, encode
 
 
 def test_events_split_at_every_byte_decode_whole() -> None:

@@ -1,4 +1,4 @@
-"""The in-process state store (adapters.state_memory) and the store factory."""
+"""The in-process state store (adapters.state.memory) and the store factory."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from adapters.state_factory import open_state_store
-from adapters.state_memory import MemoryStateStore
+from adapters.state.memory import MemoryStateStore
+from adapters.wiring.state import open_state_store
 from middleware.state import ClockParams, Observation, StateStore, StateStoreError
 
 T0 = 1_772_416_800.0  # 2026-03-02 10:00 in Beijing

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 import redis.asyncio as aioredis
 
-from adapters.state_factory import open_state_store
-from adapters.state_redis import CAS_LUA, RedisStateStore
+from adapters.state.redis_store import CAS_LUA, RedisStateStore
+from adapters.wiring.state import open_state_store
 from middleware.state import (
     MAX_OPEN_SESSIONS,
     ClockParams,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from adapters.state_redis import RedisStateStore
+from adapters.state.redis_store import RedisStateStore
 from middleware.state import ClockParams, DependenceParams, Observation
 from tests.services import require_redis
 
@@ -31,7 +31,7 @@ SCOPE = "app:hammered-user"
 # attachment signal on every message. It prints how many of each reminder it was told to deliver.
 WORKER = r"""
 import asyncio, json, random, sys
-from adapters.state_redis import RedisStateStore
+from adapters.state.redis_store import RedisStateStore
 from middleware.state import Observation
 from tests.test_state_redis_multiprocess import PARAMS, SCOPE
 

@@ -1,4 +1,4 @@
-"""The LiteLLM adapter (adapters/upstream_litellm.py): what it passes on, how it maps LiteLLM's errors,
+"""The LiteLLM adapter (adapters/upstream/via_litellm.py): what it passes on, how it maps LiteLLM's errors,
 and that loading LiteLLM switches off its network habits first."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters.upstream_litellm import LiteLLMUpstream, _map_error, load_litellm
-from middleware.upstream import ModelRoute, UpstreamFailure, UpstreamRequest, UpstreamTimeout
+from adapters.upstream.via_litellm import LiteLLMUpstream, _map_error, load_litellm
+from middleware.pipeline.upstream import ModelRoute, UpstreamFailure, UpstreamRequest, UpstreamTimeout
 
 ROUTE = ModelRoute(name="claude", adapter="litellm", target="anthropic/claude-x", upstream_model="anthropic/claude-x",
                    api_base="http://127.0.0.1:9", api_key="k", timeout=1.0, connect_timeout=1.0,

@@ -1,5 +1,5 @@
-"""The OpenAI-compatible pass-through (adapters/upstream_openai.py) against httpx's MockTransport, and
-the provider-error mapping it uses (middleware/upstream.py)."""
+"""The OpenAI-compatible pass-through (adapters/upstream/openai_compat.py) against httpx's MockTransport, and
+the provider-error mapping it uses (middleware/pipeline/upstream.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ import httpx
 import orjson
 import pytest
 
-from adapters.upstream_openai import OpenAICompatibleUpstream
-from middleware.upstream import ModelRoute, UpstreamFailure, UpstreamRequest, UpstreamTimeout, failure_for_status
+from adapters.upstream.openai_compat import OpenAICompatibleUpstream
+from middleware.pipeline.upstream import (
+    ModelRoute,
+    UpstreamFailure,
+    UpstreamRequest,
+    UpstreamTimeout,
+    failure_for_status,
+)
 
 ROUTE = ModelRoute(name="m", adapter="passthrough", target="openai/x", upstream_model="x",
                    api_base="http://provider.test/v1", api_key="sk-test", timeout=2.0, connect_timeout=1.0)

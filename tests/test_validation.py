@@ -1,12 +1,12 @@
-"""Bodies parsed into models with a 400 that names each bad field (middleware/validation.py)."""
+"""Bodies parsed into models with a 400 that names each bad field (middleware/http/validation.py)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel
 
-from middleware.errors import CandorError
-from middleware.validation import parse
+from middleware.http.errors import CandorError
+from middleware.http.validation import parse
 
 
 class Thing(BaseModel):

@@ -11,8 +11,8 @@ import httpx
 import openai
 import pytest
 
-from .clockproxy import VirtualClock, running_proxy, sdk
-from .stubs import ServerThread, StubProvider
+from tests.clockproxy import VirtualClock, running_proxy, sdk
+from tests.stubs import ServerThread, StubProvider
 
 KEY = "sk-vulnerable-cn"
 STRICT_KEY = "sk-vulnerable-strict"

@@ -8,11 +8,11 @@
 - ``api``: ``GET /admin/alerts``.
 """
 
-from .models import KNOWN_KINDS, Alert, Attempt, OutboxEntry
-from .outbox import AlertOutbox, OnAttempt
-from .retry import RetryPolicy
-from .signing import SignatureError, signature, verify
-from .store import AlertSender, OutboxStore, SendResult
+from middleware.alerts.models import KNOWN_KINDS, Alert, Attempt, OutboxEntry
+from middleware.alerts.outbox import AlertOutbox, OnAttempt
+from middleware.alerts.retry import RetryPolicy
+from middleware.alerts.signing import SignatureError, signature, verify
+from middleware.alerts.store import AlertSender, OutboxStore, SendResult
 
 __all__ = [
     "KNOWN_KINDS", "Alert", "AlertOutbox", "AlertSender", "Attempt", "OnAttempt", "OutboxEntry", "OutboxStore",

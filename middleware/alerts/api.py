@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..admin_auth import guarded, json_response
-from ..config import CandorConfig
-from ..errors import CandorError, invalid_request
-from .models import STATUSES, Status
-from .outbox import AlertOutbox
+from middleware.alerts.models import STATUSES, Status
+from middleware.alerts.outbox import AlertOutbox
+from middleware.config.deployment import CandorConfig
+from middleware.http.admin_auth import guarded, json_response
+from middleware.http.errors import CandorError, invalid_request
 
 MAX_LIMIT = 1000
 

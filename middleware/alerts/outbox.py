@@ -27,9 +27,9 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from .models import Alert, Attempt, OutboxEntry, Outcome, Status
-from .retry import RetryPolicy
-from .store import AlertSender, OutboxStore, SendResult
+from middleware.alerts.models import Alert, Attempt, OutboxEntry, Outcome, Status
+from middleware.alerts.retry import RetryPolicy
+from middleware.alerts.store import AlertSender, OutboxStore, SendResult
 
 log = structlog.get_logger("candor.alerts")
 OnAttempt = Callable[[Attempt], Awaitable[None]]

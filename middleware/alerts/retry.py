@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..config import AlertsConfig
+from middleware.config.deployment import AlertsConfig
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from .models import Alert, OutboxEntry
+from middleware.alerts.models import Alert, OutboxEntry
 
 COLUMNS = "body, status, attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at"
 

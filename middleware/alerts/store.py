@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import Alert, OutboxEntry, Status
+from middleware.alerts.models import Alert, OutboxEntry, Status
 
 
 class OutboxStore(Protocol):

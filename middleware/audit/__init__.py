@@ -4,7 +4,7 @@ per-user encrypted content that can be erased, retention with signed purge ancho
 The request pipeline uses ``AuditLog``, ``EventDraft``, ``new_event_id`` and ``AuditUnavailable``.
 """
 
-from .events import KINDS, AuditEvent, AuditUnavailable, EventDraft, new_event_id
-from .log import AuditLog, LogSettings
+from middleware.audit.events import KINDS, AuditEvent, AuditUnavailable, EventDraft, new_event_id
+from middleware.audit.log import AuditLog, LogSettings
 
 __all__ = ["KINDS", "AuditEvent", "AuditLog", "AuditUnavailable", "EventDraft", "LogSettings", "new_event_id"]

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import orjson
 
-from .chain import signed_message
-from .keys import AuditKeys
+from middleware.audit.chain import signed_message
+from middleware.audit.keys import AuditKeys
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Roles: the admin key (``cfg.admin.key_env``) reads and writes; the auditor key
 (``cfg.admin.auditor_key_env``) only reads. App keys are never accepted here, so apps cannot read
-the log (key checks: ``middleware.admin_auth``).
+the log (key checks: ``middleware.http.admin_auth``).
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..admin_auth import guarded, role_of
-from ..errors import CandorError
-from .events import KINDS, AuditUnavailable
-from .export import with_content
-from .keys import load_verify_keys
-from .store import Cursor, EventFilter
-from .verify import outside_evidence_caveats, verify_store
+from middleware.audit.events import KINDS, AuditUnavailable
+from middleware.audit.export import with_content
+from middleware.audit.keys import load_verify_keys
+from middleware.audit.store import Cursor, EventFilter
+from middleware.audit.verify import outside_evidence_caveats, verify_store
+from middleware.http.admin_auth import guarded, role_of
+from middleware.http.errors import CandorError
 
 if TYPE_CHECKING:
-    from ..config import CandorConfig
-    from .log import AuditLog
+    from middleware.audit.log import AuditLog
+    from middleware.config.deployment import CandorConfig
 
 _MAX_LIMIT = 1000
 EVENT_PARAMS = frozenset({"session", "user", "kind", "since", "until", "limit", "cursor", "include_content"})
@@ -67,7 +67,7 @@ def _cursor_decode(text: str) -> Cursor:
 
 def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[Route]:
     """``GET /audit/events``, ``GET /audit/verify``, ``DELETE /admin/users/{user_id}/content``."""
-    from .cli import parse_time  # shares the time syntax of the CLI
+    from middleware.audit.cli import parse_time  # shares the time syntax of the CLI
 
     async def events(request: Request) -> Response:
         audit = get_audit()
@@ -117,7 +117,7 @@ def audit_routes(get_audit: Callable[[], AuditLog], cfg: CandorConfig) -> list[R
         except Exception as exc:
             return error(503, "audit_unavailable", f"the audit store is unavailable: {exc}", type_="server_error")
         if result.ok:
-            from .keys import key_beside_store
+            from middleware.audit.keys import key_beside_store
 
             result.caveats += outside_evidence_caveats(anchor_file=anchor, receipt=False,
                                                        witness_url=cfg.audit.witness_url,

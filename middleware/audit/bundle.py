@@ -24,11 +24,11 @@ from typing import IO, Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .chain import signed_message
-from .events import format_ts
-from .keys import AuditKeys, verify_signature
-from .store import AuditStore, EventRow, StreamAnchor, StreamInfo
-from .verify import VerifyResult, verify_store
+from middleware.audit.chain import signed_message
+from middleware.audit.events import format_ts
+from middleware.audit.keys import AuditKeys, verify_signature
+from middleware.audit.store import AuditStore, EventRow, StreamAnchor, StreamInfo
+from middleware.audit.verify import VerifyResult, verify_store
 
 BUNDLE_TYPE = "candor_audit_bundle"
 _CHUNK = 5000
@@ -176,6 +176,6 @@ async def verify_bundle(path: Path, public_keys: dict[str, Ed25519PublicKey],
 
 
 def _envelope_problem(why: str) -> Any:
-    from .verify import Problem
+    from middleware.audit.verify import Problem
 
     return Problem("-", None, None, why)

@@ -19,7 +19,7 @@ import os
 import socket
 from typing import Any
 
-from .events import (
+from middleware.audit.events import (
     GENESIS,
     AuditEvent,
     AuditEventInvalid,
@@ -29,8 +29,8 @@ from .events import (
     format_ts_us,
     normalise,
 )
-from .keys import AuditKeys
-from .store import EventRow
+from middleware.audit.keys import AuditKeys
+from middleware.audit.store import EventRow
 
 
 def new_stream_id(base: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """``candor audit verify|export|receipt|report|purge`` and ``candor user erase``.
 
-The lead's ``middleware/cli.py`` calls ``add_audit_commands(subparsers)`` and
+The lead's ``middleware/cli/main.py`` calls ``add_audit_commands(subparsers)`` and
 ``add_user_erase_command(user_subparsers)``; each command sets ``args.func(args) -> int`` (exit code).
 """
 
@@ -18,21 +18,21 @@ from typing import IO, Any, TypeVar
 
 import orjson
 
-from ..composition import current
-from ..config import CandorConfig, find_config, load_config
-from ..durations import format_duration, parse_duration
-from .api import parse_kinds
-from .bundle import BundleError, verify_bundle, write_bundle
-from .events import AuditUnavailable
-from .export import export
-from .keys import AuditKeyError, key_beside_store, load_keys, load_public_key, load_verify_keys
-from .keys import key_id as public_key_id
-from .log import AuditLog
-from .receipt import ReceiptError, dump_receipt, load_receipt, make_receipt
-from .report import compute_report, render_markdown
-from .retention import DEFAULT_RETENTION
-from .store import AuditStore, EventFilter, StoreUnavailable
-from .verify import VerifyResult, outside_evidence_caveats, verify_store
+from middleware.audit.api import parse_kinds
+from middleware.audit.bundle import BundleError, verify_bundle, write_bundle
+from middleware.audit.events import AuditUnavailable
+from middleware.audit.export import export
+from middleware.audit.keys import AuditKeyError, key_beside_store, load_keys, load_public_key, load_verify_keys
+from middleware.audit.keys import key_id as public_key_id
+from middleware.audit.log import AuditLog
+from middleware.audit.receipt import ReceiptError, dump_receipt, load_receipt, make_receipt
+from middleware.audit.report import compute_report, render_markdown
+from middleware.audit.retention import DEFAULT_RETENTION
+from middleware.audit.store import AuditStore, EventFilter, StoreUnavailable
+from middleware.audit.verify import VerifyResult, outside_evidence_caveats, verify_store
+from middleware.composition import current
+from middleware.config.deployment import CandorConfig, find_config, load_config
+from middleware.config.durations import format_duration, parse_duration
 
 EXIT_OK, EXIT_TAMPERED, EXIT_UNUSABLE = 0, 1, 2
 T = TypeVar("T")

@@ -15,7 +15,7 @@ import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .store import ContentRow, KeyRow
+from middleware.audit.store import ContentRow, KeyRow
 
 
 class ContentUnreadable(Exception):

@@ -12,9 +12,9 @@ from typing import IO, Any
 
 import orjson
 
-from .content import ContentUnreadable, open_content, unwrap
-from .events import FIELDS
-from .store import AuditStore, Cursor, EventFilter, EventRow
+from middleware.audit.content import ContentUnreadable, open_content, unwrap
+from middleware.audit.events import FIELDS
+from middleware.audit.store import AuditStore, Cursor, EventFilter, EventRow
 
 ERASED = "erased"
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from .events import new_event_id
-from .export import ERASED, iter_rows, with_content
-from .log import AuditLog
-from .store import EventFilter
+from middleware.audit.events import new_event_id
+from middleware.audit.export import ERASED, iter_rows, with_content
+from middleware.audit.log import AuditLog
+from middleware.audit.store import EventFilter
 
 CONVERSATION_KINDS = ("exchange", "crisis", "exit")
 

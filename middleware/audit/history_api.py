@@ -11,15 +11,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..admin_auth import error_response
-from ..auth import AppKeys
-from ..errors import CandorError, invalid_request
-from ..profiles.service import user_id_or_400
-from ..recorder import audit_unavailable
-from ..services import PolicySource
-from .events import AuditUnavailable, EventDraft, new_event_id
-from .history import as_json, as_markdown, file_label, user_history
-from .log import AuditLog
+from middleware.audit.events import AuditUnavailable, EventDraft, new_event_id
+from middleware.audit.history import as_json, as_markdown, file_label, user_history
+from middleware.audit.log import AuditLog
+from middleware.http.admin_auth import error_response
+from middleware.http.auth import AppKeys
+from middleware.http.errors import CandorError, invalid_request
+from middleware.pipeline.recorder import audit_unavailable
+from middleware.profiles.service import user_id_or_400
+from middleware.services import PolicySource
 
 FORMATS = ("json", "markdown")
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 if TYPE_CHECKING:
-    from ..config import CandorConfig
+    from middleware.config.deployment import CandorConfig
 
 SIGNING_FILE = "audit-signing.key"
 PUBLIC_FILE = "audit-signing.pub"

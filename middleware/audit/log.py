@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 
-from .anchor import AnchorWriter
-from .chain import Chain, checkpoint_draft, new_stream_id, phase_draft
-from .content import new_data_key, seal_content_bytes, unwrap
-from .events import AuditEvent, AuditEventInvalid, AuditUnavailable, EventDraft, new_event_id
-from .keys import AuditKeys, store_dir
-from .spool import Spool, SpoolEntry, orphans, read_entries
-from .store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in
-from .witness import Witness, statements
+from middleware.audit.anchor import AnchorWriter
+from middleware.audit.chain import Chain, checkpoint_draft, new_stream_id, phase_draft
+from middleware.audit.content import new_data_key, seal_content_bytes, unwrap
+from middleware.audit.events import AuditEvent, AuditEventInvalid, AuditUnavailable, EventDraft, new_event_id
+from middleware.audit.keys import AuditKeys, store_dir
+from middleware.audit.spool import Spool, SpoolEntry, orphans, read_entries
+from middleware.audit.store import AuditStore, ContentRow, EventRow, KeyRow, checkpoints_in
+from middleware.audit.witness import Witness, statements
 
 if TYPE_CHECKING:
-    from ..config import CandorConfig
+    from middleware.config.deployment import CandorConfig
 
 log = structlog.get_logger("candor.audit")
 _REPLAY_CHUNK = 500
@@ -133,7 +133,7 @@ class AuditLog:
     @classmethod
     async def open(cls, cfg: CandorConfig, *, stream: str | None = None) -> AuditLog:
         """The log for a deployment, through the installed composition root (``adapters/root.py``)."""
-        from ..composition import current
+        from middleware.composition import current
 
         return await current().audit_log(cfg, stream=stream)
 
@@ -552,19 +552,19 @@ class AuditLog:
     async def erase_user(self, user_id: str, *, actor: str | None = None, app_id: str | None = None
                          ) -> tuple[AuditEvent, int, int]:
         """Crypto-shred ``user_id``'s content; returns (erasure event, keys destroyed, contents deleted)."""
-        from .retention import erase_user
+        from middleware.audit.retention import erase_user
 
         return await erase_user(self, user_id, actor=actor, app_id=app_id)
 
     async def purge(self, older_than: float) -> AuditEvent:
         """Delete events (and content) older than ``older_than`` seconds; record a signed purge event."""
-        from .retention import purge
+        from middleware.audit.retention import purge
 
         return await purge(self, older_than)
 
     async def run_retention(self, retention_seconds: float, every: float = 3600.0) -> None:
         """Background job: purge beyond ``retention_seconds`` now and then every ``every`` seconds."""
-        from .retention import run_retention
+        from middleware.audit.retention import run_retention
 
         await run_retention(self, retention_seconds, every)
 

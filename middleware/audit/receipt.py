@@ -21,9 +21,9 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .events import canonical_json, format_ts
-from .keys import AuditKeys, key_id, verify_signature
-from .verify import VerifyResult
+from middleware.audit.events import canonical_json, format_ts
+from middleware.audit.keys import AuditKeys, key_id, verify_signature
+from middleware.audit.verify import VerifyResult
 
 RECEIPT_TYPE = "candor_audit_receipt"
 

@@ -30,9 +30,9 @@ from typing import Any
 
 import orjson
 
-from .events import format_ts, ts_micros
-from .export import iter_rows
-from .store import AuditStore, EventFilter
+from middleware.audit.events import format_ts, ts_micros
+from middleware.audit.export import iter_rows
+from middleware.audit.store import AuditStore, EventFilter
 
 REGISTERED_THRESHOLD = 1_000_000
 MONTHLY_ACTIVE_THRESHOLD = 100_000

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .chain import signed_message
-from .events import AuditEvent, AuditUnavailable, EventDraft, format_ts, new_event_id
-from .store import StreamAnchor
+from middleware.audit.chain import signed_message
+from middleware.audit.events import AuditEvent, AuditUnavailable, EventDraft, format_ts, new_event_id
+from middleware.audit.store import StreamAnchor
 
 if TYPE_CHECKING:
-    from .log import AuditLog
+    from middleware.audit.log import AuditLog
 
 log = structlog.get_logger("candor.audit")
 

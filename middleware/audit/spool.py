@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from .store import ContentRow, EventRow, KeyRow
+from middleware.audit.store import ContentRow, EventRow, KeyRow
 
 
 @dataclass(slots=True)

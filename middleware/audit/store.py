@@ -1,4 +1,4 @@
-"""The audit store interface. Adapters (``adapters/audit_sqlite.py``, ``adapters/audit_postgres.py``)
+"""The audit store interface. Adapters (``adapters/sqlite/audit.py``, ``adapters/postgres/audit.py``)
 implement it; the engine only ever talks to this Protocol.
 
 Every write is one transaction and idempotent (rows already present are left alone), so a spool

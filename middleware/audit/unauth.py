@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import structlog
 from prometheus_client import Counter as PromCounter
 
-from .events import EventDraft, format_ts, new_event_id
+from middleware.audit.events import EventDraft, format_ts, new_event_id
 
 if TYPE_CHECKING:
-    from .log import AuditLog
+    from middleware.audit.log import AuditLog
 
 log = structlog.get_logger("candor.audit")
 

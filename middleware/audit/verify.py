@@ -27,11 +27,11 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .anchor import AnchorLine, read_anchor_file
-from .chain import phase_message, signed_message
-from .events import GENESIS, ts_micros
-from .keys import verify_signature
-from .store import AuditStore, EventRow, StreamAnchor, StreamInfo
+from middleware.audit.anchor import AnchorLine, read_anchor_file
+from middleware.audit.chain import phase_message, signed_message
+from middleware.audit.events import GENESIS, ts_micros
+from middleware.audit.keys import verify_signature
+from middleware.audit.store import AuditStore, EventRow, StreamAnchor, StreamInfo
 
 _CHUNK = 5000
 _SORT = orjson.OPT_SORT_KEYS

@@ -32,10 +32,10 @@ import httpx
 import orjson
 import structlog
 
-from ..alerts.retry import RetryPolicy
-from .chain import phase_message, signed_message
-from .spool import orphans
-from .store import EventRow
+from middleware.alerts.retry import RetryPolicy
+from middleware.audit.chain import phase_message, signed_message
+from middleware.audit.spool import orphans
+from middleware.audit.store import EventRow
 
 log = structlog.get_logger("candor.audit")
 _BATCH = 200

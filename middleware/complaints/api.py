@@ -15,13 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..admin_auth import error_response, guarded, json_body, json_response
-from ..auth import AppKeys
-from ..config import CandorConfig
-from ..errors import CandorError, invalid_request
-from ..policy.model import Policy
-from .models import parse_new, parse_resolution
-from .service import ComplaintService
+from middleware.complaints.models import parse_new, parse_resolution
+from middleware.complaints.service import ComplaintService
+from middleware.config.deployment import CandorConfig
+from middleware.http.admin_auth import error_response, guarded, json_body, json_response
+from middleware.http.auth import AppKeys
+from middleware.http.errors import CandorError, invalid_request
+from middleware.policy.model import Policy
 
 _LIST_PARAMS = {"status", "app", "user", "limit"}
 

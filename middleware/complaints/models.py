@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ..errors import invalid_request
+from middleware.http.errors import invalid_request
 
 CATEGORIES = ("content", "minor_status", "privacy", "crisis", "labels", "other")
 Status = Literal["open", "resolved"]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..audit.events import AuditUnavailable, EventDraft, new_event_id
-from ..errors import CandorError
-from ..policy.model import Policy
-from ..recorder import audit_unavailable
-from .models import Complaint, Status, iso, new_complaint_id
-from .store import ComplaintStore
+from middleware.audit.events import AuditUnavailable, EventDraft, new_event_id
+from middleware.complaints.models import Complaint, Status, iso, new_complaint_id
+from middleware.complaints.store import ComplaintStore
+from middleware.http.errors import CandorError
+from middleware.pipeline.recorder import audit_unavailable
+from middleware.policy.model import Policy
 
 DEFAULT_RESPOND_WITHIN = 15 * 86400.0   # for a policy without a complaints section (documented in the README)
 CITES = ["ANTH-COMPLAINT-1"]

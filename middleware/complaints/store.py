@@ -1,11 +1,11 @@
 """What complaints need from the outside: a store in the audit log's database (``complaints`` table).
-Implementations: ``adapters/complaints_store.py`` (SQLite and PostgreSQL)."""
+Implementations: ``adapters/stores/complaints.py`` (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from .models import Complaint, Status
+from middleware.complaints.models import Complaint, Status
 
 
 class ComplaintStore(Protocol):

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .i18n import LANG_COOKIE, LANGS
-from .session import COOKIE, Session
-from .web import MAX_FORM, PREFIX, Guard, api_error, render, safe_next, secure, too_large
+from middleware.console.i18n import LANG_COOKIE, LANGS
+from middleware.console.session import COOKIE, Session
+from middleware.console.web import MAX_FORM, PREFIX, Guard, api_error, render, safe_next, secure, too_large
 
 
 def auth_routes(guard: Guard) -> list[Route]:

@@ -1,4 +1,4 @@
-"""What the console reads and acts on, handed in by the composition root (``adapters/wiring.py``).
+"""What the console reads and acts on, handed in by the composition root (``adapters/wiring/services.py``).
 
 Every member is a callable so the console can be built before start-up opens the stores; each is
 called per request. A part the deployment lacks is ``None`` and its panel says "not available".
@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..alerts.outbox import AlertOutbox
-    from ..audit.log import AuditLog
-    from ..config import CandorConfig
-    from ..handover import Handover, HandoverRegistry
-    from ..likeness.service import LikenessService
-    from ..policy.registry import PolicyRegistry
-    from ..profiles.service import ProfileService
+    from middleware.alerts.handover import Handover, HandoverRegistry
+    from middleware.alerts.outbox import AlertOutbox
+    from middleware.audit.log import AuditLog
+    from middleware.config.deployment import CandorConfig
+    from middleware.likeness.service import LikenessService
+    from middleware.policy.registry import PolicyRegistry
+    from middleware.profiles.service import ProfileService
 
 
 @dataclass(slots=True)

@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from ..audit.events import FIELDS, KINDS
-from ..audit.export import event_dict, with_content
-from ..audit.store import EventFilter, EventRow
-from .deps import ConsoleDeps
-from .eventsq import PAGE, Filters, decode_cursor, iter_matching, page, parse_filters
-from .overview import alert_outcome
-from .session import Session
-from .web import PREFIX, Guard, api_error, json_out, render, secure
+from middleware.audit.events import FIELDS, KINDS
+from middleware.audit.export import event_dict, with_content
+from middleware.audit.store import EventFilter, EventRow
+from middleware.console.deps import ConsoleDeps
+from middleware.console.eventsq import PAGE, Filters, decode_cursor, iter_matching, page, parse_filters
+from middleware.console.overview import alert_outcome
+from middleware.console.session import Session
+from middleware.console.web import PREFIX, Guard, api_error, json_out, render, secure
 
 MAX_PAGE = 500
 _ID_SLACK_US = 120_000_000   # an event is sealed after its id is made; replicas' clocks may differ a little

@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from ..audit.cli import parse_time
-from ..audit.events import KINDS
-from ..audit.export import event_dict
-from ..audit.store import AuditStore, Cursor, EventFilter, EventRow
+from middleware.audit.cli import parse_time
+from middleware.audit.events import KINDS
+from middleware.audit.export import event_dict
+from middleware.audit.store import AuditStore, Cursor, EventFilter, EventRow
 
 PAGE = 50
 SCAN_LIMIT = 20_000

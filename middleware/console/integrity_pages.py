@@ -10,16 +10,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..audit.bundle import write_bundle
-from ..audit.cli import parse_time
-from ..audit.keys import load_verify_keys
-from ..audit.receipt import dump_receipt, make_receipt
-from ..audit.report import compute_report
-from ..audit.verify import verify_store
-from .deps import ConsoleDeps
-from .overview_pages import IntegrityState, integrity_summary
-from .session import Session
-from .web import PREFIX, Guard, api_error, render, secure
+from middleware.audit.bundle import write_bundle
+from middleware.audit.cli import parse_time
+from middleware.audit.keys import load_verify_keys
+from middleware.audit.receipt import dump_receipt, make_receipt
+from middleware.audit.report import compute_report
+from middleware.audit.verify import verify_store
+from middleware.console.deps import ConsoleDeps
+from middleware.console.overview_pages import IntegrityState, integrity_summary
+from middleware.console.session import Session
+from middleware.console.web import PREFIX, Guard, api_error, render, secure
 
 
 def integrity_routes(guard: Guard, deps: ConsoleDeps, state: IntegrityState) -> list[Route]:

@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..audit.export import event_dict, iter_rows
-from ..audit.store import EventFilter
-from ..errors import CandorError
-from ..likeness.models import from_ts
-from ..policy.explain import explain
-from .deps import ConsoleDeps
-from .session import Session
-from .web import PREFIX, Guard, render, secure
+from middleware.audit.export import event_dict, iter_rows
+from middleware.audit.store import EventFilter
+from middleware.console.deps import ConsoleDeps
+from middleware.console.session import Session
+from middleware.console.web import PREFIX, Guard, render, secure
+from middleware.http.errors import CandorError
+from middleware.likeness.models import from_ts
+from middleware.policy.explain import explain
 
 ACTOR = "console"
 _HISTORY_DAYS = 90

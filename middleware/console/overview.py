@@ -28,8 +28,8 @@ from typing import Any
 
 import orjson
 
-from ..audit.export import iter_rows
-from ..audit.store import AuditStore, EventFilter, EventRow
+from middleware.audit.export import iter_rows
+from middleware.audit.store import AuditStore, EventFilter, EventRow
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US

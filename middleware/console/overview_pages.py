@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..audit.cli import parse_time
-from ..audit.events import format_ts
-from .deps import ConsoleDeps
-from .overview import Period, Rollup, compute_overview, period_of
-from .session import Session
-from .web import PREFIX, Guard, api_error, json_out, render
+from middleware.audit.cli import parse_time
+from middleware.audit.events import format_ts
+from middleware.console.deps import ConsoleDeps
+from middleware.console.overview import Period, Rollup, compute_overview, period_of
+from middleware.console.session import Session
+from middleware.console.web import PREFIX, Guard, api_error, json_out, render
 
 
 @dataclass

@@ -8,15 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .auth_pages import auth_routes
-from .deps import ConsoleDeps
-from .event_pages import event_routes
-from .integrity_pages import integrity_routes
-from .ops_pages import ops_routes
-from .overview import Rollup
-from .overview_pages import IntegrityState, overview_routes
-from .session import Sessions
-from .web import HERE, PREFIX, Guard, api_error, secure
+from middleware.console.auth_pages import auth_routes
+from middleware.console.deps import ConsoleDeps
+from middleware.console.event_pages import event_routes
+from middleware.console.integrity_pages import integrity_routes
+from middleware.console.ops_pages import ops_routes
+from middleware.console.overview import Rollup
+from middleware.console.overview_pages import IntegrityState, overview_routes
+from middleware.console.session import Sessions
+from middleware.console.web import HERE, PREFIX, Guard, api_error, secure
 
 _STATIC = {"console.css": "text/css", "console.js": "text/javascript", "chart.umd.min.js": "text/javascript",
            "chart.js.LICENSE.md": "text/markdown"}

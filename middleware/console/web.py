@@ -14,11 +14,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ..audit.events import EventDraft, new_event_id
-from ..errors import CandorError
-from .deps import ConsoleDeps
-from .i18n import LANG_COOKIE, pick_lang, translator
-from .session import COOKIE, Session, Sessions
+from middleware.audit.events import EventDraft, new_event_id
+from middleware.console.deps import ConsoleDeps
+from middleware.console.i18n import LANG_COOKIE, pick_lang, translator
+from middleware.console.session import COOKIE, Session, Sessions
+from middleware.http.errors import CandorError
 
 log = structlog.get_logger("candor.console")
 HERE = Path(__file__).parent

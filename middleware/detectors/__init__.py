@@ -22,20 +22,20 @@ See docs/detectors.md for what each detector catches and misses.
 
 from __future__ import annotations
 
-from .base import Detection, Detector
-from .crisis import CrisisAssessment, CrisisDetector, assess_crisis
-from .elderly import ElderlyRiskDetector
-from .exit_intent import ExitIntentDetector
-from .factory import DetectorSet, DetectorSettings, build_detectors
-from .human_claim import AskHumanDetector, HumanClaimDetector, asks_if_human
-from .identity_check import IdentityCheckAbuseDetector
-from .judgment import CONTEXT_TASKS, CRISIS_CATEGORY, TASK_LABELS, TASKS, Judgment
-from .layer import DetectionLayer, build_layer, default_layer, judge
-from .minor import MinorDetector
-from .retention import AttachmentDetector, RetentionPleaDetector, attachment_signal
-from .self_harm import SelfHarmEncouragementDetector
-from .sentences import SentenceBuffer, by_script, rewrite_claims, sentence_spans, split_sentences
-from .textnorm import Normalized, normalize
+from middleware.detectors.base import Detection, Detector
+from middleware.detectors.crisis import CrisisAssessment, CrisisDetector, assess_crisis
+from middleware.detectors.elderly import ElderlyRiskDetector
+from middleware.detectors.exit_intent import ExitIntentDetector
+from middleware.detectors.factory import DetectorSet, DetectorSettings, build_detectors
+from middleware.detectors.human_claim import AskHumanDetector, HumanClaimDetector, asks_if_human
+from middleware.detectors.identity_check import IdentityCheckAbuseDetector
+from middleware.detectors.judgment import CONTEXT_TASKS, CRISIS_CATEGORY, TASK_LABELS, TASKS, Judgment
+from middleware.detectors.layer import DetectionLayer, build_layer, default_layer, judge
+from middleware.detectors.minor import MinorDetector
+from middleware.detectors.retention import AttachmentDetector, RetentionPleaDetector, attachment_signal
+from middleware.detectors.self_harm import SelfHarmEncouragementDetector
+from middleware.detectors.sentences import SentenceBuffer, by_script, rewrite_claims, sentence_spans, split_sentences
+from middleware.detectors.textnorm import Normalized, normalize
 
 __all__ = [
     "CONTEXT_TASKS",

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .prefilter import GatedPattern
-from .textnorm import Normalized, normalize, normalize_phrase
+from middleware.detectors.prefilter import GatedPattern
+from middleware.detectors.textnorm import Normalized, normalize, normalize_phrase
 
 HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 HAS_LATIN = re.compile(r"[a-z]")

@@ -10,16 +10,16 @@ import statistics
 import time
 import timeit
 
-from .crisis import DEFAULT_CRISIS
-from .elderly import DEFAULT_ELDERLY_RISK
-from .exit_intent import DEFAULT_EXIT
-from .human_claim import DEFAULT_ASK_HUMAN, DEFAULT_HUMAN_CLAIM
-from .identity_check import DEFAULT_IDENTITY_CHECK
-from .minor import DEFAULT_MINOR
-from .retention import DEFAULT_ATTACHMENT, DEFAULT_RETENTION_PLEA
-from .self_harm import DEFAULT_SELF_HARM
-from .sentences import SentenceBuffer
-from .textnorm import normalize
+from middleware.detectors.crisis import DEFAULT_CRISIS
+from middleware.detectors.elderly import DEFAULT_ELDERLY_RISK
+from middleware.detectors.exit_intent import DEFAULT_EXIT
+from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN, DEFAULT_HUMAN_CLAIM
+from middleware.detectors.identity_check import DEFAULT_IDENTITY_CHECK
+from middleware.detectors.minor import DEFAULT_MINOR
+from middleware.detectors.retention import DEFAULT_ATTACHMENT, DEFAULT_RETENTION_PLEA
+from middleware.detectors.self_harm import DEFAULT_SELF_HARM
+from middleware.detectors.sentences import SentenceBuffer
+from middleware.detectors.textnorm import normalize
 
 SAMPLES = [
     "今天上班好累啊，老板又让我加班到十点，回家路上还下雨了，你说我是不是应该换个工作呢？真的有点烦。",
@@ -73,7 +73,7 @@ def measure_layer(rounds: int = 200) -> dict[str, float]:
 
     Each call reads a text the layer has not seen (a fresh copy, no cached reading or normalisation),
     so this is the cost of a new message, not of a cache hit."""
-    from .layer import DetectionLayer, Reading
+    from middleware.detectors.layer import DetectionLayer, Reading
 
     layer = DetectionLayer()
     out: dict[str, float] = {}

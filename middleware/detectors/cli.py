@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .judgment import TASK_LABELS
+from middleware.detectors.judgment import TASK_LABELS
 
 EVAL_TASKS = ("crisis", "human_claim", "exit", "retention_plea", "emotional_manipulation", "privacy_probing",
               "minor_safety", "prohibited_content")
@@ -32,10 +32,10 @@ def add_detectors_commands(subparsers: Any) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
-    from .layer import DetectionLayer, default_layer
-    from .metrics import table
-    from .rows import RowError, read_rows, task_of
+    from middleware.detectors.evaluate import evaluate
+    from middleware.detectors.layer import DetectionLayer, default_layer
+    from middleware.detectors.metrics import table
+    from middleware.detectors.rows import RowError, read_rows, task_of
 
     path: Path = args.file
     task = args.task or task_of(path)

@@ -25,8 +25,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .base import HAS_CJK, HAS_LATIN, Detection, Detector, Hit, blocked, clause_bounds, scan, sentence_bounds
-from .crisis_patterns import (
+from middleware.detectors.base import (
+    HAS_CJK,
+    HAS_LATIN,
+    Detection,
+    Detector,
+    Hit,
+    blocked,
+    clause_bounds,
+    scan,
+    sentence_bounds,
+)
+from middleware.detectors.crisis_patterns import (
     ACCIDENT,
     ATTACHMENT_FRAME,
     EN_CRISIS,
@@ -40,7 +50,7 @@ from .crisis_patterns import (
     ZH_NEGATION,
     ZH_OTHER_PERSON,
 )
-from .textnorm import Normalized, normalize
+from middleware.detectors.textnorm import Normalized, normalize
 
 Level = Literal["explicit_intent", "distress", "none"]
 Category = Literal["self_harm", "property_loss", "emotional", "third_party"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .base import combine
+from middleware.detectors.base import combine
 
 # --- Chinese ---------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ uses that are not about money ("投资自己", "invest time", "code review", "PI
 
 from __future__ import annotations
 
-from .base import Detector, Hit, combine, scan
+from middleware.detectors.base import Detector, Hit, combine, scan
 
 _RULES = {
     "verification_code": r"验证码|动态码|校验码|短信码|(?<![a-z])(?:verification code|one[- ]time (?:pass)?code"

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .judgment import TASK_LABELS
-from .layer import DetectionLayer, default_layer
-from .metrics import LabelFigures, false_alarm_rate, figures
-from .rows import Row, read_rows
+from middleware.detectors.judgment import TASK_LABELS
+from middleware.detectors.layer import DetectionLayer, default_layer
+from middleware.detectors.metrics import LabelFigures, false_alarm_rate, figures
+from middleware.detectors.rows import Row, read_rows
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "detectors.md"

@@ -19,7 +19,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .base import HAS_CJK, HAS_LATIN, Detector, Hit, clause_bounds, combine, scan, with_policy_phrases
+from middleware.detectors.base import (
+    HAS_CJK,
+    HAS_LATIN,
+    Detector,
+    Hit,
+    clause_bounds,
+    combine,
+    scan,
+    with_policy_phrases,
+)
 
 _ZH_RULES = {
     "zh_stop_chat": r"不聊了|不说了|不想(?:再)?聊了|不想(?:再)?说了|(?:先|就)聊到这(?:里|儿)?|今天就到这(?:里|儿)?"

@@ -16,14 +16,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .crisis import DEFAULT_CRISIS, CrisisDetector
-from .elderly import DEFAULT_ELDERLY_RISK, ElderlyRiskDetector
-from .exit_intent import DEFAULT_EXIT, ExitIntentDetector
-from .human_claim import DEFAULT_ASK_HUMAN, DEFAULT_HUMAN_CLAIM, AskHumanDetector, HumanClaimDetector
-from .identity_check import DEFAULT_IDENTITY_CHECK, IdentityCheckAbuseDetector
-from .minor import DEFAULT_MINOR, MinorDetector
-from .retention import DEFAULT_ATTACHMENT, DEFAULT_RETENTION_PLEA, AttachmentDetector, RetentionPleaDetector
-from .self_harm import DEFAULT_SELF_HARM, SelfHarmEncouragementDetector
+from middleware.detectors.crisis import DEFAULT_CRISIS, CrisisDetector
+from middleware.detectors.elderly import DEFAULT_ELDERLY_RISK, ElderlyRiskDetector
+from middleware.detectors.exit_intent import DEFAULT_EXIT, ExitIntentDetector
+from middleware.detectors.human_claim import (
+    DEFAULT_ASK_HUMAN,
+    DEFAULT_HUMAN_CLAIM,
+    AskHumanDetector,
+    HumanClaimDetector,
+)
+from middleware.detectors.identity_check import DEFAULT_IDENTITY_CHECK, IdentityCheckAbuseDetector
+from middleware.detectors.minor import DEFAULT_MINOR, MinorDetector
+from middleware.detectors.retention import (
+    DEFAULT_ATTACHMENT,
+    DEFAULT_RETENTION_PLEA,
+    AttachmentDetector,
+    RetentionPleaDetector,
+)
+from middleware.detectors.self_harm import DEFAULT_SELF_HARM, SelfHarmEncouragementDetector
 
 Phrases = Mapping[str, Sequence[str]]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .base import (
+from middleware.detectors.base import (
     HAS_CJK,
     HAS_LATIN,
     Detector,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Detector, Hit, blocked, combine, scan, sentence_bounds
+from middleware.detectors.base import Detector, Hit, blocked, combine, scan, sentence_bounds
 
 _FEATURES = {
     "target": r"人脸识别|人脸验证|人脸认证|人脸核验|刷脸|面部识别|面容id|面容识别|face ?id|声纹(?:验证|识别|认证|锁"

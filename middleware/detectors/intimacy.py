@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Detector, Hit, blocked, clause_bounds, combine, scan
+from middleware.detectors.base import Detector, Hit, blocked, clause_bounds, combine, scan
 
 _ZH_ROLE = r"(?:女朋友|男朋友|女友|男友|老婆|老公|媳妇|对象|恋人|情人|爱人|伴侣|女票|男票|宝贝老婆|亲爱的老公)"
 _EN_ROLE = r"(?:girlfriend|boyfriend|gf|bf|lover|wife|husband|partner|sweetheart|fiancee?|soulmate)"

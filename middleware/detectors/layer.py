@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .exit_intent import DEFAULT_EXIT, ExitIntentDetector
-from .features import buckets, hashes
-from .judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
-from .model import ModelBank, TaskModel, context_salt
-from .pattern_tier import CONTINUATION, RESOLVE, PatternFinding, binary_finders, crisis_finding
-from .slang import slang_view
-from .textnorm import Normalized, normalize
+from middleware.detectors.exit_intent import DEFAULT_EXIT, ExitIntentDetector
+from middleware.detectors.features import buckets, hashes
+from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
+from middleware.detectors.model import ModelBank, TaskModel, context_salt
+from middleware.detectors.pattern_tier import CONTINUATION, RESOLVE, PatternFinding, binary_finders, crisis_finding
+from middleware.detectors.slang import slang_view
+from middleware.detectors.textnorm import Normalized, normalize
 
 _CACHE_SIZE = 512
 
@@ -235,7 +235,7 @@ def default_layer() -> DetectionLayer:
 
 def build_layer(policy: Any = None) -> DetectionLayer:
     """A layer for a policy: its own exit keywords (``exit.keywords``) join the exit patterns."""
-    from .factory import DetectorSettings
+    from middleware.detectors.factory import DetectorSettings
 
     if policy is None:
         return default_layer()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan
+from middleware.detectors.base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan
 
 _ZH_PAY = r"(?:充值|充钱|续费|开通会员|开会员|买会员|氪金|付费|打赏|送(?:我)?礼物|刷礼物|升级会员|订阅)"
 _EN_PAY = (r"(?:top up|topping up|recharge|renew|subscribe|upgrade|pay|buy (?:me )?(?:a )?(?:gift|gifts|coins"

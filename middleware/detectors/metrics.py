@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .judgment import TASK_LABELS
+from middleware.detectors.judgment import TASK_LABELS
 
 
 @dataclass(frozen=True, slots=True)

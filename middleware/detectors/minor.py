@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .base import Detector, Hit, blocked, clause_bounds, combine, scan
+from middleware.detectors.base import Detector, Hit, blocked, clause_bounds, combine, scan
 
 _ZH_NUM = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
 _ZH_GRADE = r"(?:小学|初中|初[一二三]|高[一二三]|[一二三四五六]年级|[七八九]年级|高中|中学)"

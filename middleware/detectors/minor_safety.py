@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Detector, Hit
+from middleware.detectors.base import Detector, Hit
 
 _MINOR = re.compile(
     r"(?<!\d)(?:[1-9]|1[0-7])\s?(?:周)?岁|(?<![一二三四五六七八九十])(?:[一二三四五六七八九]|十[一二三四五六七]?)岁"

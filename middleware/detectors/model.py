@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from .features import BITS, DIM, FEATURE_VERSION
+from middleware.detectors.features import BITS, DIM, FEATURE_VERSION
 
 MODEL_DIR = Path(__file__).parent / "models"
 # Context-crossed features: the last turn's features again, in a family salted by the label the

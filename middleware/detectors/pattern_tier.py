@@ -10,16 +10,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .base import Detection, Detector
-from .crisis import DEFAULT_CRISIS, CrisisAssessment
-from .exit_intent import ExitIntentDetector
-from .human_claim import DEFAULT_HUMAN_CLAIM
-from .manipulation import DEFAULT_MANIPULATION
-from .minor_safety import DEFAULT_MINOR_SAFETY
-from .privacy import DEFAULT_PRIVACY_PROBING
-from .prohibited import DEFAULT_PROHIBITED
-from .retention import DEFAULT_RETENTION_PLEA
-from .textnorm import Normalized
+from middleware.detectors.base import Detection, Detector
+from middleware.detectors.crisis import DEFAULT_CRISIS, CrisisAssessment
+from middleware.detectors.exit_intent import ExitIntentDetector
+from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM
+from middleware.detectors.manipulation import DEFAULT_MANIPULATION
+from middleware.detectors.minor_safety import DEFAULT_MINOR_SAFETY
+from middleware.detectors.privacy import DEFAULT_PRIVACY_PROBING
+from middleware.detectors.prohibited import DEFAULT_PROHIBITED
+from middleware.detectors.retention import DEFAULT_RETENTION_PLEA
+from middleware.detectors.textnorm import Normalized
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ def crisis_label(a: CrisisAssessment) -> str:
 
 def crisis_finding(views: Sequence[Normalized]) -> PatternFinding:
     """The most severe crisis reading over the views of one text (normalised, slang-mapped)."""
-    from .judgment import severity
+    from middleware.detectors.judgment import severity
 
     best = NO_FINDING
     for norm in views:

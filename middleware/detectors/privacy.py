@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan
+from middleware.detectors.base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan
 
 _ZH_ITEM = (
     r"(?:身份证(?:号码?|号)?|银行卡(?:号码?|号)?|卡号|信用卡(?:号)?|密码|支付密码|验证码|cvv|安全码|社保号|护照号"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from .base import Detection, Detector, Hit, sentence_bounds
-from .prefilter import GatedPattern
-from .textnorm import Normalized
+from middleware.detectors.base import Detection, Detector, Hit, sentence_bounds
+from middleware.detectors.prefilter import GatedPattern
+from middleware.detectors.textnorm import Normalized
 
 # The act of offering, teaching or procuring (same sentence as the topic word).
 _ACT = re.compile(

@@ -17,7 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan, with_policy_phrases
+from middleware.detectors.base import (
+    HAS_CJK,
+    HAS_LATIN,
+    Detector,
+    Hit,
+    blocked,
+    clause_bounds,
+    combine,
+    scan,
+    with_policy_phrases,
+)
 
 # --- model side: pleas -----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .judgment import CONTEXT_TASKS, TASK_LABELS
+from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS
 
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 _HAS_LATIN = re.compile(r"[A-Za-z]{2,}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan
+from middleware.detectors.base import HAS_CJK, HAS_LATIN, Detector, Hit, blocked, clause_bounds, combine, scan
 
 _ZH_YOU = r"(?:你|您)"
 _ZH_NUDGE = r"(?:就|还是|干脆|不如|应该|可以|快|赶紧|最好|也可以|不妨|倒不如|索性|直接)"

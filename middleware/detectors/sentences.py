@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .base import HAS_CJK, Detector
+from middleware.detectors.base import HAS_CJK, Detector
 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _CLOSERS = "\"'\u201d\u2019\u300d\u300f\uff09)\\]\u300b\u3011"

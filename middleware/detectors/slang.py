@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .textnorm import Normalized, remap
+from middleware.detectors.textnorm import Normalized, remap
 
 _ZH = {
     "紫砂": "自杀", "紫杀": "自杀", "自鲨": "自杀", "自刹": "自杀", "子杀": "自杀", "自s": "自杀", "zs": "自杀",

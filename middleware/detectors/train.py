@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .features import DIM, buckets, hashes
-from .judgment import CONTEXT_TASKS, TASK_LABELS, severity
-from .layer import DetectionLayer, decide
-from .model import MODEL_DIR, ModelBank, TaskModel, context_salt, save
-from .rows import Row, read_rows
-from .textnorm import normalize
+from middleware.detectors.features import DIM, buckets, hashes
+from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS, severity
+from middleware.detectors.layer import DetectionLayer, decide
+from middleware.detectors.model import MODEL_DIR, ModelBank, TaskModel, context_salt, save
+from middleware.detectors.rows import Row, read_rows
+from middleware.detectors.textnorm import normalize
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 # The shared development sets sit beside the checkout (``<workspace>/shared/data/detectors``).
@@ -244,7 +244,7 @@ def _predict(task: str, probs: dict[str, float], th: dict[str, float], found: st
 
 def _macro_f1(task: str, y: Sequence[str], probs: Sequence[dict[str, float]], th: dict[str, float],
               found: Sequence[str]) -> float:
-    from .metrics import figures
+    from middleware.detectors.metrics import figures
 
     pred = [_predict(task, p, th, f) for p, f in zip(probs, found, strict=True)]
     figs = [f for f in figures(task, y, pred) if f.label != "none"]
@@ -254,7 +254,7 @@ def _macro_f1(task: str, y: Sequence[str], probs: Sequence[dict[str, float]], th
 def _cv_figures(task: str, y: Sequence[str], probs: Sequence[dict[str, float]], th: dict[str, float],
                 found: Sequence[str]) -> dict[str, Any]:
     """Cross-validated figures of the layer (patterns + the out-of-fold model) per label."""
-    from .metrics import false_alarm_rate, figures
+    from middleware.detectors.metrics import false_alarm_rate, figures
 
     pred = [_predict(task, p, th, f) for p, f in zip(probs, found, strict=True)]
     out: dict[str, Any] = {f.label: {"precision": round(f.precision, 3), "recall": round(f.recall, 3),

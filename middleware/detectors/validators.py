@@ -23,12 +23,12 @@ from guardrails.classes.validation.validation_result import (
 )
 from guardrails.validator_base import Validator, register_validator
 
-from . import guardrails_setup as _telemetry_off  # noqa: F401  (import switches telemetry off first)
-from .base import Detector
-from .human_claim import DEFAULT_HUMAN_CLAIM
-from .retention import DEFAULT_RETENTION_PLEA
-from .self_harm import DEFAULT_SELF_HARM
-from .sentences import Replacement, by_script, rewrite_claims
+from middleware.detectors import guardrails_setup as _telemetry_off  # noqa: F401  (import switches telemetry off first)
+from middleware.detectors.base import Detector
+from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM
+from middleware.detectors.retention import DEFAULT_RETENTION_PLEA
+from middleware.detectors.self_harm import DEFAULT_SELF_HARM
+from middleware.detectors.sentences import Replacement, by_script, rewrite_claims
 
 DEFAULT_TRUTHFUL: Mapping[str, str] = MappingProxyType({
     "zh": "我是人工智能，不是真人。",

@@ -7,11 +7,11 @@
 - ``api`` / ``cli`` / ``configsync``: admin routes, ``candor persona|consent``, ``personas:`` in candor.yaml.
 """
 
-from .configsync import PersonaConfigError, sync_config_personas, validate_config_personas
-from .enforce import GateResult, LikenessGate, PersonaWatch
-from .models import Consent, ConsentIn, Likeness, Persona, PersonaIn, PersonaPatch, Subject
-from .service import ChangeRecord, LikenessService, OnChange
-from .store import ChangeBus, GateState, LikenessStore
+from middleware.likeness.configsync import PersonaConfigError, sync_config_personas, validate_config_personas
+from middleware.likeness.enforce import GateResult, LikenessGate, PersonaWatch
+from middleware.likeness.models import Consent, ConsentIn, Likeness, Persona, PersonaIn, PersonaPatch, Subject
+from middleware.likeness.service import ChangeRecord, LikenessService, OnChange
+from middleware.likeness.store import ChangeBus, GateState, LikenessStore
 
 __all__ = [
     "ChangeBus", "ChangeRecord", "Consent", "ConsentIn", "GateResult", "GateState", "Likeness", "LikenessGate",

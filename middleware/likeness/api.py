@@ -1,7 +1,7 @@
 """Admin and auditor HTTP API for personas and consents (contract 3.4), as Starlette routes.
 
 ``Authorization: Bearer <admin key>`` may read and write; the auditor key may only read (keys and
-errors: ``middleware.admin_auth``).
+errors: ``middleware.http.admin_auth``).
 
 Auditor export of a subject's whole consent history (revoked and replaced consents included):
 ``GET /admin/consents?subject_id=<id>&history=1``.
@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..admin_auth import guarded, json_body, json_response
-from ..config import CandorConfig
-from ..errors import invalid_request
-from .models import Consent, Persona, from_ts
-from .service import LikenessService
+from middleware.config.deployment import CandorConfig
+from middleware.http.admin_auth import guarded, json_body, json_response
+from middleware.http.errors import invalid_request
+from middleware.likeness.models import Consent, Persona, from_ts
+from middleware.likeness.service import LikenessService
 
 Handler = Callable[[Request, LikenessService], Awaitable[Response]]
 ACTOR = "admin-api"

@@ -21,13 +21,13 @@ from typing import Any
 
 import orjson
 
-from ..cli_runner import cli_actor, service_command
-from ..composition import current
-from ..config import CandorConfig
-from ..errors import CandorError
-from .api import consent_json, persona_json
-from .models import Consent, Persona, PersonaPatch, from_ts
-from .service import LikenessService, OnChange
+from middleware.cli.runner import cli_actor, service_command
+from middleware.composition import current
+from middleware.config.deployment import CandorConfig
+from middleware.http.errors import CandorError
+from middleware.likeness.api import consent_json, persona_json
+from middleware.likeness.models import Consent, Persona, PersonaPatch, from_ts
+from middleware.likeness.service import LikenessService, OnChange
 
 Opener = Callable[[CandorConfig, str | None], AbstractAsyncContextManager[LikenessService]]
 RELATIONSHIPS = ("assistant", "friend", "companion", "partner", "spouse", "parent", "child", "sibling", "relative")

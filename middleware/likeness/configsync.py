@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import CandorError
-from .models import Persona, PersonaIn, PersonaPatch
-from .service import LikenessService
+from middleware.http.errors import CandorError
+from middleware.likeness.models import Persona, PersonaIn, PersonaPatch
+from middleware.likeness.service import LikenessService
 
 
 class PersonaConfigError(ValueError):

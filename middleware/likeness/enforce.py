@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ..errors import CandorError
-from ..freshness import Freshness, stop_tasks
-from .models import Consent, Kind, Persona, from_ts
-from .store import ChangeBus, GateState, LikenessStore
+from middleware.freshness import Freshness, stop_tasks
+from middleware.http.errors import CandorError
+from middleware.likeness.models import Consent, Kind, Persona, from_ts
+from middleware.likeness.store import ChangeBus, GateState, LikenessStore
 
 log = structlog.get_logger("candor.likeness")
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from .models import Consent, Persona, from_us
-from .store import Conflict, NotFound
+from middleware.likeness.models import Consent, Persona, from_us
+from middleware.likeness.store import Conflict, NotFound
 
 PERSONA_SELECT = (
     "SELECT p.id, p.display_name, p.relationship, p.subject_id, p.kinds, p.enabled, p.created_at,"

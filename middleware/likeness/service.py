@@ -20,12 +20,22 @@ from typing import Any, Literal
 
 import structlog
 
-from ..change_report import audit_change, publish_quietly
-from ..errors import CandorError, invalid_request
-from ..validation import parse
-from .enforce import Grant, coverage
-from .models import Consent, ConsentIn, Kind, Likeness, Persona, PersonaIn, PersonaPatch, Subject, from_ts
-from .store import AlreadyExists, ChangeBus, Conflict, LikenessStore, NotFound
+from middleware.change_report import audit_change, publish_quietly
+from middleware.http.errors import CandorError, invalid_request
+from middleware.http.validation import parse
+from middleware.likeness.enforce import Grant, coverage
+from middleware.likeness.models import (
+    Consent,
+    ConsentIn,
+    Kind,
+    Likeness,
+    Persona,
+    PersonaIn,
+    PersonaPatch,
+    Subject,
+    from_ts,
+)
+from middleware.likeness.store import AlreadyExists, ChangeBus, Conflict, LikenessStore, NotFound
 
 log = structlog.get_logger("candor.likeness")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from .models import Consent, Persona, Subject
+from middleware.likeness.models import Consent, Persona, Subject
 
 
 class StoreError(Exception):

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import aigc, images, mp3, other_audio, wav
-from .errors import MediaError
-from .formats import AUDIO_FORMATS, IMAGE_FORMATS, MEDIA_TYPES, sniff
-from .image_label import LabelStyle
+from middleware.media import aigc, images, mp3, other_audio, wav
+from middleware.media.errors import MediaError
+from middleware.media.formats import AUDIO_FORMATS, IMAGE_FORMATS, MEDIA_TYPES, sniff
+from middleware.media.image_label import LabelStyle
 
 Kind = Literal["image", "audio"]
 

@@ -16,7 +16,7 @@ TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedi
 
 
 def manifest(title: str = "AI-generated content") -> dict[str, Any]:
-    from .. import __version__
+    from middleware import __version__
 
     return {
         "claim_generator_info": [{"name": "candor", "version": __version__}],

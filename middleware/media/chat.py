@@ -19,12 +19,12 @@ import binascii
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..exchange import Exchange
-from ..upstream import UpstreamFailure
-from .labelling import Labeller
+from middleware.media.labelling import Labeller
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.upstream import UpstreamFailure
 
 if TYPE_CHECKING:
-    from .apply import Labelled
+    from middleware.media.apply import Labelled
 
 _DATA_URL = re.compile(r"^data:(image/[\w.+-]+);base64,(.*)$", re.DOTALL)
 PCM16_RATE = 24000   # OpenAI's pcm16: 24 kHz, 16-bit, mono, little-endian
@@ -90,7 +90,7 @@ class ChatMediaLabeller:
             return raw
         import numpy as np
 
-        from . import rhythm
+        from middleware.media import rhythm
 
         tone = np.round(rhythm.tone(PCM16_RATE) * 32767).astype("<i2").tobytes()
         ex.act("label_delegated")

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .errors import MediaError
+from middleware.media.errors import MediaError
 
 
 def _read(path: str) -> bytes | None:
@@ -28,7 +28,7 @@ def _read(path: str) -> bytes | None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .inspect import inspect_bytes
+    from middleware.media.inspect import inspect_bytes
 
     data = _read(args.file)
     if data is None:
@@ -50,10 +50,10 @@ def producer_code(cfg: Any, explicit: str | None) -> str:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    from ..cli import load_or_exit
-    from .aigc import Stamp
-    from .apply import LabelOptions, apply
-    from .image_label import LabelStyle, missing_glyphs
+    from middleware.cli.main import load_or_exit
+    from middleware.media.aigc import Stamp
+    from middleware.media.apply import LabelOptions, apply
+    from middleware.media.image_label import LabelStyle, missing_glyphs
 
     cfg = load_or_exit(getattr(args, "config", None))
     data = _read(args.file)

@@ -19,23 +19,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..audit.unauth import UnauthenticatedTally
-from ..auth import AppKeys
-from ..config import CandorConfig
-from ..context import resolve_context
-from ..errors import CandorError, crash_error, log_crash
-from ..exchange import Exchange
-from ..lifecycle import client_host, finish, refuse
-from ..likeness.models import Kind
-from ..logs import get_logger
-from ..pipeline import Pipeline
-from ..requests import read_body
-from ..services import PolicySource
-from ..upstream import UpstreamFailure
-from .gates import media_gates
-from .labelling import Labeller
-from .requests import parse_edit_form, parse_images_body, parse_speech_body
-from .upstream import ImageRequest, MediaUpstream, Operation, SpeechRequest, Upload
+from middleware.audit.unauth import UnauthenticatedTally
+from middleware.config.deployment import CandorConfig
+from middleware.http.auth import AppKeys
+from middleware.http.errors import CandorError, crash_error, log_crash
+from middleware.http.requests import read_body
+from middleware.likeness.models import Kind
+from middleware.logs import get_logger
+from middleware.media.gates import media_gates
+from middleware.media.labelling import Labeller
+from middleware.media.requests import parse_edit_form, parse_images_body, parse_speech_body
+from middleware.media.upstream import ImageRequest, MediaUpstream, Operation, SpeechRequest, Upload
+from middleware.pipeline.context import resolve_context
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.lifecycle import client_host, finish, refuse
+from middleware.pipeline.stages import Pipeline
+from middleware.pipeline.upstream import UpstreamFailure
+from middleware.services import PolicySource
 
 log = get_logger()
 

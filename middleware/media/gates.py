@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..likeness.models import Kind
-from ..rules.base import Gate, RuleSet
-from ..rules.persona import PersonaGate
+from middleware.http.errors import CandorError
+from middleware.likeness.models import Kind
+from middleware.pipeline.exchange import Exchange
+from middleware.rules.base import Gate, RuleSet
+from middleware.rules.persona import PersonaGate
 
 KEPT = frozenset({"profile", "identity_check", "deferred_refusal", "audience"})
 

@@ -20,8 +20,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import MediaError
-from .glyphs import FONT_PATH, covered, missing_glyphs
+from middleware.media.errors import MediaError
+from middleware.media.glyphs import FONT_PATH, covered, missing_glyphs
 
 __all__ = ["FONT_PATH", "LabelBox", "LabelStyle", "covered", "draw", "layout", "match", "missing_glyphs"]
 

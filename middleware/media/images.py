@@ -18,9 +18,9 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin
 
-from . import aigc, xmp
-from .errors import MediaError
-from .image_label import LabelBox, LabelStyle, draw
+from middleware.media import aigc, xmp
+from middleware.media.errors import MediaError
+from middleware.media.image_label import LabelBox, LabelStyle, draw
 
 MAX_PIXELS = 40_000_000       # larger images are refused (decompression bombs, and no model returns them)
 _XMP_KEY = "XML:com.adobe.xmp"

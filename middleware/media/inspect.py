@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import aigc, images, mp3, other_audio, wav
-from .errors import MediaError
-from .formats import IMAGE_FORMATS, sniff
-from .image_label import LabelBox, candidates, match
+from middleware.media import aigc, images, mp3, other_audio, wav
+from middleware.media.errors import MediaError
+from middleware.media.formats import IMAGE_FORMATS, sniff
+from middleware.media.image_label import LabelBox, candidates, match
 
 
 def _implicit(value: dict[str, Any] | None, raw: str | None) -> dict[str, Any]:
@@ -68,8 +68,8 @@ def _rhythm(present: bool) -> dict[str, Any]:
 def _c2pa(data: bytes, fmt: str) -> dict[str, Any]:
     """A C2PA manifest, when the optional ``c2pa-python`` is installed to read it."""
     try:
-        from .c2pa_sign import read_manifest
-        from .formats import MEDIA_TYPES
+        from middleware.media.c2pa_sign import read_manifest
+        from middleware.media.formats import MEDIA_TYPES
 
         store = read_manifest(data, MEDIA_TYPES[fmt])
     except ImportError:

@@ -20,17 +20,17 @@ import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..config import CandorConfig
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..operator import producer_value
-from ..upstream import UpstreamFailure
-from . import aigc
-from .errors import MediaError
-from .upstream import Audio, Fetcher
+from middleware.config.deployment import CandorConfig
+from middleware.config.operator import producer_value
+from middleware.http.errors import CandorError
+from middleware.media import aigc
+from middleware.media.errors import MediaError
+from middleware.media.upstream import Audio, Fetcher
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.upstream import UpstreamFailure
 
 if TYPE_CHECKING:   # the codecs (Pillow, mutagen, numpy) load with the first file, not at start-up
-    from .apply import Kind, Labelled, LabelOptions
+    from middleware.media.apply import Kind, Labelled, LabelOptions
 
 IMAGE_CITES = ("LABEL-IMAGE-1", "LABEL-IMPLICIT-1", "LABEL-TAMPER-1")
 AUDIO_CITES = ("LABEL-AUDIO-1", "LABEL-IMPLICIT-1", "LABEL-TAMPER-1")
@@ -51,8 +51,8 @@ class Labeller:
     # -- what the policy asks for ----------------------------------------------------------------
 
     def _options(self, ex: Exchange, index: int | None) -> LabelOptions | None:
-        from .apply import LabelOptions
-        from .image_label import LabelStyle
+        from middleware.media.apply import LabelOptions
+        from middleware.media.image_label import LabelStyle
 
         rules = ex.policy.labels
         if rules is None:
@@ -68,7 +68,7 @@ class Labeller:
 
     async def label_file(self, ex: Exchange, data: bytes, kind: Kind, what: str, index: int | None = None) -> Labelled:
         """One file inside a chat reply, labelled as the media endpoints would (502 when it cannot be)."""
-        from .apply import Labelled
+        from middleware.media.apply import Labelled
 
         options = self._options(ex, index)
         if options is None:
@@ -86,7 +86,7 @@ class Labeller:
             self._record(ex, kind, files, IMAGE_CITES if kind == "image" else AUDIO_CITES, in_chat=True)
 
     async def _label(self, data: bytes, options: LabelOptions, kind: Kind) -> Labelled:
-        from .apply import Labelled, apply
+        from middleware.media.apply import Labelled, apply
 
         labelled = await asyncio.to_thread(apply, data, options, kind)
         if self.signer is not None:
@@ -188,7 +188,7 @@ class Labeller:
         limit = self.config.media.max_file_bytes
         if len(audio.content) > limit:
             raise UpstreamFailure(f"the audio from the provider is larger than media.max_file_bytes ({limit} bytes)")
-        from .apply import Labelled
+        from middleware.media.apply import Labelled
 
         options = self._options(ex, None)
         if options is None:

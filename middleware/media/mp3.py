@@ -18,8 +18,8 @@ import numpy as np
 from mutagen import id3 as _id3
 from mutagen import mp3 as _mp3
 
-from . import aigc, rhythm
-from .errors import MediaError
+from middleware.media import aigc, rhythm
+from middleware.media.errors import MediaError
 
 # mutagen is untyped: its classes are used as Any here, and what they return is checked where it is read
 ID3: Any = _id3.ID3

@@ -12,8 +12,8 @@ from typing import Any
 
 import mutagen
 
-from . import aigc
-from .errors import MediaError
+from middleware.media import aigc
+from middleware.media.errors import MediaError
 
 
 def _open(data: bytes) -> tuple[Any, io.BytesIO]:

@@ -10,9 +10,9 @@ import orjson
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from ..errors import invalid_request
-from .formats import IMAGE_FORMATS, sniff
-from .upstream import Upload
+from middleware.http.errors import invalid_request
+from middleware.media.formats import IMAGE_FORMATS, sniff
+from middleware.media.upstream import Upload
 
 # response formats whose files carry both labels here; aac and pcm have no container for the implicit
 # label, so they are refused before the provider is called rather than delivered unlabelled

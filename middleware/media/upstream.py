@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ..upstream import ModelRoute
+from middleware.pipeline.upstream import ModelRoute
 
 Operation = Literal["generations", "edits"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from . import aigc, rhythm
-from .errors import MediaError
+from middleware.media import aigc, rhythm
+from middleware.media.errors import MediaError
 
 _PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
 

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from . import aigc
+from middleware.media import aigc
 
 TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

@@ -5,10 +5,10 @@ rules, ``registry`` the running set (atomic swaps, file watch, SIGHUP), ``explai
 ``cli`` the ``candor policy`` verbs, ``catalogue`` the requirement IDs policies cite.
 """
 
-from .catalogue import CATALOGUE, Requirement
-from .loader import load_policy_dirs, load_policy_file
-from .model import Policy, Text
-from .registry import PolicyRegistry, ReloadResult, UnknownPolicyError, builtin_packs_dir, policy_dirs
+from middleware.policy.catalogue import CATALOGUE, Requirement
+from middleware.policy.loader import load_policy_dirs, load_policy_file
+from middleware.policy.model import Policy, Text
+from middleware.policy.registry import PolicyRegistry, ReloadResult, UnknownPolicyError, builtin_packs_dir, policy_dirs
 
 __all__ = [
     "CATALOGUE",

@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..durations import Duration
-from ..yamlfile import FileProblems, Problem, load_yaml_file, problems_from_validation
-from .model import BUILTIN_VALIDATORS, Relationship, RequirementId
+from middleware.config.durations import Duration
+from middleware.config.yamlfile import FileProblems, Problem, load_yaml_file, problems_from_validation
+from middleware.policy.model import BUILTIN_VALIDATORS, Relationship, RequirementId
 
 NOTICE_KINDS = ("ai_disclosure", "usage_reminder", "dependence_reminder", "reality_reminder", "digital_human",
                 "risk_warning", "crisis_support", "exit")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..durations import format_duration
-from ..yamlfile import Loc
-from .model import RULE_SECTIONS, Policy, Text
+from middleware.config.durations import format_duration
+from middleware.config.yamlfile import Loc
+from middleware.policy.model import RULE_SECTIONS, Policy, Text
 
 Finding = tuple[Loc, str]
 

@@ -7,14 +7,14 @@ import asyncio
 import sys
 from pathlib import Path
 
-from ..config import DEFAULT_POLICY, CandorConfig, find_config, load_config
-from ..yamlfile import FileProblems, Problem
-from .catalogue import CATALOGUE
-from .explain import RULE_TITLES, explain
-from .loader import load_policy_dirs, load_policy_file, policy_files
-from .model import Policy
-from .notice_durations import duration_warnings
-from .registry import builtin_packs_dir
+from middleware.config.deployment import DEFAULT_POLICY, CandorConfig, find_config, load_config
+from middleware.config.yamlfile import FileProblems, Problem
+from middleware.policy.catalogue import CATALOGUE
+from middleware.policy.explain import RULE_TITLES, explain
+from middleware.policy.loader import load_policy_dirs, load_policy_file, policy_files
+from middleware.policy.model import Policy
+from middleware.policy.notice_durations import duration_warnings
+from middleware.policy.registry import builtin_packs_dir
 
 
 def add_policy_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -119,8 +119,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from .cases import load_cases
-    from .runner import CaseRunner, select
+    from middleware.policy.cases import load_cases
+    from middleware.policy.runner import CaseRunner, select
 
     dirs = _dirs(args)
     roots = [Path(args.dir)] if args.dir else [d / "tests" for d in dirs if (d / "tests").is_dir()]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .catalogue import CATALOGUE, closest_id
-from .model import BUILTIN_VALIDATORS, RULE_SECTIONS, Policy, Text, validator_tiers
+from middleware.policy.catalogue import CATALOGUE, closest_id
+from middleware.policy.model import BUILTIN_VALIDATORS, RULE_SECTIONS, Policy, Text, validator_tiers
 
 RULE_TITLES = {
     "identity": "End-user identity", "data": "Data and training",
@@ -224,7 +224,7 @@ def _tiers(tiers: tuple[str, ...]) -> str:
 
 def enforced_by(policy: Policy, name: str) -> str:
     """Which tiers enforce a rule section in this build: only what runs is named."""
-    from ..rules.detection import tiers
+    from middleware.rules.detection import tiers
 
     if name == "disclosure" and policy.disclosure is not None and policy.disclosure.human_claims == "off":
         return "the session clock (no text detection: human claims are not checked)"

@@ -14,9 +14,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..yamlfile import FileProblems, Loc, LocatedDocument, Problem, load_yaml_file, problems_from_validation
-from .checks import check_policy
-from .model import Policy
+from middleware.config.yamlfile import (
+    FileProblems,
+    Loc,
+    LocatedDocument,
+    Problem,
+    load_yaml_file,
+    problems_from_validation,
+)
+from middleware.policy.checks import check_policy
+from middleware.policy.model import Policy
 
 PACK_SUFFIXES = (".yaml", ".yml")
 

@@ -10,7 +10,7 @@ Conventions every section follows:
   ``enabled`` on a resolved section is always ``True``.
 * **Every rule section cites** the requirement IDs it implements (``cites: [ANTH-TIME-1]``); unknown IDs
   are errors. ``audit`` is settings rather than a rule and may cite (``ANTH-LOG-1``) but need not.
-* **Durations** are :data:`~middleware.durations.Duration` (float seconds, written ``30m``/``2h``).
+* **Durations** are :data:`~middleware.config.durations.Duration` (float seconds, written ``30m``/``2h``).
 * **Texts** are :class:`Text`: a plain string in the policy's ``locale``, or a mapping locale -> string
   (``{zh-CN: ..., en: ...}``); :meth:`Policy.text` picks one for a request's locale.
 * Everything is frozen: a resolved policy is shared by concurrent requests and never changes.
@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from ..durations import Duration
-from .catalogue import CATALOGUE, unknown_id_message
+from middleware.config.durations import Duration
+from middleware.policy.catalogue import CATALOGUE, unknown_id_message
 
 Relationship = Literal["assistant", "friend", "companion", "partner", "spouse", "parent", "child", "sibling",
                        "relative"]
@@ -74,7 +74,7 @@ def validator_tiers(name: str) -> tuple[str, ...]:
     task = VALIDATOR_TASKS[name]
     if task is None:
         return ("pattern",)
-    from ..rules.detection import tiers  # the detection layer says what it can judge
+    from middleware.rules.detection import tiers  # the detection layer says what it can judge
 
     return tiers(task)
 
@@ -255,7 +255,7 @@ class MediaLabels(_Model):
         if not (_AI_ELEMENT.search(value) and _GENERATION_ELEMENT.search(value)):
             raise ValueError("an image label needs an AI element (AI or 人工智能) and a generation element "
                              "(生成 or 合成), e.g. \"AI生成\" (LABEL-TEXT-1, LABEL-IMAGE-1)")
-        from ..media.glyphs import missing_glyphs
+        from middleware.media.glyphs import missing_glyphs
 
         missing = missing_glyphs(value)
         if missing:

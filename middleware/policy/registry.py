@@ -24,10 +24,10 @@ from typing import Literal
 import structlog
 from prometheus_client import Counter
 
-from ..config import CandorConfig
-from ..yamlfile import FileProblems, Problem
-from .loader import PACK_SUFFIXES, load_policy_dirs
-from .model import Policy
+from middleware.config.deployment import CandorConfig
+from middleware.config.yamlfile import FileProblems, Problem
+from middleware.policy.loader import PACK_SUFFIXES, load_policy_dirs
+from middleware.policy.model import Policy
 
 log = structlog.get_logger("candor.policy")
 

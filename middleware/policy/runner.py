@@ -28,9 +28,9 @@ import httpx
 import orjson
 import structlog
 
-from ..config import AdminConfig, AppConfig, AuditConfig, CandorConfig, ModelConfig, StateConfig
-from ..upstream import UpstreamRequest
-from .cases import Case, Expect, as_admin_body
+from middleware.config.deployment import AdminConfig, AppConfig, AuditConfig, CandorConfig, ModelConfig, StateConfig
+from middleware.pipeline.upstream import UpstreamRequest
+from middleware.policy.cases import Case, Expect, as_admin_body
 
 MODEL = "policy-test-model"
 ADMIN_KEY_ENV = "CANDOR_POLICY_TEST_ADMIN_KEY"
@@ -250,7 +250,7 @@ class CaseRunner:
 
     def __init__(self, policies_dir: Path, *, app_factory: AppFactory | None = None) -> None:
         if app_factory is None:
-            from ..composition import current
+            from middleware.composition import current
 
             app_factory = current().build_app
         self.factory = app_factory

@@ -7,9 +7,9 @@
 - ``api`` / ``cli``: ``/admin/users/...`` routes and ``candor user show|set``.
 """
 
-from .models import AGE_BANDS, AgeBand, ProfileIn, ProfilePatch, UserProfile, resolve_age_band
-from .service import ChangeRecord, OnChange, ProfileService
-from .store import Changes, Conflict, ProfileBus, ProfileStore
+from middleware.profiles.models import AGE_BANDS, AgeBand, ProfileIn, ProfilePatch, UserProfile, resolve_age_band
+from middleware.profiles.service import ChangeRecord, OnChange, ProfileService
+from middleware.profiles.store import Changes, Conflict, ProfileBus, ProfileStore
 
 __all__ = [
     "AGE_BANDS", "AgeBand", "ChangeRecord", "Changes", "Conflict", "OnChange", "ProfileBus", "ProfileIn",

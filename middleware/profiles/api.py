@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..admin_auth import guarded, json_body, json_response
-from ..config import CandorConfig
-from ..errors import CandorError
-from .models import UserProfile
-from .service import ProfileService, user_id_or_400
+from middleware.config.deployment import CandorConfig
+from middleware.http.admin_auth import guarded, json_body, json_response
+from middleware.http.errors import CandorError
+from middleware.profiles.models import UserProfile
+from middleware.profiles.service import ProfileService, user_id_or_400
 
 ACTOR = "admin-api"
 UsageFor = Callable[[str], dict[str, Any] | Awaitable[dict[str, Any]]]

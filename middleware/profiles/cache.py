@@ -23,10 +23,10 @@ from collections.abc import Callable
 
 import structlog
 
-from ..errors import CandorError
-from ..freshness import Freshness, stop_tasks
-from .models import UserProfile
-from .store import Changes, ProfileBus, ProfileStore
+from middleware.freshness import Freshness, stop_tasks
+from middleware.http.errors import CandorError
+from middleware.profiles.models import UserProfile
+from middleware.profiles.store import Changes, ProfileBus, ProfileStore
 
 log = structlog.get_logger("candor.profiles")
 _MISSING = object()

@@ -19,13 +19,13 @@ from typing import Any
 
 import orjson
 
-from ..cli_runner import cli_actor, service_command
-from ..composition import current
-from ..config import CandorConfig
-from ..errors import CandorError
-from .api import profile_json
-from .models import AGE_BANDS, UserProfile
-from .service import OnChange, ProfileService
+from middleware.cli.runner import cli_actor, service_command
+from middleware.composition import current
+from middleware.config.deployment import CandorConfig
+from middleware.http.errors import CandorError
+from middleware.profiles.api import profile_json
+from middleware.profiles.models import AGE_BANDS, UserProfile
+from middleware.profiles.service import OnChange, ProfileService
 
 Opener = Callable[[CandorConfig, str | None], AbstractAsyncContextManager[ProfileService]]
 

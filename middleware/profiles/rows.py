@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .models import UserProfile, from_us, to_us
+from middleware.profiles.models import UserProfile, from_us, to_us
 
 # the columns after user_id, in the order both stores select and insert them
 COLUMNS = ("age_band", "guardian_consent", "guardian_contact", "emergency_contact", "blocked_personas",

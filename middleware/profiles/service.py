@@ -20,12 +20,21 @@ from typing import Any, Literal
 import structlog
 from pydantic_core import ErrorDetails
 
-from ..change_report import audit_change, publish_quietly
-from ..errors import CandorError, invalid_request
-from ..validation import parse
-from .cache import ProfileCache, store_unavailable
-from .models import PERSONAL, SETTABLE, ProfileIn, ProfilePatch, UserProfile, apply_patch, apply_put, check_user_id
-from .store import Conflict, ProfileBus, ProfileStore
+from middleware.change_report import audit_change, publish_quietly
+from middleware.http.errors import CandorError, invalid_request
+from middleware.http.validation import parse
+from middleware.profiles.cache import ProfileCache, store_unavailable
+from middleware.profiles.models import (
+    PERSONAL,
+    SETTABLE,
+    ProfileIn,
+    ProfilePatch,
+    UserProfile,
+    apply_patch,
+    apply_put,
+    check_user_id,
+)
+from middleware.profiles.store import Conflict, ProfileBus, ProfileStore
 
 log = structlog.get_logger("candor.profiles")
 Action = Literal["create", "update", "delete", "minors_mode"]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import UserProfile
+from middleware.profiles.models import UserProfile
 
 
 class Conflict(Exception):

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..app import ChatEndpoint
-from ..exchange import Exchange
-from ..pipeline import Item
-from ..rules.base import RuleSet
-from .render import PATH, collect_response, stream_response
-from .translate import parse_responses_body
+from middleware.http.app import ChatEndpoint
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.stages import Item
+from middleware.responses.render import PATH, collect_response, stream_response
+from middleware.responses.translate import parse_responses_body
+from middleware.rules.base import RuleSet
 
 _ORIGINAL = "_responses"
 

@@ -17,11 +17,11 @@ from typing import Any
 import anyio
 import orjson
 
-from ..errors import CandorError, crash_error, log_crash
-from ..exchange import Exchange
-from ..pipeline import End, Item, Passthrough, Pipeline, Text
-from ..render import collect_reply
-from ..rules.base import RuleSet
+from middleware.http.errors import CandorError, crash_error, log_crash
+from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.render import collect_reply
+from middleware.pipeline.stages import End, Item, Passthrough, Pipeline, Text
+from middleware.rules.base import RuleSet
 
 PATH = "/v1/responses"
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from ..errors import invalid_request
-from ..requests import parse_chat_body
+from middleware.http.errors import invalid_request
+from middleware.http.requests import parse_chat_body
 
 # Responses request fields that map one-to-one onto chat fields
 _SAME = ("model", "stream", "temperature", "top_p", "user", "parallel_tool_calls", "service_tier",

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from ..alerts.models import Alert
-from ..exchange import Exchange
-from ..profiles.models import UserProfile
+from middleware.alerts.models import Alert
+from middleware.pipeline.exchange import Exchange
+from middleware.profiles.models import UserProfile
 
 log = structlog.get_logger("candor.alerts")
 

@@ -18,15 +18,15 @@ import math
 from datetime import datetime
 from typing import Any
 
-from ..detectors.elderly import ElderlyRiskDetector
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..likeness.models import Persona
-from ..policy.model import ElderlyRules, MinorsRules, Policy
-from ..policy.notice_durations import with_interval
-from ..profiles.models import MINOR_BANDS, UserProfile
-from ..state import Decision, resolve_timezone
-from .registry import Build, rule
+from middleware.detectors.elderly import ElderlyRiskDetector
+from middleware.http.errors import CandorError
+from middleware.likeness.models import Persona
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import ElderlyRules, MinorsRules, Policy
+from middleware.policy.notice_durations import with_interval
+from middleware.profiles.models import MINOR_BANDS, UserProfile
+from middleware.rules.registry import Build, rule
+from middleware.state import Decision, resolve_timezone
 
 DEFAULT_REALITY = {"zh": "提醒：我是人工智能，不是真实的人。记得多和家人、朋友在现实中交流。",
                    "en": "Reminder: I am an AI, not a real person. Remember to take breaks and spend time with people."}
@@ -194,7 +194,7 @@ def _reality(b: Build) -> RealityReminder | None:
 
 @rule("elderly_warning", stage="notifier", order=50)
 def _elderly(b: Build) -> ElderlyWarning | None:
-    from ..detectors.elderly import DEFAULT_ELDERLY_RISK
+    from middleware.detectors.elderly import DEFAULT_ELDERLY_RISK
 
     if b.policy.elderly is None:
         return None

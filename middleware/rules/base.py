@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol, cast, runtime_checkable
 
-from ..detectors.sentences import SentenceBuffer
-from ..exchange import Exchange
+from middleware.detectors.sentences import SentenceBuffer
+from middleware.pipeline.exchange import Exchange
 
 
 class Gate(Protocol):

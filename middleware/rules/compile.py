@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..exchange import Exchange
-from ..handover import HandoverRegistry
-from ..likeness.enforce import LikenessGate
-from ..policy.model import Policy
-from ..profiles.service import ProfileService
-from ..state import ClockParams, DependenceParams, StateStore
-from .alerting import Alerter, AlertSink
-from .base import RuleSet
-from .crisis import assess as assess_crisis
-from .crisis import crisis_level
-from .registry import Build, specs
-from .text import user_norm
+from middleware.alerts.handover import HandoverRegistry
+from middleware.likeness.enforce import LikenessGate
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import Policy
+from middleware.profiles.service import ProfileService
+from middleware.rules.alerting import Alerter, AlertSink
+from middleware.rules.base import RuleSet
+from middleware.rules.crisis import assess as assess_crisis
+from middleware.rules.crisis import crisis_level
+from middleware.rules.registry import Build, specs
+from middleware.rules.text import user_norm
+from middleware.state import ClockParams, DependenceParams, StateStore
 
 DEFAULT_SESSION_GAP = 12 * 3600.0   # a session the app did not name ends after this much inactivity
 DEFAULT_IDLE_RESET = 30 * 60.0      # continuous use ends after this much silence, unless the policy says
@@ -107,7 +107,7 @@ class RuleCompiler:
         return rules
 
     def compile(self, policy: Policy) -> RuleSet:
-        from ..detectors.retention import AttachmentDetector
+        from middleware.detectors.retention import AttachmentDetector
 
         _import_rule_modules()
         attachment: Callable[[Exchange], bool] | None = None

@@ -27,14 +27,14 @@ from typing import Any
 
 import structlog
 
-from ..exchange import Exchange
-from ..handover import HandoverRegistry
-from ..policy.model import CrisisRules, Policy
-from .alerting import Alerter
-from .detection import CRISIS_LEVELS, Reading, judge
-from .registry import Build, rule
-from .session import is_minor
-from .text import context_turns
+from middleware.alerts.handover import HandoverRegistry
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import CrisisRules, Policy
+from middleware.rules.alerting import Alerter
+from middleware.rules.detection import CRISIS_LEVELS, Reading, judge
+from middleware.rules.registry import Build, rule
+from middleware.rules.session import is_minor
+from middleware.rules.text import context_turns
 
 log = structlog.get_logger("candor.crisis")
 

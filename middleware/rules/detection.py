@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..detectors.judgment import TASK_LABELS
-from ..detectors.layer import default_layer
+from middleware.detectors.judgment import TASK_LABELS
+from middleware.detectors.layer import default_layer
 
 NEGATIVE = frozenset({"none", ""})
 

@@ -11,13 +11,13 @@
 
 from __future__ import annotations
 
-from ..detectors.human_claim import DEFAULT_ASK_HUMAN
-from ..exchange import Exchange
-from ..policy.model import DisclosureRules, Policy
-from ..state import Decision
-from .detection import judge, tiers
-from .registry import Build, rule
-from .text import user_norm
+from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import DisclosureRules, Policy
+from middleware.rules.detection import judge, tiers
+from middleware.rules.registry import Build, rule
+from middleware.rules.text import user_norm
+from middleware.state import Decision
 
 _MODEL_TIER = "model" in tiers("human_claim")
 _AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")

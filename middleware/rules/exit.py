@@ -16,14 +16,14 @@ from collections.abc import Callable
 
 import structlog
 
-from ..detectors.exit_intent import ExitIntentDetector
-from ..exchange import Exchange
-from ..policy.model import ExitRules, Policy
-from ..state import StateStore, StateStoreError
-from .crisis import answer_notice
-from .detection import TASKS, Reading, judge
-from .registry import Build, rule
-from .text import context_turns
+from middleware.detectors.exit_intent import ExitIntentDetector
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import ExitRules, Policy
+from middleware.rules.crisis import answer_notice
+from middleware.rules.detection import TASKS, Reading, judge
+from middleware.rules.registry import Build, rule
+from middleware.rules.text import context_turns
+from middleware.state import StateStore, StateStoreError
 
 log = structlog.get_logger("candor.exit")
 
@@ -73,7 +73,7 @@ class ExitGate:
 
 @rule("exit", stage="gate", order=70)
 def _exit(b: Build) -> ExitGate | None:
-    from ..detectors.exit_intent import ExitIntentDetector
+    from middleware.detectors.exit_intent import ExitIntentDetector
 
     if b.policy.exit is None:
         return None

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from ..exchange import Exchange
-from .base import Guard, GuardChain, GuardStep, SentenceCheck, guard_chain
+from middleware.pipeline.exchange import Exchange
+from middleware.rules.base import Guard, GuardChain, GuardStep, SentenceCheck, guard_chain
 
 TEXT_FIELDS = ("content", "reasoning_content", "reasoning", "refusal")
 _PLAIN = frozenset({"role", "content"})

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..exchange import Exchange
-from ..policy.model import Policy, Text
-from .audience import DEFAULT_REALITY
-from .persona import DEFAULT_DIGITAL_HUMAN_TEXT
-from .registry import Build, rule
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import Policy, Text
+from middleware.rules.audience import DEFAULT_REALITY
+from middleware.rules.persona import DEFAULT_DIGITAL_HUMAN_TEXT
+from middleware.rules.registry import Build, rule
 
 
 def _variants(policy: Policy, *texts: Text | None) -> list[str]:

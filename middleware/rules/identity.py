@@ -7,10 +7,10 @@ Runs first: a refused request touches no clock and spends no disclosure.
 
 from __future__ import annotations
 
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..policy.model import IdentityRules
-from .registry import Build, rule
+from middleware.http.errors import CandorError
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import IdentityRules
+from middleware.rules.registry import Build, rule
 
 USER_REQUIRED = ("this policy needs to know the end user, because its usage reminders and minors' limits follow "
                  "a user: pass your user's stable id in the request's `user` field or in the X-Candor-User header")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from ..exchange import Exchange
-from ..policy.model import LabelRules, Policy
-from .registry import Build, rule
-from .structured import REASON as STRUCTURED
-from .structured import delegate_notices
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import LabelRules, Policy
+from middleware.rules.registry import Build, rule
+from middleware.rules.structured import REASON as STRUCTURED
+from middleware.rules.structured import delegate_notices
 
 DIGITAL_HUMAN_CITE = "DVH-LABEL-1"
 

@@ -14,13 +14,13 @@ one, and asks for intimacy anyway:
 
 from __future__ import annotations
 
-from ..detectors.intimacy import IntimacyRequestDetector
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..policy.model import MinorsRules, Policy
-from .registry import Build, rule
-from .session import is_minor
-from .text import user_norm
+from middleware.detectors.intimacy import IntimacyRequestDetector
+from middleware.http.errors import CandorError
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import MinorsRules, Policy
+from middleware.rules.registry import Build, rule
+from middleware.rules.session import is_minor
+from middleware.rules.text import user_norm
 
 
 class MinorIntimacyInstruction:
@@ -69,7 +69,7 @@ def _instruction(b: Build) -> MinorIntimacyInstruction | None:
 @rule("minor_intimacy", stage="gate", order=95)
 def _gate(b: Build) -> MinorIntimacyGate | None:
     # after the audience gate (90): a forbidden persona, missing guardian consent or the daily limit answer first
-    from ..detectors.intimacy import DEFAULT_INTIMACY
+    from middleware.detectors.intimacy import DEFAULT_INTIMACY
 
     m = b.policy.minors
     if m is None or m.intimate_requests == "off":

@@ -1,15 +1,15 @@
 """Notices that name the operator: ``{operator}`` and ``{filing_number}`` in a notice text (or a gate's own
 answer, or the label) become the deployment's ``operator.name`` (else its code) and ``operator.filing_number``
-(contract 6.2; see ``middleware/operator.py``). Runs after every notice is added and before their text is
+(contract 6.2; see ``middleware/config/operator.py``). Runs after every notice is added and before their text is
 written into the reply."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..exchange import Exchange
-from ..operator import fill
-from .registry import Build, rule
+from middleware.config.operator import fill
+from middleware.pipeline.exchange import Exchange
+from middleware.rules.registry import Build, rule
 
 
 class OperatorFields:

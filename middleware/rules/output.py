@@ -31,16 +31,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..detectors.base import HAS_CJK, Detector
-from ..detectors.retention import DEFAULT_RETENTION_PLEA
-from ..detectors.self_harm import DEFAULT_SELF_HARM
-from ..detectors.textnorm import normalize
-from ..exchange import Exchange
-from ..policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Text
-from ..profiles.models import MINOR_BANDS
-from .crisis import resources, resources_text
-from .detection import Reading, judge, tiers
-from .registry import Build, rule
+from middleware.detectors.base import HAS_CJK, Detector
+from middleware.detectors.retention import DEFAULT_RETENTION_PLEA
+from middleware.detectors.self_harm import DEFAULT_SELF_HARM
+from middleware.detectors.textnorm import normalize
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Text
+from middleware.profiles.models import MINOR_BANDS
+from middleware.rules.crisis import resources, resources_text
+from middleware.rules.detection import Reading, judge, tiers
+from middleware.rules.registry import Build, rule
 
 OnFail = Literal["block", "rewrite", "flag"]
 Reader = Callable[[str], Reading]

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..detectors.identity_check import IdentityCheckAbuseDetector
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..likeness.enforce import LikenessGate
-from ..likeness.models import Persona
-from ..policy.model import LikenessRules, Policy
-from .registry import Build, rule
-from .text import user_norm
+from middleware.detectors.identity_check import IdentityCheckAbuseDetector
+from middleware.http.errors import CandorError
+from middleware.likeness.enforce import LikenessGate
+from middleware.likeness.models import Persona
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import LikenessRules, Policy
+from middleware.rules.registry import Build, rule
+from middleware.rules.text import user_norm
 
 CrisisFirst = Callable[[Exchange], bool]
 
@@ -137,7 +137,7 @@ class DigitalHumanNotice:
 def _identity_check(b: Build) -> IdentityCheckGate | None:
     # refusals that need no clock come before the session clock: a refused request does not use up the
     # first-turn disclosure (unless the message may be a crisis: then the refusal waits for help)
-    from ..detectors.identity_check import IdentityCheckAbuseDetector
+    from middleware.detectors.identity_check import IdentityCheckAbuseDetector
 
     if b.policy.likeness is None:
         return None

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..detectors.minor import MinorDetector
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..policy.model import Policy
-from ..profiles.models import MINOR_BANDS, UserProfile, resolve_age_band
-from ..profiles.service import ProfileService
-from .alerting import Alerter
-from .registry import Build, rule
-from .text import context_turns
+from middleware.detectors.minor import MinorDetector
+from middleware.http.errors import CandorError
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import Policy
+from middleware.profiles.models import MINOR_BANDS, UserProfile, resolve_age_band
+from middleware.profiles.service import ProfileService
+from middleware.rules.alerting import Alerter
+from middleware.rules.registry import Build, rule
+from middleware.rules.text import context_turns
 
 UNLABELED_CITES = ("LABEL-UNLABELED-1",)
 GUARDIAN_CITES = ("ANTH-MINOR-4",)
@@ -134,6 +134,6 @@ class ProfileGate:
 @rule("profile", stage="gate", order=10)
 def _profile(b: Build) -> ProfileGate:
     # first: the profile decides the age band, and so which clock and which refusals apply
-    from ..detectors.minor import DEFAULT_MINOR
+    from middleware.detectors.minor import DEFAULT_MINOR
 
     return ProfileGate(b.policy, b.deps.profiles, b.alerter, DEFAULT_MINOR)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..alerts.models import Attempt
-from ..audit.events import EventDraft, new_event_id
-from ..handover import Handover
-from ..likeness.service import ChangeRecord as LikenessChange
-from ..profiles.service import ChangeRecord
+from middleware.alerts.handover import Handover
+from middleware.alerts.models import Attempt
+from middleware.audit.events import EventDraft, new_event_id
+from middleware.likeness.service import ChangeRecord as LikenessChange
+from middleware.profiles.service import ChangeRecord
 
 _PROFILE_CITES = {"minors_mode": ["ANTH-MINOR-5"]}
 _ALERT_CITES = {"crisis": ["ANTH-CRISIS-2"], "suspected_minor": ["ANTH-MINOR-5"], "minor_safety": ["ANTH-MINOR-4"]}

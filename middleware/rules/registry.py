@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from ..exchange import Exchange
-    from ..policy.model import Policy
-    from .alerting import Alerter
-    from .base import Gate, Guard, Notifier, Shaper
-    from .compile import RuleDeps
+    from middleware.pipeline.exchange import Exchange
+    from middleware.policy.model import Policy
+    from middleware.rules.alerting import Alerter
+    from middleware.rules.base import Gate, Guard, Notifier, Shaper
+    from middleware.rules.compile import RuleDeps
 
 Stage = Literal["gate", "shaper", "guard", "notifier"]
 STAGES: tuple[Stage, ...] = ("gate", "shaper", "guard", "notifier")

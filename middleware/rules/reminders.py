@@ -5,11 +5,11 @@ render it with the policy's text and record the decision with its measured groun
 
 from __future__ import annotations
 
-from ..exchange import Exchange
-from ..policy.model import DependenceRules, Policy, UsageRules
-from ..policy.notice_durations import with_interval
-from ..state import Decision
-from .registry import Build, rule
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import DependenceRules, Policy, UsageRules
+from middleware.policy.notice_durations import with_interval
+from middleware.rules.registry import Build, rule
+from middleware.state import Decision
 
 
 class UsageReminder:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..context import RequestContext
-from ..errors import CandorError
-from ..exchange import Exchange
-from ..profiles.models import MINOR_BANDS
-from ..state import ClockParams, Decision, Observation, StateStore, StateStoreError, advance
-from .registry import Build, rule
+from middleware.http.errors import CandorError
+from middleware.pipeline.context import RequestContext
+from middleware.pipeline.exchange import Exchange
+from middleware.profiles.models import MINOR_BANDS
+from middleware.rules.registry import Build, rule
+from middleware.state import ClockParams, Decision, Observation, StateStore, StateStoreError, advance
 
 
 def scope_key(ctx: RequestContext) -> str | None:
@@ -76,6 +76,6 @@ class SessionGate:
 
 @rule("session", stage="gate", order=40)
 def _session(b: Build) -> SessionGate:
-    from .compile import clock_params
+    from middleware.rules.compile import clock_params
 
     return SessionGate(clock_params(b.policy), b.deps.state, b.attachment, clock_params(b.policy, minor=True))

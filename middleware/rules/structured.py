@@ -10,8 +10,8 @@ from typing import Any
 
 import structlog
 
-from ..exchange import Exchange
-from ..state import StateStoreError
+from middleware.pipeline.exchange import Exchange
+from middleware.state import StateStoreError
 
 REASON = "structured_output"
 _JSON_FORMATS = ("json_object", "json_schema")

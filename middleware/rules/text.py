@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..detectors.layer import default_layer
-from ..detectors.textnorm import Normalized
-from ..exchange import Exchange
+from middleware.detectors.layer import default_layer
+from middleware.detectors.textnorm import Normalized
+from middleware.pipeline.exchange import Exchange
 
 
 def user_norm(ex: Exchange) -> Normalized:

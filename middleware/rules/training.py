@@ -6,9 +6,9 @@ such flag: the decision then says ``no_store_flag`` instead of claiming a reques
 
 from __future__ import annotations
 
-from ..exchange import Exchange
-from ..policy.model import DataRules
-from .registry import Build, rule
+from middleware.pipeline.exchange import Exchange
+from middleware.policy.model import DataRules
+from middleware.rules.registry import Build, rule
 
 
 class TrainingConsent:

@@ -1,0 +1,1 @@
+"""The PostgreSQL stores: one shared asyncpg pool per worker."""

@@ -1,0 +1,1 @@
+"""Running the server: uvicorn, its protocol, live config reload."""

@@ -1,0 +1,1 @@
+"""The SQLite stores (the default): one shared connection per worker."""

@@ -1,0 +1,1 @@
+"""Session state stores (memory, Redis) and the change bus between replicas."""

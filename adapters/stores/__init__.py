@@ -1,0 +1,1 @@
+"""What the stores of both dialects share: the tables, the URL choice, small registries."""

@@ -1,0 +1,1 @@
+"""Model providers: OpenAI-compatible pass-through, LiteLLM translation, the offline demo model."""

@@ -1,0 +1,1 @@
+"""Builds each service from the deployment config: the composition root's parts."""

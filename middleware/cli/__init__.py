@@ -1,0 +1,1 @@
+"""The ``candor`` command: its entry, the verbs' registry and the operator verbs."""

@@ -1,0 +1,1 @@
+"""The deployment config (``candor.yaml``): its model, checks and the YAML it is written in."""

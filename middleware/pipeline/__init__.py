@@ -1,0 +1,1 @@
+"""The pipeline every reply goes through, its request state, renderers and the audit record stage."""
