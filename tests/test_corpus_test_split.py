@@ -52,7 +52,7 @@ def _key(row: dict[str, Any]) -> str:
 @pytest.mark.parametrize("task", sorted(LABELS))
 def test_rows_have_the_documented_shape(task: str) -> None:
     for row in _rows(task):
-        assert set(row) in ({"text", "label", "lang"}, {"messages", "label", "lang"}), row
+        assert set(row) - {"source"} in ({"text", "label", "lang"}, {"messages", "label", "lang"}), row
         assert row["label"] in LABELS[task], row
         assert row["lang"] in {"zh", "en", "mixed"}, row
         if "messages" in row:
@@ -97,7 +97,7 @@ def test_crisis_split_covers_every_label_and_context_rows() -> None:
     labels = Counter(row["label"] for row in rows)
     for label, minimum in CRISIS_MIN.items():
         assert labels[label] >= minimum, label
-    assert sum("messages" in row for row in rows) >= 80
+    assert sum("messages" in row for row in rows) >= 60
 
 
 def test_no_row_repeats_a_development_set_line() -> None:

@@ -25,7 +25,7 @@ def _bank(task: str, word: str, weight: float, *, labels: tuple[str, ...] | None
     own = np.setdiff1d(featurize(word), featurize("，我你的了吗。好的，我们明天再聊这个话题。"))
     weights[own, column] = weight
     bias = np.full(len(labels), -4.0, dtype=np.float32)
-    tm = TaskModel(task, labels, 0, bias, {x: 0.5 for x in labels if x != "none"}, ())
+    tm = TaskModel(task, labels, 0, bias, {x: 0.5 for x in labels if x != "none"}, (), kind="ovr")
     return ModelBank({task: tm}, weights)
 
 
@@ -74,16 +74,33 @@ def test_when_both_find_nothing_the_model_decided_none() -> None:
     assert (j.label, j.tier) == ("none", "model")
 
 
-def test_the_more_severe_finding_wins() -> None:
+def test_a_pattern_hit_stands_where_the_model_finds_it_plausible() -> None:
     labels = ("explicit_intent", "property_loss", "distress", "third_party")
-    # the model says distress, the pattern says explicit intent: the pattern decides
-    bank = _bank("crisis", "我想自杀", 80.0, labels=labels, column=2)
+    # the model leans to distress but gives explicit intent more than the floor: the pattern decides
+    bank = _bank("crisis", "我想自杀", 3.0, labels=labels, column=0)
     j = DetectionLayer(models=bank).judge("crisis", "我想自杀")
-    assert (j.label, j.tier) == ("explicit_intent", "pattern")
+    assert j.label == "explicit_intent" and j.tier == "pattern" and j.detail != ""
     # the model says explicit intent where the pattern says distress: the model decides
     bank = _bank("crisis", "活着好累", 80.0, labels=labels, column=0)
     j = DetectionLayer(models=bank).judge("crisis", "活着好累")
     assert (j.label, j.tier) == ("explicit_intent", "model")
+
+
+def test_the_model_vetoes_a_pattern_hit_it_finds_implausible() -> None:
+    labels = ("explicit_intent", "property_loss", "distress", "third_party")
+    bank = _bank("crisis", "我想自杀", 80.0, labels=labels, column=2)   # p(explicit_intent) ~ 0.02
+    j = DetectionLayer(models=bank).judge("crisis", "我想自杀")
+    assert (j.label, j.tier) == ("distress", "model")
+    assert PATTERNS.judge("crisis", "我想自杀").label == "explicit_intent"
+
+
+def test_an_operator_keyword_stands_whatever_the_model_says() -> None:
+    from middleware.detectors.exit_intent import ExitIntentDetector
+
+    bank = _bank("exit", "zzzqqq", 80.0)   # a model that knows nothing of the keyword: p(exit) ~ 0.02
+    layer = DetectionLayer(models=bank, exit_detector=ExitIntentDetector({"zh": ["我闪了"], "en": []}))
+    j = layer.judge("exit", "我闪了")
+    assert (j.label, j.tier) == ("exit", "pattern") and j.detail.startswith("policy_keyword")
 
 
 @pytest.mark.parametrize(

@@ -71,3 +71,31 @@ def test_an_empty_directory_is_an_empty_bank(tmp_path: Path) -> None:
     bank = ModelBank.load(tmp_path)
     assert not bank.models
     assert DetectionLayer(models=bank).tiers("crisis") == ("pattern",)
+
+
+def test_a_softmax_model_lets_labels_compete_for_one_probability(tmp_path: Path) -> None:
+    labels = ("explicit_intent", "property_loss", "distress", "third_party", "none")
+    coef = np.zeros((5, DIM), dtype=np.float32)
+    coef[2, featurize("活着好累")] = 40.0       # distress
+    coef[4, featurize("热得")] = 400.0          # none: the figurative marker outweighs it
+    save(tmp_path / "crisis.npz", task="crisis", labels=labels, coef=coef, bias=np.zeros(5), thresholds={},
+         context_levels=(), metrics={})
+    tm = ModelBank.load(tmp_path).models["crisis"]
+    assert tm.kind == "softmax"
+    layer = DetectionLayer(models=ModelBank.load(tmp_path))
+    _label, _score, probs = layer.model("crisis", layer.read("活着好累")) or ("", 0.0, {})
+    assert set(probs) == set(labels) and abs(sum(probs.values()) - 1.0) < 1e-6
+    assert max(probs, key=probs.__getitem__) == "distress"
+    assert layer.judge("crisis", "活着好累").label == "distress"
+    modelled = layer.model("crisis", layer.read("热得活着好累"))
+    assert modelled is not None and modelled[0] == "none"
+
+
+def test_a_softmax_threshold_gives_a_severe_label_before_the_most_probable(tmp_path: Path) -> None:
+    from middleware.detectors.layer import decide
+    from middleware.detectors.model import TaskModel
+
+    tm = TaskModel("crisis", ("explicit_intent", "distress", "none"), 0, np.zeros(3, dtype=np.float32),
+                   {"explicit_intent": 0.3}, ())
+    assert decide(tm, {"explicit_intent": 0.35, "distress": 0.05, "none": 0.6}) == ("explicit_intent", 0.35)
+    assert decide(tm, {"explicit_intent": 0.25, "distress": 0.05, "none": 0.7}) == ("none", 0.7)

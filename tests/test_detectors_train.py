@@ -36,8 +36,8 @@ def test_training_writes_a_model_the_layer_loads(tmp_path: Path) -> None:
     assert train.main(["--task", "exit", "--corpus", str(corpus), "--dev", str(tmp_path / "none"),
                        "--out", str(out)]) == 0
     assert (out / "exit.npz").is_file()
-    report = json.loads((out / "exit.cv.json").read_text())
-    assert report["rows"] == 24 and "exit" in report["cv"] and report["C"] in train.C_GRID
+    report = json.loads((out / "exit.valid.json").read_text())
+    assert report["rows"] == 24 and report["validation"] is None and report["C"] == train.C_GRID[0]
     layer = DetectionLayer(models=ModelBank.load(out))
     assert layer.tiers("exit") == ("pattern", "model")
     assert layer.judge("exit", "ok bye, see you tomorrow").label == "exit"
@@ -70,3 +70,16 @@ def test_dev_rows_join_the_training_rows(tmp_path: Path) -> None:
     (dev / "exit.dev.jsonl").write_text('{"text": "byebye", "label": "exit"}\n')
     rows = train.training_rows("exit", corpus, dev)
     assert len(rows) == 25 and rows[-1].text == "byebye"
+
+
+def test_a_validation_split_chooses_c_and_joins_the_final_fit(tmp_path: Path) -> None:
+    corpus, out = _corpus(tmp_path), tmp_path / "models"
+    valid = [{"text": "ok gotta go, bye", "label": "exit"}, {"text": "我要下线了", "label": "exit"},
+             {"text": "what's for dinner", "label": "none"}, {"text": "讲个笑话吧", "label": "none"}]
+    (corpus / "exit.valid.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in valid))
+    assert train.main(["--task", "exit", "--corpus", str(corpus), "--dev", str(tmp_path / "none"),
+                       "--out", str(out)]) == 0
+    report = json.loads((out / "exit.valid.json").read_text())
+    assert report["validation_rows"] == 4 and report["rows"] == 28
+    assert report["validation"]["exit"]["support"] == 2 and report["C"] in train.C_GRID
+    assert ModelBank.load(out).models["exit"].kind == "softmax"

@@ -16,6 +16,7 @@ from pathlib import Path
 from middleware.detectors.judgment import TASK_LABELS
 from middleware.detectors.layer import DetectionLayer, default_layer
 from middleware.detectors.metrics import LabelFigures, false_alarm_rate, figures
+from middleware.detectors.model import ModelBank
 from middleware.detectors.rows import Row, read_rows
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -127,8 +128,9 @@ def write_docs(text: str, path: Path = DOCS) -> None:
     path.write_text(head + BEGIN + "\n" + text + "\n" + END + tail, encoding="utf-8")
 
 
-def run(tasks: Sequence[str], corpus: Path = CORPUS_DIR, split: str = "test") -> dict[str, TaskResult]:
-    layer = default_layer()
+def run(tasks: Sequence[str], corpus: Path = CORPUS_DIR, split: str = "test",
+        layer: DetectionLayer | None = None) -> dict[str, TaskResult]:
+    layer = layer or default_layer()
     results = {}
     for task in tasks:
         path = corpus / f"{task}.{split}.jsonl"
@@ -143,10 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
     parser.add_argument("--split", default="test", help="file infix: corpus/<task>.<split>.jsonl (default: test)")
     parser.add_argument("--write-docs", action="store_true", help=f"replace the figures section of {DOCS.name}")
+    parser.add_argument("--all-models", action="store_true",
+                        help="every shipped model, not only the served ones (layer.SERVED_MODELS)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    results = run(args.task or list(TASK_LABELS), args.corpus, args.split)
-    text = markdown(results, default_layer(), time.perf_counter() - start)
+    layer = DetectionLayer(models=ModelBank.load()) if args.all_models else default_layer()
+    results = run(args.task or list(TASK_LABELS), args.corpus, args.split, layer)
+    text = markdown(results, layer, time.perf_counter() - start)
     print(text)
     if args.write_docs:
         write_docs(text)

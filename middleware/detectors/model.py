@@ -4,9 +4,11 @@ Weights are trained offline (``python -m middleware.detectors.train``) and shipp
 task under ``middleware/detectors/models/``. At load every task's weights go into one dense matrix
 (``DIM`` rows, one column per output), so a text's features are gathered once for all tasks.
 
-Each positive label of a task has one output, a logistic model of that label against the rest (crisis
-has four, the other tasks one). A label is given when its probability reaches the threshold chosen on
-cross-validated training data, the most severe label first.
+A task model is multinomial (softmax) logistic regression: one output per label, ``none`` included, so
+the labels compete for one probability mass and "热得想死" can be more ``none`` than ``distress``. A label
+is given when its probability reaches its threshold (the most severe label first); otherwise the most
+probable label wins. (Models written by the earlier one-vs-rest trainer, one logistic output per positive
+label, still load: ``kind`` ``ovr``.)
 """
 
 from __future__ import annotations
@@ -40,15 +42,21 @@ class TaskModel:
     thresholds: dict[str, float]     # positive label -> probability needed
     context_levels: tuple[str, ...]  # earlier-turn labels that have crossed features
     metrics: dict[str, object] = field(default_factory=dict)
+    kind: str = "softmax"            # "softmax": one output per label incl. none; "ovr": per positive label
 
     @property
     def columns(self) -> slice:
         return slice(self.first, self.first + len(self.labels))
 
     def probabilities(self, logits: npt.NDArray[np.float32]) -> dict[str, float]:
-        """Probability of each positive label (one-vs-rest: each output is its own logistic model)."""
-        z = logits + self.bias
-        return {label: 1.0 / (1.0 + math.exp(-float(v))) for label, v in zip(self.labels, z, strict=True)}
+        """Probability of each label: a softmax over every label (``none`` included), or, for a one-vs-rest
+        model, each positive label's own logistic output."""
+        z = (logits + self.bias).astype(np.float64)
+        if self.kind == "ovr":
+            return {label: 1.0 / (1.0 + math.exp(-float(v))) for label, v in zip(self.labels, z, strict=True)}
+        e = np.exp(z - z.max())
+        p = e / e.sum()
+        return {label: float(v) for label, v in zip(self.labels, p, strict=True)}
 
 
 class ModelBank:
@@ -95,6 +103,7 @@ class ModelBank:
                 thresholds={str(k): float(v) for k, v in zip(r["threshold_labels"], r["thresholds"], strict=True)},
                 context_levels=tuple(str(x) for x in r["context_levels"]),
                 metrics=json.loads(str(r["metrics"])),
+                kind=str(r["kind"]) if "kind" in r else "ovr",
             )
             first += len(labels)
         return cls(models, weights)
@@ -111,7 +120,7 @@ def _read(path: Path) -> dict[str, npt.NDArray[np.generic]]:
 
 def save(path: Path, *, task: str, labels: tuple[str, ...], coef: npt.NDArray[np.floating],
          bias: npt.NDArray[np.floating], thresholds: dict[str, float], context_levels: tuple[str, ...],
-         metrics: dict[str, object]) -> None:
+         metrics: dict[str, object], kind: str = "softmax") -> None:
     """Write a task model: only the rows (buckets) with a weight, as float16, compressed."""
     coef = np.asarray(coef, dtype=np.float32).T  # (DIM, outputs)
     rows = np.flatnonzero(np.abs(coef).max(axis=1) >= 1e-4).astype(np.uint32)
@@ -120,5 +129,5 @@ def save(path: Path, *, task: str, labels: tuple[str, ...], coef: npt.NDArray[np
         weights=coef[rows].astype(np.float16), bias=np.asarray(bias, dtype=np.float32),
         threshold_labels=np.array(list(thresholds)), thresholds=np.array(list(thresholds.values())),
         context_levels=np.array(context_levels, dtype=str), feature_version=np.array(FEATURE_VERSION),
-        bits=np.array(BITS), metrics=np.array(json.dumps(metrics, ensure_ascii=False)),
+        bits=np.array(BITS), metrics=np.array(json.dumps(metrics, ensure_ascii=False)), kind=np.array(kind),
     )
