@@ -18,6 +18,8 @@ import asyncpg
 
 from adapters.postgres.db import SharedPool, migrate, prepare
 from adapters.postgres.url import split_pg_url
+from adapters.stores.schemas import AUDIT_ROLLUP, render
+from middleware.audit.rollup import RollupDelta, RollupFigures, RollupMark
 from middleware.audit.store import (
     ContentRow,
     Cursor,
@@ -51,10 +53,12 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE INDEX audit_content_user ON audit_content (user_ref)",
         "CREATE TABLE audit_erasures (user_ref TEXT PRIMARY KEY, erased_us BIGINT NOT NULL)",
     ],
+    *render([AUDIT_ROLLUP], "postgres"),   # 2: the console's rollup (derived; back-filled on its first refresh)
 ]
 
 _EVENT_COLS = "stream, seq, event_id, ts_us, kind, user_ref, session_id, content_ref, body, hash"
 _LOCK_MIGRATE = 0x63616E646F72  # "candor"
+_LOCK_ROLLUP = 0x63616E646F73   # serialises rollup writers (compare-and-set of a stream's mark)
 
 
 def _row(r: Any) -> EventRow:
@@ -235,3 +239,51 @@ class PostgresAuditStore:
                                    "AND coalesce(anchor_first_seq, 0) < $1",
                                    a.first_seq, a.prev_hash, a.signature, a.key_id, a.stream)
         return deleted
+
+    # the console's rollup (middleware/audit/rollup.py): derived data beside the log, never read by verify
+
+    async def rollup_marks(self) -> dict[str, RollupMark]:
+        rows = await self.pool.fetch("SELECT stream, first_seq, read_to FROM audit_rollup_marks")
+        return {r[0]: RollupMark(r[0], r[1], r[2]) for r in rows}
+
+    async def rollup_advance(self, delta: RollupDelta) -> bool:
+        d = delta
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ROLLUP)
+            at = await conn.fetchval("SELECT read_to FROM audit_rollup_marks WHERE stream = $1", d.stream)
+            if (at or 0) != d.expect:
+                return False
+            keys = list(d.counts)
+            await conn.execute(
+                "INSERT INTO audit_rollup_counts (ts_hour, grp, name, n) SELECT * FROM unnest($1::bigint[], "
+                "$2::text[], $3::text[], $4::bigint[]) ON CONFLICT (ts_hour, grp, name) "
+                "DO UPDATE SET n = audit_rollup_counts.n + excluded.n",
+                [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [d.counts[k] for k in keys])
+            ids = sorted(d.alerted.keys() | d.outcomes.keys())
+            if ids:
+                await conn.execute(
+                    "INSERT INTO audit_rollup_alerts (event_id, ts_hour, outcome) SELECT * FROM unnest($1::text[], "
+                    "$2::bigint[], $3::text[]) ON CONFLICT (event_id) DO UPDATE SET "
+                    "ts_hour = coalesce(excluded.ts_hour, audit_rollup_alerts.ts_hour), "
+                    "outcome = CASE WHEN audit_rollup_alerts.outcome = 'delivered' THEN 'delivered' "
+                    "ELSE coalesce(excluded.outcome, audit_rollup_alerts.outcome) END",
+                    ids, [d.alerted.get(e) for e in ids], [d.outcomes.get(e) for e in ids])
+            await conn.execute("INSERT INTO audit_rollup_marks (stream, first_seq, read_to) VALUES ($1, $2, $3) "
+                               "ON CONFLICT (stream) DO UPDATE SET read_to = excluded.read_to",
+                               d.stream, d.first_seq, d.read_to)
+        return True
+
+    async def rollup_reset(self) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ROLLUP)
+            await conn.execute("DELETE FROM audit_rollup_counts; DELETE FROM audit_rollup_alerts; "
+                               "DELETE FROM audit_rollup_marks")
+
+    async def rollup_read(self, first_hour: int, hours: int, step_hours: int) -> RollupFigures:
+        async with self.pool.acquire() as conn:
+            counts = await conn.fetch(
+                "SELECT (ts_hour - $1) / $2, grp, name, sum(n)::bigint FROM audit_rollup_counts "
+                "WHERE ts_hour >= $1 AND ts_hour < $3 GROUP BY 1, 2, 3", first_hour, step_hours, first_hour + hours)
+            alerts = await conn.fetch("SELECT outcome, count(*) FROM audit_rollup_alerts WHERE ts_hour >= $1 "
+                                      "AND ts_hour < $2 GROUP BY outcome", first_hour, first_hour + hours)
+        return RollupFigures([(r[0], r[1], r[2], r[3]) for r in counts], {r[0]: r[1] for r in alerts})

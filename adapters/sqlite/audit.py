@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from adapters.sqlite.db import SharedSqlite, migrate
+from adapters.stores.schemas import AUDIT_ROLLUP, render
+from middleware.audit.rollup import RollupDelta, RollupFigures, RollupMark
 from middleware.audit.store import (
     ContentRow,
     Cursor,
@@ -52,6 +54,7 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE INDEX audit_content_user ON audit_content (user_ref)",
         "CREATE TABLE audit_erasures (user_ref TEXT PRIMARY KEY, erased_us INTEGER NOT NULL)",
     ],
+    *render([AUDIT_ROLLUP], "sqlite"),   # 2: the console's rollup (derived; back-filled on its first refresh)
 ]
 
 _EVENT_COLS = "stream, seq, event_id, ts_us, kind, user_ref, session_id, content_ref, body, hash"
@@ -371,6 +374,63 @@ class SQLiteAuditStore:
             return deleted
 
         return await self._writer.run(tx)
+
+    # the console's rollup (middleware/audit/rollup.py): derived data beside the log, never read by verify
+
+    async def rollup_marks(self) -> dict[str, RollupMark]:
+        def q(c: sqlite3.Connection) -> dict[str, RollupMark]:
+            rows = c.execute("SELECT stream, first_seq, read_to FROM audit_rollup_marks")
+            return {s: RollupMark(s, f, r) for s, f, r in rows}
+
+        return await self._reader.run(q)
+
+    async def rollup_advance(self, delta: RollupDelta) -> bool:
+        return await self._writer.run(lambda c: _rollup_advance(c, delta))
+
+    async def rollup_reset(self) -> None:
+        def tx(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN IMMEDIATE")
+            for table in ("audit_rollup_counts", "audit_rollup_alerts", "audit_rollup_marks"):
+                c.execute(f"DELETE FROM {table}")
+            c.execute("COMMIT")
+
+        await self._writer.run(tx)
+
+    async def rollup_read(self, first_hour: int, hours: int, step_hours: int) -> RollupFigures:
+        def q(c: sqlite3.Connection) -> RollupFigures:
+            span = (first_hour, first_hour + hours)
+            counts = c.execute("SELECT (ts_hour - ?) / ?, grp, name, sum(n) FROM audit_rollup_counts "
+                               "WHERE ts_hour >= ? AND ts_hour < ? GROUP BY 1, 2, 3",
+                               (first_hour, step_hours, *span)).fetchall()
+            alerts = c.execute("SELECT outcome, count(*) FROM audit_rollup_alerts WHERE ts_hour >= ? AND ts_hour < ? "
+                               "GROUP BY outcome", span).fetchall()
+            return RollupFigures(counts, dict(alerts))
+
+        return await self._reader.run(q)
+
+
+_ALERT_UPSERT = ("INSERT INTO audit_rollup_alerts (event_id, ts_hour, outcome) VALUES (?, ?, ?) "
+                 "ON CONFLICT (event_id) DO UPDATE SET "
+                 "ts_hour = coalesce(excluded.ts_hour, audit_rollup_alerts.ts_hour), "
+                 "outcome = CASE WHEN audit_rollup_alerts.outcome = 'delivered' THEN 'delivered' "
+                 "ELSE coalesce(excluded.outcome, audit_rollup_alerts.outcome) END")
+
+
+def _rollup_advance(c: sqlite3.Connection, d: RollupDelta) -> bool:
+    c.execute("BEGIN IMMEDIATE")
+    row = c.execute("SELECT read_to FROM audit_rollup_marks WHERE stream = ?", (d.stream,)).fetchone()
+    if (row[0] if row else 0) != d.expect:
+        c.execute("ROLLBACK")
+        return False
+    c.executemany("INSERT INTO audit_rollup_counts (ts_hour, grp, name, n) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT (ts_hour, grp, name) DO UPDATE SET n = n + excluded.n",
+                  [(h, g, name, n) for (h, g, name), n in d.counts.items()])
+    ids = d.alerted.keys() | d.outcomes.keys()
+    c.executemany(_ALERT_UPSERT, [(e, d.alerted.get(e), d.outcomes.get(e)) for e in sorted(ids)])
+    c.execute("INSERT INTO audit_rollup_marks (stream, first_seq, read_to) VALUES (?, ?, ?) "
+              "ON CONFLICT (stream) DO UPDATE SET read_to = excluded.read_to", (d.stream, d.first_seq, d.read_to))
+    c.execute("COMMIT")
+    return True
 
 
 def _qs(items: Sequence[Any]) -> str:

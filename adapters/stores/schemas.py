@@ -106,3 +106,19 @@ COMPLAINTS: list[Statement] = [   # created if missing
     " due_by {bigint} NOT NULL, status TEXT NOT NULL, resolved_at {bigint}, resolution TEXT)",
     "CREATE INDEX IF NOT EXISTS complaints_status_due ON complaints (status, due_by)",
 ]
+
+# The console overview's hourly rollup, in the audit log's database (migration 2 of ``audit_schema`` in both
+# audit stores; ``middleware/audit/rollup.py``). Derived data: ``audit verify`` never reads these tables, and
+# a log written before them is counted into them on its first overview (every watermark starts at 0).
+AUDIT_ROLLUP: list[Statement] = [
+    {
+        "sqlite": ["CREATE TABLE audit_rollup_counts (ts_hour INTEGER NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL,"
+                   " n INTEGER NOT NULL, PRIMARY KEY (ts_hour, grp, name)) WITHOUT ROWID"],
+        "postgres": ["CREATE TABLE audit_rollup_counts (ts_hour BIGINT NOT NULL, grp TEXT NOT NULL, name TEXT NOT NULL,"
+                     " n BIGINT NOT NULL, PRIMARY KEY (ts_hour, grp, name))"],
+    },
+    # a crisis whose alert is followed (ts_hour: its hour, once counted) and the alert's outcome
+    "CREATE TABLE audit_rollup_alerts (event_id TEXT PRIMARY KEY, ts_hour {bigint}, outcome TEXT)",
+    "CREATE INDEX audit_rollup_alerts_hour ON audit_rollup_alerts (ts_hour)",
+    "CREATE TABLE audit_rollup_marks (stream TEXT PRIMARY KEY, first_seq {bigint} NOT NULL, read_to {bigint} NOT NULL)",
+]
