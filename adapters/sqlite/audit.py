@@ -384,8 +384,11 @@ class SQLiteAuditStore:
 
         return await self._reader.run(q)
 
+    # rollup writes go through the process's shared connection (its own thread), never the log's writer:
+    # the writer's inline appends must not interleave with another transaction on their connection
+
     async def rollup_advance(self, delta: RollupDelta) -> bool:
-        return await self._writer.run(lambda c: _rollup_advance(c, delta))
+        return await self._reader.run(lambda c: _rollup_advance(c, delta))
 
     async def rollup_reset(self) -> None:
         def tx(c: sqlite3.Connection) -> None:
@@ -394,7 +397,7 @@ class SQLiteAuditStore:
                 c.execute(f"DELETE FROM {table}")
             c.execute("COMMIT")
 
-        await self._writer.run(tx)
+        await self._reader.run(tx)
 
     async def rollup_read(self, first_hour: int, hours: int, step_hours: int) -> RollupFigures:
         def q(c: sqlite3.Connection) -> RollupFigures:

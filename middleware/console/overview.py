@@ -24,18 +24,22 @@ events (``detail.event_id`` names the crisis event: delivered, given up, else st
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import structlog
 
 from middleware.audit.export import iter_rows
 from middleware.audit.rollup import DELIVERED, GAVE_UP, MemoryRollupStore, RollupDelta, RollupMark, RollupStore
 from middleware.audit.store import AuditStore, EventFilter, EventRow
+
+log = structlog.get_logger("candor.console")
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
@@ -45,6 +49,8 @@ _CHUNK = 5000
 _SERIES = ("traffic", "notices", "crisis_levels", "changes", "labelling")
 _CATEGORY = "crisis_category"
 _ATTEMPTS = 5   # refreshes racing another process's: read the marks again at most this often
+_SLICE = 500
+KEEP_UP_EVERY = 10.0   # seconds between the background refreshes of a serving process (with jitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +126,23 @@ class Rollup:
                     break
         return counted
 
+    async def keep_up(self, store_of: Callable[[], AuditStore], every: float = KEEP_UP_EVERY) -> None:
+        """Refresh now and then every ``every`` seconds (±25 %), for as long as the process serves: the
+        rollup stays within seconds of the log, so no view has more than that to count (and a log from
+        before the rollup is back-filled right after start-up, not on the first view)."""
+        failed = False
+        while True:
+            try:
+                await self.refresh(store_of())
+                failed = False
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:   # the log is down or not open yet: the next round tries again
+                if not failed:
+                    log.warning("console_rollup_refresh_failed", error=f"{type(exc).__name__}: {exc}")
+                failed = True
+            await asyncio.sleep(every * random.uniform(0.75, 1.25))
+
     async def _advance(self, store: AuditStore, target: RollupStore) -> tuple[bool, int]:
         infos = await store.streams()
         marks = await target.rollup_marks()
@@ -144,7 +167,9 @@ class Rollup:
                         pending = asyncio.ensure_future(store.scan((info.stream, mine[-1].seq), _CHUNK))
                     if mine:
                         delta = RollupDelta(info.stream, pos, mark.first_seq if mark else mine[0].seq, mine[-1].seq)
-                        count_rows(mine, delta)
+                        for i in range(0, len(mine), _SLICE):   # let requests in between (~10 ms slices)
+                            count_rows(mine[i:i + _SLICE], delta)
+                            await asyncio.sleep(0)
                         if not await target.rollup_advance(delta):
                             return False, counted   # another process counted these: read the marks again
                         counted += len(mine)
