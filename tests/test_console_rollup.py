@@ -416,3 +416,52 @@ async def test_an_audit_log_with_real_streams_matches(backend: Backend, keys: Au
     finally:
         for log in logs:
             await log.close()
+
+
+async def test_a_serving_process_back_fills_after_start_up_without_a_view(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.root import build_app
+    from middleware.config.deployment import load_config
+
+    url = f"sqlite:///{tmp_path}/audit.db"
+    with monkeypatch.context() as m:
+        m.setattr(sqlite_audit, "_MIGRATIONS", sqlite_audit._MIGRATIONS[:1])    # a log from before the rollup
+        old = sqlite_audit.SQLiteAuditStore(url)
+        await old.open()
+        await Writer(old, seed=21).write(400)
+        await old.close()
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "candor.yaml").write_text(f"audit: {{url: '{url}'}}\npolicies_dir: {tmp_path}/policies\n")
+    app = build_app(load_config(tmp_path / "candor.yaml", environ={}))
+    probe = sqlite_audit.SQLiteAuditStore(url)
+    async with app.app.router.lifespan_context(app.app):
+        await probe.open()
+        try:
+            for _ in range(200):      # nobody opens the console: start-up alone counts the log
+                marks = await probe.rollup_marks()
+                heads = {i.stream: i.head_seq for i in await probe.streams()}
+                if all(s in marks and marks[s].read_to == heads[s] for s in "abc"):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail(f"not back-filled: {marks} vs {heads}")
+        finally:
+            await probe.close()
+    tasks = [t for t in asyncio.all_tasks() if "keep_up" in repr(t.get_coro())]
+    assert not tasks                  # shut down with the app
+
+
+async def test_keep_up_survives_a_store_that_is_down() -> None:
+    rollup, calls = Rollup(), 0
+
+    def store_of() -> AuditStore:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("the audit log is not open")
+
+    task = asyncio.create_task(rollup.keep_up(store_of, every=0.01))
+    await asyncio.sleep(0.2)
+    assert not task.done() and calls > 3
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
