@@ -1,7 +1,7 @@
 """The console's overview over a large log: how long ``GET /console/api/overview`` (the figures every chart
 draws from) and the overview page take over 100,000 events.
 
-    python -m bench.console_bench [--events 100000] [--new 1000]
+    python -m bench.console_bench [--events 100000] [--new 1000] [--store sqlite|postgres]
 
 The events are sealed into a real chain and written straight through the audit store API (no request
 pipeline), in the mix a busy companion app makes: exchanges with notices and labels, refusals, crises with
@@ -107,10 +107,12 @@ async def seed(store: AuditStore, events: int, now_us: int, stream: str = "bench
         await store.append(batch, [], [])
 
 
-async def main_async(events: int, new: int) -> int:
+async def main_async(events: int, new: int, pg_dsn: str | None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="candor-console-bench-"))
+    schema = f"console_bench_{os.getpid()}"
+    url = f"sqlite:///{tmp}/audit.db" if pg_dsn is None else f"{pg_dsn}{'&' if '?' in pg_dsn else '?'}schema={schema}"
     try:
-        store = open_store(f"sqlite:///{tmp}/audit.db")
+        store = open_store(url)
         await store.open()
         t0 = time.perf_counter()
         await seed(store, events, time.time_ns() // 1000)
@@ -120,11 +122,18 @@ async def main_async(events: int, new: int) -> int:
         backfill = time.perf_counter() - t0
         assert first["totals"]["events"] == events, first["totals"]
         await store.close()
-        times = await fresh_process(tmp, new)
+        times = await fresh_process(tmp, url, new)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if pg_dsn is not None:
+            import asyncpg
+
+            conn = await asyncpg.connect(pg_dsn)
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await conn.close()
     load = os.getloadavg()[0]
-    print(f"{events:,} events seeded through the audit store API in {seeded:.1f} s (SQLite, one stream); "
+    kind = "SQLite" if pg_dsn is None else "PostgreSQL"
+    print(f"{events:,} events seeded through the audit store API in {seeded:.1f} s ({kind}, one stream); "
           f"load average {load:.1f} on {os.cpu_count()} CPUs while measuring.\n")
     ms = {k: f"{v * 1000:.0f} ms" for k, v in times.items()}
     budget = f"{BUDGET_S * 1000:.0f} ms"
@@ -142,15 +151,15 @@ async def main_async(events: int, new: int) -> int:
     return 0 if max(v for k, v in times.items() if k != "start") < BUDGET_S else 1
 
 
-async def fresh_process(tmp: Path, new: int) -> dict[str, float]:
+async def fresh_process(tmp: Path, url: str, new: int) -> dict[str, float]:
     """Run ``--measure`` in a new interpreter; append ``new`` events from here when it asks."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.console_bench", "--measure", str(tmp), cwd=ROOT,
+        sys.executable, "-m", "bench.console_bench", "--measure", str(tmp), "--url", url, cwd=ROOT,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     while (line := await proc.stdout.readline()) != b"append\n":
         assert line, "the measuring process ended early"
-    store = open_store(f"sqlite:///{tmp}/audit.db")
+    store = open_store(url)
     await store.open()
     await seed(store, new, time.time_ns() // 1000, stream="bench-console-more", span_us=60_000_000)
     await store.close()
@@ -162,14 +171,14 @@ async def fresh_process(tmp: Path, new: int) -> dict[str, float]:
     return times
 
 
-async def measure(tmp: Path) -> dict[str, float]:
+async def measure(tmp: Path, url: str) -> dict[str, float]:
     """In a fresh process: the overview API and page through the real app (lifespan run, an auditor session)."""
     from adapters.root import build_app as create_app
     from middleware.config.deployment import load_config
 
     t0 = time.perf_counter()
     cfg_path = tmp / "candor.yaml"
-    cfg_path.write_text(f"audit: {{url: 'sqlite:///{tmp}/audit.db'}}\npolicies_dir: {tmp}/policies\n")
+    cfg_path.write_text(f"audit: {{url: '{url}'}}\npolicies_dir: {tmp}/policies\n")
     (tmp / "policies").mkdir(exist_ok=True)
     os.environ.setdefault("CANDOR_AUDITOR_KEY", "bench-auditor-key")
     app = create_app(load_config(cfg_path, environ={}))
@@ -214,12 +223,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--new", type=int, default=1000, help="events appended by another process between two views")
+    ap.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--pg-dsn", default=os.environ.get("CANDOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"),
+                    help="with --store postgres: the database (a schema of its own is made and dropped)")
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)   # the fresh process's part
+    ap.add_argument("--url", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.measure is not None:
-        print(orjson.dumps(asyncio.run(measure(args.measure))).decode())
+        print(orjson.dumps(asyncio.run(measure(args.measure, args.url))).decode())
         return 0
-    return asyncio.run(main_async(args.events, args.new))
+    return asyncio.run(main_async(args.events, args.new, args.pg_dsn if args.store == "postgres" else None))
 
 
 if __name__ == "__main__":
