@@ -24,7 +24,7 @@ import adapters.sqlite.audit as sqlite_audit
 from middleware.audit.events import GENESIS, EventDraft, canonical_json, event_hash, format_ts_us, new_event_id
 from middleware.audit.keys import AuditKeys
 from middleware.audit.rollup import MemoryRollupStore, RollupDelta, RollupStore
-from middleware.audit.store import AuditStore, EventRow
+from middleware.audit.store import AuditStore, EventRow, StreamAnchor
 from middleware.audit.verify import verify_store
 from middleware.console.overview import DAY_US, HOUR_US, Period, Rollup, compute_overview, period_of
 from tests.test_audit_support import Backend, backend_fixture, fresh_store, keys_fixture, open_log  # noqa: F401
@@ -281,8 +281,11 @@ async def test_alert_outcomes_merge_in_any_order(backend: Backend) -> None:
     store = await fresh_store(backend)
     assert isinstance(store, RollupStore)
     try:
-        steps = [("s", {"c1": 5, "c2": 5, "c3": 6}, {}), ("s", {}, {"c1": "gave_up", "c2": "delivered"}),
-                 ("t", {}, {"c1": "delivered", "c2": "gave_up", "c4": "gave_up"}), ("t", {"c4": 5}, {})]
+        steps: list[tuple[str, dict[str, tuple[int, int]], dict[tuple[int, str], str]]] = [
+            ("s", {"c1": (1, 5), "c2": (1, 5), "c3": (1, 6)}, {}),
+            ("s", {}, {(2, "c1"): "gave_up", (2, "c2"): "delivered"}),
+            ("t", {}, {(1, "c1"): "delivered", (1, "c2"): "gave_up", (1, "c4"): "gave_up"}),
+            ("t", {"c4": (2, 5)}, {})]
         marks: dict[str, int] = {}
         for stream, alerted, outcomes in steps:
             at = marks.get(stream, 0)
@@ -291,6 +294,52 @@ async def test_alert_outcomes_merge_in_any_order(backend: Backend) -> None:
             marks[stream] = at + 1
         assert (await store.rollup_read(5, 1, 1)).alerts == {"delivered": 2, "gave_up": 1}
         assert (await store.rollup_read(5, 2, 1)).alerts == {"delivered": 2, "gave_up": 1, None: 1}
+    finally:
+        await store.close()
+
+
+async def test_purges_are_taken_out_without_counting_the_log_again(backend: Backend) -> None:
+    store = await fresh_store(backend)
+    assert isinstance(store, RollupStore)
+    try:
+        writer, rollup = Writer(store, seed=23), Rollup()
+        await writer.write(900)
+        assert await rollup.refresh(store) == 900
+        rng = random.Random(4)
+        start = writer.now - 10 * DAY_US
+        for cut_at in sorted(rng.randrange(start, writer.now) for _ in range(3)):
+            plan = await store.purge_plan(cut_at)    # as retention does: per stream, below the first kept event
+            await store.purge([StreamAnchor(s, first, prev, "sig", "k") for s, first, prev in plan])
+            if rng.random() < 0.5:
+                await writer.write(40)
+            # only the events written since are read: the purge itself costs at most an hour of one stream
+            assert await rollup.refresh(store) in (0, 40)
+            await assert_same(store, rollup)
+        plan = await store.purge_plan(writer.now + 1)     # every event of every stream
+        await store.purge([StreamAnchor(s, first, prev, "sig", "k") for s, first, prev in plan])
+        await rollup.refresh(store)
+        await assert_same(store, rollup)
+        assert (await rollup.figures(period_of(None, None, "day")))["totals"]["events"] == 0
+        await writer.write(30)
+        assert await rollup.refresh(store) == 30
+        await assert_same(store, rollup)
+    finally:
+        await store.close()
+
+
+async def test_a_purge_beyond_what_was_counted(backend: Backend) -> None:
+    store = await fresh_store(backend)
+    try:
+        writer, rollup = Writer(store, seed=8), Rollup()
+        await writer.write(100, streams=("a",))
+        await rollup.refresh(store)
+        await writer.write(100, streams=("a",))       # not counted yet when the purge comes
+        _, _, ts = writer.heads["a"]
+        plan = await store.purge_plan(ts - HOUR_US)
+        assert plan and plan[0][1] > 100
+        await store.purge([StreamAnchor(s, first, prev, "sig", "k") for s, first, prev in plan])
+        await rollup.refresh(store)
+        await assert_same(store, rollup)
     finally:
         await store.close()
 

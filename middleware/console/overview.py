@@ -8,9 +8,11 @@ each stream (a watermark; ``AuditStore.streams()`` gives every head), and each r
 lies beyond and stores its counts and the new watermark in one transaction. Kept in the database, the
 counts outlive the process: a fresh process's first view reads only the events written since any process
 last counted (events appended by other processes or replicas included); only the first view of a log
-written before the rollup existed reads the whole log, once (the back-fill). A stream whose signed purge
-anchor moved past what was counted (retention deleted old events) has the rollup counted again from the
-kept events. The rollup is derived data: ``audit verify`` never reads it.
+written before the rollup existed reads the whole log, once (the back-fill; a serving process does it in
+the background right after start-up, ``Rollup.keep_up``). When retention deletes a stream's oldest events
+(its signed purge anchor moves past what was counted), their counts are taken out: every count of that
+stream before the first kept event's hour, and that hour counted again (``RollupStore.rollup_cut``).
+The rollup is derived data: ``audit verify`` never reads it.
 
 What is read from each event (the request pipeline records these; see ``middleware/audit/report.py``):
 exchanges (``exchange``, ``crisis``, ``exit``), refusals and errors by decision ``detail.code``, the
@@ -36,7 +38,15 @@ import orjson
 import structlog
 
 from middleware.audit.export import iter_rows
-from middleware.audit.rollup import DELIVERED, GAVE_UP, MemoryRollupStore, RollupDelta, RollupMark, RollupStore
+from middleware.audit.rollup import (
+    DELIVERED,
+    GAVE_UP,
+    MemoryRollupStore,
+    RollupCut,
+    RollupDelta,
+    RollupMark,
+    RollupStore,
+)
 from middleware.audit.store import AuditStore, EventFilter, EventRow
 
 log = structlog.get_logger("candor.console")
@@ -146,13 +156,15 @@ class Rollup:
     async def _advance(self, store: AuditStore, target: RollupStore) -> tuple[bool, int]:
         infos = await store.streams()
         marks = await target.rollup_marks()
-        if any(i.anchor is not None and i.stream in marks and i.anchor.first_seq > marks[i.stream].first_seq
-               for i in infos):
-            await target.rollup_reset()   # retention purged events already counted: count again from the new starts
-            marks = {}
         counted = 0
         for info in infos:
             mark = marks.get(info.stream)
+            if mark is not None and info.anchor is not None and info.anchor.first_seq > mark.first_seq:
+                # retention deleted events already counted: take them out (at most an hour is counted again)
+                cut = await _cut_of(store, mark, info.anchor.first_seq)
+                if not await target.rollup_cut(cut):
+                    return False, counted
+                mark = RollupMark(info.stream, cut.first_seq, cut.read_to)
             pos = mark.read_to if mark else 0
             if pos >= info.head_seq:
                 continue
@@ -213,6 +225,29 @@ class Rollup:
         }
 
 
+async def _cut_of(store: AuditStore, mark: RollupMark, first_seq: int) -> RollupCut:
+    """What a purge of ``mark.stream`` below ``first_seq`` takes out: the stream's hours before the first
+    kept event's, and that hour counted again from its kept events already counted (``ts`` never
+    decreases within a stream, so no other hour held a deleted event)."""
+    stream = mark.stream
+    rows = await store.scan((stream, first_seq - 1), 1)
+    hour = rows[0].ts_us // HOUR_US if rows and rows[0].stream == stream else None
+    cut = RollupCut(stream, mark, first_seq, max(mark.read_to, first_seq - 1), hour)
+    if hour is None:
+        return cut
+    delta = RollupDelta(stream, 0, first_seq, first_seq)
+    pos = first_seq - 1
+    while True:
+        rows = await store.scan((stream, pos), _SLICE)
+        mine = [r for r in rows if r.stream == stream and r.seq <= mark.read_to and r.ts_us // HOUR_US == hour]
+        count_rows(mine, delta)
+        if len(mine) < _SLICE:
+            break
+        pos = mine[-1].seq
+    cut.counts = delta.counts
+    return cut
+
+
 def count_rows(rows: Iterable[EventRow], delta: RollupDelta) -> None:
     """Add what ``rows`` count to ``delta``: the overview's figures per hour (see the module's docstring)."""
     counts = delta.counts
@@ -237,7 +272,7 @@ def count_rows(rows: Iterable[EventRow], delta: RollupDelta) -> None:
                     counts[hour, "crisis_levels", str(detail.get("level") or "unknown")] += 1
                     counts[hour, _CATEGORY, str(detail.get("category") or "unknown")] += 1
                     if detail.get("alerted") is True:
-                        delta.alerted[row.event_id] = hour
+                        delta.alerted[row.event_id] = (row.seq, hour)
         elif kind == "refusal" or kind == "error":
             code = next((str(d["detail"]["code"]) for d in decisions
                          if isinstance(d.get("detail"), dict) and d["detail"].get("code")), f"http_{ev['status']}")
@@ -251,7 +286,7 @@ def count_rows(rows: Iterable[EventRow], delta: RollupDelta) -> None:
                 detail = d.get("detail") or {}
                 eid = detail.get("event_id")
                 if eid:
-                    delta.outcome(str(eid), str(d.get("outcome")))
+                    delta.outcome(row.seq, str(eid), str(d.get("outcome")))
 
 
 async def compute_overview(store: AuditStore, period: Period, rollup: Rollup | None = None) -> dict[str, Any]:
