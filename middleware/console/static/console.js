@@ -71,6 +71,7 @@
           totals.textContent = totals.dataset.label + ": " + d.totals.events + " (" + d.period.since + " → " +
             d.period.until + ", " + d.seconds + " s)";
         }
+        root.dataset.loadedMs = String(Math.round(performance.now()));   // since navigation began
         root.dataset.loaded = "1";
       })
       .catch(function (e) { root.textContent = String(e); root.dataset.loaded = "error"; });
