@@ -156,9 +156,11 @@ async def main_async(events: int, new: int, pg_dsn: str | None, no_browser: bool
             print(f"| headless Chromium, {what}: page asked for → every chart drawn, by the page's clock (by the "
                   f"bench's, through WebDriver) | {ms[key + '_page']} ({ms[key]}) | {budget} |")
         print(f"| of which, `7d` by day again: the page with Chart.js loaded and run (`DOMContentLoaded`) / the API "
-              f"call / drawing the charts | {ms['browser_day_script']} / {ms['browser_day_api']} / "
+              f"call (asked for meanwhile) / drawing the charts once both are there | "
+              f"{ms['browser_day_script']} / {ms['browser_day_api']} / "
               f"{ms['browser_day_draw']} | |")
-    return 0 if max(v for k, v in times.items() if k != "start") < BUDGET_S else 1
+    budgeted = [v for k, v in times.items() if k != "start" and (not k.startswith("browser") or k.endswith("_page"))]
+    return 0 if max(budgeted) < BUDGET_S else 1
 
 
 async def fresh_process(tmp: Path, url: str, events: int, new: int, no_browser: bool) -> dict[str, float]:
@@ -295,7 +297,7 @@ def drive_chromium(base: str) -> dict[str, float]:
             times[key + "_page"] = drawn_at / 1000
             times[key + "_script"] = dom / 1000
             times[key + "_api"] = (api_end - api_start) / 1000
-            times[key + "_draw"] = (drawn_at - api_end) / 1000
+            times[key + "_draw"] = (drawn_at - max(dom, api_end)) / 1000
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
