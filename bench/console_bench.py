@@ -16,7 +16,8 @@ their alert deliveries, consent and persona changes, spread over the last seven 
   (Debian's ``chromium``, when installed; ``--no-browser`` skips it), from asking for the overview page to
   every chart drawn.
 
-Prints a Markdown table; exits 1 when a view (any but the one-off back-fill) exceeds 1 s.
+Prints a Markdown table; exits 1 when a view or page (any but the one-off back-fill) exceeds 1 s on the
+server's side (the browser's rows inform: Chromium shares the machine's CPUs with everything else).
 """
 
 from __future__ import annotations
@@ -155,12 +156,13 @@ async def main_async(events: int, new: int, pg_dsn: str | None, no_browser: bool
                           ("browser_hour", "`7d` by hour")):
             print(f"| headless Chromium, {what}: page asked for → every chart drawn, by the page's clock (by the "
                   f"bench's, through WebDriver) | {ms[key + '_page']} ({ms[key]}) | {budget} |")
-        for key, what in (("browser_day", "`7d` by day again"), ("browser_hour", "`7d` by hour")):
+        for key, what in (("browser_day_cold", "`7d` by day first"), ("browser_day", "`7d` by day again"),
+                          ("browser_hour", "`7d` by hour")):
             print(f"| of which, {what}: the page with Chart.js loaded and run (`DOMContentLoaded`) / the API call "
                   f"(asked for meanwhile) / drawing the charts | {ms[key + '_script']} / {ms[key + '_api']} / "
                   f"{ms[key + '_draw']} | |")
-    budgeted = [v for k, v in times.items() if k != "start" and (not k.startswith("browser") or k.endswith("_page"))]
-    return 0 if max(budgeted) < BUDGET_S else 1
+    # the budget holds the server's side: the browser shares the machine's CPUs and its rows inform
+    return 0 if max(v for k, v in times.items() if k != "start" and not k.startswith("browser")) < BUDGET_S else 1
 
 
 async def fresh_process(tmp: Path, url: str, events: int, new: int, no_browser: bool) -> dict[str, float]:
