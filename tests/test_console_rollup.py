@@ -386,7 +386,7 @@ async def test_erasing_content_changes_no_count(backend: Backend, keys: AuditKey
         await log.close()
 
 
-async def test_a_purge_is_counted_again_from_the_kept_events(backend: Backend, keys: AuditKeys) -> None:
+async def test_a_purge_through_the_log_leaves_the_kept_events_counts(backend: Backend, keys: AuditKeys) -> None:
     log = await open_log(backend, keys)
     try:
         for _ in range(8):
