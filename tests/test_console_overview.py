@@ -85,7 +85,7 @@ async def test_each_refresh_reads_only_the_new_events(log: AuditLog) -> None:
     for _ in range(3):
         await log.append(exchange(("ai_disclosure",)))
     assert await rollup.refresh(log.store) == 3
-    out = rollup.figures(period_of(None, None, "hour"))
+    out = await rollup.figures(period_of(None, None, "hour"))
     assert total(out["traffic"]) == {"exchange": 8} and total(out["notices"]) == {"ai_disclosure": 3}
     assert len(out["labels"]) == 49 and sum(out["traffic"]["exchange"][-2:]) == 8   # all in the last hour or two
 
@@ -95,9 +95,9 @@ async def test_a_period_counts_only_its_own_buckets(log: AuditLog) -> None:
     await log.append(exchange())
     await rollup.refresh(log.store)
     now = time.time_ns() // 1000
-    earlier = rollup.figures(period_of(now - 3 * DAY_US, now - 2 * DAY_US, "hour"))
+    earlier = await rollup.figures(period_of(now - 3 * DAY_US, now - 2 * DAY_US, "hour"))
     assert earlier["traffic"] == {} and earlier["totals"]["events"] == 0
-    current = rollup.figures(period_of(now - HOUR_US, now + 1, "hour"))
+    current = await rollup.figures(period_of(now - HOUR_US, now + 1, "hour"))
     assert total(current["traffic"]) == {"exchange": 1}
 
 
@@ -109,7 +109,7 @@ async def test_a_retention_purge_is_counted_again(log: AuditLog) -> None:
     await asyncio.sleep(0.01)
     await log.purge(0.001)            # everything written before now is past retention
     await rollup.refresh(log.store)
-    out = rollup.figures(period_of(None, None, "day"))
+    out = await rollup.figures(period_of(None, None, "day"))
     assert out["traffic"] == {} and out["totals"]["by_kind"].get("purge") == 1
 
 

@@ -10,7 +10,7 @@ erasure can never outlive it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ import asyncpg
 
 from adapters.postgres.db import SharedPool, migrate, prepare
 from adapters.postgres.url import split_pg_url
+from adapters.stores.schemas import AUDIT_ROLLUP, render
+from middleware.audit.rollup import RANKED, RollupCut, RollupDelta, RollupFigures, RollupMark
 from middleware.audit.store import (
     ContentRow,
     Cursor,
@@ -51,10 +53,12 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE INDEX audit_content_user ON audit_content (user_ref)",
         "CREATE TABLE audit_erasures (user_ref TEXT PRIMARY KEY, erased_us BIGINT NOT NULL)",
     ],
+    *render([AUDIT_ROLLUP], "postgres"),   # 2: the console's rollup (derived; back-filled on its first refresh)
 ]
 
 _EVENT_COLS = "stream, seq, event_id, ts_us, kind, user_ref, session_id, content_ref, body, hash"
 _LOCK_MIGRATE = 0x63616E646F72  # "candor"
+_LOCK_ROLLUP = 0x63616E646F73   # serialises rollup writers (compare-and-set of a stream's mark)
 
 
 def _row(r: Any) -> EventRow:
@@ -235,3 +239,84 @@ class PostgresAuditStore:
                                    "AND coalesce(anchor_first_seq, 0) < $1",
                                    a.first_seq, a.prev_hash, a.signature, a.key_id, a.stream)
         return deleted
+
+    # the console's rollup (middleware/audit/rollup.py): derived data beside the log, never read by verify
+
+    async def rollup_marks(self) -> dict[str, RollupMark]:
+        rows = await self.pool.fetch("SELECT stream, first_seq, read_to FROM audit_rollup_marks")
+        return {r[0]: RollupMark(r[0], r[1], r[2]) for r in rows}
+
+    async def rollup_advance(self, delta: RollupDelta) -> bool:
+        d = delta
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await _rollup_mark_is(conn, d.stream, d.expect):
+                return False
+            await _rollup_add(conn, d.stream, d.counts)
+            if d.alerted:
+                ids = list(d.alerted)
+                await conn.execute(
+                    "INSERT INTO audit_rollup_alerts (event_id, stream, seq, ts_hour) SELECT e, $2, s, h FROM "
+                    "unnest($1::text[], $3::bigint[], $4::bigint[]) AS t(e, s, h) ON CONFLICT DO NOTHING",
+                    ids, d.stream, [d.alerted[e][0] for e in ids], [d.alerted[e][1] for e in ids])
+            if d.outcomes:
+                keys = list(d.outcomes)
+                await conn.execute(
+                    "INSERT INTO audit_rollup_outcomes (stream, seq, event_id, outcome) SELECT $1, s, e, o FROM "
+                    "unnest($2::bigint[], $3::text[], $4::text[]) AS t(s, e, o) ON CONFLICT DO NOTHING",
+                    d.stream, [k[0] for k in keys], [k[1] for k in keys], [d.outcomes[k] for k in keys])
+            await conn.execute("INSERT INTO audit_rollup_marks (stream, first_seq, read_to) VALUES ($1, $2, $3) "
+                               "ON CONFLICT (stream) DO UPDATE SET read_to = excluded.read_to",
+                               d.stream, d.first_seq, d.read_to)
+        return True
+
+    async def rollup_cut(self, cut: RollupCut) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await _rollup_mark_is(conn, cut.stream, cut.expect.read_to, cut.expect.first_seq):
+                return False
+            if cut.hour is None:
+                await conn.execute("DELETE FROM audit_rollup_counts WHERE stream = $1", cut.stream)
+            else:
+                await conn.execute("DELETE FROM audit_rollup_counts WHERE ts_hour <= $1 AND stream = $2",
+                                   cut.hour, cut.stream)
+            await _rollup_add(conn, cut.stream, cut.counts)
+            for table in ("audit_rollup_alerts", "audit_rollup_outcomes"):
+                await conn.execute(f"DELETE FROM {table} WHERE stream = $1 AND seq < $2", cut.stream, cut.first_seq)
+            await conn.execute("UPDATE audit_rollup_marks SET first_seq = $1, read_to = $2 WHERE stream = $3",
+                               cut.first_seq, cut.read_to, cut.stream)
+        return True
+
+    async def rollup_reset(self) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ROLLUP)
+            await conn.execute("DELETE FROM audit_rollup_counts; DELETE FROM audit_rollup_alerts; "
+                               "DELETE FROM audit_rollup_outcomes; DELETE FROM audit_rollup_marks")
+
+    async def rollup_read(self, first_hour: int, hours: int, step_hours: int) -> RollupFigures:
+        async with self.pool.acquire() as conn:
+            counts = await conn.fetch(
+                "SELECT (ts_hour - $1) / $2, grp, name, sum(n)::bigint FROM audit_rollup_counts "
+                "WHERE ts_hour >= $1 AND ts_hour < $3 GROUP BY 1, 2, 3", first_hour, step_hours, first_hour + hours)
+            alerts = await conn.fetch(
+                "SELECT r, count(*) FROM (SELECT a.event_id, max(CASE o.outcome WHEN 'delivered' THEN 2 "
+                "WHEN 'gave_up' THEN 1 ELSE 0 END) AS r FROM audit_rollup_alerts a LEFT JOIN audit_rollup_outcomes o "
+                "ON o.event_id = a.event_id WHERE a.ts_hour >= $1 AND a.ts_hour < $2 GROUP BY a.event_id) t "
+                "GROUP BY r", first_hour, first_hour + hours)
+        return RollupFigures([(r[0], r[1], r[2], r[3]) for r in counts], {RANKED[r[0]]: r[1] for r in alerts})
+
+
+async def _rollup_mark_is(conn: Any, stream: str, read_to: int, first_seq: int | None = None) -> bool:
+    """Inside the transaction, under the lock that serialises rollup writers: is the stream's mark still this?"""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ROLLUP)
+    row = await conn.fetchrow("SELECT first_seq, read_to FROM audit_rollup_marks WHERE stream = $1", stream)
+    if row is None:
+        return read_to == 0 and first_seq is None
+    return bool(row[1] == read_to and (first_seq is None or row[0] == first_seq))
+
+
+async def _rollup_add(conn: Any, stream: str, counts: Mapping[tuple[int, str, str], int]) -> None:
+    keys = list(counts)
+    await conn.execute(
+        "INSERT INTO audit_rollup_counts (ts_hour, stream, grp, name, n) SELECT h, $1, g, k, n FROM "
+        "unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS t(h, g, k, n) "
+        "ON CONFLICT (ts_hour, stream, grp, name) DO UPDATE SET n = audit_rollup_counts.n + excluded.n",
+        stream, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [counts[k] for k in keys])

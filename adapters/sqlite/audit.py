@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from adapters.sqlite.db import SharedSqlite, migrate
+from adapters.stores.schemas import AUDIT_ROLLUP, render
+from middleware.audit.rollup import RANKED, RollupCut, RollupDelta, RollupFigures, RollupMark
 from middleware.audit.store import (
     ContentRow,
     Cursor,
@@ -52,6 +54,7 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE INDEX audit_content_user ON audit_content (user_ref)",
         "CREATE TABLE audit_erasures (user_ref TEXT PRIMARY KEY, erased_us INTEGER NOT NULL)",
     ],
+    *render([AUDIT_ROLLUP], "sqlite"),   # 2: the console's rollup (derived; back-filled on its first refresh)
 ]
 
 _EVENT_COLS = "stream, seq, event_id, ts_us, kind, user_ref, session_id, content_ref, body, hash"
@@ -371,6 +374,97 @@ class SQLiteAuditStore:
             return deleted
 
         return await self._writer.run(tx)
+
+    # the console's rollup (middleware/audit/rollup.py): derived data beside the log, never read by verify.
+    # Its writes go through the process's shared connection (its own thread), never the log writer's: the
+    # writer's inline appends must not interleave with another transaction on their connection.
+
+    async def rollup_marks(self) -> dict[str, RollupMark]:
+        def q(c: sqlite3.Connection) -> dict[str, RollupMark]:
+            rows = c.execute("SELECT stream, first_seq, read_to FROM audit_rollup_marks")
+            return {s: RollupMark(s, f, r) for s, f, r in rows}
+
+        return await self._reader.run(q)
+
+    async def rollup_advance(self, delta: RollupDelta) -> bool:
+        return await self._reader.run(lambda c: _rollup_advance(c, delta))
+
+    async def rollup_cut(self, cut: RollupCut) -> bool:
+        return await self._reader.run(lambda c: _rollup_cut(c, cut))
+
+    async def rollup_reset(self) -> None:
+        def tx(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN IMMEDIATE")
+            for table in _ROLLUP_TABLES:
+                c.execute(f"DELETE FROM {table}")
+            c.execute("COMMIT")
+
+        await self._reader.run(tx)
+
+    async def rollup_read(self, first_hour: int, hours: int, step_hours: int) -> RollupFigures:
+        def q(c: sqlite3.Connection) -> RollupFigures:
+            span = (first_hour, first_hour + hours)
+            counts = c.execute("SELECT (ts_hour - ?) / ?, grp, name, sum(n) FROM audit_rollup_counts "
+                               "WHERE ts_hour >= ? AND ts_hour < ? GROUP BY 1, 2, 3",
+                               (first_hour, step_hours, *span)).fetchall()
+            alerts = c.execute(_ALERTS_READ, span).fetchall()
+            return RollupFigures(counts, {RANKED[r]: n for r, n in alerts})
+
+        return await self._reader.run(q)
+
+
+_ROLLUP_TABLES = ("audit_rollup_counts", "audit_rollup_alerts", "audit_rollup_outcomes", "audit_rollup_marks")
+# each followed alert's best outcome (2 delivered, 1 gave up, 0 none yet), counted per outcome
+_ALERTS_READ = ("SELECT r, count(*) FROM (SELECT a.event_id, max(CASE o.outcome WHEN 'delivered' THEN 2 "
+                "WHEN 'gave_up' THEN 1 ELSE 0 END) AS r FROM audit_rollup_alerts a LEFT JOIN audit_rollup_outcomes o "
+                "ON o.event_id = a.event_id WHERE a.ts_hour >= ? AND a.ts_hour < ? GROUP BY a.event_id) t GROUP BY r")
+
+
+def _rollup_mark_is(c: sqlite3.Connection, stream: str, read_to: int, first_seq: int | None = None) -> bool:
+    row = c.execute("SELECT first_seq, read_to FROM audit_rollup_marks WHERE stream = ?", (stream,)).fetchone()
+    if row is None:
+        return read_to == 0 and first_seq is None
+    return bool(row[1] == read_to and (first_seq is None or row[0] == first_seq))
+
+
+def _rollup_add(c: sqlite3.Connection, stream: str, counts: Mapping[tuple[int, str, str], int]) -> None:
+    c.executemany("INSERT INTO audit_rollup_counts (ts_hour, stream, grp, name, n) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT (ts_hour, stream, grp, name) DO UPDATE SET n = n + excluded.n",
+                  [(h, stream, g, name, n) for (h, g, name), n in counts.items()])
+
+
+def _rollup_advance(c: sqlite3.Connection, d: RollupDelta) -> bool:
+    c.execute("BEGIN IMMEDIATE")
+    if not _rollup_mark_is(c, d.stream, d.expect):
+        c.execute("ROLLBACK")
+        return False
+    _rollup_add(c, d.stream, d.counts)
+    c.executemany("INSERT INTO audit_rollup_alerts (event_id, stream, seq, ts_hour) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT DO NOTHING", [(e, d.stream, seq, h) for e, (seq, h) in d.alerted.items()])
+    c.executemany("INSERT INTO audit_rollup_outcomes (stream, seq, event_id, outcome) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT DO NOTHING", [(d.stream, seq, e, o) for (seq, e), o in d.outcomes.items()])
+    c.execute("INSERT INTO audit_rollup_marks (stream, first_seq, read_to) VALUES (?, ?, ?) "
+              "ON CONFLICT (stream) DO UPDATE SET read_to = excluded.read_to", (d.stream, d.first_seq, d.read_to))
+    c.execute("COMMIT")
+    return True
+
+
+def _rollup_cut(c: sqlite3.Connection, cut: RollupCut) -> bool:
+    c.execute("BEGIN IMMEDIATE")
+    if not _rollup_mark_is(c, cut.stream, cut.expect.read_to, cut.expect.first_seq):
+        c.execute("ROLLBACK")
+        return False
+    if cut.hour is None:
+        c.execute("DELETE FROM audit_rollup_counts WHERE stream = ?", (cut.stream,))
+    else:
+        c.execute("DELETE FROM audit_rollup_counts WHERE ts_hour <= ? AND stream = ?", (cut.hour, cut.stream))
+    _rollup_add(c, cut.stream, cut.counts)
+    for table in ("audit_rollup_alerts", "audit_rollup_outcomes"):
+        c.execute(f"DELETE FROM {table} WHERE stream = ? AND seq < ?", (cut.stream, cut.first_seq))
+    c.execute("UPDATE audit_rollup_marks SET first_seq = ?, read_to = ? WHERE stream = ?",
+              (cut.first_seq, cut.read_to, cut.stream))
+    c.execute("COMMIT")
+    return True
 
 
 def _qs(items: Sequence[Any]) -> str:

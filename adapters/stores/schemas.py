@@ -106,3 +106,26 @@ COMPLAINTS: list[Statement] = [   # created if missing
     " due_by {bigint} NOT NULL, status TEXT NOT NULL, resolved_at {bigint}, resolution TEXT)",
     "CREATE INDEX IF NOT EXISTS complaints_status_due ON complaints (status, due_by)",
 ]
+
+# The console overview's hourly rollup, in the audit log's database (migration 2 of ``audit_schema`` in both
+# audit stores; ``middleware/audit/rollup.py``). Derived data: ``audit verify`` never reads these tables, and
+# a log written before them is counted into them by its first refresh (every watermark starts at 0).
+AUDIT_ROLLUP: list[Statement] = [
+    {
+        "sqlite": ["CREATE TABLE audit_rollup_counts (ts_hour INTEGER NOT NULL, stream TEXT NOT NULL,"
+                   " grp TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL,"
+                   " PRIMARY KEY (ts_hour, stream, grp, name)) WITHOUT ROWID"],
+        "postgres": ["CREATE TABLE audit_rollup_counts (ts_hour BIGINT NOT NULL, stream TEXT NOT NULL,"
+                     " grp TEXT NOT NULL, name TEXT NOT NULL, n BIGINT NOT NULL,"
+                     " PRIMARY KEY (ts_hour, stream, grp, name))"],
+    },
+    # crises whose alert is followed, and what delivery events report of alerts, each by its event's position
+    "CREATE TABLE audit_rollup_alerts (event_id TEXT PRIMARY KEY, stream TEXT NOT NULL, seq {bigint} NOT NULL,"
+    " ts_hour {bigint} NOT NULL)",
+    "CREATE INDEX audit_rollup_alerts_hour ON audit_rollup_alerts (ts_hour)",
+    "CREATE INDEX audit_rollup_alerts_pos ON audit_rollup_alerts (stream, seq)",
+    "CREATE TABLE audit_rollup_outcomes (stream TEXT NOT NULL, seq {bigint} NOT NULL, event_id TEXT NOT NULL,"
+    " outcome TEXT NOT NULL, PRIMARY KEY (stream, seq, event_id))",
+    "CREATE INDEX audit_rollup_outcomes_event ON audit_rollup_outcomes (event_id)",
+    "CREATE TABLE audit_rollup_marks (stream TEXT PRIMARY KEY, first_seq {bigint} NOT NULL, read_to {bigint} NOT NULL)",
+]

@@ -35,7 +35,7 @@ from middleware.config.deployment import DEFAULT_POLICY, CandorConfig
 from middleware.config.operator import check_operator, producer_value
 from middleware.config.operator import fields as operator_fields
 from middleware.console.deps import ConsoleDeps
-from middleware.console.routes import console_routes
+from middleware.console.routes import build_console
 from middleware.http.auth import App, AppKeys, key_digest, load_apps
 from middleware.http.errors import CandorError
 from middleware.likeness.api import likeness_routes
@@ -198,20 +198,22 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
 
     keys = AppKeys(apps)
     complaints = ComplaintsRuntime(cfg, lambda draft: rt.audit_log().append(draft), clock or time.time)
+    console = build_console(ConsoleDeps(   # the web console (contract 6.5) reads and acts on the same parts
+        config=cfg, audit=rt.audit_log, policies=registry, likeness=rt.likeness_service,
+        profiles=protect.profile_service, outbox=protect.alert_outbox,
+        handover=protect.handover_registry, on_release=protect.record_release,
+        complaints=complaints.counts))
     services = Services(
         config=cfg, keys=keys, pipeline=pipeline, policies=registry, default_policy=DEFAULT_POLICY,
         ready_checks=[audit_ready, state_ready],
         routes=[*audit_routes(rt.audit_log, cfg), *likeness_routes(rt.likeness_service, cfg), *protect.routes(),
-                *console_routes(ConsoleDeps(   # the web console (contract 6.5) reads and acts on the same parts
-                    config=cfg, audit=rt.audit_log, policies=registry, likeness=rt.likeness_service,
-                    profiles=protect.profile_service, outbox=protect.alert_outbox,
-                    handover=protect.handover_registry, on_release=protect.record_release,
-                    complaints=complaints.counts)),
+                *console.routes,
                 *history_routes(keys, rt.audit_log, registry, producer_value(cfg)),
                 *complaint_routes(complaints.service, keys, lambda app_id: registry.get(_policy_of(keys, app_id)), cfg,
                                   clock or time.time),
                 *media_routes],
-        on_startup=[startup, complaints.open], on_shutdown=[complaints.close, shutdown],
+        on_startup=[startup, complaints.open, console.start],
+        on_shutdown=[complaints.close, shutdown, console.stop],   # run in reverse: the rollup's task stops first
         unauthenticated=unauthenticated,
     )
     # live candor.yaml (apps, models, personas): SIGHUP and a file watch, last-known-good

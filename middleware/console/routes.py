@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,11 +39,25 @@ def _static_route() -> Route:
     return Route(f"{PREFIX}/static/{{name}}", static, methods=["GET"])
 
 
+@dataclass(frozen=True, slots=True)
+class Console:
+    """The console's routes, and the start-up and shut-down of the background work that keeps its
+    overview rollup up to date (``Rollup.keep_up``)."""
+
+    routes: list[BaseRoute]
+    start: Callable[[], Awaitable[None]]
+    stop: Callable[[], Awaitable[None]]
+
+
 def console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
+    return build_console(deps).routes
+
+
+def build_console(deps: ConsoleDeps) -> Console:
     cfg = deps.config
     guard = Guard(deps, Sessions(cfg.admin.key_env, cfg.admin.auditor_key_env))
     state = IntegrityState()
-    rollup = Rollup()   # kept for the life of the process: each overview reads only the events since the last
+    rollup = Rollup()   # kept in the audit database: each refresh reads only the events since the last (any process's)
     warming: set[asyncio.Task[int]] = set()
 
     def warm_up() -> None:
@@ -50,7 +67,19 @@ def console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
         task.add_done_callback(warming.discard)
 
     guard.on_signin = warm_up
-    return [
+    keeping: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        keeping.append(asyncio.create_task(rollup.keep_up(lambda: deps.audit().store)))
+
+    async def stop() -> None:
+        while keeping:
+            task = keeping.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    routes: list[BaseRoute] = [
         _static_route(),
         *auth_routes(guard),
         *overview_routes(guard, deps, state, rollup),
@@ -58,3 +87,4 @@ def console_routes(deps: ConsoleDeps) -> list[BaseRoute]:
         *integrity_routes(guard, deps, state),
         *ops_routes(guard, deps),
     ]
+    return Console(routes, start, stop)
