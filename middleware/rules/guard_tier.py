@@ -86,7 +86,8 @@ class GuardRun:
         if not todo:
             return
         user = self.ex.state.user_text or ""
-        results = await asyncio.gather(*(self.caller.judge(self.settings, self.output_checks, u, user) for u in todo))
+        results = await asyncio.gather(*(self.caller.judge(self.settings, self.output_checks, u.strip(), user)
+                                         for u in todo))
         for unit, result in zip(todo, results, strict=True):
             self.output[unit] = result
         for result in results:
