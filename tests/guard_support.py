@@ -77,7 +77,8 @@ def key(app: str) -> str:
 def guard_models(guard_url: str) -> list[dict[str, Any]]:
     return [
         {"name": "guard-mod", "target": "openai/omni-moderation-latest", "api_base": f"{guard_url}/mod/v1"},
-        {"name": "guard-llama", "target": "hosted_vllm/meta-llama/Llama-Guard-4-12B", "api_base": f"{guard_url}/llama/v1"},
+        {"name": "guard-llama", "target": "hosted_vllm/meta-llama/Llama-Guard-4-12B",
+         "api_base": f"{guard_url}/llama/v1"},
         {"name": "guard-qwen", "target": "hosted_vllm/Qwen/Qwen3Guard-Gen-8B", "api_base": f"{guard_url}/qwen/v1"},
         {"name": "guard-judge", "target": "openai/gpt-4o-mini", "api_base": f"{guard_url}/judge/v1"},
     ]
