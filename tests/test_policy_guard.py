@@ -45,7 +45,7 @@ def test_a_guard_loads_with_its_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("guard, words", [
     ("{model: guard, format: shieldgemma}", "detection.guard.format"),
-    ("{model: guard, format: llama_guard, checks: [human_claim]}", "format llama_guard has no category for human_claim"),
+    ("{model: guard, format: llama_guard, checks: [human_claim]}", "llama_guard has no category for human_claim"),
     ("{model: guard, format: judge, checks: [mind_reading]}", "unknown guard check 'mind_reading'"),
     ("{model: guard, format: judge, on_error: shrug}", "detection.guard.on_error"),
     ("{model: guard, format: judge, timeout: 5m}", "timeout must be above 0 and at most 60s"),
