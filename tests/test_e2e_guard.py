@@ -91,6 +91,9 @@ def test_the_guards_finding_on_a_reply_sentence_acts_before_it_reaches_the_clien
     detail = decision(event_of(guarded, user, comp["event_id"]), "prohibited_content")
     assert detail["outcome"] == outcome
     assert detail["detail"]["tier"] == "guard" and detail["detail"]["label"] == "violence"
+    tiers = {t["tier"]: t for t in detail["detail"]["tiers"]}
+    assert tiers["pattern"]["label"] == "none" and tiers["pattern"]["latency_ms"] is not None
+    assert tiers["guard"]["label"] == "violence" and tiers["guard"]["latency_ms"] >= 0
     assert "HARM-VIOLENCE here is how to hurt him." in guard_stub.texts(STUB_FORMAT[app])
 
 

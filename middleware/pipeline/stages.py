@@ -161,7 +161,7 @@ class Pipeline:
             if err.code != "guard_unavailable":
                 self.upstream_failed(ex, err)
             raise
-        if ex.upstream_started is not None:
+        if ex.upstream_started is not None and ex.upstream_ms is None:
             ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
         return obj
 
@@ -288,6 +288,8 @@ async def _held(ex: Exchange, source: AsyncIterator[Item], hold: Callable[[], Aw
     try:
         try:
             first: Item | None = await source.__anext__()
+            if ex.upstream_started is not None:   # the provider's own time, not the wait for the guard
+                ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
         except StopAsyncIteration:
             first = None
         except CandorError:

@@ -118,7 +118,9 @@ def assess(ex: Exchange) -> Reading:
         text = ex.state.user_text
         if not text:
             found = Reading("crisis", "none", 0.0, "pattern")
-        else:
+        elif ex.state.guard_run is None:
+            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns))
+        else:   # the audit decision names each tier's latency
             started = time.perf_counter()
             found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns))
             ex.state.crisis_ms = (time.perf_counter() - started) * 1000.0

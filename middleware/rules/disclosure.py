@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import time
+
 from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN
 from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import DisclosureRules, Policy
@@ -101,9 +103,12 @@ class _HumanClaimStep:
     def check(self, sentence: str) -> str:
         if self.blocked:
             return ""
-        found = judge("human_claim", sentence)
         if self.ex.state.guard_run is not None and self.where is None:
-            found = merged(self.ex, "human_claim", sentence, found)
+            started = time.perf_counter()
+            found = judge("human_claim", sentence)
+            found = merged(self.ex, "human_claim", sentence, found, (time.perf_counter() - started) * 1000)
+        else:
+            found = judge("human_claim", sentence)
         if not found.hit:
             if self.asked and not self.said_ai:
                 low = sentence.lower()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from middleware import metrics
@@ -134,7 +135,19 @@ def tiers_evidence(local: Reading, local_ms: float | None, result: GuardResult |
     return out
 
 
-def merged(ex: Exchange, task: str, sentence: str, local: Reading) -> Reading:
+@dataclass(frozen=True, slots=True)
+class TieredReading(Reading):
+    """A reading decided with the guard: its audit evidence lists every tier that ran."""
+
+    tiers: tuple[dict[str, Any], ...] = ()
+
+    def evidence(self) -> dict[str, Any]:
+        out = Reading.evidence(self)
+        out["tiers"] = list(self.tiers)
+        return out
+
+
+def merged(ex: Exchange, task: str, sentence: str, local: Reading, local_ms: float | None = None) -> Reading:
     """An output check's reading with the guard's (when the guard judges ``task`` for this reply)."""
     run = ex.state.guard_run
     if run is None or task not in run.output_checks:
@@ -146,12 +159,8 @@ def merged(ex: Exchange, task: str, sentence: str, local: Reading) -> Reading:
     best = stricter(task, local, guard)
     if not best.hit:
         return best
-    tiers = tiers_evidence(local, None, result, run.settings, task)
-    return Reading(best.task, best.label, best.score, best.tier, f"{best.detail}; tiers={_brief(tiers)}", best.spans)
-
-
-def _brief(tiers: list[dict[str, Any]]) -> str:
-    return ",".join(f"{t['tier']}:{t.get('label')}" for t in tiers)
+    tiers = tiers_evidence(local, local_ms, result, run.settings, task)
+    return TieredReading(best.task, best.label, best.score, best.tier, best.detail, best.spans, tuple(tiers))
 
 
 class GuardFeed:

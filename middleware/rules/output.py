@@ -27,6 +27,7 @@ policy loads (``policy/model.py``), so every entry here runs.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -262,11 +263,12 @@ class _OutputStep:
         for check in self.checks:
             found = seen.get(check.key)
             if found is None:
+                started = time.perf_counter() if self.guarded else 0.0
                 found = check.read(sentence)
                 if not found.hit and self.minor and check.key == "task:minor_safety":
                     found = check.read(MINOR_FRAME + sentence)
                 if self.guarded and check.key.startswith("task:"):
-                    found = merged(self.ex, check.key[5:], sentence, found)
+                    found = merged(self.ex, check.key[5:], sentence, found, (time.perf_counter() - started) * 1000)
                 seen[check.key] = found
             if found.label == "error":   # the check could not run: recorded, and on_error decides
                 self._error(check, found)
