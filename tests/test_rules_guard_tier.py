@@ -36,14 +36,14 @@ CRISIS = "HARM-SELF it is all arranged."
 class FakeCaller:
     """Answers like a guard: findings by marker, after ``delay``; ``fail`` gives an error result."""
 
-    def __init__(self, delay: float = 0.0, fail: str | None = None) -> None:
-        self.delay, self.fail = delay, fail
+    def __init__(self, delay: float = 0.0, fail: str | None = None, fail_reply: bool = False) -> None:
+        self.delay, self.fail, self.fail_reply = delay, fail, fail_reply
         self.texts: list[str] = []
 
     async def judge(self, settings: Any, tasks: Any, text: str, user_text: str | None = None) -> GuardResult:
         self.texts.append(text)
         await asyncio.sleep(self.delay)
-        if self.fail:
+        if self.fail and (not self.fail_reply or user_text is not None):
             return GuardResult(None, self.delay * 1000, self.fail, "scripted failure")
         findings = {t: ("none", 1.0) for t in tasks}
         if "HARM-SELF" in text and "crisis" in findings:
@@ -190,3 +190,23 @@ async def test_the_feed_judges_whole_sentences_or_the_whole_reply_at_the_end() -
     end_feed = GuardFeed(GuardRun(end_caller, guarded_policy(output="end").detection.guard, end_ex))  # type: ignore[arg-type]
     assert await end_feed.feed("One. Two.") == "" and await end_feed.flush() == "One. Two."
     assert end_caller.texts == ["One. Two."]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_guard_failing_on_the_reply_refuses_under_on_error_refuse(stream: bool) -> None:
+    pol = guarded_policy(on_error="refuse")
+    caller = FakeCaller(fail="timeout", fail_reply=True)
+    pipe = pipeline(ScriptedUpstream(["Nothing to see. Really."]), pol, caller, RecordingAlerts())
+    with pytest.raises(CandorError) as info:
+        await run(pipe, pol, "hello", stream)
+    assert info.value.code == "guard_unavailable"
+
+
+async def test_a_guard_failing_on_the_reply_leaves_it_to_the_local_tiers_under_on_error_local() -> None:
+    pol = guarded_policy(on_error="local")
+    caller = FakeCaller(fail="garbage", fail_reply=True)
+    pipe = pipeline(ScriptedUpstream(["Nothing to see. Really."]), pol, caller, RecordingAlerts())
+    ex, text = await run(pipe, pol, "hello", False)
+    assert "Nothing to see. Really." in text and "guard_unavailable" in ex.actions
+    failures = [d for d in ex.decisions if d["rule"] == "guard" and d["outcome"] == "error"]
+    assert len(failures) == 1 and failures[0]["detail"]["side"] == "reply"
