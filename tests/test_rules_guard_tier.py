@@ -210,3 +210,25 @@ async def test_a_guard_failing_on_the_reply_leaves_it_to_the_local_tiers_under_o
     assert "Nothing to see. Really." in text and "guard_unavailable" in ex.actions
     failures = [d for d in ex.decisions if d["rule"] == "guard" and d["outcome"] == "error"]
     assert len(failures) == 1 and failures[0]["detail"]["side"] == "reply"
+
+
+async def test_a_whole_reply_is_judged_in_one_batch_with_bounded_concurrency() -> None:
+    class Counting(FakeCaller):
+        def __init__(self) -> None:
+            super().__init__(delay=0.01)
+            self.now = self.peak = 0
+
+        async def judge(self, settings: Any, tasks: Any, text: str, user_text: str | None = None) -> GuardResult:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            try:
+                return await super().judge(settings, tasks, text, user_text)
+            finally:
+                self.now -= 1
+
+    caller = Counting()
+    pol = guarded_policy()
+    feed = GuardFeed(GuardRun(caller, pol.detection.guard, make_exchange(pol, text="hi")))  # type: ignore[arg-type]
+    text = " ".join(f"Sentence {i}." for i in range(20))
+    assert await feed.feed(text, True) == text and await feed.flush() == ""
+    assert len(caller.texts) == 20 and caller.peak == 8

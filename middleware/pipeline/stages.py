@@ -205,7 +205,7 @@ class Pipeline:
                     completion = obj
                     text = message.get("content")
                     if isinstance(text, str) and text:
-                        released.append(chain.feed(text if judged is None else await judged.feed(text)))
+                        released.append(chain.feed(text if judged is None else await judged.feed(text, True)))
                     continue
                 delta = choice.get("delta") or {}
                 side = bool(choice.get("index"))   # another choice: its texts are guarded by ``fields``

@@ -37,12 +37,13 @@ from middleware.rules.detection import Reading
 from middleware.rules.registry import Build, rule
 
 CITES = ("ANTH-CRISIS-1",)
+CONCURRENT = 8   # guard calls in flight at once for one reply (a long non-streamed reply is many sentences)
 
 
 class GuardRun:
     """One request's guard calls: the request-side call, and the reply's units with their answers."""
 
-    __slots__ = ("_recorded", "caller", "ex", "output", "output_checks", "request", "settings")
+    __slots__ = ("_limit", "_recorded", "caller", "ex", "output", "output_checks", "request", "settings")
 
     def __init__(self, caller: GuardCaller, settings: GuardSettings, ex: Exchange) -> None:
         self.caller = caller
@@ -52,6 +53,7 @@ class GuardRun:
         self.output: dict[str, GuardResult] = {}
         self.output_checks = tuple(c for c in settings.checks if c not in REQUEST_CHECKS)
         self._recorded = False
+        self._limit: asyncio.Semaphore | None = None
 
     # -- request side -----------------------------------------------------------------------------------
     def start(self, text: str) -> None:
@@ -87,8 +89,14 @@ class GuardRun:
         if not todo:
             return
         user = self.ex.state.user_text or ""
-        results = await asyncio.gather(*(self.caller.judge(self.settings, self.output_checks, u.strip(), user)
-                                         for u in todo))
+        if self._limit is None:
+            self._limit = asyncio.Semaphore(CONCURRENT)
+        limit = self._limit
+
+        async def one(unit: str) -> GuardResult:
+            async with limit:
+                return await self.caller.judge(self.settings, self.output_checks, unit.strip(), user)
+        results = await asyncio.gather(*(one(u) for u in todo))
         for unit, result in zip(todo, results, strict=True):
             self.output[unit] = result
         for result in results:
@@ -176,11 +184,17 @@ class GuardFeed:
         self._end = run.settings.output == "end"
         self._held: list[str] = []
 
-    async def feed(self, text: str) -> str:
+    async def feed(self, text: str, whole: bool = False) -> str:
+        """Text the chain may now see; ``whole``: ``text`` is a whole reply (non-streaming), judged at once."""
         if self._end:
             self._held.append(text)
             return ""
         done = self._buf.feed(text)
+        if whole:
+            rest = self._buf.flush()
+            done = [*done, rest] if rest else done
+            await self.run.judge_units(done)
+            return "".join(done)
         if not done:
             if len(self._buf.pending) <= MAX_HOLD:
                 return ""
