@@ -5,6 +5,8 @@ validator that raises follows its ``on_error``; telemetry stays off (the no-egre
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.guard_support import _reset_guard, ask, decision, event_of, guard_stub, guarded
@@ -48,3 +50,18 @@ def test_a_validator_that_raises_is_recorded_as_an_error_and_its_on_error_decide
     event = event_of(guarded, "gr-boom", comp["event_id"])
     failed = decision(event, "explodes")
     assert failed["outcome"] == "error" and "RuntimeError" in failed["detail"]["error"]
+
+
+def test_serve_refuses_to_start_with_a_validator_it_cannot_import(tmp_path: Path, stub: StubProvider) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "broken.yaml").write_text(
+        "id: broken\nextends: cn-anthropomorphic-2026\ntitle: t\noutput_validators:\n"
+        "  - {guardrails: 'operators_pkg.validators:NoInsults', on_fail: block, cites: [ANTH-PROHIBIT-2]}\n")
+    config = {"models": [{"name": "companion", "target": "candor/demo"}],
+              "apps": [{"id": "broken", "key_env": "APP_BROKEN", "policy": "broken"}],
+              "policies_dir": str(tmp_path / "policies"), "audit": {"url": f"sqlite:///{tmp_path}/audit.db"}}
+    proc = ProxyProcess(tmp_path, config, {"APP_BROKEN": "sk-broken"})
+    with pytest.raises(RuntimeError) as info:
+        proc.start(timeout=60)
+    proc.stop()
+    assert "cannot import module 'operators_pkg.validators'" in str(info.value)
