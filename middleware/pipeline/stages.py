@@ -292,6 +292,7 @@ async def _held(ex: Exchange, source: AsyncIterator[Item], hold: Callable[[], Aw
                 ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
         except StopAsyncIteration:
             first = None
+            await hold()
         except CandorError:
             await hold()
             if ex.answer is None:
