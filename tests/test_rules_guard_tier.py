@@ -232,3 +232,14 @@ async def test_a_whole_reply_is_judged_in_one_batch_with_bounded_concurrency() -
     text = " ".join(f"Sentence {i}." for i in range(20))
     assert await feed.feed(text, True) == text and await feed.flush() == ""
     assert len(caller.texts) == 20 and caller.peak == 8
+
+
+async def test_a_sentence_cut_differently_takes_the_strictest_unit_it_overlaps() -> None:
+    pol = guarded_policy()
+    ex = make_exchange(pol, text="hi")
+    run_ = GuardRun(FakeCaller(), pol.detection.guard, ex)  # type: ignore[arg-type]
+    await run_.judge_units(["Fine.", " HARM-VIOLENCE bad."])
+    found = run_.reading("prohibited_content", "Fine. HARM-VIOLENCE bad.")
+    assert found is not None and found[0].label == "violence" and found[0].tier == "guard"
+    assert run_.reading("prohibited_content", "Fine.")[0].label == "none"  # type: ignore[index]
+    assert run_.reading("prohibited_content", "Something never judged.") is None

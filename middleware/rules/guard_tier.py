@@ -105,15 +105,22 @@ class GuardRun:
                 break
 
     def reading(self, task: str, sentence: str) -> tuple[Reading, GuardResult] | None:
-        """The guard's reading of ``sentence`` for ``task`` (None: the guard has none for it)."""
-        result = self.output.get(sentence)
-        if result is None:   # cut differently by the chain: the unit holding it (or held by it) speaks
+        """The guard's reading of ``sentence`` for ``task`` (None: the guard has none for it). A sentence the
+        chain cut differently from the guard's units takes the strictest finding of every unit it overlaps."""
+        exact = self.output.get(sentence)
+        if exact is not None:
+            candidates = [exact]
+        else:
             key = sentence.strip()
-            result = next((r for u, r in self.output.items() if key and (key in u or u.strip() in key)), None)
-        if result is None or result.answer is None or task not in result.answer.findings:
-            return None
-        label, score = result.answer.findings[task]
-        return Reading(task, label, score, "guard", _detail(self.settings, result)), result
+            candidates = [r for u, r in self.output.items() if key and (key in u or u.strip() in key)]
+        best: tuple[Reading, GuardResult] | None = None
+        for result in candidates:
+            if result.answer is None or task not in result.answer.findings:
+                continue
+            label, score = result.answer.findings[task]
+            if best is None or severity(task, label) < severity(task, best[0].label):
+                best = Reading(task, label, score, "guard", _detail(self.settings, result)), result
+        return best
 
 
 def _detail(settings: GuardSettings, result: GuardResult) -> str:
