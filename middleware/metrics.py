@@ -21,6 +21,14 @@ UPSTREAM_LATENCY = Histogram("candor_upstream_first_byte_seconds",
 UPSTREAM_ERRORS = Counter("candor_upstream_errors_total", "Provider failures, by model and error code",
                           ["model", "code"])
 REFUSALS = Counter("candor_refusals_total", "Requests refused by a rule, by code", ["code"])
+GUARD_CALLS = Counter("candor_guard_calls_total",
+                      "Guard-model calls, by guard model, format and outcome (ok, timeout, error, garbage)",
+                      ["model", "format", "outcome"])
+GUARD_LATENCY = Histogram("candor_guard_duration_seconds", "Time a guard model took to answer (or fail)",
+                          ["model", "format"], buckets=_BUCKETS)
+GUARD_UNAVAILABLE = Counter("candor_guard_unavailable_total",
+                            "Requests whose guard model did not answer usably, by what on_error did (local, refuse)",
+                            ["on_error"])
 PROTOCOL_ERRORS = Counter("candor_protocol_errors_total",
                           "Requests refused by the HTTP server before the app ran (malformed, head too large)",
                           ["code"])

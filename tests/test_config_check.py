@@ -82,3 +82,20 @@ def test_serve_refuses_to_start_with_the_same_full_list(bad_file: Path) -> None:
     assert done.returncode == 2   # as for every command whose config does not load
     assert "cannot start" in done.stderr
     _check_lines(done.stderr, bad_file)
+
+
+def test_config_check_names_a_guard_model_missing_from_the_models(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CC_GOOD_APP_KEY", "k")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "guarded.yaml").write_text(
+        "id: guarded\nextends: cn-anthropomorphic-2026\ntitle: t\n"
+        "detection:\n  guard: {model: guard, format: llama_guard, checks: [crisis]}\n")
+    path = tmp_path / "candor.yaml"
+    path.write_text("models:\n  - {name: companion, target: candor/demo}\n"
+                    "apps:\n  - id: demo\n    key_env: CC_GOOD_APP_KEY\n    policy: guarded\n")
+    with pytest.raises(SystemExit) as done:
+        main(["config", "check", str(path)])
+    err = capsys.readouterr().err
+    assert done.value.code == 1
+    assert "apps[0].policy" in err and "detection.guard.model 'guard' is not a model in this file" in err

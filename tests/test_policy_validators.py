@@ -51,7 +51,7 @@ def test_an_unknown_validator_is_refused_naming_file_line_and_key(tmp_path: Path
 
 @pytest.mark.parametrize("entry, words", [
     ("{name: 'guardrails:hub/toxic_language', on_fail: block, cites: [ANTH-PROHIBIT-2]}", "cannot run the Guardrails"),
-    ("{guardrails: 'pkg.mod:Toxic', on_fail: block, cites: [ANTH-PROHIBIT-2]}", "class path cannot run"),
+    ("{guardrails: 'pkg.mod:Toxic', on_fail: block, cites: [ANTH-PROHIBIT-2]}", "cannot import module 'pkg.mod'"),
 ])
 def test_guardrails_validators_candor_cannot_run_are_refused(tmp_path: Path, entry: str, words: str) -> None:
     path = write(tmp_path, f"output_validators:\n  - {entry}\n")
@@ -81,10 +81,11 @@ def test_detection_context_turns_defaults_to_four_and_is_bounded(tmp_path: Path)
     assert any("detection.context_turns" in p for p in problems(write(tmp_path, "detection: {context_turns: -1}\n")))
 
 
-def test_the_guard_tier_is_refused_as_not_yet_supported_rather_than_ignored(tmp_path: Path) -> None:
-    path = write(tmp_path, "detection:\n  guard: {model: guard, format: llama_guard}\n")
+def test_a_guard_asked_a_check_its_format_cannot_judge_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "detection:\n  guard: {model: guard, format: llama_guard, checks: [human_claim]}\n")
     found = problems(path)
-    assert any(f"{path}:5: detection.guard" in p and "not yet supported" in p for p in found), found
+    assert any(f"{path}:5: detection.guard" in p and "format llama_guard has no category for human_claim" in p
+               for p in found), found
 
 
 def test_explain_names_the_enforcing_tiers_and_lists_only_validators_that_run() -> None:

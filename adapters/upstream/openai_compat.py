@@ -106,6 +106,40 @@ class OpenAICompatibleUpstream:
             raise UpstreamFailure(f"the provider for model {route.name!r} sent no embeddings: {resp.content[:200]!r}")
         return data
 
+    async def classify(self, request: UpstreamRequest, path: str, max_bytes: int) -> Any:
+        """One guard call: ``POST {api_base}{path}``; the answer must be JSON of at most ``max_bytes``."""
+        route = request.route
+        if not route.api_base:
+            raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
+        url = route.api_base.rstrip("/") + path
+        headers = {"content-type": "application/json", "accept": "application/json", "accept-encoding": "identity"}
+        if route.api_key:
+            headers["authorization"] = f"Bearer {route.api_key}"
+        timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
+        try:
+            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=True)
+            try:
+                body = bytearray()
+                async for raw in _raw(resp):
+                    body += raw
+                    if len(body) > max_bytes:
+                        raise UpstreamFailure(f"the guard {route.name!r} answered more than {max_bytes} bytes")
+            finally:
+                await resp.aclose()
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(f"the guard {route.name!r} did not answer in time") from exc
+        except httpx.TransportError as exc:
+            raise UpstreamFailure(f"could not reach the guard {route.name!r} at {url}: {type(exc).__name__}") from exc
+        if resp.status_code >= 400:
+            raise failure_for_status(route, resp.status_code, _detail(bytes(body)))
+        kind = resp.headers.get("content-type", "")
+        if "json" not in kind.lower():
+            raise UpstreamFailure(f"the guard {route.name!r} answered {kind or 'no content type'}, not JSON")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamFailure(f"the guard {route.name!r} answered a body that is not JSON") from exc
+
     async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any] | list[dict[str, Any]]]:
         route = request.route
         if not route.api_base:

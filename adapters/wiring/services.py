@@ -44,6 +44,7 @@ from middleware.likeness.enforce import LikenessGate
 from middleware.likeness.service import ChangeRecord, LikenessService
 from middleware.logs import get_logger
 from middleware.metrics import UPSTREAM_ERRORS
+from middleware.pipeline.guard_call import GuardCaller, guard_problem
 from middleware.pipeline.recorder import AuditRecorder
 from middleware.pipeline.stages import Pipeline
 from middleware.pipeline.upstream import ModelRoute, Upstream
@@ -109,7 +110,10 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     upstreams: dict[str, Upstream] = (
         {r.adapter: upstream_override for r in routes.values()} if upstream_override is not None
         else build_upstreams(routes))
+    check_guards(registry, routes)
     rt = Runtime()
+    holder: list[Pipeline] = []
+    guard = GuardCaller(lambda: holder[0].routes, lambda: holder[0].upstreams)
     protect = Protection(cfg, audit=rt.audit_log, state=rt.state_store, policies=registry, apps=apps,
                          clock=clock or time.time)
 
@@ -122,11 +126,13 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                                         profiles=protect.profile_service, alerts=protect.alert_outbox,
                                         pseudonym=protect.pseudonym, handover=protect.handover_registry,
                                         alert_user_id=cfg.alerts.include_user_id,
-                                        producer=producer_value(cfg), operator_fields=operator_fields(cfg))),
+                                        producer=producer_value(cfg), operator_fields=operator_fields(cfg),
+                                        guard=lambda: guard)),
         recorder=AuditRecorder(rt.audit_log),
         new_event_id=new_event_id, clock=clock or time.time,
         upstream_error_hook=count_upstream_error,
     )
+    holder.append(pipeline)
 
     async def record_reload(result: ReloadResult) -> None:
         if rt.audit is None:
@@ -223,6 +229,18 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
                           on_apps=protect.set_apps)
     rt.live = live
     return services
+
+
+def check_guards(registry: PolicyRegistry, routes: dict[str, ModelRoute]) -> None:
+    """Every policy's guard model is a model of this deployment that can serve its format (contract 6.1)."""
+    problems = []
+    for pid in registry.ids():
+        guard = registry.get(pid).detection.guard
+        problem = guard_problem(guard, routes) if guard is not None else None
+        if problem is not None:
+            problems.append(f"policy {pid}: {problem}")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def _policy_of(keys: AppKeys, app_id: str) -> str:

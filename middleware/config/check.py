@@ -85,16 +85,30 @@ def _policy_problems(doc: LocatedDocument, data: dict[str, Any], app_policies: l
     folder = folder if folder.is_absolute() else base / folder
     dirs = [builtin_packs_dir(), folder]
     out: list[Problem] = []
+    policies: dict[str, Any] = {}
     try:
-        load_policy_dirs(dirs)
+        policies = dict(load_policy_dirs(dirs))
     except FileProblems as exc:
         out.extend(exc.problems)
     known, _ = index_dirs(dirs)
+    models = {m.get("name"): m for m in _entries(data, "models") if isinstance(m, dict)}
     for i, pid in app_policies:
         if pid not in known:
             add(("apps", i, "policy"), "policy",
                 f"policy {pid!r} is not in the policy directories ({', '.join(str(d) for d in dirs)}); available: "
                 f"{', '.join(sorted(known)) or 'none'}")
+            continue
+        guard = policies[pid].detection.guard if pid in policies else None
+        if guard is None:
+            continue
+        model = models.get(guard.model)
+        if model is None:
+            add(("apps", i, "policy"), "policy",
+                f"policy {pid!r}: detection.guard.model {guard.model!r} is not a model in this file (models: "
+                f"{', '.join(sorted(str(n) for n in models)) or 'none'})")
+        elif str(model.get("target", "")).startswith("candor/"):
+            add(("apps", i, "policy"), "policy",
+                f"policy {pid!r}: detection.guard.model {guard.model!r} is the offline demo model, not a guard")
     if not app_policies and DEFAULT_POLICY not in known:
         out.append(Problem(doc.path, None, "", f"the default policy {DEFAULT_POLICY!r} is not loaded"))
     return out

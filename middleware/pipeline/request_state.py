@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from middleware.likeness.models import Persona
     from middleware.profiles.models import UserProfile
     from middleware.rules.detection import Reading
+    from middleware.rules.guard_tier import GuardRun
     from middleware.state.clock import Decision
 
 
@@ -51,3 +52,7 @@ class RequestState:
     disclosure_in_text: bool = False           # rules/labels.py: the disclosure's text is in ex.prefix
     prefix_sent: bool = False                  # pipeline.frames: ex.prefix went out in the reply's text
     text_withheld: bool = False                # rules/structured.py: no text inserted (structured output)
+    guard_run: GuardRun | None = None          # rules/guard_tier.py: this request's guard-model calls
+    hold: Callable[[], Awaitable[None]] | None = None   # rules/crisis.py: awaited before the reply's first
+                                               # byte (the guard's request-side answer); None: nothing waits
+    crisis_ms: float | None = None             # rules/crisis.py: how long the local crisis tiers took

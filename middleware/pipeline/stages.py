@@ -20,6 +20,7 @@ from middleware.pipeline.upstream import ModelRoute, Upstream, UpstreamRequest
 from middleware.policy.model import Policy
 from middleware.rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
 from middleware.rules.fields import ReplyFields
+from middleware.rules.guard_tier import feed_for
 from middleware.rules.locale import request_locale
 from middleware.rules.structured import is_structured, offers_tools, settle_disclosure, withhold_text
 
@@ -145,7 +146,9 @@ class Pipeline:
             body = {**body, "messages": [{"role": "system", "content": "\n\n".join(ex.system)}, *body["messages"]]}
         body = {**body, "model": ex.route.upstream_model}
         ex.upstream_started = time.perf_counter()
-        return upstream.chat(UpstreamRequest(route=ex.route, body=body, stream=ex.stream))
+        source = upstream.chat(UpstreamRequest(route=ex.route, body=body, stream=ex.stream))
+        hold = ex.state.hold
+        return source if hold is None else _held(ex, source, hold)
 
     async def first(self, ex: Exchange, source: AsyncIterator[Item]) -> Item:
         """The first object of the reply: errors until here become a plain HTTP error response."""
@@ -155,9 +158,10 @@ class Pipeline:
             raise CandorError(502, "upstream_error",
                               f"the provider for model {ex.route.name!r} sent an empty reply") from None
         except CandorError as err:
-            self.upstream_failed(ex, err)
+            if err.code != "guard_unavailable":
+                self.upstream_failed(ex, err)
             raise
-        if ex.upstream_started is not None:
+        if ex.upstream_started is not None and ex.upstream_ms is None:
             ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
         return obj
 
@@ -176,6 +180,8 @@ class Pipeline:
             if step is not None:
                 steps.append(step)
         chain = guard_chain(steps)
+        # the guard model judges the reply's text before the chain sees it (rules/guard_tier.py)
+        judged = feed_for(ex) if steps and ex.state.guard_run is not None else None
         fields = ReplyFields(ex, guards)   # the reply's other texts: choices, reasoning, tool calls
         reply = ex.reply
         head = "".join(ex.prefix)
@@ -199,14 +205,14 @@ class Pipeline:
                     completion = obj
                     text = message.get("content")
                     if isinstance(text, str) and text:
-                        released.append(chain.feed(text))
+                        released.append(chain.feed(text if judged is None else await judged.feed(text, True)))
                     continue
                 delta = choice.get("delta") or {}
                 side = bool(choice.get("index"))   # another choice: its texts are guarded by ``fields``
                 text = None if side else delta.get("content")
                 out: dict[str, Any] | None = obj
                 if isinstance(text, str) and text:
-                    released.append(chain.feed(text))
+                    released.append(chain.feed(text if judged is None else await judged.feed(text)))
                     if len(delta) > 1 or choice.get("finish_reason") is not None:
                         delta = {k: v for k, v in delta.items() if k != "content"}
                         out = {**obj, "choices": [{**choice, "delta": delta}]}
@@ -238,7 +244,11 @@ class Pipeline:
                 item = await source.__anext__()
             except StopAsyncIteration:
                 item = None
-        rest = chain.flush()
+        if judged is not None:
+            tail = await judged.flush()
+            rest = (chain.feed(tail) if tail else "") + chain.flush()
+        else:
+            rest = chain.flush()
         if rest:
             reply.append(rest)
             yield Text(head + rest if pending else rest)
@@ -267,6 +277,40 @@ class Pipeline:
 
 _NO_ROUTE = ModelRoute(name="", adapter="", target="", upstream_model="", api_base=None, api_key=None,
                        timeout=0.0, connect_timeout=0.0)
+
+
+async def _held(ex: Exchange, source: AsyncIterator[Item], hold: Callable[[], Awaitable[None]]
+                ) -> AsyncIterator[Item]:
+    """The provider's reply, released only after ``hold`` (the guard's answer on the user's turn) is in.
+    Both run at once, so the reply costs max(guard, provider). When the guard's finding makes a gate answer
+    (a crisis replaced), the provider's reply is dropped and the answer goes out instead, even if the
+    provider failed."""
+    try:
+        try:
+            first: Item | None = await source.__anext__()
+            if ex.upstream_started is not None:   # the provider's own time, not the wait for the guard
+                ex.upstream_ms = (time.perf_counter() - ex.upstream_started) * 1000.0
+        except StopAsyncIteration:
+            first = None
+            await hold()
+        except CandorError:
+            await hold()
+            if ex.answer is None:
+                raise
+            first = None
+        else:
+            await hold()
+        if ex.answer is not None:
+            async for obj in _answer_source(ex):
+                yield obj
+            return
+        if first is None:
+            return
+        yield first
+        async for item in source:
+            yield item
+    finally:
+        await source.aclose()  # type: ignore[attr-defined]
 
 
 async def _answer_source(ex: Exchange) -> AsyncIterator[dict[str, Any]]:

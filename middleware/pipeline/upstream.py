@@ -51,6 +51,14 @@ class EmbeddingsUpstream(Protocol):
     async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]: ...
 
 
+class ClassifyingUpstream(Protocol):
+    """A provider adapter that can post one JSON request to another path of the provider's API and read a
+    bounded JSON answer: a guard model's call (``/moderations``, ``/chat/completions``; contract 6.1).
+    Raises :class:`UpstreamFailure` for an HTTP error, a body over ``max_bytes``, a body that is not JSON."""
+
+    async def classify(self, request: UpstreamRequest, path: str, max_bytes: int) -> Any: ...
+
+
 class UpstreamFailure(CandorError):
     """The provider failed: 502 ``upstream_error``."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from middleware.policy.catalogue import CATALOGUE, closest_id
-from middleware.policy.model import BUILTIN_VALIDATORS, RULE_SECTIONS, Policy, Text, validator_tiers
+from middleware.policy.model import BUILTIN_VALIDATORS, RULE_SECTIONS, VALIDATOR_TASKS, Policy, Text, validator_tiers
 
 RULE_TITLES = {
     "identity": "End-user identity", "data": "Data and training",
@@ -235,6 +235,9 @@ def enforced_by(policy: Policy, name: str) -> str:
             if task == "retention_plea" and not (policy.exit and policy.exit.block_retention_pleas):
                 continue
             found = tiers(task)
+            guard = policy.detection.guard
+            if guard is not None and task in guard.checks:
+                found = (*found, "guard")
             if task == "exit":
                 found = tuple(dict.fromkeys(("pattern", *found)))   # the policy's keywords are a pattern
             if found:
@@ -257,6 +260,29 @@ _DESCRIBE: dict[str, Callable[[Policy], list[str]]] = {
 }
 
 
+def _guard_lines(policy: Policy) -> list[str]:
+    from middleware.detectors.guard_table import GUARD_CHECKS, covers
+
+    g = policy.detection.guard
+    if g is None:
+        return ["  Guard-model tier: not configured (local pattern and model tiers only)."]
+    request = [c for c in g.checks if c == "crisis"]
+    reply = [c for c in g.checks if c != "crisis"]
+    out = [f"  Guard-model tier: model {g.model!r} (candor.yaml), format {g.format}; covers "
+           f"{', '.join(sorted(covers(g.format) & set(GUARD_CHECKS)))}; judges {', '.join(g.checks)}."]
+    if request:
+        out.append(f"    The user's message ({', '.join(request)}): called beside the provider, the reply held "
+                   f"until it answers (at most {duration_words(g.timeout)}); the stricter of it and the local "
+                   f"tiers decides.")
+    if reply:
+        when = "each sentence before it is sent" if g.output == "sentence" else "the whole reply, once, at its end"
+        out.append(f"    The reply ({', '.join(reply)}): {when}; the stricter finding decides.")
+    fail = ("the local tiers decide and guard_unavailable is recorded" if g.on_error == "local"
+            else "the request is refused with 503 guard_unavailable")
+    out.append(f"    When it times out, fails or answers outside its format: {fail}.")
+    return out
+
+
 def _texts(policy: Policy, section: object) -> list[str]:
     out = []
     for name in type(section).model_fields:  # type: ignore[attr-defined]
@@ -276,18 +302,32 @@ def _section(policy: Policy, name: str) -> str:
     if name == "output_validators":
         if not policy.output_validators:
             return "\n".join([*lines, "  No output checks."])
+        guard = policy.detection.guard
         for v in policy.output_validators:
             who = {"all": "all users", "minors": "minors", "elderly": "older users"}[v.audience]
+            if v.guardrails is not None:
+                args = f" with {v.args}" if v.args else ""
+                lines.append(f"  - {v.name} (for {who}): the Guardrails AI validator {v.guardrails}{args}, run on "
+                             f"each sentence of the reply; on a failure {v.on_fail}"
+                             f"{' (its fix value replaces the sentence)' if v.on_fail == 'rewrite' else ''}; "
+                             f"if it raises: {v.on_error}")
+                lines.append(f"    Enforced by: the validator itself (actions {v.name}_blocked / _rewritten / "
+                             f"_flagged)")
+                lines += _cites(v.cites)
+                continue
             lines.append(f"  - {v.name} (for {who}): {BUILTIN_VALIDATORS.get(v.name, 'a Guardrails validator')}; "
                          f"on a hit {v.on_fail}")
-            lines.append(f"    Enforced by: {_tiers(validator_tiers(v.name))}")
+            found = validator_tiers(v.name)
+            if guard is not None and VALIDATOR_TASKS.get(v.name) in guard.checks:
+                found = (*found, "guard")
+            lines.append(f"    Enforced by: {_tiers(found)}")
             lines += _cites(v.cites)
         return "\n".join(lines)
     if name == "detection":
         d = policy.detection
         lines.append(f"  Request-side detectors (crisis, exit) read the last user message with up to "
                      f"{d.context_turns} earlier turns the app sent.")
-        lines.append("  Guard-model tier: not configured (local pattern and model tiers only).")
+        lines += _guard_lines(policy)
         return "\n".join(lines)
     if name == "audit":
         a = policy.audit

@@ -25,7 +25,16 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from middleware.config.durations import Duration
 from middleware.policy.catalogue import CATALOGUE, unknown_id_message
@@ -409,14 +418,19 @@ class ComplaintRules(_Rule):
 
 
 class OutputValidator(_Model):
-    """A response-side check: a built-in name (see ``BUILTIN_VALIDATORS``) or ``guardrails:<validator>``.
+    """A response-side check: a built-in name (see ``BUILTIN_VALIDATORS``), ``guardrails:<validator>``, or an
+    installed Guardrails AI validator by class path (``guardrails: "package.module:Class"``, with ``args``).
 
-    ``on_fail``: ``block`` replaces the reply (``output_blocked``), ``rewrite`` removes the offending text,
-    ``flag`` only records. ``on_error`` (the check could not run or timed out): ``block`` or ``pass``; the
-    decision is recorded as ``outcome: error`` either way. ``audience`` limits the check to minors or older
-    users."""
+    ``on_fail``: ``block`` replaces the reply (``output_blocked``), ``rewrite`` removes the offending text
+    (a Guardrails validator's fix value replaces it, when it gives one), ``flag`` only records; Guardrails'
+    own names are accepted too (``exception``/``refrain`` block, ``fix``/``filter`` rewrite, ``noop`` flags).
+    ``on_error`` (the check could not run or timed out): ``block`` or ``pass``; the decision is recorded as
+    ``outcome: error`` either way. ``audience`` limits the check to minors or older users. A class path
+    that cannot be imported or constructed is refused here, so ``policy check`` and every load refuse it."""
 
+    guardrails: str | None = None
     name: str
+    args: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
     on_fail: Literal["block", "rewrite", "flag"] = "block"
     on_error: Literal["block", "pass"] = "block"
@@ -428,22 +442,40 @@ class OutputValidator(_Model):
     @model_validator(mode="before")
     @classmethod
     def _class_path(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "guardrails" in data and "name" not in data:
-            raise ValueError(f"guardrails: {data['guardrails']!r}: Guardrails validators named by class path "
-                             f"cannot run in this version of Candor; use name: with one of "
-                             f"{', '.join(GUARDRAILS_VALIDATORS)} or a built-in validator")
-        return data
+        if not isinstance(data, dict):
+            return data
+        on_fail = data.get("on_fail")
+        if isinstance(on_fail, str) and on_fail.lower() in _GUARDRAILS_ON_FAIL:
+            data = {**data, "on_fail": _GUARDRAILS_ON_FAIL[on_fail.lower()]}
+        path = data.get("guardrails")
+        if path is None:
+            return data
+        if not isinstance(path, str):
+            raise ValueError("guardrails: expected a class path \"package.module:ValidatorClass\"")
+        if ":" not in path:   # a registered name, as name: guardrails:<name> says it
+            return {k: v for k, v in data.items() if k != "guardrails"} | {"name": data.get("name") or
+                                                                             f"guardrails:{path}"}
+        from middleware.detectors.guardrails_class import construct, snake_name, split_path
+
+        args = data.get("args") or {}
+        if not isinstance(args, dict):
+            raise ValueError("args: expected a mapping of the validator's constructor arguments")
+        construct(path, args)   # ValueError naming the failure: import, class, constructor
+        return {**data, "name": data.get("name") or snake_name(split_path(path)[1])}
 
     @field_validator("name")
     @classmethod
-    def _known(cls, value: str) -> str:
+    def _known(cls, value: str, info: ValidationInfo) -> str:
         import difflib
 
+        if info.data.get("guardrails"):
+            return value
         if value.startswith("guardrails:"):
             if value in GUARDRAILS_VALIDATORS:
                 return value
             raise ValueError(f"Candor cannot run the Guardrails validator {value!r}: it runs "
-                             f"{', '.join(GUARDRAILS_VALIDATORS)} (or use a built-in validator name)")
+                             f"{', '.join(GUARDRAILS_VALIDATORS)}, or an installed validator named by class path "
+                             f"(guardrails: \"package.module:ValidatorClass\")")
         if value not in BUILTIN_VALIDATORS:
             close = difflib.get_close_matches(value, list(BUILTIN_VALIDATORS), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else (
@@ -456,23 +488,57 @@ class OutputValidator(_Model):
         return value
 
 
+# Guardrails AI's on_fail actions, for operators who bring their validators' settings
+_GUARDRAILS_ON_FAIL = {"exception": "block", "refrain": "block", "fix": "rewrite", "filter": "rewrite",
+                       "fix_reask": "rewrite", "noop": "flag"}
+
+
+class GuardSettings(_Model):
+    """The guard-model tier (contract 6.1): a dedicated safety model judging each turn beside the local tiers.
+
+    ``model`` is a model alias from ``candor.yaml`` (checked when the server starts); ``format`` the guard's
+    wire format; ``checks`` the tasks it judges (``crisis`` on the user's turn, beside the provider call; the
+    others on the reply, per sentence or once at the end, ``output``); ``timeout`` per guard call;
+    ``on_error`` (timeout, failure, an answer that is not the format): ``local`` decides with the local tiers
+    and records ``guard_unavailable``, ``refuse`` answers 503 ``guard_unavailable``. ``max_bytes`` bounds the
+    answer Candor reads."""
+
+    model: str = Field(min_length=1)
+    format: Literal["openai_moderation", "llama_guard", "qwen3guard", "judge"]
+    checks: tuple[str, ...] = ("crisis",)
+    timeout: Duration = 1.5
+    on_error: Literal["local", "refuse"] = "local"
+    output: Literal["sentence", "end"] = "sentence"
+    max_bytes: int = Field(default=262144, ge=1024, le=16 * 1048576)
+
+    @model_validator(mode="after")
+    def _served(self) -> GuardSettings:
+        from middleware.detectors.guard_table import GUARD_CHECKS, covers
+
+        if not self.checks:
+            raise ValueError("checks is empty: name the tasks the guard judges, e.g. [crisis]")
+        unknown = [c for c in self.checks if c not in GUARD_CHECKS]
+        if unknown:
+            raise ValueError(f"unknown guard check {unknown[0]!r}: use {', '.join(GUARD_CHECKS)}")
+        missing = [c for c in self.checks if c not in covers(self.format)]
+        if missing:
+            served = sorted(covers(self.format) & set(GUARD_CHECKS))
+            raise ValueError(f"format {self.format} has no category for {', '.join(missing)}: it judges "
+                             f"{', '.join(served)}; use format judge for the others, or remove them")
+        if not 0 < self.timeout <= 60:
+            raise ValueError("timeout must be above 0 and at most 60s (e.g. 1500ms)")
+        return self
+
+
 class DetectionSettings(_Model):
     """How request-side detectors read a conversation (contract 6.1).
 
     ``context_turns``: how many earlier turns the app sent are read with the last user message (crisis,
-    exit), so an intent stated earlier still counts. ``guard`` (a guard-model tier) is not supported yet
-    and is refused rather than ignored."""
+    exit), so an intent stated earlier still counts. ``guard``: the optional guard-model tier
+    (:class:`GuardSettings`); absent, the local tiers decide alone."""
 
     context_turns: int = Field(default=4, ge=0, le=50)
-    guard: Any = None
-
-    @field_validator("guard")
-    @classmethod
-    def _no_guard(cls, value: Any) -> Any:
-        if value is not None:
-            raise ValueError("the guard-model tier (detection.guard) is not yet supported by this version of "
-                             "Candor: remove the key (the local pattern and model tiers decide)")
-        return value
+    guard: GuardSettings | None = None
 
 
 class AuditSettings(_Model):
@@ -530,6 +596,25 @@ class Policy(_Model):
                 data = {**data, "output_validators": [
                     v for v in validators if not (isinstance(v, dict) and v.get("enabled") is False)]}
         return data
+
+    @model_validator(mode="after")
+    def _guard_has_rules(self) -> Policy:
+        # a guard's finding on the reply acts through the rule that runs the same check: without that rule it
+        # would be judged and thrown away, a check claimed and not enforced
+        guard = self.detection.guard
+        if guard is None:
+            return self
+        tasks = {VALIDATOR_TASKS.get(v.name) for v in self.output_validators}
+        if self.disclosure is not None and self.disclosure.human_claims != "off":
+            tasks.add("human_claim")
+        idle = [c for c in guard.checks if c != "crisis" and c not in tasks]
+        if idle:
+            raise ValueError(f"detection.guard.checks names {', '.join(idle)} but no rule of this policy acts on "
+                             f"it: add an output_validators entry ({{name: {idle[0]}, on_fail: ...}}), or "
+                             f"disclosure.human_claims for human_claim, or remove it from checks")
+        if "crisis" in guard.checks and self.crisis is None:
+            raise ValueError("detection.guard.checks names crisis but the policy has no crisis section")
+        return self
 
     @field_validator("id", "extends")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 from middleware.alerts.handover import HandoverRegistry
 from middleware.likeness.enforce import LikenessGate
 from middleware.pipeline.exchange import Exchange
+from middleware.pipeline.guard_call import GuardCaller
 from middleware.policy.model import Policy
 from middleware.profiles.service import ProfileService
 from middleware.rules.alerting import Alerter, AlertSink
@@ -41,6 +42,7 @@ class RuleDeps:
     handover: Callable[[], HandoverRegistry] | None = None   # paused sessions (None: no hand-over)
     alert_user_id: bool = True                               # alerts.include_user_id
     operator_fields: Mapping[str, str] = field(default_factory=dict)   # {operator}, {filing_number} in notices
+    guard: Callable[[], GuardCaller] | None = None           # guard-model calls (None: local tiers only)
 
 
 def clock_params(policy: Policy, minor: bool = False) -> ClockParams:

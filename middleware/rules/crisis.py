@@ -22,6 +22,7 @@ session already in crisis is not alerted twice for the same episode (see ``Crisi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,8 @@ from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import CrisisRules, Policy
 from middleware.rules.alerting import Alerter
 from middleware.rules.detection import CRISIS_LEVELS, Reading, judge
+from middleware.rules.guard_tier import settle_request, stop, stricter, tiers_evidence
+from middleware.rules.labels import late_notice_text
 from middleware.rules.registry import Build, rule
 from middleware.rules.session import is_minor
 from middleware.rules.text import context_turns
@@ -115,8 +118,12 @@ def assess(ex: Exchange) -> Reading:
         text = ex.state.user_text
         if not text:
             found = Reading("crisis", "none", 0.0, "pattern")
-        else:
+        elif ex.state.guard_run is None:
             found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns))
+        else:   # the audit decision names each tier's latency
+            started = time.perf_counter()
+            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns))
+            ex.state.crisis_ms = (time.perf_counter() - started) * 1000.0
         ex.state.crisis = found
     return found
 
@@ -140,6 +147,43 @@ class CrisisGate:
         if not ex.state.user_text:
             return
         found = assess(ex)
+        run = ex.state.guard_run
+        if run is not None and run.request is not None:
+            if found.label == "explicit_intent":
+                stop(ex)   # nothing is stricter: the local finding decides now, the model is not waited for
+            else:
+                # the guard is judging this turn beside the provider call: the reply waits for it
+                instruction = self.policy.text(self.rules.distress_instruction, ex.state.locale)
+                if crisis_level(found)[0] == "distress" and instruction:
+                    ex.system.append(instruction)   # the model is called now: it needs the instruction now
+
+                async def hold() -> None:
+                    await self._settle(ex, found, instructed=bool(instruction) and crisis_level(found)[0] == "distress")
+                ex.state.hold = hold
+                return
+        await self.apply(ex, found)
+
+    async def _settle(self, ex: Exchange, local: Reading, *, instructed: bool) -> None:
+        """The guard answered (or failed): the stricter finding decides, as a local one would."""
+        result = await settle_request(ex)   # raises 503 guard_unavailable under on_error: refuse
+        run = ex.state.guard_run
+        assert run is not None
+        found = local
+        if result is not None and result.answer is not None:
+            label, score = result.answer.findings.get("crisis", ("none", 1.0))
+            guard = Reading("crisis", label, score, "guard", f"{run.settings.format} {run.settings.model}: "
+                            f"{', '.join(result.answer.raw) or 'no category'}")
+            found = stricter("crisis", local, guard)
+            ex.decide("guard", self.rules.cites, "ok", {**result.evidence(run.settings), "side": "request"})
+        ex.state.crisis = found
+        tiers = tiers_evidence(local, ex.state.crisis_ms, result, run.settings, "crisis")
+        await self.apply(ex, found, late=True, instructed=instructed, tiers=tiers)
+
+    async def apply(self, ex: Exchange, found: Reading, *, late: bool = False, instructed: bool = False,
+                    tiers: list[dict[str, Any]] | None = None) -> None:
+        """The crisis protocol for a reading; ``late``: the model was already called (the guard decided
+        after the provider call began), so instructions can no longer reach it and the notices' text is
+        put into the reply here."""
         level, category = crisis_level(found)
         if level == "none":
             return
@@ -149,13 +193,19 @@ class CrisisGate:
         instruction = policy.text(rules.distress_instruction, locale)
         ex.kind = "crisis"
         detail: dict[str, Any] = {"level": level, "category": category, **found.evidence()}
+        if tiers is not None:
+            detail["tiers"] = tiers
         seen = {"category": category, "tier": found.tier}
         if level == "distress":
-            if instruction:
+            if instruction and not late:
                 ex.system.append(instruction)
             if items:
-                ex.notice("crisis_support", resources_text(policy, items, locale), "dialogue", resources=items)
+                note = ex.notice("crisis_support", resources_text(policy, items, locale), "dialogue", resources=items)
+                if late:
+                    late_notice_text(ex, note)
             ex.crisis = {"level": "distress", **seen, "resources": items, "alerted": False, "handover": False}
+            if late and instruction and not instructed:
+                detail["instruction"] = "not_sent: the guard answered after the model was called"
             ex.decide("crisis", rules.cites, "distress", {**detail, "alerted": False, "handover": False})
             return
         alerted = await self._alert(ex, level, category)
@@ -173,10 +223,14 @@ class CrisisGate:
             ex.act("crisis_replaced")
             outcome = "replaced"
         else:
-            if instruction:
+            if instruction and not late:
                 ex.system.append(instruction)
+            elif instruction and late and not instructed:
+                detail["instruction"] = "not_sent: the guard answered after the model was called"
             if reply:
-                ex.notice("crisis_support", reply, "dialogue", resources=items)
+                note = ex.notice("crisis_support", reply, "dialogue", resources=items)
+                if late:
+                    late_notice_text(ex, note)
             ex.act("crisis_augmented")
             outcome = "augmented"
         ex.crisis = {"level": "explicit_intent", **seen, "resources": items, "alerted": alerted,

@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+import time
+
 from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN
 from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import DisclosureRules, Policy
 from middleware.rules.detection import judge, tiers
+from middleware.rules.guard_tier import merged
 from middleware.rules.registry import Build, rule
 from middleware.rules.text import user_norm
 from middleware.state import Decision
@@ -100,7 +103,12 @@ class _HumanClaimStep:
     def check(self, sentence: str) -> str:
         if self.blocked:
             return ""
-        found = judge("human_claim", sentence)
+        if self.ex.state.guard_run is not None and self.where is None:
+            started = time.perf_counter()
+            found = judge("human_claim", sentence)
+            found = merged(self.ex, "human_claim", sentence, found, (time.perf_counter() - started) * 1000)
+        else:
+            found = judge("human_claim", sentence)
         if not found.hit:
             if self.asked and not self.said_ai:
                 low = sentence.lower()
@@ -123,7 +131,7 @@ class _HumanClaimStep:
         return self.statement + trail
 
     def screen(self, text: str) -> bool:
-        if self.blocked or (self.asked and not self.said_ai) or _MODEL_TIER:
+        if self.blocked or (self.asked and not self.said_ai) or _MODEL_TIER or self.ex.state.guard_run is not None:
             return True   # a model reads sentence by sentence: a long text may dilute one claim
         return judge("human_claim", text).hit
 

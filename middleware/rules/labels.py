@@ -9,6 +9,7 @@ notifiers, so every notice the other rules added is included.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import LabelRules, Policy
@@ -104,6 +105,18 @@ class NoticeText:
 
     def after(self, ex: Exchange) -> None:
         return None
+
+
+def late_notice_text(ex: Exchange, item: dict[str, Any]) -> None:
+    """A notice added after ``NoticeText`` ran (a guard's finding arrives with the provider's reply): its
+    text goes first in the reply, as ``NoticeText`` would have put it, or out as data when the app renders
+    notices or the reply is structured."""
+    if ex.ctx.renders_notices:
+        ex.act("notices_delegated")
+    elif ex.state.structured:
+        delegate_notices(ex, [item])
+    else:
+        ex.prefix.insert(0, f"{item['text']}\n\n")
 
 
 @rule("label", stage="notifier", order=70)

@@ -27,6 +27,7 @@ policy loads (``policy/model.py``), so every entry here runs.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,6 +41,7 @@ from middleware.policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Te
 from middleware.profiles.models import MINOR_BANDS
 from middleware.rules.crisis import resources, resources_text
 from middleware.rules.detection import Reading, judge, tiers
+from middleware.rules.guard_tier import merged
 from middleware.rules.registry import Build, rule
 
 OnFail = Literal["block", "rewrite", "flag"]
@@ -101,6 +103,7 @@ class Check:
     reply: Text | None
     replacement: str                 # "safe" or a key of REPLACEMENTS
     screens: bool = True             # a whole burst may be judged at once (patterns judge clause by clause)
+    on_error: Literal["block", "pass"] = "block"   # a check that raised (an operator's Guardrails validator)
 
     def applies(self, band: str | None) -> bool:
         if self.audience == "minors":
@@ -134,6 +137,29 @@ def _task_reader(task: str) -> Reader:
     return read
 
 
+@dataclass(frozen=True, slots=True)
+class FixedReading(Reading):
+    """A Guardrails validator's failure, with its fix value (what ``rewrite`` puts in the sentence's place)."""
+
+    fix: str | None = None
+
+
+def _guardrails_reader(name: str, path: str, args: dict[str, Any]) -> Reader:
+    from middleware.detectors.guardrails_class import construct, run
+
+    validator = construct(path, args)   # the policy model built one already: this cannot fail differently
+
+    def read(sentence: str) -> Reading:
+        try:
+            outcome = run(validator, sentence)
+        except Exception as exc:
+            return Reading(name, "error", 0.0, "guardrails", f"{type(exc).__name__}: {str(exc)[:160]}")
+        if not outcome.failed:
+            return Reading(name, "none", 1.0, "guardrails")
+        return FixedReading(name, "fail", 1.0, "guardrails", outcome.message or path, (), outcome.fix)
+    return read
+
+
 def compile_checks(policy: Policy) -> list[Check]:
     checks: list[Check] = []
     rules = policy.exit
@@ -149,6 +175,9 @@ def compile_checks(policy: Policy) -> list[Check]:
 def _check(v: OutputValidator) -> Check:
     reply = v.params.get("reply")
     text = Text.model_validate(reply) if isinstance(reply, (str, dict)) else None
+    if v.guardrails is not None:
+        return Check(v.name, _guardrails_reader(v.name, v.guardrails, v.args), f"guardrails:{v.name}", v.on_fail,
+                     tuple(v.cites), v.audience, text, "decline", screens=False, on_error=v.on_error)
     pattern = PATTERN_CHECKS.get(v.name)
     if pattern is not None:
         detector, owned, replacement = pattern
@@ -197,7 +226,7 @@ class OutputGuard:
 class _OutputStep:
     """A sentence check (see ``SentenceGuard``)."""
 
-    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "minor", "released", "removed", "where")
+    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "guarded", "minor", "released", "removed", "where")
 
     def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check], where: str | None) -> None:
         self.guard = guard
@@ -210,6 +239,8 @@ class _OutputStep:
         self.released = False     # some model text went out
         self.removed: Check | None = None
         self.counts: dict[str, dict[str, Any]] = {}
+        run = ex.state.guard_run
+        self.guarded = run is not None and bool(run.output_checks) and where is None
 
     def _record(self, check: Check, found: Reading) -> None:
         key = check.name if self.where is None else f"{check.name}@{self.where}"
@@ -228,13 +259,22 @@ class _OutputStep:
         seen: dict[str, Reading] = {}
         worst: Check | None = None
         rewrite: Check | None = None
+        fix: str | None = None
         for check in self.checks:
             found = seen.get(check.key)
             if found is None:
+                started = time.perf_counter() if self.guarded else 0.0
                 found = check.read(sentence)
                 if not found.hit and self.minor and check.key == "task:minor_safety":
                     found = check.read(MINOR_FRAME + sentence)
+                if self.guarded and check.key.startswith("task:"):
+                    found = merged(self.ex, check.key[5:], sentence, found, (time.perf_counter() - started) * 1000)
                 seen[check.key] = found
+            if found.label == "error":   # the check could not run: recorded, and on_error decides
+                self._error(check, found)
+                if check.on_error == "block" and worst is None:
+                    worst = check
+                continue
             if not found.hit:
                 continue
             self._record(check, found)
@@ -242,21 +282,31 @@ class _OutputStep:
                 worst = check
             elif check.on_fail == "rewrite" and rewrite is None:
                 rewrite = check
+                fix = found.fix if isinstance(found, FixedReading) else None
         if worst is not None:
             self.blocked = True
             if worst.name != "retention_plea":
                 self.ex.act("output_blocked")   # contract 3.2: the reply was cut short
             return self.guard.replacement(worst, self.ex, sentence)
         if rewrite is not None:
+            if fix:   # a Guardrails validator's fix value stands in for the sentence
+                self.released = True
+                return fix + sentence[len(sentence.rstrip()):]
             self.removed = rewrite
             return ""
         if sentence.strip():
             self.released = True
         return sentence
 
+    def _error(self, check: Check, found: Reading) -> None:
+        key = f"{check.name}:error"
+        if key not in self.counts:
+            self.counts[key] = {"error": found.detail, "tier": found.tier, "on_error": check.on_error}
+            self.ex.decide(check.name, check.cites, "error", self.counts[key])
+
     def screen(self, text: str) -> bool:
-        if self.blocked:
-            return True
+        if self.blocked or self.guarded:
+            return True   # the guard judged the reply's units: each sentence is read with its finding
         seen: set[str] = set()
         for check in self.checks:
             if not check.screens or (self.minor and check.key == "task:minor_safety"):
