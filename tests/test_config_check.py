@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from middleware.cli.main import main
+from middleware.config.check import check_config, report
 
 FIVE_MISTAKES = """\
 server:
@@ -82,3 +83,24 @@ def test_serve_refuses_to_start_with_the_same_full_list(bad_file: Path) -> None:
     assert done.returncode == 2   # as for every command whose config does not load
     assert "cannot start" in done.stderr
     _check_lines(done.stderr, bad_file)
+
+
+def test_check_config_reads_app_keys_from_the_given_environment(bad_file: Path) -> None:
+    problems = check_config(str(bad_file), environ={"CC_MISSING_APP_KEY": "k"})
+    keys = [p.key for p in problems]
+    assert "apps[0].key_env" not in keys
+    assert {"server.port", "server.hots", "apps[0].policy"} <= set(keys)
+    assert len(check_config(str(bad_file), environ={})) == 5
+    assert all(p.line is not None for p in problems)
+
+
+def test_check_config_of_no_file_checks_the_built_in_defaults() -> None:
+    assert check_config(None, environ={}) == []
+
+
+def test_the_report_counts_and_lists_every_problem(bad_file: Path) -> None:
+    problems = check_config(str(bad_file), environ={})
+    text = report(str(bad_file), problems, starting=True)
+    assert text.splitlines()[0] == f"candor: cannot start: {bad_file} has 5 problem(s):"
+    assert len(text.splitlines()) == 6 and all(line.startswith("  ") for line in text.splitlines()[1:])
+    assert report(None, problems).startswith("candor: the built-in defaults has 5")
