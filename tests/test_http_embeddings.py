@@ -84,4 +84,4 @@ async def test_a_keyless_request_is_refused_before_the_body_is_read() -> None:
     svc, rec = services({"scripted": up})
     async with client([Route(PATH, EmbeddingsEndpoint(svc).handle, methods=["POST"])], key=None) as c:
         r = await c.post(PATH, content=b"not even json")
-    assert r.status_code == 401 and up.asked == []
+    assert r.status_code == 401 and up.asked == [] and rec.records == []   # counted, not recorded
