@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from starlette.routing import Route
 
+from middleware.audit.unauth import UnauthenticatedTally
 from middleware.http.embeddings import PATH, EmbeddingsEndpoint, parse_embeddings_body
 from middleware.http.errors import CandorError
 from middleware.pipeline.upstream import UpstreamRequest
@@ -82,6 +83,8 @@ async def test_an_adapter_without_embeddings_and_a_provider_error_are_refusals_o
 async def test_a_keyless_request_is_refused_before_the_body_is_read() -> None:
     up = Embedder()
     svc, rec = services({"scripted": up})
+    svc.unauthenticated = tally = UnauthenticatedTally(lambda: None)  # type: ignore[arg-type,return-value]
     async with client([Route(PATH, EmbeddingsEndpoint(svc).handle, methods=["POST"])], key=None) as c:
         r = await c.post(PATH, content=b"not even json")
-    assert r.status_code == 401 and up.asked == [] and rec.records == []   # counted, not recorded
+    assert r.status_code == 401 and up.asked == []
+    assert rec.records == [] and tally.pending == 1   # counted, not recorded
