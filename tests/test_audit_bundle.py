@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_audit_cli import populate, run
+from tests.test_audit_cli import config_fixture, populate, run  # noqa: F401
 from tests.test_audit_support import Backend, backend_fixture  # noqa: F401
 
 

@@ -12,7 +12,15 @@ import pytest
 from middleware.audit.events import AuditEventInvalid
 from middleware.audit.keys import AuditKeys
 from middleware.audit.verify import verify_store
-from tests.test_audit_support import Backend, FaultyStore, draft, fresh_store, open_log
+from tests.test_audit_support import (  # noqa: F401
+    Backend,
+    FaultyStore,
+    backend_fixture,
+    draft,
+    fresh_store,
+    keys_fixture,
+    open_log,
+)
 
 
 def deep(n: int) -> Any:

@@ -11,7 +11,7 @@ import pytest
 
 from middleware.audit.keys import load_keys
 from middleware.config.deployment import load_config
-from tests.test_audit_cli import populate, run
+from tests.test_audit_cli import config_fixture, populate, run  # noqa: F401
 from tests.test_audit_support import Backend, backend_fixture  # noqa: F401
 from tests.test_audit_tamper import resign_rewrite
 
