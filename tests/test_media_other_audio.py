@@ -10,9 +10,9 @@ import pytest
 
 from middleware.media import aigc
 from middleware.media.apply import LabelOptions, apply
-from middleware.media.other_audio import label_tagged, read
 from middleware.media.errors import MediaError
 from middleware.media.inspect import inspect_bytes
+from middleware.media.other_audio import label_tagged, read
 
 sf = pytest.importorskip("soundfile")
 
