@@ -19,7 +19,7 @@ import openai
 import pytest
 
 from tests.clockproxy import running_proxy, sdk
-from tests.conftest import APP_KEY, e2e_config
+from tests.conftest import APP_KEY, lean_config
 from tests.proxy import ProxyProcess
 from tests.services import require_postgres
 from tests.stubs import Script, StubProvider
@@ -33,7 +33,7 @@ def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (tmp / "policies").mkdir()
     env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY,
            "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR}
-    with ProxyProcess(tmp, e2e_config(stub.url, tmp), env) as p:  # type: ignore[attr-defined]
+    with ProxyProcess(tmp, lean_config(stub.url, tmp), env) as p:  # type: ignore[attr-defined]
         yield p
 
 
