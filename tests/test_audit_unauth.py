@@ -15,7 +15,6 @@ from middleware.audit.unauth import UnauthenticatedTally
 from tests.clockproxy import running_proxy
 from tests.test_audit_support import Backend, backend_fixture, fresh_store, keys_fixture, open_log  # noqa: F401
 
-
 FLOOD = 120   # keyless requests: many times the events one interval may write (the count is not the point)
 
 
