@@ -58,6 +58,14 @@ def e2e_config(stub_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
     return cfg
 
 
+def lean_config(stub_url: str, tmp: Path, **extra: Any) -> dict[str, Any]:
+    """``e2e_config`` without the LiteLLM-routed model: a proxy on it never imports LiteLLM (25 s of CPU on
+    a busy 2-core machine), for every test that does not talk to a LiteLLM-translated provider."""
+    cfg = e2e_config(stub_url, tmp, **extra)
+    cfg["models"] = [m for m in cfg["models"] if not m["target"].startswith("anthropic/")]
+    return cfg
+
+
 @pytest.fixture(scope="session")
 def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     tmp = tmp_path_factory.mktemp("proxy")
@@ -73,8 +81,7 @@ def lean_proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> 
     import (tens of seconds on a busy machine) is never paid. For tests of the OpenAI-compatible surface."""
     tmp = tmp_path_factory.mktemp("lean-proxy")
     (tmp / "policies").mkdir()
-    cfg = e2e_config(stub.url, tmp)  # type: ignore[attr-defined]
-    cfg["models"] = [m for m in cfg["models"] if not m["target"].startswith("anthropic/")]
+    cfg = lean_config(stub.url, tmp)  # type: ignore[attr-defined]
     with ProxyProcess(tmp, cfg, {"STUB_KEY": UPSTREAM_KEY, "E2E_APP_KEY": APP_KEY}) as p:
         yield p
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +38,19 @@ class ProxyProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120.0) -> ProxyProcess:
+        self.spawn()
+        return self.wait_healthy(timeout)
+
+    def spawn(self) -> None:
+        """Start the process without waiting (``started`` starts several side by side)."""
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "adapters.main", "serve", "--config", str(self.config_path),
              "--workers", str(self.workers)],
             cwd=self.tmp, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_healthy(self, timeout: float = 120.0) -> ProxyProcess:
+        assert self.proc is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -73,3 +83,17 @@ class ProxyProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def started(*procs: ProxyProcess, timeout: float = 120.0) -> Iterator[tuple[ProxyProcess, ...]]:
+    """Several proxies started side by side (their start-ups overlap), stopped together."""
+    try:
+        for p in procs:
+            p.spawn()
+        for p in procs:
+            p.wait_healthy(timeout)
+        yield procs
+    finally:
+        for p in procs:
+            p.stop()

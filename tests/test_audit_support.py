@@ -132,3 +132,26 @@ async def fresh_store(backend: Backend) -> AuditStore:
     store = backend.store()
     await store.open()
     return store
+
+
+@pytest.fixture(name="sqlite_log")
+async def sqlite_log_fixture(tmp_path: Path, keys: AuditKeys) -> AsyncIterator[AuditLog]:
+    """An audit log on a temporary SQLite file, for the unit tests of what reads it."""
+    log = await open_log(Backend("sqlite", f"sqlite:///{tmp_path}/audit.db", tmp_path), keys)
+    try:
+        yield log
+    finally:
+        await log.close()
+
+
+def conversation(user: str, reply: str, *, label: str | None = "AI生成", said: str = "你好",
+                 kind: str = "exchange", app: str = "demo-app", session: str | None = "s1") -> EventDraft:
+    """An exchange event whose content is a user turn and a reply, labelled as the labels rule records it."""
+    decisions: list[dict[str, Any]] = []
+    if label is not None:
+        decisions.append({"rule": "labels", "cites": ["LABEL-TEXT-1"], "outcome": "labelled",
+                          "detail": {"explicit": label, "implicit": {"Label": "1", "ContentProducer": "OP"}}})
+    return EventDraft(event_id=new_event_id(), kind=kind, app_id=app, user_id=user, session_id=session,
+                      content={"messages": [{"role": "system", "content": "be kind"},
+                                            {"role": "user", "content": said}], "reply": reply},
+                      decisions=decisions, status=200, fail_mode="closed")

@@ -232,3 +232,12 @@ def test_media_bench_is_an_extra_section_and_prints_its_table() -> None:
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| PNG") or line.startswith("| WAV")]
     assert len(rows) == 3 and all(float(r.split("|")[4]) > 0 for r in rows)
+
+
+def test_the_detector_bench_runs_outside_the_package() -> None:
+    from bench import detectors_bench
+
+    timings = detectors_bench.measure(number=1, repeat=1)
+    assert set(detectors_bench.DETECTORS) < set(timings) and all(t > 0 for t in timings.values())
+    layer = detectors_bench.measure_layer(rounds=1)
+    assert len(layer) == 2 and all(t > 0 for t in layer.values())

@@ -1,21 +1,29 @@
-"""Changes made from the command line are audit events, like the admin API's (issues 6 and 7)."""
+"""Changes made from the command line are audit events, like the admin API's (issues 6 and 7). The CLI runs
+in process (``middleware.cli.main``, as the ``candor`` entry point calls it), in a fresh working directory
+with no config: the built-in defaults, the audit log in ./.candor."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 
-def candor(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "CANDOR_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "adapters.main", *args], cwd=tmp, env=env,
-                          capture_output=True, text=True, timeout=60)
+from middleware.cli.main import main
 
 
-def test_persona_consent_and_profile_changes_from_the_cli_are_audited(tmp_path: Path) -> None:
+def candor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    out = capsys.readouterr()
+    return int(done.value.code or 0), out.out, out.err
+
+
+def test_persona_consent_and_profile_changes_from_the_cli_are_audited(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CANDOR_CONFIG", raising=False)
     (tmp_path / "form.pdf").write_text("signed consent form")
     steps = [
         ("persona", "add", "grandpa", "--name", "爷爷", "--relationship", "relative", "--subject", "wang-ye",
@@ -25,9 +33,10 @@ def test_persona_consent_and_profile_changes_from_the_cli_are_audited(tmp_path: 
         ("user", "set", "kid-1", "--age-band", "minor"),
     ]
     for step in steps:
-        done = candor(tmp_path, *step)
-        assert done.returncode == 0, done.stdout + done.stderr
-    exported = candor(tmp_path, "audit", "export", "--format", "jsonl")
-    kinds = [json.loads(line)["kind"] for line in exported.stdout.splitlines()]
+        code, out, err = candor(capsys, *step)
+        assert code == 0, out + err
+    code, exported, err = candor(capsys, "audit", "export", "--format", "jsonl")
+    assert code == 0, err
+    kinds = [json.loads(line)["kind"] for line in exported.splitlines()]
     assert {"persona_change", "consent_change", "profile_change"} <= set(kinds)
-    assert candor(tmp_path, "audit", "verify").returncode == 0
+    assert candor(capsys, "audit", "verify")[0] == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from middleware.cli.main import main
+from middleware.config.check import check_config, report
 
 FIVE_MISTAKES = """\
 server:
@@ -99,3 +100,24 @@ def test_config_check_names_a_guard_model_missing_from_the_models(tmp_path: Path
     err = capsys.readouterr().err
     assert done.value.code == 1
     assert "apps[0].policy" in err and "detection.guard.model 'guard' is not a model in this file" in err
+
+
+def test_check_config_reads_app_keys_from_the_given_environment(bad_file: Path) -> None:
+    problems = check_config(str(bad_file), environ={"CC_MISSING_APP_KEY": "k"})
+    keys = [p.key for p in problems]
+    assert "apps[0].key_env" not in keys
+    assert {"server.port", "server.hots", "apps[0].policy"} <= set(keys)
+    assert len(check_config(str(bad_file), environ={})) == 5
+    assert all(p.line is not None for p in problems)
+
+
+def test_check_config_of_no_file_checks_the_built_in_defaults() -> None:
+    assert check_config(None, environ={}) == []
+
+
+def test_the_report_counts_and_lists_every_problem(bad_file: Path) -> None:
+    problems = check_config(str(bad_file), environ={})
+    text = report(str(bad_file), problems, starting=True)
+    assert text.splitlines()[0] == f"candor: cannot start: {bad_file} has 5 problem(s):"
+    assert len(text.splitlines()) == 6 and all(line.startswith("  ") for line in text.splitlines()[1:])
+    assert report(None, problems).startswith("candor: the built-in defaults has 5")

@@ -1,16 +1,18 @@
-"""``candor detectors eval FILE.jsonl [--task T]`` (contract 6.1), through the real CLI entry point."""
+"""``candor detectors eval FILE.jsonl [--task T]`` (contract 6.1): the command's own parser and handler
+(middleware/detectors/cli.py) in process, and once through the real CLI entry point."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from middleware.cli.main import main
+from middleware.detectors.cli import EVAL_TASKS, add_detectors_commands
+from middleware.detectors.judgment import TASK_LABELS
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -28,15 +30,27 @@ ROWS = [
 ]
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "middleware.cli.main", "detectors", "eval", *args],
-                          capture_output=True, text=True, env={**os.environ}, timeout=120)
-    return proc.returncode, proc.stdout, proc.stderr
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """``candor detectors eval ARGS`` through the module's own sub-parser and handler, in process."""
+    parser = argparse.ArgumentParser(prog="candor")
+    add_detectors_commands(parser.add_subparsers(dest="command"))
+
+    def go(*args: str) -> tuple[int, str, str]:
+        ns = parser.parse_args(["detectors", "eval", *args])
+        code = ns.func(ns)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return go
 
 
-def test_eval_prints_precision_recall_f1_per_label(tmp_path: Path) -> None:
+def test_every_task_of_the_layer_can_be_evaluated() -> None:
+    assert set(EVAL_TASKS) == set(TASK_LABELS)
+
+
+def test_eval_prints_precision_recall_f1_per_label(tmp_path: Path, run: Callable[..., tuple[int, str, str]]) -> None:
     path = _write(tmp_path / "mine.jsonl", ROWS)
-    code, out, err = _run(str(path), "--task", "crisis")
+    code, out, err = run(str(path), "--task", "crisis")
     assert code == 0, err
     assert "precision" in out and "recall" in out and "f1" in out
     assert "explicit_intent" in out and "none" in out
@@ -55,27 +69,27 @@ def test_eval_json_counts_the_rows(tmp_path: Path, capsys: pytest.CaptureFixture
     assert out["context_explicit_intent_recall"] == 1.0
 
 
-def test_eval_refuses_a_label_outside_the_task(tmp_path: Path) -> None:
+def test_eval_refuses_a_label_outside_the_task(tmp_path: Path, run: Callable[..., tuple[int, str, str]]) -> None:
     path = _write(tmp_path / "x.jsonl", [{"text": "hi", "label": "claim"}])
-    code, _, err = _run(str(path), "--task", "exit")
+    code, _, err = run(str(path), "--task", "exit")
     assert code == 2
     assert "x.jsonl:1" in err and "'claim'" in err
 
 
-def test_eval_needs_a_task(tmp_path: Path) -> None:
+def test_eval_needs_a_task(tmp_path: Path, run: Callable[..., tuple[int, str, str]]) -> None:
     path = _write(tmp_path / "rows.jsonl", ROWS)
-    code, _, err = _run(str(path))
+    code, _, err = run(str(path))
     assert code == 2 and "--task" in err
 
 
 @pytest.mark.parametrize("content", ["not json\n", '{"label": "none"}\n', '{"messages": [], "label": "none"}\n'])
-def test_eval_names_the_bad_line(tmp_path: Path, content: str) -> None:
+def test_eval_names_the_bad_line(tmp_path: Path, content: str, run: Callable[..., tuple[int, str, str]]) -> None:
     path = tmp_path / "exit.jsonl"
     path.write_text(content, encoding="utf-8")
-    code, _, err = _run(str(path))
+    code, _, err = run(str(path))
     assert code == 2 and "exit.jsonl:1" in err
 
 
-def test_eval_of_a_missing_file(tmp_path: Path) -> None:
-    code, _, err = _run(str(tmp_path / "crisis.jsonl"))
+def test_eval_of_a_missing_file(tmp_path: Path, run: Callable[..., tuple[int, str, str]]) -> None:
+    code, _, err = run(str(tmp_path / "crisis.jsonl"))
     assert code == 2 and "no such file" in err

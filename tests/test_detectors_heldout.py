@@ -291,9 +291,8 @@ def test_attachment_accepts_policy_phrases() -> None:
     assert attachment_signal("你是我的全世界", detector)
     assert attachment_signal("You are my world!", detector)
     assert not attachment_signal("你是我的全世界")
-    assert build_detectors({"dependence": {"signals": {"phrases": {"en": ["you are my world"]}}}}).attachment.detect(
-        "you are my world"
-    ).matched
+    policy = {"dependence": {"signals": {"attachment_phrases": {"en": ["you are my world"]}}}}
+    assert build_detectors(policy).attachment.detect("you are my world").matched
 
 
 SELF_HARM = _cases(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from middleware.detectors import (
+from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM
+from middleware.detectors.sentences import (
     SentenceBuffer,
     by_script,
     rewrite_claims,
     sentence_spans,
     split_sentences,
 )
-from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM
 
 
 @pytest.mark.parametrize(

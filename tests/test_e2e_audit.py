@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,9 @@ import httpx
 import openai
 import pytest
 
+from middleware.cli.main import main
 from tests.clockproxy import running_proxy, sdk
-from tests.conftest import APP_KEY, e2e_config
+from tests.conftest import APP_KEY, lean_config
 from tests.proxy import ProxyProcess
 from tests.services import require_postgres
 from tests.stubs import Script, StubProvider
@@ -33,7 +33,7 @@ def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (tmp / "policies").mkdir()
     env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY,
            "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR}
-    with ProxyProcess(tmp, e2e_config(stub.url, tmp), env) as p:  # type: ignore[attr-defined]
+    with ProxyProcess(tmp, lean_config(stub.url, tmp), env) as p:  # type: ignore[attr-defined]
         yield p
 
 
@@ -44,12 +44,32 @@ def events(proxy: ProxyProcess, **query: str) -> list[dict[str, Any]]:
     return data
 
 
-def candor(proxy: ProxyProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "adapters.main", *args, "--config", str(proxy.config_path)],
-                          capture_output=True, text=True, cwd=proxy.tmp, env=proxy.env, timeout=60)
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub: StubProvider) -> None:
+@pytest.fixture
+def candor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+    """The operator's ``candor`` command against a proxy's config, in process (with the proxy's environment
+    and working directory), as the entry point runs it."""
+    def run(proxy: ProxyProcess, *args: str) -> Ran:
+        for name, value in proxy.env.items():
+            if os.environ.get(name) != value:
+                monkeypatch.setenv(name, value)
+        monkeypatch.chdir(proxy.tmp)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            main([*args, "--config", str(proxy.config_path)])
+        out = capsys.readouterr()
+        return Ran(int(done.value.code or 0), out.out, out.err)
+    return run
+
+
+def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub: StubProvider,
+                                                      candor: Callable[..., Ran]) -> None:
     client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
     user = {"X-Candor-User": "audited-user"}
     ok = client.chat.completions.with_raw_response.create(model="companion", extra_headers=user,
@@ -92,7 +112,7 @@ def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub:
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_erasure_destroys_content_and_verify_still_passes(proxy: ProxyProcess) -> None:
+def test_erasure_destroys_content_and_verify_still_passes(proxy: ProxyProcess, candor: Callable[..., Ran]) -> None:
     client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
     client.chat.completions.create(model="candor-demo", extra_headers={"X-Candor-User": "forget-me"},
                                    messages=[{"role": "user", "content": "my secret diary"}])

@@ -69,7 +69,7 @@ def test_fail_open_keeps_answering_through_a_database_outage(tmp_path: Path) -> 
             assert all(send(i)[0] == 200 for i in range(10))   # users 0..9 seen (their profiles cached)
             relay.cut()
             with ThreadPoolExecutor(max_workers=4) as pool:
-                during = list(pool.map(send, range(300)))   # users 10..19 were never read: default applies
+                during = list(pool.map(send, range(150)))   # users 10..19 were never read: default applies
             answered = [r for r in during if r[0] == 200]
             assert len(answered) >= 0.99 * len(during), {r[0] for r in during}
             closed = send(0, "k-closed")

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +14,7 @@ import httpx
 import openai
 import pytest
 
+from middleware.cli.main import main
 from tests.clockproxy import running_proxy, sdk
 from tests.proxy import ProxyProcess
 from tests.services import require_postgres
@@ -30,7 +29,15 @@ def _config(stub: StubProvider, tmp: Path) -> dict[str, object]:
             "audit": {"url": f"sqlite:///{tmp}/audit.db", "key_dir": str(tmp / "keys")}}
 
 
-def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Path, stub: StubProvider) -> None:
+def _candor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    return int(done.value.code or 0), capsys.readouterr().out
+
+
+def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Path, stub: StubProvider,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     stub.push(Script(text="one two three four five six seven eight nine ten", chunk_delay=0.5))
     env = {"STUB_KEY": "sk", "APP_KEY": "k-app"}
     proxy = ProxyProcess(tmp_path, _config(stub, tmp_path), env).start(timeout=90)
@@ -50,24 +57,23 @@ def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Pa
             proxy.proc.wait()
     finally:
         proxy.stop()
-    out = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "report", "--format", "json",
-                          "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
-                         env={**os.environ, **env}, timeout=60)
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
+    # the operator's commands, in process (as the ``candor`` entry point runs them)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    config = str(proxy.config_path)
+    code, out = _candor(capsys, "audit", "report", "--format", "json", "--config", config)
+    assert code == 0, out
+    report = json.loads(out)
     assert report["streams"]["begun"] == 1 and report["streams"]["begun_not_finished"] == 1
     (begin_id,) = report["streams"]["unfinished_event_ids"]
-    exported = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "export", "--kind", "stream_begin",
-                               "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
-                              env={**os.environ, **env}, timeout=60)
-    (begin,) = [json.loads(line) for line in exported.stdout.splitlines()]
+    code, out = _candor(capsys, "audit", "export", "--kind", "stream_begin", "--config", config)
+    (begin,) = [json.loads(line) for line in out.splitlines()]
     assert begin["event_id"] == begin_id
     assert begin["decisions"][0]["detail"]["exchange_event_id"] == event_id
-    verified = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "verify",
-                               "--config", str(proxy.config_path)], capture_output=True, text=True, cwd=tmp_path,
-                              env={**os.environ, **env}, timeout=60)
-    assert verified.returncode == 0, verified.stdout   # intact, and it says the crashed stream's tail is unsigned
-    assert "no signature covers" in verified.stdout
+    code, out = _candor(capsys, "audit", "verify", "--config", config)
+    assert code == 0, out   # intact, and it says the crashed stream's tail is unsigned
+    assert "no signature covers" in out
 
 
 async def _sql(dsn: str, schema: str, statement: str) -> None:

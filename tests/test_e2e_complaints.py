@@ -7,15 +7,14 @@ overdue ones; bad requests get clear errors in the OpenAI shape."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 from typing import Any
 
 import httpx
 import openai
+import pytest
 
+from middleware.cli.main import main
 from tests.clockproxy import sdk
 from tests.stubs import Script, StubProvider
 from tests.vulnerable_support import ADMIN, AUDITOR, KEY, admin, ask, client, events, proxy
@@ -101,25 +100,33 @@ def test_the_openai_sdk_can_file_a_complaint(proxy: Any) -> None:
         raise AssertionError("a bad category must be refused")
 
 
-def test_the_audit_report_counts_open_and_overdue_complaints(proxy: Any, tmp_path: Any) -> None:
+def test_the_audit_report_counts_open_and_overdue_complaints(proxy: Any, tmp_path: Any,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     server, _ = proxy
+    monkeypatch.chdir(tmp_path)
+
+    def candor(*args: str) -> tuple[int, str]:   # the operator's command, in process
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+        return int(done.value.code or 0), capsys.readouterr().out
+
     ids = [file(server, {"user": f"r{i}", "category": "content", "text": "bad reply"}).json()["id"] for i in range(3)]
     assert admin(server, "POST", f"/admin/complaints/{ids[0]}/resolve", {"resolution": "fixed"}).status_code == 200
 
     def report(until: str) -> dict[str, Any]:
         out = tmp_path / f"report-{until}.json"
-        subprocess.run([sys.executable, "-m", "adapters.main", "audit", "report", "--config",
-                        str(tmp_path / "candor.yaml"), "--format", "json", "--until", until, "--out", str(out)],
-                       check=True, env={**os.environ}, cwd=tmp_path, capture_output=True)
+        assert candor("audit", "report", "--config", str(tmp_path / "candor.yaml"), "--format", "json",
+                      "--until", until, "--out", str(out))[0] == 0
         data: dict[str, Any] = json.loads(out.read_text())["complaints"]
         return data
 
     now = report("2099-01-01")          # far past every due date: the two still open are overdue by then
     assert (now["received"], now["resolved"], now["open"], now["overdue"]) == (3, 1, 2, 2)
     assert now["by_category"] == {"content": 3}
-    text = subprocess.run([sys.executable, "-m", "adapters.main", "audit", "report", "--config",
-                           str(tmp_path / "candor.yaml")], check=True, capture_output=True, cwd=tmp_path).stdout
-    assert "## Complaints (ANTH-COMPLAINT-1)" in text.decode() and "open: 2; overdue: 0" in text.decode()
+    code, text = candor("audit", "report", "--config", str(tmp_path / "candor.yaml"))
+    assert code == 0 and "## Complaints (ANTH-COMPLAINT-1)" in text and "open: 2; overdue: 0" in text
 
 
 def test_hostile_complaints_are_refused_and_the_proxy_stays_up(proxy: Any) -> None:

@@ -6,10 +6,9 @@ mutagen, miniaudio and ``candor label inspect``. Bad media is refused with 502/4
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -26,11 +25,12 @@ import pytest
 from mutagen.id3 import ID3
 from PIL import Image
 
+from middleware.cli.main import main
 from middleware.media import rhythm
 from tests.conftest import APP_KEY
 from tests.media_samples import encode, mp3_bytes, photo, png_with_upstream_label, wav_bytes
 from tests.media_stubs import MediaScript, MediaStub, build_media_stub
-from tests.proxy import ROOT, ProxyProcess
+from tests.proxy import ProxyProcess
 from tests.stubs import ServerThread
 
 ADMIN = "admin-key-media"
@@ -90,9 +90,10 @@ def client(proxy: ProxyProcess) -> openai.OpenAI:
 def inspect_cli(tmp: Path, data: bytes, name: str) -> tuple[int, dict[str, Any]]:
     path = tmp / name
     path.write_bytes(data)
-    done = subprocess.run([sys.executable, "-m", "adapters.main", "label", "inspect", str(path)],
-                          capture_output=True, cwd=ROOT, timeout=60)
-    return done.returncode, json.loads(done.stdout) if done.stdout else {}
+    out = io.StringIO()   # ``candor label inspect``, in process (as the entry point runs it)
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as done:
+        main(["label", "inspect", str(path)])
+    return int(done.value.code or 0), json.loads(out.getvalue()) if out.getvalue() else {}
 
 
 def xmp_label(im: Image.Image) -> dict[str, Any]:

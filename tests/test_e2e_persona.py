@@ -13,8 +13,8 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import APP_KEY, e2e_config
-from tests.proxy import ProxyProcess
+from tests.conftest import APP_KEY, lean_config
+from tests.proxy import ProxyProcess, started
 from tests.stubs import Script, StubProvider
 
 ADMIN = "admin-key-e2e"
@@ -27,11 +27,11 @@ def pair(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     tmp = tmp_path_factory.mktemp("persona")
     (tmp / "policies").mkdir()
     env = {"STUB_KEY": "sk-stub", "E2E_APP_KEY": APP_KEY, "CANDOR_ADMIN_KEY": ADMIN, "CANDOR_AUDITOR_KEY": AUDITOR}
-    cfg = e2e_config(stub.url, tmp)  # type: ignore[attr-defined]
+    cfg = lean_config(stub.url, tmp)  # type: ignore[attr-defined]
     a_dir, b_dir = tmp / "a", tmp / "b"
     a_dir.mkdir()
     b_dir.mkdir()
-    with ProxyProcess(a_dir, cfg, env) as a, ProxyProcess(b_dir, cfg, env) as b:
+    with started(ProxyProcess(a_dir, cfg, env), ProxyProcess(b_dir, cfg, env)) as (a, b):
         yield a, b
 
 

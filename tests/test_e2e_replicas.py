@@ -13,7 +13,7 @@ from typing import Any
 import openai
 
 from tests.conftest import APP_KEY
-from tests.proxy import ProxyProcess
+from tests.proxy import ProxyProcess, started
 from tests.services import require_redis
 from tests.stubs import StubProvider
 
@@ -49,7 +49,7 @@ def test_two_replicas_deliver_one_reminder(tmp_path: Path, stub: StubProvider) -
     stamps: list[float] = []
     sessions: set[str] = set()
     lock = threading.Lock()
-    with procs[0], procs[1]:
+    with started(*procs):   # the two start-ups overlap
         stop = time.monotonic() + 7.5
 
         def hammer(proxy: ProxyProcess) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from middleware.cli.main import main
+from middleware.config.deployment import CandorConfig
+from middleware.media.cli import producer_code
 from tests.media_samples import encode, mp3_bytes, photo, png_with_upstream_label, wav_bytes
 
 
@@ -70,3 +72,24 @@ def test_unreadable_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert _run(capsys, "label", "inspect", str(tmp_path / "missing.png"))[0] == 2
     code, _, err = _run(capsys, "label", "apply", str(junk), "--out", str(tmp_path / "o"))
     assert code == 2 and "not a PNG" in err and not (tmp_path / "o").exists()
+
+
+def test_the_producer_is_the_option_else_the_operator_else_candor() -> None:
+    assert producer_code(CandorConfig(), None) == "candor"
+    named = CandorConfig.model_validate({"operator": {"name": "Acme"}})
+    assert producer_code(named, None) == "Acme"
+    coded = CandorConfig.model_validate({"operator": {"name": "Acme", "code": "C-1"}})
+    assert producer_code(coded, None) == "C-1" and producer_code(coded, "P-9") == "P-9"
+    assert producer_code(object(), None) == "candor"
+
+
+def test_apply_refuses_a_label_text_the_font_cannot_draw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "a.png"
+    src.write_bytes(encode(photo(64, 64), "png"))
+    code, _, err = _run(capsys, "label", "apply", str(src), "--out", str(tmp_path / "b.png"), "--text", "AI \U0001F600")
+    assert code == 2 and "no glyphs" in err and not (tmp_path / "b.png").exists()
+
+
+def test_inspect_of_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "label", "inspect", str(tmp_path / "nope.png"))
+    assert code == 2 and "cannot read" in err

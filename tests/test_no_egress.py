@@ -82,7 +82,7 @@ def _serve_and_check(tmp_path: Path, stub: StubProvider, guard: GuardStub) -> No
                             cwd=Path(__file__).resolve().parents[1], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120   # LiteLLM and Guardrails import slowly on a busy machine
         while True:
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "probe died"
             try:

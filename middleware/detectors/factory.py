@@ -5,7 +5,8 @@ detectors take phrases from the policy. ``build_detectors`` accepts either a ``D
 or the policy as a plain mapping (e.g. ``policy.model_dump()``), from which it reads:
 
 - ``exit.keywords``: ``{"zh": [...], "en": [...]}``, added to the built-in exit phrases;
-- ``dependence.signals.phrases``: ``{"zh": [...], "en": [...]}``, added to the attachment phrases.
+- ``dependence.signals.attachment_phrases``: ``{"zh": [...], "en": [...]}``, added to the attachment phrases
+  (the policy schema's key, as ``rules.compile`` reads it).
 
 Phrases are routed by script, not by key, so any locale key works. Build once per policy load.
 """
@@ -50,7 +51,7 @@ class DetectorSettings:
         signals = dependence.get("signals") or {} if isinstance(dependence, Mapping) else {}
         return cls(
             exit_keywords=_phrases(exit_section.get("keywords") if isinstance(exit_section, Mapping) else None),
-            attachment_phrases=_phrases(signals.get("phrases") if isinstance(signals, Mapping) else None),
+            attachment_phrases=_phrases(signals.get("attachment_phrases") if isinstance(signals, Mapping) else None),
         )
 
 

@@ -1,8 +1,8 @@
 """The requirements catalogue: every requirement ID a policy may cite, with a plain-English summary.
 
-Embedded here (rather than parsed from ``docs/regulations.md``) because the docs are not shipped in the
-wheel, and because ``cites:`` must be checkable offline, at load time, by ``candor policy check``.
-Keep it in step with the catalogue document: same IDs, one line each.
+Embedded here (the repository has no separate catalogue document; ``candor policy explain`` prints these
+summaries) because ``cites:`` must be checkable offline, at load time, by ``candor policy check``.
+One line per requirement ID.
 """
 
 from __future__ import annotations

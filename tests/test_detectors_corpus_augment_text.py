@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from middleware.detectors.corpus import augment_text as aug
 
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 POSITIVE = {
@@ -21,17 +20,6 @@ POSITIVE = {
 }
 
 
-def _load() -> ModuleType:
-    # The corpus folder holds data, not a package; load the script from its file.
-    spec = importlib.util.spec_from_file_location("augment_text", CORPUS / "augment_text.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["augment_text"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-aug = _load()
 
 
 def _rows(task: str) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Median time per call of each detector on typical ~100-character messages.
 
-Run: ``python -m middleware.detectors.bench``. Prints microseconds per call (median of several
+Run: ``python -m bench.detectors_bench``. Prints microseconds per call (median of several
 timeit repeats, averaged over a mixed zh/en sample with and without hits). Budget: 50 µs each.
 """
 

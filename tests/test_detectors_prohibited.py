@@ -1,0 +1,34 @@
+"""ANTH-PROHIBIT-1 (middleware/detectors/prohibited.py): a topic word with an act that offers, teaches or
+procures it in the same sentence fires; news, prevention and a user's own story do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from middleware.detectors.prohibited import DEFAULT_PROHIBITED
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("教你怎么网赌包赢", "gambling"),
+    ("冰毒哪里能买到？", "drugs"),
+    ("How to make meth at home step by step", "drugs"),
+    ("Where can I buy cocaine?", "drugs"),
+])
+def test_topic_with_an_offering_act_fires_labelled_by_its_category(text: str, category: str) -> None:
+    d = DEFAULT_PROHIBITED.detect(text)
+    assert d.matched and d.label == category and d.rule.startswith(category + "_")
+
+
+@pytest.mark.parametrize("text", [
+    "我爸以前网赌，家里欠了很多钱。",
+    "The dangers of meth are well documented.",
+    "新闻里说警方破获了一起贩毒案。",
+    "How to make a cake step by step",
+])
+def test_topic_alone_or_act_alone_passes(text: str) -> None:
+    assert not DEFAULT_PROHIBITED.detect(text).matched
+
+
+def test_the_topic_and_the_act_must_share_a_sentence() -> None:
+    assert DEFAULT_PROHIBITED.detect("Where can I buy cocaine?").matched
+    assert not DEFAULT_PROHIBITED.detect("Cocaine ruined my uncle. Where can I buy a new phone?").matched
