@@ -21,6 +21,9 @@ UPSTREAM_LATENCY = Histogram("candor_upstream_first_byte_seconds",
 UPSTREAM_ERRORS = Counter("candor_upstream_errors_total", "Provider failures, by model and error code",
                           ["model", "code"])
 REFUSALS = Counter("candor_refusals_total", "Requests refused by a rule, by code", ["code"])
+OVERLOAD = Counter("candor_overload_total",
+                   "Requests answered 503 because a per-worker limit was reached (server_busy: server.max_in_flight; "
+                   "upstream_pool_exhausted: upstream.max_connections)", ["code"])
 PROTOCOL_ERRORS = Counter("candor_protocol_errors_total",
                           "Requests refused by the HTTP server before the app ran (malformed, head too large)",
                           ["code"])

@@ -15,13 +15,62 @@ import httpx
 import orjson
 from httpx_aiohttp import AiohttpTransport
 
+from middleware import metrics
+from middleware.config.deployment import UpstreamConfig
 from middleware.http.sse import SSEDecoder
 from middleware.pipeline.upstream import (
+    ModelRoute,
     UpstreamFailure,
     UpstreamRequest,
     UpstreamTimeout,
     failure_for_status,
 )
+
+
+class PoolExhausted(UpstreamFailure):
+    """Every upstream connection of this worker is in use: 503 with ``Retry-After``, never a silent wait."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, status=503, code="upstream_pool_exhausted")
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}
+
+
+class ConnectionSlots:
+    """At most ``limit`` upstream requests at once (a stream holds its slot to the end). A request past the
+    limit waits at most ``wait`` seconds for a slot (0: not at all), then raises :class:`PoolExhausted`."""
+
+    def __init__(self, limit: int, wait: float, retry_after: float) -> None:
+        self.limit = limit
+        self.wait = wait
+        self.retry_after = retry_after
+        self.in_use = 0
+        self.exhausted = 0      # requests turned away (also counted per model in the upstream-error metric)
+        self._sem = asyncio.Semaphore(limit)
+
+    async def acquire(self, route: ModelRoute) -> None:
+        if self._sem.locked():
+            if self.wait <= 0:
+                self._refuse(route)
+            try:
+                await asyncio.wait_for(self._sem.acquire(), self.wait)
+            except TimeoutError:
+                self._refuse(route)
+        else:
+            await self._sem.acquire()   # a free slot: returns at once
+        self.in_use += 1
+
+    def release(self) -> None:
+        self.in_use -= 1
+        self._sem.release()
+
+    def _refuse(self, route: ModelRoute) -> None:
+        self.exhausted += 1
+        metrics.OVERLOAD.labels("upstream_pool_exhausted").inc()
+        waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
+        raise PoolExhausted(
+            f"all {self.limit} upstream connections of this Candor worker are in use{waited} (model "
+            f"{route.name!r}); retry shortly. Operators: raise upstream.max_connections (or "
+            "upstream.pool_timeout) in candor.yaml, or add workers", self.retry_after)
 
 
 def _detail(body: bytes) -> str:
@@ -45,18 +94,44 @@ class OpenAICompatibleUpstream:
     cookie, auth, redirect and base-URL layers, which cost a fifth of the proxy's CPU per request in
     profiles. A client passed in (tests, custom TLS) is used through its full API instead."""
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, client: httpx.AsyncClient | None = None, *, pool: UpstreamConfig | None = None,
+                 retry_after: float = 1.0) -> None:
+        pool = pool or UpstreamConfig()
+        self.slots = ConnectionSlots(pool.max_connections, pool.pool_timeout, retry_after)
         self._transport: AiohttpTransport | None = None
         self._urls: dict[str, httpx.URL] = {}
         if client is None:
-            limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
+            # aiohttp's own limit is above ours: ``slots`` decides, so a request never queues silently in
+            # aiohttp's pool (it waits at most pool_timeout in ``slots``, then gets a 503)
+            limits = httpx.Limits(max_connections=pool.max_connections + 16,
+                                  keepalive_expiry=pool.keepalive_expiry)
             self._transport = AiohttpTransport(limits=limits)
             client = httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(60.0, connect=5.0),
                                        follow_redirects=False)
         self._client = client
 
     async def _send(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
-                    stream: bool) -> httpx.Response:
+                    stream: bool, route: ModelRoute) -> httpx.Response:
+        """One request on a connection slot: released here for a read body, by ``_close`` for a stream."""
+        await self.slots.acquire(route)
+        try:
+            response = await self._send_raw(url, headers, content, timeout, stream)
+        except BaseException:
+            self.slots.release()
+            raise
+        if not stream:
+            self.slots.release()
+        return response
+
+    async def _close(self, response: httpx.Response) -> None:
+        """Close a streamed response and give its connection slot back."""
+        try:
+            await response.aclose()
+        finally:
+            self.slots.release()
+
+    async def _send_raw(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
+                        stream: bool) -> httpx.Response:
         if self._transport is None:
             request = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
             return await self._client.send(request, stream=stream)
@@ -87,7 +162,7 @@ class OpenAICompatibleUpstream:
             headers["authorization"] = f"Bearer {route.api_key}"
         timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
         try:
-            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=False)
+            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=False, route=route)
         except httpx.TimeoutException as exc:
             if _is_connection_failure(exc):
                 raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}") from exc
@@ -118,7 +193,7 @@ class OpenAICompatibleUpstream:
         content = orjson.dumps(request.body)
         try:
             if not request.stream:
-                resp = await self._send(url, headers, content, timeout, stream=False)
+                resp = await self._send(url, headers, content, timeout, stream=False, route=route)
                 if resp.status_code >= 400:
                     raise failure_for_status(route, resp.status_code, _detail(resp.content))
                 try:
@@ -132,7 +207,7 @@ class OpenAICompatibleUpstream:
                 yield data
                 return
             headers["accept"] = "text/event-stream"
-            resp = await self._send(url, headers, content, timeout, stream=True)
+            resp = await self._send(url, headers, content, timeout, stream=True, route=route)
             try:
                 if resp.status_code >= 400:
                     await resp.aread()
@@ -161,7 +236,7 @@ class OpenAICompatibleUpstream:
                 raise UpstreamFailure(f"the provider for model {route.name!r} ended the stream without "
                                       "[DONE]: the reply may be incomplete")
             finally:
-                await resp.aclose()
+                await self._close(resp)
         except httpx.TimeoutException as exc:
             if _is_connection_failure(exc):
                 raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}: "
