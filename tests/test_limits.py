@@ -88,7 +88,7 @@ async def test_pool_timeout_waits_that_long_and_no_longer() -> None:
     slots = ConnectionSlots(1, 0.1, retry_after=1.0)
     await slots.acquire(ROUTE)
     started = time.perf_counter()
-    with pytest.raises(PoolExhausted, match="after waiting 0.1s"):
+    with pytest.raises(PoolExhausted, match=r"after waiting 0\.1s"):
         await slots.acquire(ROUTE)
     assert 0.08 <= time.perf_counter() - started < 1.0
     asyncio.get_running_loop().call_later(0.02, slots.release)
