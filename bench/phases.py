@@ -351,7 +351,7 @@ def run_state(settings: Settings, stub_port: int, workdir: Path, proxy_cpus: set
         setups: list[tuple[str, dict[str, Any]]] = [("Redis state, SQLite audit", {"state": {"url": redis.url}})]
         if db is not None:
             setups.append(("Redis state, PostgreSQL audit",
-                           {"state": {"url": redis.url}, "audit": {"url": db.url}}))
+                           {"state": {"url": redis.url}, "audit": {"url": db.url, "generate_keys": True}}))
         for i, (name, extra) in enumerate(setups):
             sub = workdir / f"state-{i}"
             sub.mkdir()

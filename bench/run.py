@@ -86,13 +86,16 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:
                 proxy.stop()
                 proxy = None
             if not settings.direct_only and settings.litellm:
-                report.litellm = run_litellm(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
+                with _phase(report, "LiteLLM side by side", log):
+                    report.litellm = run_litellm(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
             if not settings.direct_only and settings.workers:
                 log("workers: 1 and 2, nothing pinned")
-                report.workers = run_workers(settings, stub_port, workdir, log)
+                with _phase(report, "several workers", log):
+                    report.workers = run_workers(settings, stub_port, workdir, log)
             if not settings.direct_only and settings.state:
                 log("shared state: Redis, PostgreSQL")
-                report.state = run_state(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
+                with _phase(report, "shared state", log):
+                    report.state = run_state(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
         finally:
             if proxy is not None:
                 proxy.stop()
@@ -124,6 +127,17 @@ def run_extra(report: BenchReport, name: str, log: Callable[[str], None]) -> Non
         body = f"FAILED ({failure.splitlines()[0]}); see the run's output.\n\n{body}".rstrip()
         log(f"  {shown} failed: {failure}")
     report.extra_sections.append(f"## {extra.title}\n\n`{shown}`\n\n{body}")
+
+
+@contextlib.contextmanager
+def _phase(report: BenchReport, name: str, log: Callable[[str], None]) -> Iterator[None]:
+    """A phase that fails is reported (and makes the run exit 1); the other measurements are still written."""
+    try:
+        yield
+    except BenchError as e:
+        report.extra_failures.append(f"{name}: {e}")
+        report.extra_sections.append(f"## {name}\n\nFAILED: {str(e)[:1500]}")
+        log(f"  {name} failed: {e}")
 
 
 @contextlib.contextmanager
