@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 
 from middleware import metrics
 from middleware.config.deployment import UpstreamConfig
@@ -88,30 +88,36 @@ def _detail(body: bytes) -> str:
 
 
 class OpenAICompatibleUpstream:
-    """One pooled ``httpx.AsyncClient`` whose transport is aiohttp's connection pool (``httpx-aiohttp``).
+    """One pooled ``aiohttp.ClientSession`` per worker, sized by ``upstream`` in candor.yaml.
 
-    On the hot path requests go straight to the client's transport: a proxy needs none of the client's
-    cookie, auth, redirect and base-URL layers, which cost a fifth of the proxy's CPU per request in
-    profiles. A client passed in (tests, custom TLS) is used through its full API instead."""
+    On the hot path requests go straight to aiohttp: a proxy needs none of httpx's cookie, auth, redirect
+    and base-URL layers, nor its request and response objects around aiohttp's (those cost a fifth, then
+    a tenth, of the proxy's CPU per request in profiles). aiohttp's exceptions are mapped to httpx's
+    (``httpx-aiohttp``), so one set of handlers serves both paths. A ``client`` passed in (tests with
+    ``httpx.MockTransport``, custom TLS) is used through httpx's full API instead. Either way every request
+    holds one of ``upstream.max_connections`` slots (``ConnectionSlots``) while it runs."""
 
     def __init__(self, client: httpx.AsyncClient | None = None, *, pool: UpstreamConfig | None = None,
                  retry_after: float = 1.0) -> None:
         pool = pool or UpstreamConfig()
         self.slots = ConnectionSlots(pool.max_connections, pool.pool_timeout, retry_after)
-        self._transport: AiohttpTransport | None = None
-        self._urls: dict[str, httpx.URL] = {}
-        if client is None:
+        self._pool = pool
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._client = client   # None: aiohttp's pool, straight (see the class's docstring)
+
+    def _aiohttp(self) -> aiohttp.ClientSession:
+        if self._session is None:   # made in the running loop, on first use
             # aiohttp's own limit is above ours: ``slots`` decides, so a request never queues silently in
             # aiohttp's pool (it waits at most pool_timeout in ``slots``, then gets a 503)
-            limits = httpx.Limits(max_connections=pool.max_connections + 16,
-                                  keepalive_expiry=pool.keepalive_expiry)
-            self._transport = AiohttpTransport(limits=limits)
-            client = httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(60.0, connect=5.0),
-                                       follow_redirects=False)
-        self._client = client
+            connector = aiohttp.TCPConnector(limit=self._pool.max_connections + 16, limit_per_host=0,
+                                             keepalive_timeout=self._pool.keepalive_expiry,
+                                             ssl=httpx.create_ssl_context())
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        return self._session
 
     async def _send(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
-                    stream: bool, route: ModelRoute) -> httpx.Response:
+                    stream: bool, route: ModelRoute) -> _Reply | httpx.Response:
         """One request on a connection slot: released here for a read body, by ``_close`` for a stream."""
         await self.slots.acquire(route)
         try:
@@ -123,7 +129,7 @@ class OpenAICompatibleUpstream:
             self.slots.release()
         return response
 
-    async def _close(self, response: httpx.Response) -> None:
+    async def _close(self, response: _Reply | httpx.Response) -> None:
         """Close a streamed response and give its connection slot back."""
         try:
             await response.aclose()
@@ -131,25 +137,34 @@ class OpenAICompatibleUpstream:
             self.slots.release()
 
     async def _send_raw(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
-                        stream: bool) -> httpx.Response:
-        if self._transport is None:
+                        stream: bool) -> _Reply | httpx.Response:
+        if self._client is not None:
             request = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
             return await self._client.send(request, stream=stream)
-        parsed = self._urls.get(url)
-        if parsed is None:   # parse each provider URL once, not per request
-            parsed = self._urls[url] = httpx.URL(url)
-        request = httpx.Request("POST", parsed, content=content, headers=headers,
-                                extensions={"timeout": timeout.as_dict()})
-        response = await self._transport.handle_async_request(request)
-        if not stream:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        return response
+        key = (timeout.connect or 0.0, timeout.read or 0.0)
+        client_timeout = self._timeouts.get(key)
+        if client_timeout is None:   # one per (connect, read) pair, i.e. per configured model
+            client_timeout = self._timeouts[key] = aiohttp.ClientTimeout(sock_connect=timeout.connect,
+                                                                         sock_read=timeout.read)
+        # aiohttp directly: httpx's request and response objects around it cost a tenth of the proxy's CPU
+        # per request (bench/RESULTS.md); its exceptions are mapped to httpx's, which the callers handle
+        with map_aiohttp_exceptions():
+            response = await self._aiohttp().request(
+                "POST", url, data=content, headers=headers, timeout=client_timeout, allow_redirects=False,
+                compress=False)
+            reply = _Reply(response)
+            if not stream:
+                try:
+                    reply.content = await response.read()
+                finally:
+                    response.release()
+        return reply
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]:
         """``POST {api_base}/embeddings``, the body as the app sent it (model rewritten)."""
@@ -249,7 +264,41 @@ class OpenAICompatibleUpstream:
                                   f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
 
 
-async def _raw(resp: httpx.Response) -> AsyncIterator[bytes]:
+class _Reply:
+    """A provider's answer over aiohttp: the little of ``httpx.Response`` the adapter reads."""
+
+    __slots__ = ("_response", "content", "status_code")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status_code = response.status
+        self.content = b""
+
+    async def aread(self) -> bytes:
+        with map_aiohttp_exceptions():
+            self.content = await self._response.read()
+        return self.content
+
+    async def aclose(self) -> None:
+        """Back to the pool when read to the end; a reply cut short (the client left) closes its connection,
+        so the provider stops generating at once."""
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (identity encoding was asked for; aiohttp undoes the chunked framing)."""
+        with map_aiohttp_exceptions():
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+
+async def _raw(resp: _Reply | httpx.Response) -> AsyncIterator[bytes]:
+    if isinstance(resp, _Reply):
+        async for chunk in resp.chunks():
+            yield chunk
+        return
     stream = resp.stream
     if isinstance(stream, httpx.AsyncByteStream) and resp.headers.get("content-encoding", "identity") == "identity":
         async for chunk in stream:
