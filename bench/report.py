@@ -14,6 +14,8 @@ from bench.loadgen import LoadResult, Stats
 from bench.phases import LiteLLMPhase, LongStreamsPhase, StatePhase, WorkersPhase, long_ramp
 from bench.settings import REPO, Scenario, Settings
 
+ANALYSIS = REPO / "bench" / "ANALYSIS.md"
+
 
 @dataclass(frozen=True)
 class Target:
@@ -238,6 +240,10 @@ def render_markdown(r: BenchReport) -> str:
         lines += ["\n\n".join(r.profiles)]
     for extra in r.extra_sections:
         lines += ["", extra.rstrip()]
+    # the analysis written by hand after a run (goals met or missed, with causes; before/after of each
+    # change): kept across reruns, under a heading that says which run it read
+    if ANALYSIS.exists():
+        lines += ["", ANALYSIS.read_text().rstrip()]
     return "\n".join(lines) + "\n"
 
 
@@ -300,8 +306,8 @@ def _litellm_section(r: BenchReport) -> list[str]:
         return [*out, f"LiteLLM proxy not measured: {r.litellm.skipped}."]
     out += [f"The LiteLLM proxy {r.litellm.version} (`litellm --config ... --num_workers 1`, its own venv "
             "`bench/.litellm-venv`, no database, a master key), pinned like Candor, against the same stub "
-            "with the same load; Candor with every rule of its default policy on and the audit log in "
-            "SQLite, LiteLLM with none.", "",
+            f"with the same load (its latency runs: {r.litellm.requests:,} requests); Candor with every rule of "
+            "its default policy on and the audit log in SQLite, LiteLLM with none.", "",
             "| Scenario | Metric | Direct | Candor | LiteLLM | Candor added | LiteLLM added |",
             "|---|---|---:|---:|---:|---:|---:|"]
     for sc in r.settings.scenarios:
