@@ -202,25 +202,35 @@ def run_litellm(settings: Settings, stub_port: int, workdir: Path, proxy_cpus: s
 @dataclass
 class WorkersPhase:
     skipped: str = ""
-    results: dict[tuple[int, str], LoadResult] = field(default_factory=dict)   # (workers, scenario key)
+    # (setup, scenario key) -> result; setups: "1", "2" (memory state), "2r" (Redis state)
+    results: dict[tuple[str, str], LoadResult] = field(default_factory=dict)
+
+
+WORKER_SETUPS = (("1", 1, False), ("2", 2, False), ("2r", 2, True))
 
 
 def run_workers(settings: Settings, stub_port: int, workdir: Path, log: Callable[[str], None]) -> WorkersPhase:
-    """Throughput at 16 in flight with 1 and 2 workers, nothing pinned (two workers need both CPUs)."""
+    """Throughput at 16 in flight with 1 and 2 workers, nothing pinned (two workers need both CPUs). Two
+    workers run twice: with each worker's own session state in memory (what the second process adds by
+    itself; a user's clocks are then per worker, which a deployment must not do) and with the state in
+    Redis (what several workers need)."""
     phase = WorkersPhase()
     scenarios = [sc for sc in settings.scenarios if sc.timed]
     redis = PrivateRedis.start(workdir)
     try:
-        for workers in (1, 2):
-            sub = workdir / f"workers-{workers}"
+        for name, workers, shared in WORKER_SETUPS:
+            if shared and redis is None:
+                phase.skipped = "no redis-server on PATH: 2 workers with Redis state not measured"
+                continue
+            sub = workdir / f"workers-{name}"
             sub.mkdir()
-            # several workers share session clocks through Redis, as the README says they must
-            extra = {"state": {"url": redis.url}} if redis and workers > 1 else {}
+            extra = {"state": {"url": redis.url}} if shared and redis else {}
             proc, port, key = start_proxy(sub, stub_port, None, workers=workers, extra=extra)
             try:
                 for sc in scenarios:
-                    phase.results[(workers, sc.key)] = loadgen(settings, sc, port, key, PROXY_MODEL, sub, None)
-                    log(f"  {workers} worker(s) {phase.results[(workers, sc.key)].summary()}")
+                    phase.results[(name, sc.key)] = loadgen(settings, sc, port, key, PROXY_MODEL, sub, None)
+                    log(f"  {workers} worker(s){', Redis state' if shared else ''} "
+                        f"{phase.results[(name, sc.key)].summary()}")
             finally:
                 proc.stop()
     finally:

@@ -332,22 +332,28 @@ def _workers_section(r: BenchReport) -> list[str]:
     w = r.workers
     if w is None or not w.results:
         return []
-    keys = sorted({k for _, k in w.results}, key=lambda k: [sc.key for sc in r.settings.scenarios].index(k))
+    order = [sc.key for sc in r.settings.scenarios]
+    keys = sorted({k for _, k in w.results}, key=order.index)
     titles = {sc.key: sc.title for sc in r.settings.scenarios}
     out = ["", "## Several workers", "",
            "`candor serve --workers N`, nothing pinned (the proxy's workers, the stub and the load generator "
-           "share the machine's CPUs), same load; with 2 workers session state is in a Redis of the bench's "
-           "own, as several workers need.", "",
-           "| Scenario | 1 worker | 2 workers | Scaling |", "|---|---:|---:|---:|"]
+           "share the machine's CPUs), same load. Two workers run twice: each with its own session state in "
+           "memory (what the second process adds by itself; not a valid deployment, a user's clocks would "
+           "be per worker) and with the state in a Redis of the bench's own (what several workers need). "
+           "With several workers `prometheus_client` also runs in its multiprocess mode (files per process).",
+           "", "| Scenario | 1 worker | 2 workers, memory state | 2 workers, Redis state | Scaling (memory) |",
+           "|---|---:|---:|---:|---:|"]
+    if w.skipped:
+        out = [*out[:-3], f"({w.skipped})", *out[-3:]]
     for k in keys:
-        one, two = w.results.get((1, k)), w.results.get((2, k))
+        one, two, two_r = w.results.get(("1", k)), w.results.get(("2", k)), w.results.get(("2r", k))
         scale = f"{two.throughput / one.throughput:.2f}x" if one and two and one.throughput else "-"
-        out.append(f"| {titles[k]}: throughput | {_f(one.throughput if one else None, '{:,.0f}/s')} | "
-                   f"{_f(two.throughput if two else None, '{:,.0f}/s')} | {scale} |")
+        tp = [_f(x.throughput if x else None, "{:,.0f}/s") for x in (one, two, two_r)]
+        out.append(f"| {titles[k]}: throughput | {' | '.join(tp)} | {scale} |")
         for q in ("p50", "p99"):
-            a = getattr(one.latency_ms, q) if one and one.latency_ms else None
-            b = getattr(two.latency_ms, q) if two and two.latency_ms else None
-            out.append(f"| {titles[k]}: latency {q} | {_f(a, '{:.3f} ms')} | {_f(b, '{:.3f} ms')} | |")
+            vals = [_f(getattr(x.latency_ms, q) if x and x.latency_ms else None, "{:.3f} ms")
+                    for x in (one, two, two_r)]
+            out.append(f"| {titles[k]}: latency {q} | {' | '.join(vals)} | |")
     return out
 
 
