@@ -67,6 +67,8 @@ class BenchReport:
     load_before: str = field(default_factory=lambda: load_average())
     finished: str = field(
         default_factory=lambda: datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    # the code measured: taken when the run starts (a commit made while it runs is not what it measured)
+    commit: str = field(default_factory=lambda: machine()["Candor commit"])
 
     def _added(self, key: str, which: str, q: str) -> float | None:
         d, p = self.direct.get(key), self.proxy.get(key)
@@ -186,10 +188,10 @@ def render_markdown(r: BenchReport) -> str:
     pin = (f"proxy pinned to CPU {sorted(r.proxy_cpus)}, stub and load generator to CPU "
            f"{sorted(r.other_cpus or [])}" if r.proxy_cpus else "no CPU pinning")
     lines = ["# Candor benchmark results", "",
-             "Regenerate with `python -m bench` (about four minutes; `--profile` adds one); this file is rewritten "
-             "by each run.", "",
+             "Regenerate with `python -m bench` (under ten minutes on a quiet machine; `--quick` for a smoke run; "
+             "`--profile` adds py-spy profiles); this file is rewritten by each run.", "",
              "| | |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in machine().items()]
+    lines += [f"| {k} | {r.commit if k == 'Candor commit' else v} |" for k, v in machine().items()]
     lines += [f"| Load average before the run (1, 5, 15 min) | {r.load_before} |",
               f"| Date | {r.finished} |", f"| Command | `{s.command}` |", f"| Placement | {pin} |",
               f"| Load | latency: {s.requests:,} requests after {s.warmup:,} warm-up; throughput: "
