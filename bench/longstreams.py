@@ -6,10 +6,11 @@ every ``interval`` seconds (``bench.stub_upstream --chunk-delay``). It records w
 content arrives and reports, over every stream:
 
 - completed streams (``data: [DONE]`` received, HTTP 200) and failed ones, by reason;
-- the gaps between successive content events of a stream, after its first (p50/p99/max): run once
+- the gaps between successive content events of a stream from its second on (p50/p99/max): run once
   straight at the stub and once through the proxy, the difference at p99 is the delay the proxy adds
-  between chunks. The first content event is left out: a guarded reply holds back its first sentence
-  (time to first token, reported on its own);
+  between chunks. The first gap is left out: through the proxy the first event is its opening (notices,
+  label) and the first sentence follows one interval later by design (time to first token, reported
+  on its own);
 - stalled streams: a gap longer than ``stall`` seconds (default 2 x interval), or not complete in time.
 
     python -m bench.longstreams --port 9100 --api-key sk-stub --model stub-model --streams 1000 \
@@ -130,7 +131,7 @@ class LongStreamsResult:
     ramp_s: float
     stall_s: float
     wall_s: float                    # first start to last end
-    gaps_ms: Stats | None            # between successive content events of a stream, after the first
+    gaps_ms: Stats | None            # between successive content events of a stream, from the second on
     ttft_ms: Stats | None            # request sent to first content event
     chunks_per_stream: Stats | None  # content events per completed stream (in "ms" units: counts)
     stalled: int                     # streams not complete, or with a gap over stall_s
@@ -211,7 +212,10 @@ async def run_long_streams(target: Target, streams: int, interval: float, ramp: 
         completed += 1
         if p.times:
             ttft.append(p.times[0] - p.start)
-        mine = [b - a for a, b in zip(p.times, p.times[1:], strict=False)]
+        # from the second content event on: the proxy's first event is its opening (notices, label), sent
+        # with the provider's first chunk, and its first sentence goes out with the delta after it, so the
+        # first gap is two intervals by design (it is in the time to first token instead)
+        mine = [b - a for a, b in zip(p.times[1:], p.times[2:], strict=False)]
         gaps.extend(mine)
         counts.append(len(p.times) / 1000.0)   # Stats multiplies by 1000 (it is made for seconds)
         if any(g > stall for g in mine):

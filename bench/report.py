@@ -267,11 +267,11 @@ def _long_section(r: BenchReport) -> list[str]:
            f"every {s.long_interval:g} s, {s.long_chunks} chunks each, each chunk a whole sentence (the guards "
            "release text by sentence: with chunks that end mid-sentence the gaps would measure where the model "
            "ends its sentences, not the proxy). A gap is the time between two successive "
-           "content events of one stream after its first; a stream stalls when a gap exceeds "
+           "content events of one stream, from its second on (through the proxy the first is its opening with "
+           "the notices, sent with the provider's first chunk); a stream stalls when a gap exceeds "
            f"{2 * s.long_interval:g} s or it does not end with `data: [DONE]`. Added = proxy - direct at the "
            "same percentile. Through the proxy each sentence goes out with the delta after it (the guards check "
-           "it whole), so time to first token is one interval later by design and the first content event "
-           "carries the policy's notices.", "",
+           "it whole): every sentence one interval later than direct, the gaps between them unchanged.", "",
            "| Measure | Direct | Proxy | Added |", "|---|---:|---:|---:|"]
 
     def row(name: str, dv: str, pv: str, added: str = "") -> None:
