@@ -22,6 +22,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bench.longstreams import raise_nofile
+from bench.phases import long_streams, run_litellm, run_long_streams, run_state, run_workers, start_long_stub
 from bench.procs import BenchError, Proc, Profiler, RssSampler, cpu_split
 from bench.report import BenchReport, render_markdown
 from bench.servers import loadgen, probe_policy, start_proxy, start_stub, stub_requests
@@ -34,11 +36,15 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:
     with _workdir() as workdir:
         stub, stub_port = start_stub(workdir, settings.chunks, other_cpus)
         proxy: Proc | None = None
+        long_stub: Proc | None = None
+        long_port: int | None = None
         try:
             log(f"stub upstream on port {stub_port}")
+            if settings.long_streams > 0:
+                long_stub, long_port = start_long_stub(workdir, settings, other_cpus)
             sampler = None
             if not settings.direct_only:
-                proxy, proxy_port, app_key = start_proxy(workdir, stub_port, proxy_cpus)
+                proxy, proxy_port, app_key = start_proxy(workdir, stub_port, proxy_cpus, long_stub_port=long_port)
                 sampler = RssSampler(proxy.pid, proxy_port)
                 sampler.sample()
                 report.rss_idle_mb = sampler.worker_peak_mb()
@@ -67,9 +73,34 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:
                 report.rss_peak_mb = sampler.worker_peak_mb()
                 report.rss_pid_note = ("the process serving the connections" if sampler.worker is not None
                                        else "largest process of the proxy's tree")
+            if long_port is not None:
+                log(f"long streams: {settings.long_streams} at once, a chunk every {settings.long_interval:g} s, "
+                    f"{settings.long_chunks} chunks")
+                if proxy is None:
+                    report.long.direct = long_streams(settings, long_port, STUB_KEY, STUB_MODEL, workdir, other_cpus)
+                    log(f"  long streams direct  {report.long.direct.summary()}")
+                else:
+                    report.long = run_long_streams(settings, long_port, proxy.pid, proxy_port, app_key, workdir,
+                                                   other_cpus, log)
+            if proxy is not None:
+                proxy.stop()
+                proxy = None
+            if not settings.direct_only and settings.litellm:
+                with _phase(report, "LiteLLM side by side", log):
+                    report.litellm = run_litellm(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
+            if not settings.direct_only and settings.workers:
+                log("workers: 1 and 2, nothing pinned")
+                with _phase(report, "several workers", log):
+                    report.workers = run_workers(settings, stub_port, workdir, log)
+            if not settings.direct_only and settings.state:
+                log("shared state: Redis, PostgreSQL")
+                with _phase(report, "shared state", log):
+                    report.state = run_state(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
         finally:
             if proxy is not None:
                 proxy.stop()
+            if long_stub is not None:
+                long_stub.stop()
             stub.stop()
     for name in settings.extras:
         run_extra(report, name, log)
@@ -99,6 +130,17 @@ def run_extra(report: BenchReport, name: str, log: Callable[[str], None]) -> Non
 
 
 @contextlib.contextmanager
+def _phase(report: BenchReport, name: str, log: Callable[[str], None]) -> Iterator[None]:
+    """A phase that fails is reported (and makes the run exit 1); the other measurements are still written."""
+    try:
+        yield
+    except BenchError as e:
+        report.extra_failures.append(f"{name}: {e}")
+        report.extra_sections.append(f"## {name}\n\nFAILED: {str(e)[:1500]}")
+        log(f"  {name} failed: {e}")
+
+
+@contextlib.contextmanager
 def _workdir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="candor-bench-"))
     keep = os.environ.get("CANDOR_BENCH_KEEP") == "1"   # keep logs and config to look at afterwards
@@ -125,6 +167,17 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     ap.add_argument("--no-write", action="store_true", help="print the report; leave bench/RESULTS.md alone")
     ap.add_argument("--profile", action="store_true", help="add a py-spy profile of the proxy under load")
     ap.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
+    ap.add_argument("--long-streams", type=int, help="streams held open at once in the long-streams phase "
+                    "(default 1000, --quick 200; 0 skips it)")
+    ap.add_argument("--long-interval", type=float, default=0.4, help="seconds between chunks of a long stream")
+    ap.add_argument("--long-chunks", type=int, default=20, help="content chunks per long stream")
+    ap.add_argument("--long-ramp", type=float, help="seconds over which the long streams start (default: half "
+                    "a stream's length, so all are open at once for the other half)")
+    ap.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM proxy side by side")
+    ap.add_argument("--no-litellm-install", action="store_true",
+                    help="use bench/.litellm-venv only if it exists (never pip install)")
+    ap.add_argument("--no-workers", action="store_true", help="skip the 1-vs-2-workers phase")
+    ap.add_argument("--no-state", action="store_true", help="skip the Redis / PostgreSQL shared-state phase")
     ap.add_argument("--no-extras", action="store_true",
                     help=f"skip the extra sections ({', '.join(EXTRA_SECTIONS)}) unless named with --with-NAME")
     for name, extra in EXTRA_SECTIONS.items():
@@ -135,8 +188,16 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     s = Settings(chunks=args.chunks, pin=not args.no_pin, direct_only=args.direct_only, quick=args.quick,
                  profile=args.profile,
                  command=shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])]))
+    s.long_streams = 1000
     if args.quick:
         s.requests, s.warmup, s.duration, s.warmup_seconds = 200, 20, 1.0, 0.3
+        s.long_streams = 200
+        args.long_chunks = 10 if args.long_chunks == 20 else args.long_chunks
+    if args.long_streams is not None:
+        s.long_streams = args.long_streams
+    s.long_interval, s.long_chunks, s.long_ramp = args.long_interval, args.long_chunks, args.long_ramp
+    s.litellm, s.litellm_install = not args.no_litellm, not args.no_litellm_install
+    s.workers, s.state = not args.no_workers, not args.no_state
     s.requests = args.requests or s.requests
     s.warmup = args.warmup if args.warmup is not None else s.warmup
     s.duration = args.duration or s.duration
@@ -156,6 +217,8 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
 
 def main(argv: list[str] | None = None) -> int:
     settings, args = parse_args(argv)
+    # the long streams hold a socket each in the load generator, the proxy and the stub: children inherit
+    raise_nofile(65536)
     try:
         report = run(settings, log=lambda m: print(m, file=sys.stderr, flush=True))
     except BenchError as e:

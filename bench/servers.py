@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,22 +29,25 @@ def start_stub(workdir: Path, chunks: int, cpus: set[int] | None) -> tuple[Proc,
     return proc, port
 
 
-def proxy_command(config: Path) -> list[str]:
+def proxy_command(config: Path, workers: int = 1) -> list[str]:
     script = Path(sys.executable).parent / "candor"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "adapters.main"]
-    return [*base, "serve", "--config", str(config), "--workers", "1"]
+    return [*base, "serve", "--config", str(config), "--workers", str(workers)]
 
 
-def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_policy: str | None = None) -> Path:
+def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_policy: str | None = None,
+                       long_stub_port: int | None = None, extra: dict[str, Any] | None = None) -> Path:
     """``candor.yaml`` for the bench; ``app_policy``: the app's policy id (default: Candor's default). Policy
-    files already in ``workdir/policies`` (an operator's own) stay beside the repository's packs."""
+    files already in ``workdir/policies`` (an operator's own) stay beside the repository's packs.
+    ``long_stub_port``: also model ``bench-long`` at the long-streams stub; ``extra``: sections to set
+    (``state``, ``audit``, ...)."""
     # the repository's packs, copied so that the bench runs today's policies whatever the loader's
     # fallbacks, and a policy reload or test file in the tree cannot touch a running bench
     policies = workdir / "policies"
     if (REPO / "policies").is_dir():
         shutil.copytree(REPO / "policies", policies, dirs_exist_ok=True)
     policies.mkdir(exist_ok=True)
-    config = {
+    config: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": proxy_port},
         "models": [{"name": PROXY_MODEL, "target": f"openai/{STUB_MODEL}",
                     "api_base": f"http://127.0.0.1:{stub_port}/v1", "api_key_env": "BENCH_UPSTREAM_KEY"}],
@@ -51,6 +55,11 @@ def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_polic
         "policies_dir": str(policies),
         "audit": {"url": f"sqlite:///{workdir / 'audit.db'}"},
     }
+    if long_stub_port is not None:
+        config["models"].append({"name": "bench-long", "target": f"openai/{STUB_MODEL}",
+                                 "api_base": f"http://127.0.0.1:{long_stub_port}/v1",
+                                 "api_key_env": "BENCH_UPSTREAM_KEY"})
+    config.update(extra or {})
     path = workdir / "candor.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -58,17 +67,18 @@ def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_polic
 
 def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
                 argv: list[str] | None = None, timeout: float = 60,
-                app_policy: str | None = None) -> tuple[Proc, int, str]:
+                app_policy: str | None = None, long_stub_port: int | None = None, workers: int = 1,
+                extra: dict[str, Any] | None = None) -> tuple[Proc, int, str]:
     """Start the proxy and wait for ``GET /healthz``; raises BenchError with its log tail if it fails."""
     port = free_port()
-    config = write_proxy_config(workdir, stub_port, port, app_policy)
+    config = write_proxy_config(workdir, stub_port, port, app_policy, long_stub_port, extra)
     app_key = "bench-" + secrets.token_urlsafe(24)
     # CANDOR_* variables from the caller's shell would override the bench's config
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     env.update(BENCH_UPSTREAM_KEY=STUB_KEY, BENCH_APP_KEY=app_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
                PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p))
     try:
-        proc = Proc("proxy", argv or proxy_command(config), workdir / "proxy.log", env=env, cpus=cpus,
+        proc = Proc("proxy", argv or proxy_command(config, workers), workdir / "proxy.log", env=env, cpus=cpus,
                     cwd=workdir)
     except OSError as e:
         raise BenchError(f"proxy could not be started: {e}") from e

@@ -76,4 +76,13 @@ class Settings:
     command: str = "python -m bench"
     quick: bool = False
     profile: bool = False
+    # issue 18's phases (bench/phases.py), after the short scenarios
+    long_streams: int = 1000        # streams held open at once (0: skip the phase)
+    long_interval: float = 0.4      # seconds between the upstream's chunks
+    long_chunks: int = 20           # content chunks per long stream
+    long_ramp: float | None = None  # seconds over which the starts are spread (default: half a stream's length)
+    litellm: bool = True            # the LiteLLM proxy side by side (its own venv, bench/.litellm-venv)
+    litellm_install: bool = True    # make that venv when it is missing
+    workers: bool = True            # 1 and 2 workers, 16 in flight
+    state: bool = True              # Redis state and PostgreSQL audit, 1 and 16 in flight
 

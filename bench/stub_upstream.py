@@ -39,6 +39,16 @@ _PIECES = (
     " afterwards, you", " sounded tired.", " Tell me everything", " when you're ready.",
 )
 
+# The same kind of reply where every piece is a whole sentence (``--sentences``): the proxy's guards release
+# text sentence by sentence, so with these pieces every chunk goes out as it comes, and the gaps between the
+# chunks a client receives measure the proxy, not where the model happened to end its sentences.
+_SENTENCES = (
+    "Hey, it's good to hear from you again.", " I remember you mentioned your trip.", " How did it go?",
+    " I hope you got some rest.", " You sounded tired yesterday.", " Tell me everything.",
+    " What was the best part?", " Did you try the food?", " That sounds lovely.", " I would like that too.",
+    " Take your time.", " I'm listening.", " What happens next?", " Sleep well tonight.",
+)
+
 _ID_PREFIX = b"chatcmpl-"
 _ID_WIDTH = 24  # hex digits after the prefix; fixed width keeps Content-Length and chunk sizes precomputable
 _ID_SENTINEL = _ID_PREFIX + b"#" * _ID_WIDTH
@@ -56,10 +66,12 @@ class StubOptions:
     chunk_delay: float = 0.0  # seconds before each content chunk; 0 sends the whole stream in one write
     api_key: str | None = None  # when set, requests must carry exactly this bearer key
     model: str = "stub-model"  # listed by GET /v1/models and used when a request names none
+    sentences: bool = False  # every chunk a whole sentence (see _SENTENCES)
 
 
-def content_pieces(chunks: int) -> list[str]:
-    return [_PIECES[i % len(_PIECES)] for i in range(chunks)]
+def content_pieces(chunks: int, sentences: bool = False) -> list[str]:
+    pieces = _SENTENCES if sentences else _PIECES
+    return [pieces[i % len(pieces)] for i in range(chunks)]
 
 
 def _dumps(obj: object) -> bytes:
@@ -149,7 +161,7 @@ class _Template:
 class StubState:
     def __init__(self, options: StubOptions) -> None:
         self.options = options
-        self.pieces = content_pieces(options.chunks)
+        self.pieces = content_pieces(options.chunks, options.sentences)
         self.templates: dict[tuple[bytes, bool, bool], _Template] = {}
         self.ids: Iterator[int] = itertools.count(random.getrandbits(4 * _ID_WIDTH - 8))
         self.requests = 0
@@ -168,8 +180,10 @@ class StubState:
                 events = stream_events(name, self.pieces, usage)
                 head = _head("200 OK", b"text/event-stream; charset=utf-8", None)
                 if self.options.chunk_delay > 0:
-                    # role chunk goes out with the headers; each content chunk after a delay
-                    parts = [head + events[0], *events[1:-1], events[-1] + b"0\r\n\r\n"]
+                    # role chunk goes out with the headers; each content chunk after a delay; the last
+                    # one with the finish chunk and [DONE], as a model ends its reply with its last token
+                    n = len(self.pieces)
+                    parts = [head + events[0], *events[1:n], b"".join(events[n:]) + b"0\r\n\r\n"]
                 else:
                     parts = [head + b"".join(events) + b"0\r\n\r\n"]
             else:
@@ -306,7 +320,8 @@ async def start_stub(options: StubOptions, host: str = "127.0.0.1", port: int = 
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    options = StubOptions(chunks=args.chunks, chunk_delay=args.chunk_delay, api_key=args.api_key)
+    options = StubOptions(chunks=args.chunks, chunk_delay=args.chunk_delay, api_key=args.api_key,
+                          sentences=args.sentences)
     server = await start_stub(options, args.host, args.port)
     port = server.sockets[0].getsockname()[1]
     print(f"stub upstream listening on http://{args.host}:{port}/v1", flush=True)
@@ -327,9 +342,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chunks", type=int, default=12, help="content chunks per streamed reply")
     ap.add_argument("--chunk-delay", type=float, default=0.0, help="seconds before each content chunk")
     ap.add_argument("--api-key", default=None, help="require exactly this bearer key (default: any)")
+    ap.add_argument("--sentences", action="store_true", help="every content chunk a whole sentence")
     args = ap.parse_args(argv)
     if args.chunks < 1:
         ap.error("--chunks must be at least 1")
+    from bench.longstreams import raise_nofile
+
+    raise_nofile(65536)   # one socket per stream held open: the long-streams scenario holds thousands
     uvloop.run(_serve(args))
 
 

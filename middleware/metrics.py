@@ -29,6 +29,9 @@ GUARD_LATENCY = Histogram("candor_guard_duration_seconds", "Time a guard model t
 GUARD_UNAVAILABLE = Counter("candor_guard_unavailable_total",
                             "Requests whose guard model did not answer usably, by what on_error did (local, refuse)",
                             ["on_error"])
+OVERLOAD = Counter("candor_overload_total",
+                   "Requests answered 503 because a per-worker limit was reached (server_busy: server.max_in_flight; "
+                   "upstream_pool_exhausted: upstream.max_connections)", ["code"])
 PROTOCOL_ERRORS = Counter("candor_protocol_errors_total",
                           "Requests refused by the HTTP server before the app ran (malformed, head too large)",
                           ["code"])

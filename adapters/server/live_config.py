@@ -39,7 +39,7 @@ from middleware.services import Services
 
 log = structlog.get_logger("candor.config")
 RELOADS = Counter("candor_config_reloads_total", "candor.yaml reloads by outcome", ["result"])
-_RESTART_ONLY = ("server", "state", "audit", "alerts", "admin", "policies_dir")
+_RESTART_ONLY = ("server", "state", "audit", "alerts", "admin", "policies_dir", "upstream")
 
 
 @dataclass
@@ -128,7 +128,7 @@ class ConfigReloader:
             upstreams.update({r.adapter: self._override for r in routes.values()})
         else:
             missing = {name: r for name, r in routes.items() if r.adapter not in upstreams}
-            upstreams.update(build_upstreams(missing))
+            upstreams.update(build_upstreams(missing, self.cfg))
         likeness = self._likeness()
         if likeness is not None and fresh.personas != old.personas:
             try:

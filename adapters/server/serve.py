@@ -118,14 +118,39 @@ def app_factory() -> CandorASGI:
     return build_app(cfg)
 
 
+def raise_fd_limit(needed: int) -> int:
+    """Raise this process's soft limit on open files towards ``needed`` (at most the hard limit); workers
+    inherit it. Each request in flight holds two sockets (the client's and the provider's), and the
+    common default soft limit (1,024) would refuse connections long before ``server.max_in_flight``.
+    Returns the soft limit now in force."""
+    try:
+        import resource
+    except ImportError:   # not on this platform
+        return needed
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            soft = want
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 def run(cfg: CandorConfig) -> None:
     from adapters.server.http_protocol import BoundedHttpToolsProtocol
 
     configure(cfg.server.log_level)
+    # client + provider socket per request, the listening backlog, and room for files and databases
+    fds = raise_fd_limit(2 * max(cfg.server.max_in_flight, cfg.upstream.max_connections) + cfg.server.backlog + 256)
+    if fds < 2 * cfg.server.max_in_flight:
+        print(f"  warning: the open-file limit is {fds}: fewer than 2 x server.max_in_flight "
+              f"({cfg.server.max_in_flight}); raise it (ulimit -n) or lower max_in_flight", flush=True)
     uvicorn.run(
         "adapters.server.serve:app_factory", factory=True,
         host=cfg.server.host, port=cfg.server.port, workers=cfg.server.workers,
         loop="uvloop", http=BoundedHttpToolsProtocol, lifespan="on",
         access_log=False, log_level="warning", server_header=False, date_header=False,
-        timeout_keep_alive=30, backlog=2048, proxy_headers=False,
+        timeout_keep_alive=max(1, round(cfg.server.keep_alive)), backlog=cfg.server.backlog, proxy_headers=False,
     )

@@ -13,15 +13,64 @@ from typing import Any
 import aiohttp
 import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import map_aiohttp_exceptions
 
+from middleware import metrics
+from middleware.config.deployment import UpstreamConfig
 from middleware.http.sse import SSEDecoder
 from middleware.pipeline.upstream import (
+    ModelRoute,
     UpstreamFailure,
     UpstreamRequest,
     UpstreamTimeout,
     failure_for_status,
 )
+
+
+class PoolExhausted(UpstreamFailure):
+    """Every upstream connection of this worker is in use: 503 with ``Retry-After``, never a silent wait."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, status=503, code="upstream_pool_exhausted")
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}
+
+
+class ConnectionSlots:
+    """At most ``limit`` upstream requests at once (a stream holds its slot to the end). A request past the
+    limit waits at most ``wait`` seconds for a slot (0: not at all), then raises :class:`PoolExhausted`."""
+
+    def __init__(self, limit: int, wait: float, retry_after: float) -> None:
+        self.limit = limit
+        self.wait = wait
+        self.retry_after = retry_after
+        self.in_use = 0
+        self.exhausted = 0      # requests turned away (also counted per model in the upstream-error metric)
+        self._sem = asyncio.Semaphore(limit)
+
+    async def acquire(self, route: ModelRoute) -> None:
+        if self._sem.locked():
+            if self.wait <= 0:
+                self._refuse(route)
+            try:
+                await asyncio.wait_for(self._sem.acquire(), self.wait)
+            except TimeoutError:
+                self._refuse(route)
+        else:
+            await self._sem.acquire()   # a free slot: returns at once
+        self.in_use += 1
+
+    def release(self) -> None:
+        self.in_use -= 1
+        self._sem.release()
+
+    def _refuse(self, route: ModelRoute) -> None:
+        self.exhausted += 1
+        metrics.OVERLOAD.labels("upstream_pool_exhausted").inc()
+        waited = f" after waiting {self.wait:g}s" if self.wait > 0 else ""
+        raise PoolExhausted(
+            f"all {self.limit} upstream connections of this Candor worker are in use{waited} (model "
+            f"{route.name!r}); retry shortly. Operators: raise upstream.max_connections (or "
+            "upstream.pool_timeout) in candor.yaml, or add workers", self.retry_after)
 
 
 def _detail(body: bytes) -> str:
@@ -39,42 +88,83 @@ def _detail(body: bytes) -> str:
 
 
 class OpenAICompatibleUpstream:
-    """One pooled ``httpx.AsyncClient`` whose transport is aiohttp's connection pool (``httpx-aiohttp``).
+    """One pooled ``aiohttp.ClientSession`` per worker, sized by ``upstream`` in candor.yaml.
 
-    On the hot path requests go straight to the client's transport: a proxy needs none of the client's
-    cookie, auth, redirect and base-URL layers, which cost a fifth of the proxy's CPU per request in
-    profiles. A client passed in (tests, custom TLS) is used through its full API instead."""
+    On the hot path requests go straight to aiohttp: a proxy needs none of httpx's cookie, auth, redirect
+    and base-URL layers, nor its request and response objects around aiohttp's (those cost a fifth, then
+    a tenth, of the proxy's CPU per request in profiles). aiohttp's exceptions are mapped to httpx's
+    (``httpx-aiohttp``), so one set of handlers serves both paths. A ``client`` passed in (tests with
+    ``httpx.MockTransport``, custom TLS) is used through httpx's full API instead. Either way every request
+    holds one of ``upstream.max_connections`` slots (``ConnectionSlots``) while it runs."""
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
-        self._transport: AiohttpTransport | None = None
-        self._urls: dict[str, httpx.URL] = {}
-        if client is None:
-            limits = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
-            self._transport = AiohttpTransport(limits=limits)
-            client = httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(60.0, connect=5.0),
-                                       follow_redirects=False)
-        self._client = client
+    def __init__(self, client: httpx.AsyncClient | None = None, *, pool: UpstreamConfig | None = None,
+                 retry_after: float = 1.0) -> None:
+        pool = pool or UpstreamConfig()
+        self.slots = ConnectionSlots(pool.max_connections, pool.pool_timeout, retry_after)
+        self._pool = pool
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._client = client   # None: aiohttp's pool, straight (see the class's docstring)
+
+    def _aiohttp(self) -> aiohttp.ClientSession:
+        if self._session is None:   # made in the running loop, on first use
+            # aiohttp's own limit is above ours: ``slots`` decides, so a request never queues silently in
+            # aiohttp's pool (it waits at most pool_timeout in ``slots``, then gets a 503)
+            connector = aiohttp.TCPConnector(limit=self._pool.max_connections + 16, limit_per_host=0,
+                                             keepalive_timeout=self._pool.keepalive_expiry,
+                                             ssl=httpx.create_ssl_context())
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        return self._session
 
     async def _send(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
-                    stream: bool) -> httpx.Response:
-        if self._transport is None:
-            request = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
-            return await self._client.send(request, stream=stream)
-        parsed = self._urls.get(url)
-        if parsed is None:   # parse each provider URL once, not per request
-            parsed = self._urls[url] = httpx.URL(url)
-        request = httpx.Request("POST", parsed, content=content, headers=headers,
-                                extensions={"timeout": timeout.as_dict()})
-        response = await self._transport.handle_async_request(request)
+                    stream: bool, route: ModelRoute) -> _Reply | httpx.Response:
+        """One request on a connection slot: released here for a read body, by ``_close`` for a stream."""
+        await self.slots.acquire(route)
+        try:
+            response = await self._send_raw(url, headers, content, timeout, stream)
+        except BaseException:
+            self.slots.release()
+            raise
         if not stream:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
+            self.slots.release()
         return response
 
+    async def _close(self, response: _Reply | httpx.Response) -> None:
+        """Close a streamed response and give its connection slot back."""
+        try:
+            await response.aclose()
+        finally:
+            self.slots.release()
+
+    async def _send_raw(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
+                        stream: bool) -> _Reply | httpx.Response:
+        if self._client is not None:
+            request = self._client.build_request("POST", url, content=content, headers=headers, timeout=timeout)
+            return await self._client.send(request, stream=stream)
+        key = (timeout.connect or 0.0, timeout.read or 0.0)
+        client_timeout = self._timeouts.get(key)
+        if client_timeout is None:   # one per (connect, read) pair, i.e. per configured model
+            client_timeout = self._timeouts[key] = aiohttp.ClientTimeout(sock_connect=timeout.connect,
+                                                                         sock_read=timeout.read)
+        # aiohttp directly: httpx's request and response objects around it cost a tenth of the proxy's CPU
+        # per request (bench/RESULTS.md); its exceptions are mapped to httpx's, which the callers handle
+        with map_aiohttp_exceptions():
+            response = await self._aiohttp().request(
+                "POST", url, data=content, headers=headers, timeout=client_timeout, allow_redirects=False,
+                compress=False)
+            reply = _Reply(response)
+            if not stream:
+                try:
+                    reply.content = await response.read()
+                finally:
+                    response.release()
+        return reply
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]:
         """``POST {api_base}/embeddings``, the body as the app sent it (model rewritten)."""
@@ -87,7 +177,7 @@ class OpenAICompatibleUpstream:
             headers["authorization"] = f"Bearer {route.api_key}"
         timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
         try:
-            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=False)
+            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=False, route=route)
         except httpx.TimeoutException as exc:
             if _is_connection_failure(exc):
                 raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}") from exc
@@ -117,7 +207,7 @@ class OpenAICompatibleUpstream:
             headers["authorization"] = f"Bearer {route.api_key}"
         timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
         try:
-            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=True)
+            resp = await self._send(url, headers, orjson.dumps(request.body), timeout, True, route)
             try:
                 body = bytearray()
                 async for raw in _raw(resp):
@@ -125,7 +215,7 @@ class OpenAICompatibleUpstream:
                     if len(body) > max_bytes:
                         raise UpstreamFailure(f"the guard {route.name!r} answered more than {max_bytes} bytes")
             finally:
-                await resp.aclose()
+                await self._close(resp)
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(f"the guard {route.name!r} did not answer in time") from exc
         except httpx.TransportError as exc:
@@ -152,7 +242,7 @@ class OpenAICompatibleUpstream:
         content = orjson.dumps(request.body)
         try:
             if not request.stream:
-                resp = await self._send(url, headers, content, timeout, stream=False)
+                resp = await self._send(url, headers, content, timeout, stream=False, route=route)
                 if resp.status_code >= 400:
                     raise failure_for_status(route, resp.status_code, _detail(resp.content))
                 try:
@@ -166,7 +256,7 @@ class OpenAICompatibleUpstream:
                 yield data
                 return
             headers["accept"] = "text/event-stream"
-            resp = await self._send(url, headers, content, timeout, stream=True)
+            resp = await self._send(url, headers, content, timeout, stream=True, route=route)
             try:
                 if resp.status_code >= 400:
                     await resp.aread()
@@ -195,7 +285,7 @@ class OpenAICompatibleUpstream:
                 raise UpstreamFailure(f"the provider for model {route.name!r} ended the stream without "
                                       "[DONE]: the reply may be incomplete")
             finally:
-                await resp.aclose()
+                await self._close(resp)
         except httpx.TimeoutException as exc:
             if _is_connection_failure(exc):
                 raise UpstreamFailure(f"could not reach the provider for model {route.name!r} at {url}: "
@@ -208,7 +298,42 @@ class OpenAICompatibleUpstream:
                                   f"{type(exc).__name__}: {exc or 'connection failed'}") from exc
 
 
-async def _raw(resp: httpx.Response) -> AsyncIterator[bytes]:
+class _Reply:
+    """A provider's answer over aiohttp: the little of ``httpx.Response`` the adapter reads."""
+
+    __slots__ = ("_response", "content", "headers", "status_code")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status_code = response.status
+        self.headers = response.headers   # case-insensitive, like httpx's
+        self.content = b""
+
+    async def aread(self) -> bytes:
+        with map_aiohttp_exceptions():
+            self.content = await self._response.read()
+        return self.content
+
+    async def aclose(self) -> None:
+        """Back to the pool when read to the end; a reply cut short (the client left) closes its connection,
+        so the provider stops generating at once."""
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (identity encoding was asked for; aiohttp undoes the chunked framing)."""
+        with map_aiohttp_exceptions():
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+
+async def _raw(resp: _Reply | httpx.Response) -> AsyncIterator[bytes]:
+    if isinstance(resp, _Reply):
+        async for chunk in resp.chunks():
+            yield chunk
+        return
     stream = resp.stream
     if isinstance(stream, httpx.AsyncByteStream) and resp.headers.get("content-encoding", "identity") == "identity":
         async for chunk in stream:

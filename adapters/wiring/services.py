@@ -109,7 +109,7 @@ def build_services(cfg: CandorConfig, *, upstream_override: Upstream | None = No
     routes = resolve_routes(cfg)
     upstreams: dict[str, Upstream] = (
         {r.adapter: upstream_override for r in routes.values()} if upstream_override is not None
-        else build_upstreams(routes))
+        else build_upstreams(routes, cfg))
     check_guards(registry, routes)
     rt = Runtime()
     holder: list[Pipeline] = []

@@ -32,6 +32,23 @@ class ServerConfig(_Section):
     workers: int = Field(1, ge=1, le=64)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # per worker: model requests being served at once (a stream counts until its last byte); past it a
+    # request is answered at once with 503 ``server_busy`` and ``Retry-After``, and recorded
+    max_in_flight: int = Field(2048, ge=1, le=1_000_000)
+    keep_alive: Duration = 30.0     # an idle client connection is closed after this
+    backlog: int = Field(2048, ge=1, le=65535)   # connections waiting to be accepted (the kernel caps it)
+    retry_after: Duration = 1.0     # the Retry-After of a 503 server_busy / upstream_pool_exhausted
+
+
+class UpstreamConfig(_Section):
+    """The pool of connections to the providers (one per worker, shared by every passthrough model).
+    Per-model ``timeout`` (read) and ``connect_timeout`` stay on each model."""
+
+    # connections open at once, per worker: a stream holds one for its whole length. Past it a request
+    # waits at most ``pool_timeout`` for one to free up, then gets 503 ``upstream_pool_exhausted``
+    max_connections: int = Field(2048, ge=1, le=1_000_000)
+    pool_timeout: Duration = 0.0    # 0: answer 503 at once when every connection is in use
+    keepalive_expiry: Duration = 30.0   # an idle pooled connection is closed after this
 
 
 class ModelConfig(_Section):
@@ -157,6 +174,7 @@ class CandorConfig(_Section):
     operator: OperatorConfig = Field(default_factory=OperatorConfig)
     personas: list[dict[str, Any]] = Field(default_factory=list)
     media: MediaConfig = Field(default_factory=MediaConfig)
+    upstream: UpstreamConfig = Field(default_factory=UpstreamConfig)
     # where the file came from (None: built-in defaults); relative paths resolve against it
     source: str | None = Field(default=None, exclude=True)
 
@@ -181,7 +199,7 @@ class CandorConfig(_Section):
         return self.source is None
 
 
-_SECTIONS = ("server", "state", "audit", "alerts", "admin", "operator", "media")
+_SECTIONS = ("server", "state", "audit", "alerts", "admin", "operator", "media", "upstream")
 _TOP_LEVEL = ("policies_dir",)
 _NOT_OVERRIDES = {"CANDOR_CONFIG", "CANDOR_REQUIRE_SERVICES", "CANDOR_DEV_APP_KEY"}
 

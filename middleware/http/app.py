@@ -125,6 +125,23 @@ class ChatEndpoint:
                         ) -> dict[str, Any]:
         return await collect_reply(self.pipeline, ex, rules, first, source)
 
+    async def busy(self, request: Request, limit: int, retry_after: float) -> Response:
+        """503 ``server_busy``: this worker already serves ``limit`` model requests. Answered at once
+        (no body read, no rule run) and recorded like any error; a request without a valid key gets its
+        401 as usual."""
+        metrics.OVERLOAD.labels("server_busy").inc()
+        err = CandorError(503, "server_busy",
+                          f"this Candor worker is already serving {limit} requests; retry shortly. Operators: "
+                          "raise server.max_in_flight in candor.yaml or add workers",
+                          headers={"Retry-After": str(max(1, round(retry_after)))})
+        app_id, policy_id = "-", self.s.default_policy
+        try:
+            app = self.s.keys.authenticate(request.headers.get("authorization"))
+            app_id, policy_id = app.id, app.policy
+        except CandorError as auth_err:
+            err = auth_err
+        return await self._refuse(err, None, app_id, policy_id, {}, source=client_host(request))
+
     async def _refuse(self, err: CandorError, ex: Exchange | None, app_id: str, policy_id: str,
                       body: dict[str, Any], source: str = "-") -> Response:
         return await refuse(self.pipeline, self.s.policies, self.s.default_policy, err, ex, app_id, policy_id,
@@ -236,19 +253,37 @@ class CandorASGI:
         self.app = app
         self.chat = chat
         self.state = app.state
+        server = chat.s.config.server
+        self.max_in_flight = server.max_in_flight
+        self.retry_after = server.retry_after
+        self.in_flight = 0   # model requests (POST /v1/...) being served by this worker, streams to their end
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions" and scope["method"] == "POST":
-            try:
-                response = await self.chat.handle(Request(scope, receive))
-            except Exception as exc:  # the handler answers every exception itself; this is the last net
-                await self.chat.record_crash(scope["path"], exc)
-                response = internal_error(scope["path"], exc)
-            await response(scope, receive, send)
-            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] != "POST" or not scope["path"].startswith("/v1/"):
+            await self._generic(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            await (await self.chat.busy(Request(scope, receive), self.max_in_flight, self.retry_after))(
+                scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            if scope["path"] == "/v1/chat/completions":
+                try:
+                    response = await self.chat.handle(Request(scope, receive))
+                except Exception as exc:  # the handler answers every exception itself; this is the last net
+                    await self.chat.record_crash(scope["path"], exc)
+                    response = internal_error(scope["path"], exc)
+                await response(scope, receive, send)
+            else:
+                await self._generic(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _generic(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracked(message: Message) -> None:
