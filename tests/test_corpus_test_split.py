@@ -113,3 +113,16 @@ def test_no_row_repeats_a_development_set_line() -> None:
         with dev.open(encoding="utf-8") as fh:
             dev_keys = {_key(json.loads(line)) for line in fh if line.strip()}
         assert [_all_text(r) for r in _rows(task) if _key(r) in dev_keys] == []
+
+
+@pytest.mark.parametrize("task", sorted(LABELS))
+def test_no_training_row_repeats_a_test_row(task: str) -> None:
+    # compared without case, spaces or punctuation, like the duplicates above; the last user turn is what is judged
+    def judged(row: dict[str, Any]) -> str:
+        text = row["messages"][-1]["content"] if "messages" in row else row["text"]
+        return re.sub(r"[\W_]+", "", str(text).lower())
+
+    held = {judged(r) for r in _rows(task)}
+    with (CORPUS / f"{task}.train.jsonl").open(encoding="utf-8") as fh:
+        training = [json.loads(line) for line in fh if line.strip()]
+    assert [r for r in training if judged(r) in held] == []

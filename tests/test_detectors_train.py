@@ -83,3 +83,12 @@ def test_a_validation_split_chooses_c_and_joins_the_final_fit(tmp_path: Path) ->
     assert report["validation_rows"] == 4 and report["rows"] == 28
     assert report["validation"]["exit"]["support"] == 2 and report["C"] in train.C_GRID
     assert ModelBank.load(out).models["exit"].kind == "softmax"
+
+
+def test_a_training_row_that_repeats_a_validation_row_is_dropped(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "exit.train.jsonl").write_text('{"text": "886!", "label": "exit"}\n'
+                                             '{"text": "bye now", "label": "exit"}\n')
+    (corpus / "exit.valid.jsonl").write_text('{"text": "886", "label": "exit"}\n')
+    assert [r.text for r in train.training_rows("exit", corpus, dev=None)] == ["bye now"]

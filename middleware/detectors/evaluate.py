@@ -94,10 +94,11 @@ def goal_lines(results: dict[str, TaskResult]) -> list[tuple[str, str, float | N
     return out
 
 
-def markdown(results: dict[str, TaskResult], layer: DetectionLayer, seconds: float) -> str:
-    lines = [f"Produced by `{COMMAND}` on the held-back test splits",
+def markdown(results: dict[str, TaskResult], layer: DetectionLayer, seconds: float, command: str = COMMAND,
+             tiers: str = "patterns + served models (layer.SERVED_MODELS)") -> str:
+    lines = [f"Produced by `{command}` on the held-back test splits",
              "(`middleware/detectors/corpus/*.test.jsonl`, written apart from the training corpus and never trained",
-             "on). Tiers: patterns + shipped models.", ""]
+             f"on). Tiers: {tiers}.", ""]
     lines += ["### Goals (issue 11)", "", "| task | measure | value | goal | met |", "|---|---|---|---|---|"]
     for task, what, value, goal, met in goal_lines(results):
         shown = "n/a" if value is None else f"{value:.3f}"
@@ -151,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     layer = DetectionLayer(models=ModelBank.load()) if args.all_models else default_layer()
     results = run(args.task or list(TASK_LABELS), args.corpus, args.split, layer)
-    text = markdown(results, layer, time.perf_counter() - start)
+    command = COMMAND + (" --all-models" if args.all_models else "")
+    tiers = "patterns + every shipped model" if args.all_models else "patterns + served models (layer.SERVED_MODELS)"
+    text = markdown(results, layer, time.perf_counter() - start, command, tiers)
     print(text)
     if args.write_docs:
         write_docs(text)

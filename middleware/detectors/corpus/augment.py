@@ -268,9 +268,10 @@ def main(argv: list[str]) -> int:
     path = Path(argv[1]) if len(argv) > 1 else DEFAULT_PATH
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     hand = [r for r in rows if r.get("source") == "handwritten"]
+    added = [r for r in rows if r.get("source") == "added"]   # hand-written later, kept, not augmented
     twins = augment(hand)
     path.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in hand + twins),
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in hand + twins + added),
         encoding="utf-8",
     )
     print(f"{len(hand)} handwritten + {len(twins)} augmented rows -> {path}")
