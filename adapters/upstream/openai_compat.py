@@ -169,13 +169,7 @@ class OpenAICompatibleUpstream:
     async def embeddings(self, request: UpstreamRequest) -> dict[str, Any]:
         """``POST {api_base}/embeddings``, the body as the app sent it (model rewritten)."""
         route = request.route
-        if not route.api_base:
-            raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
-        url = route.api_base.rstrip("/") + "/embeddings"
-        headers = {"content-type": "application/json", "accept-encoding": "identity"}
-        if route.api_key:
-            headers["authorization"] = f"Bearer {route.api_key}"
-        timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
+        url, headers, timeout = _target(route, "/embeddings")
         try:
             resp = await self._send(url, headers, orjson.dumps(request.body), timeout, stream=False, route=route)
         except httpx.TimeoutException as exc:
@@ -199,13 +193,8 @@ class OpenAICompatibleUpstream:
     async def classify(self, request: UpstreamRequest, path: str, max_bytes: int) -> Any:
         """One guard call: ``POST {api_base}{path}``; the answer must be JSON of at most ``max_bytes``."""
         route = request.route
-        if not route.api_base:
-            raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
-        url = route.api_base.rstrip("/") + path
-        headers = {"content-type": "application/json", "accept": "application/json", "accept-encoding": "identity"}
-        if route.api_key:
-            headers["authorization"] = f"Bearer {route.api_key}"
-        timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
+        url, headers, timeout = _target(route, path)
+        headers["accept"] = "application/json"
         try:
             resp = await self._send(url, headers, orjson.dumps(request.body), timeout, True, route)
             try:
@@ -232,13 +221,7 @@ class OpenAICompatibleUpstream:
 
     async def chat(self, request: UpstreamRequest) -> AsyncIterator[dict[str, Any] | list[dict[str, Any]]]:
         route = request.route
-        if not route.api_base:
-            raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
-        url = route.api_base.rstrip("/") + "/chat/completions"
-        headers = {"content-type": "application/json", "accept-encoding": "identity"}
-        if route.api_key:
-            headers["authorization"] = f"Bearer {route.api_key}"
-        timeout = httpx.Timeout(route.timeout, connect=route.connect_timeout)
+        url, headers, timeout = _target(route, "/chat/completions")
         content = orjson.dumps(request.body)
         try:
             if not request.stream:
@@ -327,6 +310,16 @@ class _Reply:
         with map_aiohttp_exceptions():
             async for chunk in self._response.content.iter_any():
                 yield chunk
+
+
+def _target(route: ModelRoute, path: str) -> tuple[str, dict[str, str], httpx.Timeout]:
+    """Where a call to ``path`` of the route's provider goes: URL, headers (the route's key) and timeouts."""
+    if not route.api_base:
+        raise UpstreamFailure(f"model {route.name!r} has no api_base: set it in candor.yaml")
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
+    if route.api_key:
+        headers["authorization"] = f"Bearer {route.api_key}"
+    return route.api_base.rstrip("/") + path, headers, httpx.Timeout(route.timeout, connect=route.connect_timeout)
 
 
 async def _raw(resp: _Reply | httpx.Response) -> AsyncIterator[bytes]:
