@@ -123,13 +123,7 @@ class _Conn:
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
-            conn = self._connect()
-            try:
-                return fn(conn)
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+            return _call(self._connect(), fn, self.path)
 
         return await asyncio.get_running_loop().run_in_executor(self.pool, call)
 
@@ -193,12 +187,7 @@ class _SharedReader:
             conn = shared.conn
             if conn is None:
                 raise StoreUnavailable(f"sqlite {self.path}: the connection could not be opened")
-            try:
-                return fn(conn)
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise StoreUnavailable(f"sqlite {self.path}: {exc}") from exc
+            return _call(conn, fn, self.path)
 
         return await asyncio.get_running_loop().run_in_executor(shared.executor, call)
 
@@ -521,3 +510,13 @@ def _append(c: sqlite3.Connection, events: Sequence[EventRow], contents: Sequenc
                   "WHERE stream = ? AND coalesce(cp_seq, -1) < ?",
                   (cp.seq, cp.hash, cp.sig, cp.key_id, cp.stream, cp.seq))
     c.execute("COMMIT")
+
+
+def _call(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], path: object) -> T:
+    """``fn`` on ``conn``; a database error rolls back the open transaction and becomes ``StoreUnavailable``."""
+    try:
+        return fn(conn)
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StoreUnavailable(f"sqlite {path}: {exc}") from exc
