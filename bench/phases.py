@@ -23,7 +23,7 @@ import yaml
 from bench.loadgen import LoadResult
 from bench.longstreams import LongStreamsResult
 from bench.procs import BenchError, Proc, RssSampler, free_port, wait_ready
-from bench.servers import loadgen, start_proxy, stub_requests
+from bench.servers import loadgen, run_to_end, start_proxy, stub_requests
 from bench.settings import PROXY_MODEL, REPO, STUB_KEY, STUB_MODEL, Settings
 
 LONG_MODEL = "bench-long"
@@ -50,13 +50,7 @@ def long_streams(settings: Settings, port: int, key: str, model: str, workdir: P
             "--timeout", str(max(60.0, settings.long_chunks * settings.long_interval * 4)),
             "--ramp", str(settings.long_ramp if settings.long_ramp is not None else long_ramp(settings))]
     out = workdir / f"longstreams-{model}.json"
-    proc = Proc("long streams", argv, out, cpus=cpus)
-    while proc.popen.poll() is None:
-        if during is not None:
-            during()
-        time.sleep(0.2)
-    proc.stop()
-    text = out.read_text(errors="replace")
+    text = run_to_end("long streams", argv, out, cpus, during)
     try:
         return LongStreamsResult.from_dict(json.loads(text.splitlines()[0]))
     except (IndexError, ValueError, TypeError) as e:

@@ -90,6 +90,18 @@ def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
     return proc, port, app_key
 
 
+def run_to_end(name: str, argv: list[str], out: Path, cpus: set[int] | None,
+               during: Callable[[], None] | None = None) -> str:
+    """Run a client process to its end (calling ``during`` every 0.2 s meanwhile) and return what it wrote."""
+    proc = Proc(name, argv, out, cpus=cpus)
+    while proc.popen.poll() is None:
+        if during is not None:
+            during()
+        time.sleep(0.2)
+    proc.stop()
+    return out.read_text(errors="replace")
+
+
 def loadgen(settings: Settings, sc: Scenario, port: int, key: str, model: str, workdir: Path,
             cpus: set[int] | None, during: Callable[[], None] | None = None) -> LoadResult:
     """Run one scenario in a load-generator process; ``during`` is called every 0.2 s while it runs."""
@@ -104,13 +116,7 @@ def loadgen(settings: Settings, sc: Scenario, port: int, key: str, model: str, w
     for name, value in sc.headers:
         argv += ["--header", f"{name}: {value}"]
     out = workdir / f"loadgen-{sc.key}-{model}.json"
-    proc = Proc("load generator", argv, out, cpus=cpus)
-    while proc.popen.poll() is None:
-        if during is not None:
-            during()
-        time.sleep(0.2)
-    proc.stop()
-    text = out.read_text(errors="replace")
+    text = run_to_end("load generator", argv, out, cpus, during)
     try:
         result = LoadResult.from_dict(json.loads(text.splitlines()[0]))
     except (IndexError, ValueError, TypeError) as e:
