@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 from prometheus_client import Counter
 
+from adapters.server import file_poll
 from adapters.upstream.build import build_upstreams
 from adapters.upstream.routes import resolve_routes
 from middleware.audit.events import EventDraft, new_event_id
@@ -67,6 +68,8 @@ class ConfigReloader:
         self.cfg = cfg
         self.path = cfg.source
         self._target = Path(cfg.source).resolve() if cfg.source else None
+        # the file as it was read (a change made between reading it and starting the watch still counts)
+        self._loaded = file_poll.signature(self._target) if self._target else None
         self.services = services
         self.pipeline = pipeline
         self._audit = audit
@@ -164,25 +167,8 @@ class ConfigReloader:
         if self._target is None:
             await stop.wait()
             return
-        from watchfiles import awatch
-
-        target = self._target
-
-        def is_config(_change: object, path: str) -> bool:
-            return Path(path).resolve() == target
-
-        polling = False
-        while not stop.is_set():
-            try:
-                async for _batch in awatch(target.parent, watch_filter=is_config, debounce=debounce_ms, step=50,
-                                           stop_event=stop, recursive=False, force_polling=polling):
-                    await self.reload("watch")
-                return
-            except (OSError, RuntimeError) as exc:
-                if polling:
-                    raise
-                log.warning("config_watch_fallback_to_polling", error=str(exc))
-                polling = True
+        async for _sig in file_poll.changes(self._target, stop, self._loaded, settle=debounce_ms / 1000):
+            await self.reload("watch")
 
     def install_sighup(self) -> bool:
         """SIGHUP reloads the policies, then candor.yaml (one handler: a signal has only one)."""
