@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import time
@@ -48,6 +49,13 @@ def error_response(err: CandorError, headers: dict[str, str] | None = None) -> R
     return Response(err.json(), status_code=err.status, media_type=_JSON, headers={**err.headers, **(headers or {})})
 
 
+async def _settled(begun: asyncio.Future[None] | None) -> None:
+    """Wait for a stream's begin record (its own failure is the refusal's business, not raised here)."""
+    if begun is not None:
+        with contextlib.suppress(Exception):
+            await begun
+
+
 class ChatEndpoint:
     """``POST /v1/chat/completions``. Another wire format on the same pipeline (``/v1/responses``)
     subclasses it and replaces ``parse``, ``streamed`` and ``collected``: one lifecycle, one set of rules."""
@@ -66,6 +74,7 @@ class ChatEndpoint:
         ex: Exchange | None = None
         app_id, policy_id = "-", self.s.default_policy
         body: dict[str, Any] = {}
+        begun: asyncio.Future[None] | None = None
         try:
             app = self.s.keys.authenticate(request.headers.get("authorization"))
             app_id, policy_id = app.id, app.policy
@@ -76,19 +85,29 @@ class ChatEndpoint:
             self.begin(ex)
             rules = await self.pipeline.admit(ex)
             source = self.pipeline.source(ex)
+            if ex.stream:
+                # a stream is recorded before it speaks: its begin record is written while the provider
+                # prepares the first chunk, and is durable before the first byte (awaited below)
+                begun = asyncio.ensure_future(self.pipeline.begin(ex))
             first = await self.pipeline.first(ex, source)
         except CandorError as err:
+            await _settled(begun)   # a refusal after the begin record finishes it
             return await self._refuse(err, ex, app_id, policy_id, body, source=client_host(request))
         except Exception as exc:   # a bug: the same lifecycle as a refusal, as a 500 with its traceback
+            await _settled(begun)
             log_crash(request.url.path, exc, event_id=ex.event_id if ex else None)
             return await self._refuse(crash_error(), ex, app_id, policy_id, body)
+        except BaseException:   # cancelled (shutdown): the begin record is not waited for
+            if begun is not None:
+                begun.cancel()
+            raise
         headers = {"x-candor-policy": ex.policy.id, "x-candor-policy-version": ex.policy.version,
                    "x-candor-event-id": ex.event_id}
         if ex.ctx.session_id:
             headers["x-candor-session"] = ex.ctx.session_id
-        if ex.stream:
+        if begun is not None:
             try:   # recorded before it speaks: the begin record is durable before the first byte
-                await self.pipeline.begin(ex)
+                await begun
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     await source.aclose()  # type: ignore[attr-defined]
