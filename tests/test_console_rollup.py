@@ -514,3 +514,70 @@ async def test_keep_up_survives_a_store_that_is_down() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_rows_fed_by_the_writer_are_counted_without_reading_them_back(backend: Backend,
+                                                                            keys: AuditKeys) -> None:
+    log = await open_log(backend, keys, stream="fed")
+    rollup = Rollup()
+    unsubscribe = log.on_committed(rollup.feed)
+    scanned: list[tuple[str, int] | None] = []
+    real_scan = log.store.scan
+
+    async def scan(after: tuple[str, int] | None, limit: int) -> list[EventRow]:
+        scanned.append(after)
+        return await real_scan(after, limit)
+
+    try:
+        rng, crises = random.Random(5), list[str]()
+        for _ in range(40):
+            await log.append(random_draft(rng, crises))
+        log.store.scan = scan   # type: ignore[method-assign]
+        await rollup.refresh(log.store)
+        assert not [a for a in scanned if a and a[0] == log.stream]   # this process's stream: all from the feed
+        await assert_same(log.store, rollup)
+        unsubscribe()
+        for _ in range(10):
+            await log.append(random_draft(rng, crises))
+        await rollup.refresh(log.store)   # no longer fed: read back from the store, counted once
+        assert [a for a in scanned if a and a[0] == log.stream]
+        await assert_same(log.store, rollup)
+    finally:
+        await log.close()
+
+
+async def test_fed_rows_that_another_process_counted_or_that_skip_ahead_are_not_counted_twice(
+        backend: Backend, keys: AuditKeys) -> None:
+    log = await open_log(backend, keys, stream="twice")
+    try:
+        rng, crises = random.Random(6), list[str]()
+        fed = Rollup()
+        log.on_committed(fed.feed)
+        for _ in range(30):
+            await log.append(random_draft(rng, crises))
+        other = Rollup()   # another process counts first: the fed rows are stale, then skipped
+        await other.refresh(log.store)
+        for _ in range(5):
+            await log.append(random_draft(rng, crises))
+        await fed.refresh(log.store)
+        await assert_same(log.store, fed)
+    finally:
+        await log.close()
+
+
+def test_the_feed_is_bounded_and_drops_whole_streams() -> None:
+    rollup = Rollup()
+    rows = [EventRow("s1", i, f"e{i}", i, "exchange", None, None, None, b"{}", "h") for i in range(1, 11)]
+    rollup.feed(rows)
+    rollup.feed([EventRow("s2", 1, "x", 1, "exchange", None, None, None, b"{}", "h")])
+    assert rollup._fresh_rows == 11
+    rollup.feed([EventRow("s1", 20, "gap", 20, "exchange", None, None, None, b"{}", "h")])   # a gap: start again
+    assert [r.seq for r in rollup._fresh["s1"]] == [20] and rollup._fresh_rows == 2
+    import middleware.console.overview as overview
+    limit = overview.FRESH_MAX
+    try:
+        overview.FRESH_MAX = 1
+        rollup.feed([EventRow("s3", 1, "y", 1, "exchange", None, None, None, b"{}", "h")])
+        assert rollup._fresh_rows <= 1 and "s1" not in rollup._fresh
+    finally:
+        overview.FRESH_MAX = limit
