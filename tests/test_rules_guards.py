@@ -84,9 +84,27 @@ def test_a_whole_reply_is_screened_once_and_judged_by_sentence_only_when_flagged
     guard = SentenceGuard([clean])
     reply = "One sentence. Two sentences. Three sentences. And more"
     assert guard.feed(reply) + guard.flush() == reply
-    assert clean.screened == ["One sentence. Two sentences. Three sentences."] and clean.seen == [" And more"]
+    # the held tail is screened with the rest: nothing followed it, so it is not read again
+    assert clean.screened == ["One sentence. Two sentences. Three sentences. And more"] and clean.seen == []
 
     flagged = Screened("secret")
     guard = SentenceGuard([flagged])
     out = guard.feed("One. The secret. Three. x") + guard.flush()
     assert out == "One. THE SECRET. Three. x" and flagged.seen == ["One.", " The secret.", " Three.", " x"]
+
+
+def test_a_tail_screened_clean_is_judged_again_when_more_text_follows_it() -> None:
+    check = Screened("real person")
+    guard = SentenceGuard([check])
+    first = guard.feed("Hello. How are you. I am a real")
+    assert first == "Hello. How are you." and check.seen == []
+    out = first + guard.feed(" person") + guard.flush()
+    assert out == "Hello. How are you. I AM A REAL PERSON" and check.seen == [" I am a real person"]
+
+
+def test_a_flagged_burst_judges_its_tail_at_the_end() -> None:
+    check = Screened("secret")
+    guard = SentenceGuard([check])
+    out = guard.feed("One. The secret. Three. the secret tail") + guard.flush()
+    assert out == "One. THE SECRET. Three. THE SECRET TAIL"
+    assert check.seen == ["One.", " The secret.", " Three.", " the secret tail"]

@@ -106,11 +106,12 @@ class SentenceGuard:
     """Runs every sentence check of a reply on each sentence as it completes, holding text back only to
     the next sentence end (or, in a run-on text, to a clause break once ``MAX_HOLD`` characters wait)."""
 
-    __slots__ = ("_buf", "_checks")
+    __slots__ = ("_buf", "_checks", "_screened")
 
     def __init__(self, checks: list[SentenceCheck]) -> None:
         self._buf = SentenceBuffer()
         self._checks = checks
+        self._screened: str | None = None   # the held tail, as screened clean with the burst before it
 
     def _judge(self, sentence: str) -> str:
         for check in self._checks:
@@ -128,17 +129,22 @@ class SentenceGuard:
                 return ""
             done = [cut_clause(self._buf)]
         if len(done) > 1:
-            # a whole reply (or a burst): one detector pass over all of it, and sentence by sentence
-            # only where something may need changing. Detectors judge clause by clause, so a sentence
-            # flagged alone is flagged in the whole text too.
+            # a whole reply (or a burst): one detector pass over all of it, the held tail included, and
+            # sentence by sentence only where something may need changing. Detectors judge clause by
+            # clause, so a sentence flagged alone is flagged in the whole text too. A tail that nothing
+            # follows (a whole non-streamed reply's last sentence) is then not read a second time.
             joined = "".join(done)
-            if not any(check.screen(joined) for check in self._checks):
+            tail = self._buf.pending
+            if not any(check.screen(joined + tail) for check in self._checks):
+                self._screened = tail
                 return joined
         return "".join(self._judge(s) for s in done)
 
     def flush(self) -> str:
         rest = self._buf.flush()
-        out = self._judge(rest) if rest else ""
+        # a tail screened clean with the burst before it, with nothing after it, is not read again
+        out = rest if not rest or rest == self._screened else self._judge(rest)
+        self._screened = None
         for check in self._checks:
             out += check.finish(out)
         return out
