@@ -91,3 +91,28 @@ def test_a_clean_reply_passes_untouched_and_records_nothing() -> None:
     ex = exchange()
     text = ["今天天气不错。", "要不要出去走走？"]
     assert run(guard().start(ex), text) == "".join(text) and ex.actions == [] and ex.decisions == []
+
+
+def test_checks_sharing_a_detector_read_a_sentence_once_and_keep_their_own_rules(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from middleware.detectors.self_harm import DEFAULT_SELF_HARM
+    from middleware.rules.output import PATTERN_CHECKS, _pattern_reader
+
+    calls: list[str] = []
+    real = type(DEFAULT_SELF_HARM).hits
+
+    def counted(self: object, text: str) -> object:
+        calls.append(text)
+        return real(self, text)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(DEFAULT_SELF_HARM), "hits", counted)
+    harm = _pattern_reader("self_harm_encouragement", *PATTERN_CHECKS["self_harm_encouragement"][:2])
+    abuse = _pattern_reader("verbal_abuse", *PATTERN_CHECKS["verbal_abuse"][:2])
+    sentence = "you are so stupid and worthless, idiot"
+    assert (harm(sentence).hit, abuse(sentence).hit) == (False, True)
+    assert abuse(sentence).detail == "en_abuse" and abuse(sentence).spans
+    assert len(calls) == 1   # one pattern pass for both checks
+    other = "just go die already"
+    assert (harm(other).hit, abuse(other).hit) == (True, False) and harm(other).detail == "en_tell_die"
+    assert len(calls) == 2
+    assert harm("".join(["just go ", "die already"])).hit and len(calls) == 3   # an equal, new text is read
