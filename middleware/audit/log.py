@@ -328,7 +328,9 @@ class AuditLog:
             d = p.draft
             try:
                 user_ref, owner, content = self._prepare(p)
-                content_ref = os.urandom(16).hex() if owner else None
+                # time-ordered (ULID-like, 64 random bits): the content table's key index grows at its end,
+                # one page per batch, not one random page per event
+                content_ref = new_event_id() if owner else None
                 event, row = self._chain.seal(d, now, user_ref, content_ref, self.settings.max_event_bytes)
             except AuditEventInvalid as exc:
                 if not p.future.done():
