@@ -59,7 +59,7 @@ def test_an_edit_is_applied_live_and_a_bad_edit_keeps_the_running_policy(tmp_pat
 
         def rejected_count() -> float:   # the counter is the test process's: earlier tests may have counted too
             text = httpx.get(server.url + "/metrics").text
-            return _count(text) if 'result="rejected"' in text else 0.0
+            return _count(text) if 'candor_policy_reloads_total{result="rejected"}' in text else 0.0
 
         before = rejected_count()
         policy_file.write_text(POLICY.format(every="90m", label="智能助手"))   # no AI + generation element: refused
