@@ -263,7 +263,12 @@ class ServerThread:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=5)
+        self.thread.join(timeout=0.5)
+        if self.thread.is_alive():
+            # a request still held open (a stub told to hang, a stream nobody reads) would keep uvicorn's
+            # graceful shutdown waiting: close without waiting for it instead of sitting out the join
+            self.server.force_exit = True
+            self.thread.join(timeout=5)
 
     @property
     def url(self) -> str:

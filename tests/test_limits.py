@@ -74,7 +74,7 @@ async def test_a_full_pool_refuses_at_once_with_retry_after() -> None:
     started = time.perf_counter()
     with pytest.raises(PoolExhausted) as caught:
         await slots.acquire(ROUTE)
-    assert time.perf_counter() - started < 0.05           # no wait at all
+    assert time.perf_counter() - started < 0.5            # no wait at all (room for a busy machine)
     err = caught.value
     assert (err.status, err.code, err.headers) == (503, "upstream_pool_exhausted", {"Retry-After": "2"})
     assert err.body()["error"]["type"] == "api_error" and "upstream.max_connections" in err.message
