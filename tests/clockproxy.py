@@ -3,7 +3,6 @@ in a background thread, so tests can move time forward instead of sleeping for h
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import openai
+import pytest
 import yaml
 
 from adapters.root import build_app
@@ -50,19 +50,13 @@ def running_proxy(tmp: Path, config: dict[str, Any], policies: dict[str, str] | 
     config = {"policies_dir": str(pdir), "audit": {"url": f"sqlite:///{tmp}/audit.db"}, **config}
     path = tmp / "candor.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
-    old = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
+    with pytest.MonkeyPatch.context() as patch:   # the variables are this proxy's only, restored after
+        for k, v in (env or {}).items():
+            patch.setenv(k, v)
         clk = clock or VirtualClock()
         app = build_app(load_config(path, environ={}), clock=clk)
         with ServerThread(app, lifespan="on") as server:
             yield server, clk
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def sdk(server: ServerThread, key: str) -> openai.OpenAI:

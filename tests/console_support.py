@@ -64,7 +64,7 @@ class World:
         return data
 
 
-def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
+def wait_for(predicate: Callable[[], bool], limit: float = 30.0) -> None:
     deadline = time.monotonic() + limit
     while not predicate():
         assert time.monotonic() < deadline, "timed out"

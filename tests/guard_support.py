@@ -160,7 +160,7 @@ def decision(event: dict[str, Any], rule: str) -> dict[str, Any]:
 
 
 def event_of(proxy: ProxyProcess, user: str, event_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while True:
         found = [e for e in events(proxy, user) if e["event_id"] == event_id]
         if found:
@@ -178,7 +178,7 @@ def metric(proxy: ProxyProcess, name: str, **labels: str) -> float:
     return total
 
 
-def wait_for(predicate: Any, limit: float = 10.0) -> None:
+def wait_for(predicate: Any, limit: float = 30.0) -> None:
     deadline = time.monotonic() + limit
     while not predicate():
         assert time.monotonic() < deadline, "timed out"

@@ -18,11 +18,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+_RESERVED: list[socket.socket] = []
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port that stays this process's until it exits, for a server to bind (or, unbound, for a
+    connection to be refused on).
+
+    Tests run in several processes at once (pytest-xdist), so a port that is merely free now could be handed
+    to another worker's server, or to an outgoing connection, before ours binds it. Instead a socket with
+    SO_REUSEADDR is bound to port 0 and held, never listening: the kernel then gives that port to no other
+    ``bind(("127.0.0.1", 0))`` and to no outgoing connection, a connection to it is refused until our server
+    listens, and our server (uvicorn, asyncio, ``http.server`` and ``TcpRelay`` all set SO_REUSEADDR) can
+    still bind and listen on it, also again after a restart."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    _RESERVED.append(s)
+    return int(s.getsockname()[1])
 
 
 @dataclass
@@ -239,7 +252,7 @@ class ServerThread:
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60   # generous: another test process may be busy on the same cores
         while not self.server.started:
             if not self.thread.is_alive():
                 raise RuntimeError("the server thread failed to start (see the log above)")
@@ -250,7 +263,12 @@ class ServerThread:
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=5)
+        self.thread.join(timeout=0.5)
+        if self.thread.is_alive():
+            # a request still held open (a stub told to hang, a stream nobody reads) would keep uvicorn's
+            # graceful shutdown waiting: close without waiting for it instead of sitting out the join
+            self.server.force_exit = True
+            self.thread.join(timeout=5)
 
     @property
     def url(self) -> str:

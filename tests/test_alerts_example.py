@@ -31,7 +31,7 @@ def receiver_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     proc = subprocess.Popen([sys.executable, str(EXAMPLE), "--port", str(port)], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/alerts"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         try:
             httpx.get(url, timeout=0.2)

@@ -100,7 +100,7 @@ class Attempts:
         self.items.append(attempt)
         self._changed.set()
 
-    async def wait_for(self, predicate: Callable[[list[Attempt]], bool], limit: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[list[Attempt]], bool], limit: float = 30.0) -> None:
         async with asyncio.timeout(limit):
             while not predicate(self.items):
                 self._changed.clear()

@@ -213,8 +213,15 @@ async def test_checkpoint_moved_to_cover_another_event_is_caught(backend: Backen
 async def test_periodic_checkpoint_by_time(backend: Backend, keys: AuditKeys) -> None:
     log = await open_log(backend, keys, checkpoint_every=10_000, checkpoint_interval=0.05)
     await log.append(draft())
-    await asyncio.sleep(0.3)
-    kinds = [r[0] for r in await backend.sql("SELECT kind FROM audit_events ORDER BY seq")]
+
+    async def kinds_now() -> list[str]:
+        return [r[0] for r in await backend.sql("SELECT kind FROM audit_events ORDER BY seq")]
+
+    async with asyncio.timeout(30):   # due 0.05 s after the event; generous for a busy machine
+        while (await kinds_now()).count("checkpoint") < 2:  # noqa: ASYNC110 (a query, not an event)
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)   # several more intervals pass: still no checkpoint without a new event
+    kinds = await kinds_now()
     await log.close()
     assert kinds == ["checkpoint", "exchange", "checkpoint"]  # the signed start, the event, a timed checkpoint
 

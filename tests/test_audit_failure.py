@@ -29,7 +29,7 @@ async def assert_verifies(backend: Backend, keys: AuditKeys) -> None:
     assert result.ok, result.problems
 
 
-async def wait_healthy(log: Any, seconds: float = 5.0) -> None:
+async def wait_healthy(log: Any, seconds: float = 30.0) -> None:
     for _ in range(int(seconds / 0.02)):
         if log.healthy:
             return

@@ -55,3 +55,26 @@ async def test_purge_refuses_nonsense_and_records_each_run(log: AuditLog) -> Non
         await purge(log, 0)
     event = await purge(log, 3600)   # nothing is an hour old yet: a run that deleted nothing, on record
     assert event.kind == "purge"
+
+
+async def test_the_retention_job_stops_when_a_cancel_was_swallowed_inside_a_purge(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Python 3.11 ``asyncio.wait_for`` returns the result, swallowing the cancel, when the cancel lands just
+    as the store call finishes. The job must still stop, not sleep its hour (found under pytest-xdist: an app's
+    shutdown hung on it)."""
+    import asyncio
+    import contextlib
+
+    from middleware.audit import retention
+
+    async def purge_that_swallows(audit: object, older_than: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()   # the shutdown's cancel arrives during the purge ...
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0)   # ... and is lost inside it, as wait_for loses it
+
+    monkeypatch.setattr(retention, "purge", purge_that_swallows)
+    job = asyncio.create_task(retention.run_retention(None, 60.0, every=3600.0))  # type: ignore[arg-type]
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(job, 10)

@@ -61,7 +61,7 @@ def test_keyless_flood_through_the_proxy_is_counted_not_logged(tmp_path: Path) -
         auditor = {"Authorization": "Bearer aud"}
         refusals = httpx.get(server.url + "/audit/events", params={"kind": "refusal"}, headers=auditor).json()
         assert refusals["data"] == []   # not one event per request
-        deadline = time.monotonic() + 6   # the tally flushes once per 1 s interval: wait for the events
+        deadline = time.monotonic() + 30   # the tally flushes once per 1 s interval: wait for the events
         while True:
             data = httpx.get(server.url + "/audit/events", params={"kind": "unauthenticated"},
                              headers=auditor).json()["data"]
@@ -91,7 +91,7 @@ def test_every_model_endpoint_counts_keyless_requests_instead_of_logging_them(tm
         auditor = {"Authorization": "Bearer aud"}
         assert httpx.get(server.url + "/audit/events", params={"kind": "refusal"}, headers=auditor).json()[
             "data"] == []
-        deadline, total = time.monotonic() + 5, 0
+        deadline, total = time.monotonic() + 30, 0
         while time.monotonic() < deadline and total < 25:
             data = httpx.get(server.url + "/audit/events", params={"kind": "unauthenticated"},
                              headers=auditor).json()["data"]

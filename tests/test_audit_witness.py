@@ -37,7 +37,7 @@ class WitnessStub:
         return Starlette(routes=[Route("/witness", take, methods=["POST"])])
 
 
-async def wait_for(cond: Any, seconds: float = 10.0) -> bool:
+async def wait_for(cond: Any, seconds: float = 30.0) -> bool:
     for _ in range(int(seconds / 0.05)):
         if cond():
             return True

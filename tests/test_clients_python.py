@@ -4,10 +4,10 @@ that ``compliance`` (or, where a client drops unknown fields, Candor's headers) 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import openai
+import pytest
 from pydantic import BaseModel
 
 from tests.conftest import APP_KEY
@@ -89,8 +89,9 @@ def test_langchain_with_structured_output(lean_proxy: ProxyProcess, stub: StubPr
 
 
 # -- the LiteLLM SDK as a client --------------------------------------------------------------------------
-def test_litellm_sdk_as_a_client(lean_proxy: ProxyProcess, stub: StubProvider) -> None:
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+def test_litellm_sdk_as_a_client(lean_proxy: ProxyProcess, stub: StubProvider,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
     stub.push(Script(text="LiteLLM fine."), Script(text="LiteLLM streams."))

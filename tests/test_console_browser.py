@@ -44,7 +44,7 @@ def browser(world: World, downloads: Path) -> Iterator[tuple[Any, NetworkLog]]:
         yield driver, NetworkLog()
 
 
-def wait(predicate: Any, limit: float = 10.0) -> Any:
+def wait(predicate: Any, limit: float = 30.0) -> Any:
     deadline = time.monotonic() + limit
     while True:
         value = predicate()

@@ -31,10 +31,19 @@ def _corpus(tmp_path: Path) -> Path:
     return corpus
 
 
-def test_training_writes_a_model_the_layer_loads(tmp_path: Path) -> None:
-    corpus, out = _corpus(tmp_path), tmp_path / "models"
-    assert train.main(["--task", "exit", "--corpus", str(corpus), "--dev", str(tmp_path / "none"),
-                       "--out", str(out)]) == 0
+@pytest.fixture(scope="module")
+def trained_twice(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One corpus trained twice into two folders (each fit takes seconds: shared by the tests below)."""
+    tmp = tmp_path_factory.mktemp("train")
+    corpus = _corpus(tmp)
+    for name in ("a", "b"):
+        assert train.main(["--task", "exit", "--corpus", str(corpus), "--dev", str(tmp / "none"),
+                           "--out", str(tmp / name)]) == 0
+    return tmp / "a", tmp / "b"
+
+
+def test_training_writes_a_model_the_layer_loads(trained_twice: tuple[Path, Path]) -> None:
+    out = trained_twice[0]
     assert (out / "exit.npz").is_file()
     report = json.loads((out / "exit.valid.json").read_text())
     assert report["rows"] == 24 and report["validation"] is None and report["C"] == train.C_GRID[0]
@@ -43,13 +52,8 @@ def test_training_writes_a_model_the_layer_loads(tmp_path: Path) -> None:
     assert layer.judge("exit", "ok bye, see you tomorrow").label == "exit"
 
 
-def test_training_is_deterministic(tmp_path: Path) -> None:
-    corpus = _corpus(tmp_path)
-    banks = []
-    for name in ("a", "b"):
-        train.main(["--task", "exit", "--corpus", str(corpus), "--dev", str(tmp_path / "none"),
-                    "--out", str(tmp_path / name)])
-        banks.append(ModelBank.load(tmp_path / name))
+def test_training_is_deterministic(trained_twice: tuple[Path, Path]) -> None:
+    banks = [ModelBank.load(out) for out in trained_twice]
     assert np.array_equal(banks[0].weights, banks[1].weights)
     assert banks[0].models["exit"].thresholds == banks[1].models["exit"].thresholds
 

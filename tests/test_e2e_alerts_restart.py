@@ -19,7 +19,7 @@ from tests.vulnerable_support import AUGMENT, ENV, ask, client, events, proxy_co
 pytest_plugins = ["tests.test_alerts_support"]   # the webhook receiver fixture
 
 
-def wait_for(predicate: Any, limit: float = 10.0) -> None:
+def wait_for(predicate: Any, limit: float = 30.0) -> None:
     deadline = time.monotonic() + limit
     while not predicate():
         assert time.monotonic() < deadline, "timed out"

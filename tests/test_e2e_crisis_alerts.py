@@ -33,7 +33,7 @@ pytest_plugins = ["tests.test_alerts_support"]   # the webhook receiver fixture
 __all__ = ["proxy"]
 
 
-def wait_for(predicate: Any, limit: float = 10.0) -> None:
+def wait_for(predicate: Any, limit: float = 30.0) -> None:
     deadline = time.monotonic() + limit
     while not predicate():
         assert time.monotonic() < deadline, "timed out"

@@ -127,7 +127,7 @@ def test_a_guard_hanging_past_its_timeout_lets_the_local_tiers_decide_in_time(
         text, comp, _ = ask(guarded, "local", CRISIS_TEXT, f"hang-local-{stream}-{i}", stream, c)
         best = min(best, time.perf_counter() - started)
         assert "All good here." in text and "guard_unavailable" in comp["actions"] and comp["crisis"] is None
-    assert best <= TIMEOUT + 0.1, best
+    assert best <= TIMEOUT + 0.25, best   # the timeout, not the guard's 30 s hang (room for a busy machine)
     assert metric(guarded, "candor_guard_calls_total", model="guard-llama", outcome="timeout") >= 3
     assert metric(guarded, "candor_guard_unavailable_total", on_error="local") >= 3
 
@@ -147,7 +147,7 @@ def test_a_guard_hanging_past_its_timeout_refuses_with_503_in_time(guarded: Prox
         assert info.value.status_code == 503
         body: Any = info.value.body
         assert body["code"] == "guard_unavailable" and "guard-llama" in body["message"]
-    assert best <= TIMEOUT + 0.1, best
+    assert best <= TIMEOUT + 0.25, best   # the timeout, not the guard's 30 s hang (room for a busy machine)
     assert metric(guarded, "candor_guard_unavailable_total", on_error="refuse") >= 3
 
 
@@ -199,7 +199,9 @@ def test_a_fast_guard_adds_no_latency_to_a_slower_provider(guarded: ProxyProcess
             assert "A calm answer." in (reply.choices[0].message.content or "")
     assert len(guard_stub.texts("llama")) == 10
     assert min(timings["local"]) >= 0.2   # the provider's 200 ms, not the guard's 50 ms, sets the pace
-    # the best of nine of each (a shared machine adds noise, never removes latency); and the medians agree
+    # the best of nine of each (a shared machine adds noise, never removes latency); and the medians agree.
+    # A guard waited for in series would add its whole 50 ms to both; the bounds leave room for the scheduling
+    # noise of a busy machine (other test processes on the same cores) and stay well below that
     added = min(timings["local"]) - min(timings["plain"])
-    assert added <= 0.005, (added, timings)
-    assert statistics.median(timings["local"]) - statistics.median(timings["plain"]) <= 0.025, timings
+    assert added <= 0.02, (added, timings)
+    assert statistics.median(timings["local"]) - statistics.median(timings["plain"]) <= 0.035, timings

@@ -89,7 +89,7 @@ def test_likeness_needs_consent_and_revocation_stops_it_on_every_replica(
     full = consent(a, "li-hua", "next_of_kin", ["face", "voice", "name"], replaces=partial.json()["id"])
     assert full.status_code in (200, 201), full.text
     for proxy in (a, b):
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 30   # the other replica's poll; generous for a busy machine
         while refused(proxy, "grandma-li") is not None and time.monotonic() < deadline:
             time.sleep(0.1)
         reply = chat(proxy, "grandma-li")
@@ -100,11 +100,16 @@ def test_likeness_needs_consent_and_revocation_stops_it_on_every_replica(
         assert any(n["kind"] == "digital_human" for n in chunks[0].model_extra["compliance"]["notices"])
 
     revoked = admin(a, "POST", f"/admin/consents/{full.json()['id']}/revoke", json={"reason": "family withdrew"})
+    revoked_at = time.monotonic()
     assert revoked.status_code == 200, revoked.text
     assert refused(a, "grandma-li") is not None                              # at once on the replica that revoked
-    start = time.monotonic()
-    while refused(b, "grandma-li") is None:                                  # and within 1 s on the other one
-        assert time.monotonic() - start < 1.0, "revocation not seen by the second proxy within 1 s"
+    while True:                                                              # and within 1 s on the other one:
+        sent = time.monotonic()
+        if refused(b, "grandma-li") is not None:
+            break
+        # no request sent 1 s after the revocation is served (timed from when it is sent, so a slow reply on a
+        # busy machine, which only moves the check later, cannot fail the test)
+        assert sent - revoked_at < 1.0, "revocation not seen by the second proxy within 1 s"
         time.sleep(0.05)
 
     history = admin(a, "GET", "/admin/consents?subject_id=li-hua&history=1", key=AUDITOR)
@@ -126,7 +131,7 @@ def test_consent_granted_by_the_wrong_party_is_rejected(pair: tuple[ProxyProcess
 def test_consent_expiry_is_honoured_to_the_second(pair: tuple[ProxyProcess, ProxyProcess]) -> None:
     a, _ = pair
     persona(a, "singer-zhao", "zhao-lei", ["voice"], birth="1990-01-01")
-    until = datetime.now(UTC) + timedelta(seconds=2)
+    until = datetime.now(UTC) + timedelta(seconds=4)   # room for the two requests on a busy machine
     assert consent(a, "zhao-lei", "subject", ["voice"], valid_until=until.isoformat()).status_code in (200, 201)
     assert refused(a, "singer-zhao") is None
     time.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()) + 0.05)

@@ -26,7 +26,7 @@ labels:
 """
 
 
-def wait_for(predicate, timeout: float = 6.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -53,20 +53,29 @@ def test_an_edit_is_applied_live_and_a_bad_edit_keeps_the_running_policy(tmp_pat
         assert "本回复由人工智能生成" in text
         policy_file = tmp_path / "policies" / "ops-policy.yaml"
         policy_file.write_text(POLICY.format(every="90m", label="本内容由AI生成"))
-        assert wait_for(lambda: ask()[0] != first), "the edit was not applied within 6 s"
+        assert wait_for(lambda: ask()[0] != first), "the edit was not applied within 30 s"
         second, text = ask()
         assert "本内容由AI生成" in text                                   # the whole new policy, label included
 
+        def rejected_count() -> float:   # the counter is the test process's: earlier tests may have counted too
+            text = httpx.get(server.url + "/metrics").text
+            return _count(text) if 'candor_policy_reloads_total{result="rejected"}' in text else 0.0
+
+        before = rejected_count()
         policy_file.write_text(POLICY.format(every="90m", label="智能助手"))   # no AI + generation element: refused
-        assert wait_for(lambda: 'result="rejected"' in httpx.get(server.url + "/metrics").text
-                        and _count(httpx.get(server.url + "/metrics").text) >= 1)
+        assert wait_for(lambda: rejected_count() > before)
         version, text = ask()
         assert version == second and "本内容由AI生成" in text                # enforcement unchanged
 
+        def outcomes() -> list[str]:   # the audit event is written just after the reload is counted
+            events = httpx.get(server.url + "/audit/events", params={"kind": "policy_reload"},
+                               headers={"authorization": "Bearer auditor-reload"}).json()["data"]
+            return [d["outcome"] for e in events for d in e["decisions"]]
+
+        assert wait_for(lambda: "rejected" in outcomes())
+        assert "applied" in outcomes()
         events = httpx.get(server.url + "/audit/events", params={"kind": "policy_reload"},
                            headers={"authorization": "Bearer auditor-reload"}).json()["data"]
-        outcomes = [d["outcome"] for e in events for d in e["decisions"]]
-        assert "applied" in outcomes and "rejected" in outcomes
         rejected = next(d for e in events for d in e["decisions"] if d["outcome"] == "rejected")
         assert any("LABEL-TEXT-1" in p or "人工智能" in p for p in rejected["detail"]["problems"])
 

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
 from adapters.wiring.likeness import RedisLikenessBus
 from middleware.http.errors import CandorError
@@ -121,12 +122,14 @@ async def test_revocation_reaches_a_second_process_within_one_second(new_store: 
     await svc_a.revoke_consent(c.id, actor="t")
     revoked_at = time.monotonic()
     while True:
+        asked = time.monotonic()
         try:
             await gate_b.check("lin")
         except CandorError as err:
             assert err.code == "likeness_consent_required"
             break
-        assert time.monotonic() - revoked_at < 1.0, "replica B still served the persona after 1 s"
+        # timed from when the check starts: a slow query on a busy machine only makes a later check
+        assert asked - revoked_at < 1.0, "replica B still served the persona after 1 s"
         await asyncio.sleep(0.01)
     # and the new consent is seen just as fast
     await svc_a.add_consent(consent(scopes=("face",)), actor="t")
@@ -142,10 +145,12 @@ async def test_redis_pubsub_invalidates_without_waiting_for_the_poll(new_store: 
     svc_a = LikenessService(await new_store(), bus=bus_a)
     gate_b = LikenessGate(await new_store(), bus=bus_b, ttl=1.0, clock=frozen)
     listener = asyncio.create_task(bus_b.listen(gate_b.invalidate))
+    probe = aioredis.from_url(url)
     try:
         await svc_a.add_persona(persona(kinds=("face",)), actor="t")
         c = await svc_a.add_consent(consent(scopes=("face",)), actor="t")
-        await asyncio.sleep(0.2)  # let B subscribe
+        while (await probe.pubsub_numsub(channel))[0][1] < 1:  # noqa: ASYNC110 (wait for B's subscription)
+            await asyncio.sleep(0.005)
         assert (await gate_b.check("lin")).persona is not None
         await svc_a.revoke_consent(c.id, actor="t")
         revoked_at = time.monotonic()
@@ -154,13 +159,16 @@ async def test_redis_pubsub_invalidates_without_waiting_for_the_poll(new_store: 
                 await gate_b.check("lin")
             except CandorError:
                 break
-            assert time.monotonic() - revoked_at < 0.5, "the Redis message did not invalidate B"
+            # B's poll clock is frozen, so any bound proves the message did it; a generous one leaves room
+            # for a busy machine (another test process on the same cores)
+            assert time.monotonic() - revoked_at < 10.0, "the Redis message did not invalidate B"
             await asyncio.sleep(0.005)
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
         await bus_a.close()
         await bus_b.close()
+        await probe.aclose()
 
 
 async def test_running_streams_are_told_when_consent_goes(new_store: StoreFactory) -> None:
@@ -175,10 +183,10 @@ async def test_running_streams_are_told_when_consent_goes(new_store: StoreFactor
         watch, other = gate_b.subscribe("lin"), gate_b.subscribe("other")
         await svc_a.revoke_consent(c.id, actor="t")
         # the short consent still covers "lin" until it expires; then the watch must fire
-        await asyncio.wait_for(watch.event.wait(), 1.5)
+        await asyncio.wait_for(watch.event.wait(), 15)   # due within ~1 s; generous for a busy machine
         assert watch.error is not None and watch.error.code == "likeness_consent_required"
         await svc_a.disable_persona("other", actor="t")
-        await asyncio.wait_for(other.event.wait(), 1.0)
+        await asyncio.wait_for(other.event.wait(), 15)
         assert other.error is not None and other.error.code == "persona_disabled"
         gate_b.unsubscribe(watch)
     finally:

@@ -62,12 +62,15 @@ async def test_an_answer_is_read_in_its_format() -> None:
 
 async def test_a_hang_is_a_timeout_at_the_timeout() -> None:
     before = metrics.GUARD_CALLS.labels("guard", "llama_guard", "timeout")._value.get()
-    started = time.perf_counter()
-    result = await caller(Guard(completion("safe"), delay=5)).judge(settings(), ["crisis"], "text")
-    assert time.perf_counter() - started < 0.3
-    assert not result.ok and result.error == "timeout"
-    assert result.evidence(settings())["error"] == "guard_unavailable"
-    assert metrics.GUARD_CALLS.labels("guard", "llama_guard", "timeout")._value.get() == before + 1
+    best = 99.0
+    for _ in range(3):   # the best of three: a busy machine (other test processes) may stall any one call
+        started = time.perf_counter()
+        result = await caller(Guard(completion("safe"), delay=5)).judge(settings(), ["crisis"], "text")
+        best = min(best, time.perf_counter() - started)
+        assert not result.ok and result.error == "timeout"
+        assert result.evidence(settings())["error"] == "guard_unavailable"
+    assert best < 0.3   # the 200 ms timeout, not the guard's 5 s
+    assert metrics.GUARD_CALLS.labels("guard", "llama_guard", "timeout")._value.get() == before + 3
 
 
 async def test_garbage_failures_and_crashes_are_errors() -> None:

@@ -228,7 +228,8 @@ def test_a_bad_file_in_a_directory_reports_every_file(tmp_path):
 
 
 def test_loading_and_resolving_a_policy_is_fast():
-    # the budget is 50 ms; allow a slow CI box some slack without letting a regression of 10x through
-    start = time.perf_counter()
+    # the budget is 50 ms; allow a slow CI box some slack without letting a regression of 10x through. CPU time
+    # of this thread, not wall time: other processes on the same cores (pytest-xdist workers) cannot inflate it
+    start = time.thread_time()
     load_policy_file(builtin_packs_dir() / "cn-anthropomorphic-draft-strict.yaml")
-    assert time.perf_counter() - start < 0.25
+    assert time.thread_time() - start < 0.25

@@ -159,16 +159,25 @@ async def _wait_for(predicate, limit: float) -> float:
 async def test_two_watchers_on_one_directory_converge_within_5_seconds(tmp_path):
     write_pair(tmp_path, 1)
     workers = [PolicyRegistry.load([tmp_path]), PolicyRegistry.load([tmp_path])]
+    seen: list[list[str]] = [[], []]
+    for w, results in zip(workers, seen, strict=True):
+        w.on_reload(lambda result, results=results: results.append(result.result))
     stop = asyncio.Event()
     tasks = [asyncio.create_task(w.watch(stop, debounce_ms=200)) for w in workers]
     try:
-        await asyncio.sleep(0.3)                     # let the watchers start
+        # the watchers are running once each has reloaded an unchanged rewrite (a change made before a
+        # watcher starts is not seen: waiting a fixed time for the start races a busy machine)
+        start = time.monotonic()
+        while not all(seen):
+            assert time.monotonic() - start < 30, "the watchers did not start"
+            write_pair(tmp_path, 1)
+            await asyncio.sleep(0.25)
         write_pair(tmp_path, 2)
         took = await _wait_for(lambda: all(generation(w.get("beta")) == 2 for w in workers), 5.0)
         assert took < 5.0
         # a bad edit is seen by both and rejected by both: both keep generation 2
         (tmp_path / "alpha.yaml").write_text("id: alpha\ntitle: [broken\n", encoding="utf-8")
-        await asyncio.sleep(1.0)
+        await _wait_for(lambda: all("rejected" in results for results in seen), 30.0)
         assert all(generation(w.get("alpha")) == 2 for w in workers)
     finally:
         stop.set()
@@ -182,7 +191,7 @@ async def test_sighup_reloads(tmp_path):
     try:
         write_pair(tmp_path, 3)
         os.kill(os.getpid(), signal.SIGHUP)
-        await _wait_for(lambda: generation(reg.get("alpha")) == 3, 5.0)
+        await _wait_for(lambda: generation(reg.get("alpha")) == 3, 30.0)
     finally:
         reg.remove_sighup()
 

@@ -120,13 +120,18 @@ async def test_local_write_is_visible_at_once(service: ProfileService) -> None:
 
 
 async def _seen_within(reader: ProfileService, user_id: str, band: str, limit: float) -> float:
+    """Read until the change shows; fail when a read that started ``limit`` seconds after the change still
+    misses it. Timed from when each read starts: a slow read on a busy machine (another test process on the
+    same cores) only makes the next read later, it cannot fail the test."""
     started = time.monotonic()
-    while time.monotonic() - started < limit:
+    while True:
+        asked = time.monotonic() - started
         got = await reader.get(user_id)
         if got is not None and got.age_band == band:
-            return time.monotonic() - started
+            return asked
+        if asked >= limit:
+            raise AssertionError(f"{user_id}'s change not visible within {limit} s")
         await asyncio.sleep(0.005)
-    raise AssertionError(f"{user_id}'s change not visible within {limit} s")
 
 
 async def test_change_in_another_process_is_visible_within_a_second(new_store: StoreFactory) -> None:
@@ -143,8 +148,11 @@ async def test_change_in_another_process_is_visible_within_a_second(new_store: S
         # a deletion elsewhere is seen too (the reset counter)
         await writer.delete("alice", actor="t")
         started = time.monotonic()
-        while await reader.get("alice") is not None:
-            assert time.monotonic() - started < 1.0
+        while True:
+            asked = time.monotonic() - started
+            if await reader.get("alice") is None:
+                break
+            assert asked < 1.0
             await asyncio.sleep(0.005)
     finally:
         await reader.close()
@@ -197,10 +205,12 @@ async def test_redis_message_invalidates_other_replicas_at_once(new_store: Store
     try:
         while (await probe.pubsub_numsub(channel))[0][1] < 1:  # noqa: ASYNC110 (wait for the subscription)
             await asyncio.sleep(0.005)
+        # the reader's 30 s poll cannot explain a change seen within 10 s (typically milliseconds): only the
+        # message can; the bound is generous for a busy machine (another test process on the same cores)
         await writer.put("alice", {"age_band": "adult"}, actor="t")
-        await _seen_within(reader, "alice", "adult", 1.0)
+        await _seen_within(reader, "alice", "adult", 10.0)
         await writer.patch("alice", {"age_band": "elderly"}, actor="t")
-        assert await _seen_within(reader, "alice", "elderly", 1.0) < 0.5
+        await _seen_within(reader, "alice", "elderly", 10.0)
     finally:
         await reader.close()
         await bus_w.close()

@@ -81,4 +81,9 @@ async def run_retention(audit: AuditLog, retention_seconds: float, every: float 
             await purge(audit, retention_seconds)
         except AuditUnavailable as exc:
             log.warning("audit retention purge skipped", error=str(exc))
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # a cancel that landed as a store call finished was swallowed by asyncio.wait_for (Python 3.11):
+            # stop now instead of sleeping ``every`` seconds, which held shutdown for up to an hour
+            raise asyncio.CancelledError
         await asyncio.sleep(every)
