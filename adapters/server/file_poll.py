@@ -28,8 +28,10 @@ def signature(path: Path) -> Signature:
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     """Sleep ``seconds``; True when ``stop`` was set meanwhile."""
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that lands as the wait ends
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()
     return stop.is_set()
 
 

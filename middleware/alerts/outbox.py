@@ -187,5 +187,8 @@ class AlertOutbox:
                 due = await self.store.next_due()
                 if due is not None:
                     wait = min(wait, max(0.0, due - self._clock()))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel (close()) that lands
+            # as the wait ends, and the loop would run on
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
