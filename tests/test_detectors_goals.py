@@ -1,5 +1,5 @@
 """The goals of issue 11, measured on the held-back test split with every shipped model on (the model tier
-as trained; which serve by default is ``layer.SERVED_MODELS``, none yet: see docs/detectors.md).
+as trained; which serve by default is ``layer.SERVED_MODELS``: every task's, see docs/detectors.md).
 
 This measures generalisation: the test rows (``corpus/*.test.jsonl``) were written apart from the
 training corpus and are never trained on or tuned against (``train.py`` refuses them). A goal the

@@ -236,10 +236,20 @@ def _first_model(task: str, rows: Sequence[Row]) -> tuple[TaskModel | None, Any]
     return _as_task_model(task, labels, coef, intercept)
 
 
+def _learnable(task: str, rows: Sequence[Row], contexts: Sequence[str]) -> tuple[list[Row], list[str]]:
+    """Drop the positive rows whose label the earlier turns decide when the first model reads those turns as
+    benign: the crossed features cannot learn them, and the base features would learn the last turn alone
+    ("那就今晚吧", "准备好了") as the label, which is what misreads everyday plans."""
+    keep = [i for i, (r, c) in enumerate(zip(rows, contexts, strict=True))
+            if not (r.context and c == "none" and r.label != "none" and task in CONTEXT_LEVELS)]
+    return [rows[i] for i in keep], [contexts[i] for i in keep]
+
+
 def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: Any = print,
                valid: Sequence[Row] = ()) -> dict[str, Any]:
+    training = list(rows)
     first_model, first_weights = _first_model(task, rows)
-    contexts = _context_levels(task, rows, first_model, first_weights)
+    rows, contexts = _learnable(task, rows, _context_levels(task, rows, first_model, first_weights))
     x = matrix(task, rows, contexts)
     y = [r.label for r in rows]
     c, figures_valid = C_GRID[0], None
@@ -257,9 +267,9 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
         assert best is not None
         c, _, figures_valid = best
         # the shipped model: training rows and validation split together, the chosen C
-        rows = [*rows, *valid]
+        rows = [*training, *valid]
         first_model, first_weights = _first_model(task, rows)
-        contexts = _context_levels(task, rows, first_model, first_weights)
+        rows, contexts = _learnable(task, rows, _context_levels(task, rows, first_model, first_weights))
         x, y = matrix(task, rows, contexts), [r.label for r in rows]
     labels, coef, intercept = _fit(task, *x, y, c)
     metrics: dict[str, Any] = {"C": c, "rows": len(rows), "validation_rows": len(valid), "validation": figures_valid}
