@@ -5,7 +5,10 @@ training, validation and test row: plans ("今晚就去吃烤肉", "I'm ready, l
 ("我想网上买张火车票"), greetings, and replies such as "我在这里陪你聊天。". None of them is a crisis, an exit,
 a human claim, a retention plea, manipulation or probing. The set is never trained on (``train.py`` reads
 only ``<task>.train.jsonl``, the shared development sets and ``<task>.valid.jsonl``), and nothing was chosen
-on it: a model that misfires here is fixed through its training rows, which never repeat a check row.
+on it: a model that misfires here is fixed through its training rows, which never repeat a check row. (The
+misses of the first part, ``source`` ``handwritten``, guided which kinds of everyday negatives were written;
+the ``handwritten-late`` and ``handwritten-third`` rows were written before the models they were first read
+against: docs/detectors.md, "Everyday text".)
 
 Each served task's false-alarm rate on the rows of its side is bounded by ``MAX_FALSE_ALARMS``, judged through
 the default layer as a request or a reply is judged (patterns and the served model).

@@ -4,12 +4,15 @@ Reads ``middleware/detectors/corpus/<task>.train.jsonl`` (and the shared develop
 when present, as extra training rows) and the validation split ``<task>.valid.jsonl``; never a
 ``*.test.jsonl`` file, which is refused. For each task:
 
-1. features: the hashed n-grams of ``features.py`` (normalised text); rows whose earlier turns matter
-   also get the context-crossed features, with the context's label read by a first model trained
-   on the rows without context;
-2. model: multinomial logistic regression over every label, ``none`` included (scikit-learn, lbfgs),
-   classes balanced; the regularisation ``C`` is the one of ``C_GRID`` with the best macro F1 on the
-   validation split (written by other people than the training rows, so it rewards generalising);
+1. features: the hashed n-grams of ``features.py`` (normalised text); the earlier turns of a conversation
+   row are read by a first model trained on the rows without context. The base model is fitted on the rows
+   whose earlier turns decide nothing; the context-crossed features on the others, with the base model's
+   logits as a fixed offset (``_fit``), so a last turn like "那就今晚吧" never teaches "今晚" alone; a
+   positive conversation row whose earlier turns read as benign is dropped (``_learnable``);
+2. model: multinomial logistic regression over every label, ``none`` included (scikit-learn, lbfgs,
+   classes balanced; the crossed features: the same loss with scipy's L-BFGS); the regularisation ``C``
+   is the one of ``C_GRID`` with the best macro F1 on the validation split (written by other people than
+   the training rows, so it rewards generalising);
 3. decision: the most probable label (no per-label thresholds: on the validation split a lowered
    explicit-intent threshold bought recall at three times the false alarms);
 4. the shipped model is then fitted on the training rows and the validation split together, with that
