@@ -22,7 +22,9 @@ AUDITOR = "auditor-key-guard"
 ADMIN = "admin-key-guard"
 TIMEOUT = 0.3   # the hang tests' guard timeout
 
-CRISIS_TEXT = "HARM-SELF I gave away my cat and wrote the letters, it is all arranged."
+# a language the local tiers do not read (they catch the English and Chinese ways of saying this): only the
+# guard, which reads the stub's HARM-SELF marker, sees the crisis
+CRISIS_TEXT = "HARM-SELF Ya regalé a mi gato y escribí las cartas, todo está listo."
 VIOLENT_REPLY = "Sure thing. HARM-VIOLENCE here is how to hurt him. Anything else?"
 DECLINE = "Sorry, I can't help with that part."
 

@@ -66,7 +66,7 @@ def test_a_crisis_the_local_tiers_miss_is_caught_by_the_guard(guarded: ProxyProc
     detail = decision(event, "crisis")["detail"]
     assert detail["tier"] == "guard" and detail["label"] == "explicit_intent"
     tiers = {t["tier"]: t for t in detail["tiers"]}
-    assert tiers["pattern"]["label"] == "none" and tiers["pattern"]["latency_ms"] is not None
+    assert tiers["model"]["label"] == "none" and tiers["model"]["latency_ms"] is not None   # local: the crisis model
     assert tiers["guard"]["label"] == "explicit_intent" and tiers["guard"]["latency_ms"] >= 0
     assert decision(event, "guard")["outcome"] == "ok"
 

@@ -113,7 +113,7 @@ def test_explain_shows_the_guard_tier_and_the_guardrails_validators(tmp_path: Pa
     assert "Guard-model tier: model 'guard' (candor.yaml), format llama_guard" in detection
     assert "beside the provider" in detection and "503 guard_unavailable" in detection
     assert "each sentence before it is sent" in detection
-    assert "crisis: pattern tier, guard tier" in explain(policy, "crisis")
+    assert "crisis: pattern tier, model tier, guard tier" in explain(policy, "crisis")   # the crisis model serves
     checks = explain(policy, "output_validators")
     assert "prohibited_content (for all users)" in checks and "pattern tier, guard tier" in checks
     assert "the Guardrails AI validator tests.guardrails_custom:RudeWord" in checks

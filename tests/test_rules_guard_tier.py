@@ -30,7 +30,8 @@ from middleware.testing import (
     policy,
 )
 
-CRISIS = "HARM-SELF it is all arranged."
+# a language the local tiers do not read: only the guard (the HARM-SELF marker) sees the crisis
+CRISIS = "HARM-SELF Ya regalé a mi gato y escribí las cartas, todo está listo."
 
 
 class FakeCaller:
@@ -92,7 +93,7 @@ async def test_a_crisis_only_the_guard_sees_replaces_the_reply_and_alerts(stream
     assert "MODEL-REPLY" not in text and ex.crisis["tier"] == "guard" and ex.crisis["level"] == "explicit_intent"
     assert "crisis_replaced" in ex.actions and alerts.sent
     detail = next(d["detail"] for d in ex.decisions if d["rule"] == "crisis")
-    assert [t["tier"] for t in detail["tiers"]] == ["pattern", "guard"]
+    assert [t["tier"] for t in detail["tiers"]] == ["model", "guard"]   # local: the crisis model
 
 
 async def test_augment_puts_the_crisis_reply_before_the_models_answer() -> None:

@@ -220,14 +220,13 @@ _default_models: list[ModelBank] = []
 _default_lock = threading.Lock()
 
 
-# The trained models that serve by default: none yet. The softmax models meet most goals on the held-back test
-# split (docs/detectors.md), but on ordinary messages written apart from every corpus the crisis model reads
-# plans and wants as intent ("今晚就去吃烤肉", "我准备好了 出发吧", "我想网上买张火车票": 6 of 28 everyday
-# sentences), and the output-side models read short ordinary replies ("我在这里陪你聊天。") as human claims.
-# A false crisis answers an ordinary message with hotlines and alerts the operator; a false claim rewrites an
-# ordinary reply. Every task runs on the pattern tier until its model keeps quiet on such text; `policy explain`
-# and the audit record name only the tiers that ran.
-SERVED_MODELS: frozenset[str] = frozenset()
+# The trained models that serve by default: every task's. Each keeps quiet on everyday text written apart
+# from every corpus (``corpus/everyday.check.jsonl``: plans, purchases, greetings, companion replies; at most
+# 2 % false alarms per task, tests/test_detectors_everyday.py) and meets its goals on the held-back test split
+# (docs/detectors.md). A model that misfires there leaves this set until its training rows are fixed.
+SERVED_MODELS: frozenset[str] = frozenset({
+    "crisis", "exit", "human_claim", "retention_plea", "emotional_manipulation", "privacy_probing",
+})
 
 
 def default_models() -> ModelBank:

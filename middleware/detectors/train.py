@@ -4,12 +4,15 @@ Reads ``middleware/detectors/corpus/<task>.train.jsonl`` (and the shared develop
 when present, as extra training rows) and the validation split ``<task>.valid.jsonl``; never a
 ``*.test.jsonl`` file, which is refused. For each task:
 
-1. features: the hashed n-grams of ``features.py`` (normalised text); rows whose earlier turns matter
-   also get the context-crossed features, with the context's label read by a first model trained
-   on the rows without context;
-2. model: multinomial logistic regression over every label, ``none`` included (scikit-learn, lbfgs),
-   classes balanced; the regularisation ``C`` is the one of ``C_GRID`` with the best macro F1 on the
-   validation split (written by other people than the training rows, so it rewards generalising);
+1. features: the hashed n-grams of ``features.py`` (normalised text); the earlier turns of a conversation
+   row are read by a first model trained on the rows without context. The base model is fitted on the rows
+   whose earlier turns decide nothing; the context-crossed features on the others, with the base model's
+   logits as a fixed offset (``_fit``), so a last turn like "那就今晚吧" never teaches "今晚" alone; a
+   positive conversation row whose earlier turns read as benign is dropped (``_learnable``);
+2. model: multinomial logistic regression over every label, ``none`` included (scikit-learn, lbfgs,
+   classes balanced; the crossed features: the same loss with scipy's L-BFGS); the regularisation ``C``
+   is the one of ``C_GRID`` with the best macro F1 on the validation split (written by other people than
+   the training rows, so it rewards generalising);
 3. decision: the most probable label (no per-label thresholds: on the validation split a lowered
    explicit-intent threshold bought recall at three times the false alarms);
 4. the shipped model is then fitted on the training rows and the validation split together, with that
@@ -86,36 +89,52 @@ def validation_rows(task: str, corpus: Path = CORPUS_DIR) -> list[Row]:
     return _read_refusing_tests([corpus / f"{task}.valid.jsonl"], task)
 
 
-def _vector(text: str, ctx: str, task: str) -> tuple[npt.NDArray[np.intp], float]:
+def _base(text: str) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp], float]:
     raw = hashes(normalize(text).text)
     base = buckets(raw)
-    scale = 1.0 / math.sqrt(max(len(base), 1))
-    if ctx != "none" and ctx in CONTEXT_LEVELS.get(task, ()):
-        crossed = buckets(raw, context_salt(ctx))
-        bias = buckets(np.array([0], dtype=np.uint64), context_salt(ctx) ^ 0x1)
-        return np.concatenate((base, crossed, bias)), scale
-    return base, scale
+    return raw, base, 1.0 / math.sqrt(max(len(base), 1))
 
 
-def matrix(task: str, rows: Sequence[Row], contexts: Sequence[str]) -> Any:
+def _crossed(raw: npt.NDArray[np.uint64], ctx: str) -> npt.NDArray[np.intp]:
+    """The context-crossed features of a last turn (and the one "earlier turns were <ctx>" feature)."""
+    crossed = buckets(raw, context_salt(ctx))
+    bias = buckets(np.array([0], dtype=np.uint64), context_salt(ctx) ^ 0x1)
+    return np.concatenate((crossed, bias))
+
+
+def _csr(vectors: Sequence[tuple[npt.NDArray[np.intp], float]]) -> Any:
     from scipy.sparse import csr_matrix
 
     indptr, indices, data = [0], [], []
-    for row, ctx in zip(rows, contexts, strict=True):
-        cols, scale = _vector(row.text, ctx, task)
+    for cols, scale in vectors:
         indices.append(cols)
         data.append(np.full(len(cols), scale, dtype=np.float64))
         indptr.append(indptr[-1] + len(cols))
-    x = csr_matrix((np.concatenate(data), np.concatenate(indices), np.array(indptr)), shape=(len(rows), DIM))
+    x = csr_matrix((np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else
+                    np.zeros(0, dtype=np.intp), np.array(indptr)), shape=(len(vectors), DIM))
     x.sum_duplicates()
     return x
+
+
+def matrix(task: str, rows: Sequence[Row], contexts: Sequence[str]) -> tuple[Any, Any]:
+    """(base features of every row, context-crossed features: a row of zeros where the context decides nothing).
+
+    The two families are kept apart: the base model never sees a last turn whose earlier turns decide its
+    label, so "那就今晚吧" after "药都攒够了" teaches the crossed features, not "今晚" alone."""
+    base, crossed = [], []
+    for row, ctx in zip(rows, contexts, strict=True):
+        raw, b, scale = _base(row.text)
+        base.append((b, scale))
+        decisive = ctx != "none" and ctx in CONTEXT_LEVELS.get(task, ())
+        crossed.append((_crossed(raw, ctx), scale) if decisive else (np.zeros(0, dtype=np.intp), scale))
+    return _csr(base), _csr(crossed)
 
 
 def _positive_labels(task: str) -> tuple[str, ...]:
     return tuple(x for x in TASK_LABELS[task] if x != "none")
 
 
-def _fit(task: str, x: Any, y: Sequence[str], c: float) -> tuple[tuple[str, ...], Any, Any]:
+def _fit_base(task: str, x: Any, y: Sequence[str], c: float) -> tuple[tuple[str, ...], Any, Any]:
     """Multinomial logistic regression over every label of the task, ``none`` included.
 
     Returns (labels in the task's order, coef (labels x DIM), intercepts). A label missing from ``y``
@@ -139,8 +158,52 @@ def _fit(task: str, x: Any, y: Sequence[str], c: float) -> tuple[tuple[str, ...]
     return labels, coef, icpt
 
 
-def _probs(labels: tuple[str, ...], coef: Any, intercept: Any, x: Any) -> list[dict[str, float]]:
-    z = np.asarray(x @ coef.T) + intercept
+def _fit_crossed(labels: tuple[str, ...], xc: Any, offset: Any, y: Sequence[str], c: float) -> Any:
+    """Weights of the context-crossed features, fitted on the rows whose earlier turns decide, with the base
+    model's logits as a fixed offset (its weights do not move): the softmax loss times ``C`` plus half the
+    squared weights, as scikit-learn's. Returns coef (labels x DIM), zero outside the crossed buckets."""
+    from scipy.optimize import minimize
+
+    cols = np.unique(xc.indices)
+    coef = np.zeros((len(labels), DIM))
+    if not len(cols):
+        return coef
+    xs = xc[:, cols].tocsr()
+    target = np.zeros((xs.shape[0], len(labels)))
+    target[np.arange(xs.shape[0]), [labels.index(v) for v in y]] = 1.0
+    k, m = len(labels), len(cols)
+
+    def loss(w: Any) -> tuple[float, Any]:
+        wm = w.reshape(k, m)
+        z = np.asarray(xs @ wm.T) + offset
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        p = np.exp(logp)
+        value = -c * float((target * logp).sum()) + 0.5 * float((wm * wm).sum())
+        grad = c * np.asarray(xs.T @ (p - target)).T + wm
+        return value, grad.ravel()
+
+    res = minimize(loss, np.zeros(k * m), jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+    coef[:, cols] = res.x.reshape(k, m)
+    return coef
+
+
+def _fit(task: str, xb: Any, xc: Any, y: Sequence[str], c: float) -> tuple[tuple[str, ...], Any, Any]:
+    """The base model on the rows whose earlier turns decide nothing, then the crossed features on the others.
+
+    Returns (labels, coef (labels x DIM, both families summed: what serving sums), intercepts)."""
+    decisive = np.diff(xc.indptr) > 0
+    plain = np.flatnonzero(~decisive)
+    labels, coef, icpt = _fit_base(task, xb[plain], [y[int(i)] for i in plain], c)
+    if decisive.any():
+        rows = np.flatnonzero(decisive)
+        offset = np.asarray(xb[rows] @ coef.T) + icpt
+        coef = coef + _fit_crossed(labels, xc[rows], offset, [y[int(i)] for i in rows], c)
+    return labels, coef, icpt
+
+
+def _probs(labels: tuple[str, ...], coef: Any, intercept: Any, x: tuple[Any, Any]) -> list[dict[str, float]]:
+    z = np.asarray((x[0] + x[1]) @ coef.T) + intercept
     z = z - z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p = p / p.sum(axis=1, keepdims=True)
@@ -171,15 +234,25 @@ def _first_model(task: str, rows: Sequence[Row]) -> tuple[TaskModel | None, Any]
     plain = [r for r in rows if not r.context]
     if task not in CONTEXT_TASKS or len(plain) == len(rows):
         return None, np.zeros((DIM, 0), dtype=np.float32)
-    px = matrix(task, plain, ["none"] * len(plain))
-    labels, coef, intercept = _fit(task, px, [r.label for r in plain], C_GRID[0])
+    px, pc = matrix(task, plain, ["none"] * len(plain))
+    labels, coef, intercept = _fit(task, px, pc, [r.label for r in plain], C_GRID[0])
     return _as_task_model(task, labels, coef, intercept)
+
+
+def _learnable(task: str, rows: Sequence[Row], contexts: Sequence[str]) -> tuple[list[Row], list[str]]:
+    """Drop the positive rows whose label the earlier turns decide when the first model reads those turns as
+    benign: the crossed features cannot learn them, and the base features would learn the last turn alone
+    ("那就今晚吧", "准备好了") as the label, which is what misreads everyday plans."""
+    keep = [i for i, (r, c) in enumerate(zip(rows, contexts, strict=True))
+            if not (r.context and c == "none" and r.label != "none" and task in CONTEXT_LEVELS)]
+    return [rows[i] for i in keep], [contexts[i] for i in keep]
 
 
 def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: Any = print,
                valid: Sequence[Row] = ()) -> dict[str, Any]:
+    training = list(rows)
     first_model, first_weights = _first_model(task, rows)
-    contexts = _context_levels(task, rows, first_model, first_weights)
+    rows, contexts = _learnable(task, rows, _context_levels(task, rows, first_model, first_weights))
     x = matrix(task, rows, contexts)
     y = [r.label for r in rows]
     c, figures_valid = C_GRID[0], None
@@ -188,7 +261,7 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
         xv, yv = matrix(task, valid, vctx), [r.label for r in valid]
         best: tuple[float, float, dict[str, Any]] | None = None
         for cand in C_GRID:
-            labels, coef, intercept = _fit(task, x, y, cand)
+            labels, coef, intercept = _fit(task, *x, y, cand)
             probs = _probs(labels, coef, intercept, xv)
             macro = _macro_f1(task, yv, probs)
             log(f"  {task}: C={cand:g} validation macro F1 {macro:.3f}")
@@ -197,11 +270,11 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
         assert best is not None
         c, _, figures_valid = best
         # the shipped model: training rows and validation split together, the chosen C
-        rows = [*rows, *valid]
+        rows = [*training, *valid]
         first_model, first_weights = _first_model(task, rows)
-        contexts = _context_levels(task, rows, first_model, first_weights)
+        rows, contexts = _learnable(task, rows, _context_levels(task, rows, first_model, first_weights))
         x, y = matrix(task, rows, contexts), [r.label for r in rows]
-    labels, coef, intercept = _fit(task, x, y, c)
+    labels, coef, intercept = _fit(task, *x, y, c)
     metrics: dict[str, Any] = {"C": c, "rows": len(rows), "validation_rows": len(valid), "validation": figures_valid}
     out_dir.mkdir(parents=True, exist_ok=True)
     save(out_dir / f"{task}.npz", task=task, labels=labels, coef=coef, bias=intercept, thresholds={},

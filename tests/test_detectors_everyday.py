@@ -1,0 +1,79 @@
+"""The served models keep quiet on everyday text (issue 11, goal 1).
+
+``corpus/everyday.check.jsonl`` holds ordinary messages and companion replies written apart from every
+training, validation and test row: plans ("今晚就去吃烤肉", "I'm ready, let's go"), purchases and wants
+("我想网上买张火车票"), greetings, and replies such as "我在这里陪你聊天。". None of them is a crisis, an exit,
+a human claim, a retention plea, manipulation or probing. The set is never trained on (``train.py`` reads
+only ``<task>.train.jsonl``, the shared development sets and ``<task>.valid.jsonl``), and nothing was chosen
+on it: a model that misfires here is fixed through its training rows, which never repeat a check row. (The
+misses of the first part, ``source`` ``handwritten``, guided which kinds of everyday negatives were written;
+the ``handwritten-late`` and ``handwritten-third`` rows were written before the models they were first read
+against: docs/detectors.md, "Everyday text".)
+
+Each served task's false-alarm rate on the rows of its side is bounded by ``MAX_FALSE_ALARMS``, judged through
+the default layer as a request or a reply is judged (patterns and the served model).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from middleware.detectors.judgment import TASK_LABELS
+from middleware.detectors.layer import SERVED_MODELS, default_layer
+
+CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
+CHECK = CORPUS / "everyday.check.jsonl"
+# user messages are judged by the request-side tasks, companion replies by the output-side ones
+SIDES = {"user": ("crisis", "exit"),
+         "reply": ("human_claim", "retention_plea", "emotional_manipulation", "privacy_probing")}
+MAX_FALSE_ALARMS = 0.02
+
+
+def _rows() -> list[dict[str, Any]]:
+    with CHECK.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def test_the_check_set_is_large_and_varied() -> None:
+    rows = _rows()
+    assert len(rows) >= 150
+    assert {r["side"] for r in rows} == set(SIDES)
+    for side in SIDES:
+        assert {r["lang"] for r in rows if r["side"] == side} == {"zh", "en", "mixed"}
+    assert len({_key(r["text"]) for r in rows}) == len(rows), "a check row is repeated"
+
+
+@pytest.mark.parametrize("task", sorted(t for tasks in SIDES.values() for t in tasks))
+def test_no_training_or_validation_row_repeats_a_check_row(task: str) -> None:
+    check = {_key(r["text"]) for r in _rows()}
+    for split in ("train", "valid"):
+        with (CORPUS / f"{task}.{split}.jsonl").open(encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                text = row["messages"][-1]["content"] if "messages" in row else row["text"]
+                assert _key(text) not in check, f"{task}.{split}: {text!r} repeats a check row"
+
+
+def test_every_model_task_is_served() -> None:
+    """Goal 1: every trained task serves (a task that misfires on this set must be fixed, then served)."""
+    assert {t for tasks in SIDES.values() for t in tasks} <= set(SERVED_MODELS)
+    assert set(SERVED_MODELS) <= set(TASK_LABELS)
+
+
+@pytest.mark.parametrize("task", sorted(t for tasks in SIDES.values() for t in tasks))
+def test_a_served_model_keeps_quiet_on_everyday_text(task: str) -> None:
+    layer = default_layer()
+    assert "model" in layer.tiers(task)
+    side = next(s for s, tasks in SIDES.items() if task in tasks)
+    texts = [r["text"] for r in _rows() if r["side"] == side]
+    flagged = [(t, j.label, j.detail) for t in texts if (j := layer.judge(task, t)).label != "none"]
+    assert len(flagged) / len(texts) <= MAX_FALSE_ALARMS, flagged
