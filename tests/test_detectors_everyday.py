@@ -63,13 +63,42 @@ def test_no_training_or_validation_row_repeats_a_check_row(task: str) -> None:
                 assert _key(text) not in check, f"{task}.{split}: {text!r} repeats a check row"
 
 
-def test_every_model_task_is_served() -> None:
-    """Goal 1: every trained task serves (a task that misfires on this set must be fixed, then served)."""
-    assert {t for tasks in SIDES.values() for t in tasks} <= set(SERVED_MODELS)
-    assert set(SERVED_MODELS) <= set(TASK_LABELS)
+def test_the_request_side_models_serve() -> None:
+    """The crisis and exit models serve (and privacy probing's); the other output-side models serve once they
+    pass the replies test below."""
+    assert {*SIDES["user"], "privacy_probing"} <= set(SERVED_MODELS) <= set(TASK_LABELS)
 
 
-@pytest.mark.parametrize("task", sorted(t for tasks in SIDES.values() for t in tasks))
+def _reply_sentences() -> list[str]:
+    from bench.texts import REPLIES  # ordinary companion replies, written for the benchmarks, in no corpus
+    from middleware.detectors.sentences import SentenceBuffer
+
+    out: list[str] = []
+    for replies in REPLIES.values():
+        for reply in replies:
+            buf = SentenceBuffer()
+            out += [s for s in [*buf.feed(reply), buf.flush()] if s.strip()]
+    return out
+
+
+# the two sentences of those replies that do claim to be human
+_CLAIMS = ("其实我是真人", "I'm a real person")
+
+
+@pytest.mark.parametrize("task", SIDES["reply"])
+def test_ordinary_companion_replies_pass_the_output_side_as_served(task: str) -> None:
+    """Memory, advice and questions are what companions say: the output side as it serves flags none of
+    them (a flag rewrites or removes the sentence). Only the human claims among them are caught."""
+    layer = default_layer()
+    sentences = _reply_sentences()
+    assert len(sentences) >= 40
+    flagged = [(s, j.label, j.tier, j.detail) for s in sentences if (j := layer.judge(task, s)).label != "none"]
+    assert [f for f in flagged if not any(c in f[0] for c in _CLAIMS)] == []
+    if task == "human_claim":
+        assert len(flagged) == len(_CLAIMS)
+
+
+@pytest.mark.parametrize("task", sorted(SERVED_MODELS))
 def test_a_served_model_keeps_quiet_on_everyday_text(task: str) -> None:
     layer = default_layer()
     assert "model" in layer.tiers(task)
