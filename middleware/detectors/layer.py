@@ -220,15 +220,16 @@ _default_models: list[ModelBank] = []
 _default_lock = threading.Lock()
 
 
-# The trained models that serve by default: the request side's (crisis, exit) and privacy probing's. Each
-# keeps quiet on everyday text written apart from every corpus (``corpus/everyday.check.jsonl``, at most 2 %
-# false alarms per task, tests/test_detectors_everyday.py) and meets or nears its goals on the held-back test split (docs/detectors.md);
-# on that split the crisis model lifts explicit-intent recall from 0.165 (patterns alone) to 0.88.
-# Three output-side models (human_claim, retention_plea, emotional_manipulation) are shipped and measured but
-# do not serve: on ordinary companion replies written apart from their corpus (bench/texts.py) they flagged 7
-# of 52 sentences (the privacy model none) ("I remember you mentioned your trip." as manipulation, "你打算和朋友一起去，
-# 还是一个人去走走？" as a retention plea, packing advice as a human claim), and a flag there rewrites or removes
-# the sentence. They serve once they keep quiet on such replies (the test beside the check set says so).
+# The trained models that serve by default: the request side's (crisis, exit) and privacy probing's.
+# Each keeps quiet on everyday text written apart from every corpus (``corpus/everyday.check.jsonl``,
+# at most 2 % false alarms per task, tests/test_detectors_everyday.py) and meets or nears its goals on
+# the held-back test split (docs/detectors.md); there the crisis model lifts explicit-intent recall from
+# 0.165 (patterns alone) to 0.88. Three output-side models (human_claim, retention_plea,
+# emotional_manipulation) are shipped and measured but do not serve: on ordinary companion replies
+# written apart from their corpus (bench/texts.py) they flagged 7 of 52 sentences (the privacy model
+# none): "I remember you mentioned your trip." as manipulation, "你打算和朋友一起去，还是一个人去走走？"
+# as a retention plea, packing advice as a human claim; and an output-side flag rewrites or removes the
+# sentence. They serve once they keep quiet on such replies (tests/test_detectors_everyday.py checks it).
 SERVED_MODELS: frozenset[str] = frozenset({"crisis", "exit", "privacy_probing"})
 
 
