@@ -71,7 +71,10 @@ class StubOptions:
 
 def content_pieces(chunks: int, sentences: bool = False) -> list[str]:
     pieces = _SENTENCES if sentences else _PIECES
-    return [pieces[i % len(pieces)] for i in range(chunks)]
+    out = [pieces[i % len(pieces)] for i in range(chunks)]
+    # past the end the pieces start again: the first one then follows a sentence, so it needs its space
+    # ("tonight. Hey", not "tonight.Hey", which no sentence splitter ends after "tonight.")
+    return [p if i < len(pieces) or p.startswith(" ") else " " + p for i, p in enumerate(out)]
 
 
 def _dumps(obj: object) -> bytes:
