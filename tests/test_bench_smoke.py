@@ -13,26 +13,14 @@ import openai
 import pytest
 import uvloop
 
-from bench import phases as bench_phases
 from bench import run as bench_run
-from bench import servers as bench_servers
 from bench.loadgen import LoadResult, Target, run_load
 from bench.stub_upstream import StubOptions, content_pieces, start_stub
-from tests.stubs import free_port
+from tests.bench_support import reserved_ports  # noqa: F401  (the fixture, autouse)
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-stub-test"
 CHUNKS = 5
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _reserved_ports() -> Iterator[None]:
-    """The harness's servers get ports reserved for this test process (``tests.stubs.free_port``): under
-    pytest-xdist several test processes pick loopback ports at the same time."""
-    with pytest.MonkeyPatch.context() as m:
-        for module in (bench_phases, bench_servers):
-            m.setattr(module, "free_port", free_port)
-        yield
 
 
 @pytest.fixture(scope="module")
