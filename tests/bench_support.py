@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bench import phases as bench_phases
 from bench import servers as bench_servers
 from tests.stubs import free_port
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -19,3 +25,18 @@ def reserved_ports() -> Iterator[None]:
         for module in (bench_phases, bench_servers):
             m.setattr(module, "free_port", free_port)
         yield
+
+
+@contextlib.contextmanager
+def stub_upstream(*args: str) -> Iterator[int]:
+    """``python -m bench.stub_upstream --port 0 ARGS`` running; yields the port it says it listens on."""
+    argv = [sys.executable, "-m", "bench.stub_upstream", "--port", "0", *args]
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    try:
+        assert "listening on http://127.0.0.1:" in line, line
+        yield int(line.rsplit(":", 1)[1].split("/")[0])
+    finally:
+        proc.terminate()
+        proc.wait(5)

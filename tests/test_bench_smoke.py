@@ -16,7 +16,7 @@ import uvloop
 from bench import run as bench_run
 from bench.loadgen import LoadResult, Target, run_load
 from bench.stub_upstream import StubOptions, content_pieces, start_stub
-from tests.bench_support import reserved_ports  # noqa: F401  (the fixture, autouse)
+from tests.bench_support import reserved_ports, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-stub-test"
@@ -25,17 +25,8 @@ CHUNKS = 5
 
 @pytest.fixture(scope="module")
 def stub_port() -> Iterator[int]:
-    argv = [sys.executable, "-m", "bench.stub_upstream", "--port", "0", "--chunks", str(CHUNKS),
-            "--api-key", KEY]
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    try:
-        assert "listening on http://127.0.0.1:" in line, line
-        yield int(line.rsplit(":", 1)[1].split("/")[0])
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    with stub_upstream("--chunks", str(CHUNKS), "--api-key", KEY) as port:
+        yield port
 
 
 def stub_requests(port: int) -> int:

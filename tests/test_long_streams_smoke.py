@@ -4,8 +4,6 @@ not timings (a stall here is a gap of seconds, far above the chunk interval)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from bench.loadgen import Target
 from bench.longstreams import run_long_streams
 from bench.servers import start_proxy
 from bench.settings import STUB_KEY, STUB_MODEL
-from tests.bench_support import reserved_ports  # noqa: F401  (the fixture, autouse)
+from tests.bench_support import reserved_ports, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
 
 REPO = Path(__file__).resolve().parent.parent
 STREAMS, CHUNKS, INTERVAL = 120, 6, 0.15
@@ -24,17 +22,9 @@ STREAMS, CHUNKS, INTERVAL = 120, 6, 0.15
 
 @pytest.fixture(scope="module")
 def long_stub() -> Iterator[int]:
-    argv = [sys.executable, "-m", "bench.stub_upstream", "--port", "0", "--chunks", str(CHUNKS), "--chunk-delay",
-            str(INTERVAL), "--api-key", STUB_KEY, "--sentences"]
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    try:
-        assert "listening on http://127.0.0.1:" in line, line
-        yield int(line.rsplit(":", 1)[1].split("/")[0])
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    with stub_upstream("--chunks", str(CHUNKS), "--chunk-delay", str(INTERVAL), "--api-key",
+                       STUB_KEY, "--sentences") as port:
+        yield port
 
 
 def test_many_long_streams_through_the_proxy_all_complete_without_a_stall(tmp_path: Path, long_stub: int) -> None:

@@ -4,34 +4,22 @@ anything Candor could not run is refused by the loader and ``policy check`` with
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from middleware.config.yamlfile import FileProblems
 from middleware.policy.cli import main as policy_cli
 from middleware.policy.explain import explain
 from middleware.policy.loader import load_policy_file
 from middleware.policy.registry import builtin_packs_dir
-
-BASE = """\
-id: p
-extends: cn-anthropomorphic-2026
-title: t
-"""
+from tests.policy_support import load_problems, write_policy
 
 
 def write(tmp: Path, body: str) -> Path:
-    path = tmp / "p.yaml"
-    path.write_text(BASE + textwrap.dedent(body), encoding="utf-8")
-    return path
+    return write_policy(tmp, "cn-anthropomorphic-2026", body)
 
 
-def problems(path: Path) -> list[str]:
-    with pytest.raises(FileProblems) as info:
-        load_policy_file(path, [builtin_packs_dir()])
-    return [str(p) for p in info.value.problems]
+problems = load_problems
 
 
 def test_a_guard_loads_with_its_defaults(tmp_path: Path) -> None:

@@ -5,36 +5,24 @@ the tiers that enforce each rule and nothing that does not run."""
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from middleware.config.yamlfile import FileProblems
 from middleware.policy.cli import main as policy_cli
 from middleware.policy.explain import explain
 from middleware.policy.loader import load_policy_dirs, load_policy_file
 from middleware.policy.model import BUILTIN_VALIDATORS, validator_tiers
 from middleware.policy.registry import builtin_packs_dir
 from middleware.rules.detection import TASKS
-
-BASE = """\
-id: p
-extends: eu-ai-act-art50
-title: t
-"""
+from tests.policy_support import load_problems, write_policy
 
 
 def write(tmp: Path, body: str) -> Path:
-    path = tmp / "p.yaml"
-    path.write_text(BASE + textwrap.dedent(body), encoding="utf-8")
-    return path
+    return write_policy(tmp, "eu-ai-act-art50", body)
 
 
-def problems(path: Path) -> list[str]:
-    with pytest.raises(FileProblems) as info:
-        load_policy_file(path, [builtin_packs_dir()])
-    return [str(p) for p in info.value.problems]
+problems = load_problems
 
 
 def test_an_unknown_validator_is_refused_naming_file_line_and_key(tmp_path: Path) -> None:
@@ -113,9 +101,7 @@ def test_the_command_line_and_the_server_refuse_a_validator_that_cannot_run(tmp_
 
     pdir = tmp_path / "policies"
     pdir.mkdir()
-    bad = pdir / "p.yaml"
-    bad.write_text(BASE + "output_validators:\n  - {name: sentiment_police, on_fail: block, "
-                          "cites: [ANTH-PROHIBIT-6]}\n")
+    bad = write(pdir, "output_validators:\n  - {name: sentiment_police, on_fail: block, cites: [ANTH-PROHIBIT-6]}\n")
     root = Path(__file__).resolve().parents[1]
     check = subprocess.run([sys.executable, "-m", "middleware.cli.main", "policy", "check", str(bad)], cwd=root,
                            capture_output=True, text=True, timeout=120)
