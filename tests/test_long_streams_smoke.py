@@ -16,7 +16,6 @@ from bench.servers import start_proxy
 from bench.settings import STUB_KEY, STUB_MODEL
 from tests.bench_support import reserved_ports, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
 
-REPO = Path(__file__).resolve().parent.parent
 STREAMS, CHUNKS, INTERVAL = 120, 6, 0.15
 
 
