@@ -567,19 +567,24 @@ async def test_fed_rows_that_another_process_counted_or_that_skip_ahead_are_not_
         await log.close()
 
 
-def test_the_feed_is_bounded_and_drops_whole_streams() -> None:
-    rollup = Rollup()
-    rows = [EventRow("s1", i, f"e{i}", i, "exchange", None, None, None, b"{}", "h") for i in range(1, 11)]
-    rollup.feed(rows)
-    rollup.feed([EventRow("s2", 1, "x", 1, "exchange", None, None, None, b"{}", "h")])
-    assert rollup._fresh_rows == 11
-    rollup.feed([EventRow("s1", 20, "gap", 20, "exchange", None, None, None, b"{}", "h")])   # a gap: start again
-    assert [r.seq for r in rollup._fresh["s1"]] == [20] and rollup._fresh_rows == 2
+async def test_the_feed_is_bounded_and_what_it_dropped_is_read_back(backend: Backend, keys: AuditKeys,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import middleware.console.overview as overview
-    limit = overview.FRESH_MAX
+
+    monkeypatch.setattr(overview, "FRESH_MAX", 8)
+    log = await open_log(backend, keys, stream="bounded")
+    rollup = Rollup()
+    log.on_committed(rollup.feed)
     try:
-        overview.FRESH_MAX = 1
-        rollup.feed([EventRow("s3", 1, "y", 1, "exchange", None, None, None, b"{}", "h")])
-        assert rollup._fresh_rows <= 1 and "s1" not in rollup._fresh
+        rng, crises = random.Random(7), list[str]()
+        for _ in range(30):
+            await log.append(random_draft(rng, crises))
+        fresh = rollup._fresh[log.stream]
+        assert len(fresh) == 8 and [r.seq for r in fresh] == list(range(fresh[0].seq, fresh[0].seq + 8))
+        await rollup.refresh(log.store)   # the dropped rows from the store, the kept ones from the feed
+        await assert_same(log.store, rollup)
+        rows = [EventRow("s9", i, f"e{i}", i, "exchange", None, None, None, b"{}", "h") for i in (1, 2, 5)]
+        rollup.feed(rows)   # a gap: the rows before it are not kept
+        assert [r.seq for r in rollup._fresh["s9"]] == [5]
     finally:
-        overview.FRESH_MAX = limit
+        await log.close()

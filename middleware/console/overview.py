@@ -60,8 +60,8 @@ _SERIES = ("traffic", "notices", "crisis_levels", "changes", "labelling")
 _CATEGORY = "crisis_category"
 _ATTEMPTS = 5   # refreshes racing another process's: read the marks again at most this often
 _SLICE = 64    # rows counted between two turns of the event loop (~0.3 ms: requests wait at most that)
-FRESH_MAX = 200_000   # rows fed and not yet counted that a rollup keeps (~0.5 GB at most; see Rollup.feed)
-KEEP_UP_EVERY = 10.0   # seconds between the background refreshes of a serving process (with jitter)
+FRESH_MAX = 8192   # rows fed and not yet counted that a rollup keeps per stream (~14 MB of event bodies)
+KEEP_UP_EVERY = 5.0   # seconds between the background refreshes of a serving process (with jitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,23 +122,17 @@ class Rollup:
         # rows this process's log committed (``feed``), per stream, not yet counted: counted without being
         # read back from the store (reading back cost twice the counting, on the serving process)
         self._fresh: dict[str, deque[EventRow]] = {}
-        self._fresh_rows = 0
 
     def feed(self, rows: Sequence[EventRow]) -> None:
         """The rows of one committed batch (``AuditLog.on_committed``): kept until the next refresh counts
-        them. Bounded: past ``FRESH_MAX`` rows the oldest stream's are dropped, and read back instead."""
+        them. At most ``FRESH_MAX`` per stream: past it the oldest go, and a refresh reads those back."""
         for row in rows:
             fresh = self._fresh.get(row.stream)
             if fresh is None:
-                fresh = self._fresh[row.stream] = deque()
+                fresh = self._fresh[row.stream] = deque(maxlen=FRESH_MAX)
             elif fresh[-1].seq + 1 != row.seq:
-                self._fresh_rows -= len(fresh)   # not contiguous (cannot happen within a stream): start again
-                fresh.clear()
+                fresh.clear()   # not contiguous (cannot happen within a stream): start again
             fresh.append(row)
-            self._fresh_rows += 1
-        while self._fresh_rows > FRESH_MAX and self._fresh:
-            oldest = next(iter(self._fresh))
-            self._fresh_rows -= len(self._fresh.pop(oldest))
 
     async def _read(self, store: AuditStore, stream: str, pos: int, head: int) -> list[EventRow]:
         """Up to ``_CHUNK`` rows of ``stream`` after ``pos`` (at most to ``head``): those fed, when they
@@ -147,12 +141,10 @@ class Rollup:
         if fresh:
             while fresh and fresh[0].seq <= pos:   # counted already (another refresh, another process)
                 fresh.popleft()
-                self._fresh_rows -= 1
             if fresh and fresh[0].seq == pos + 1:
                 out: list[EventRow] = []
                 while fresh and len(out) < _CHUNK and fresh[0].seq <= head:
                     out.append(fresh.popleft())
-                self._fresh_rows -= len(out)
                 return out
         return await store.scan((stream, pos), _CHUNK)
 
