@@ -93,3 +93,17 @@ def test_combine_names_groups_after_rules() -> None:
     gated = combine({"first": r"abc", "second": r"xyz"})
     assert isinstance(gated.pattern, re.Pattern)
     assert [m.lastgroup for m in gated.finditer("xyz abc")] == ["second", "first"]
+
+
+def test_hits_of_reads_a_text_once_and_an_other_text_anew(monkeypatch: pytest.MonkeyPatch) -> None:
+    from middleware.detectors.self_harm import DEFAULT_SELF_HARM
+    from middleware.detectors.textnorm import normalize
+
+    calls: list[str] = []
+    real = type(DEFAULT_SELF_HARM).hits
+    monkeypatch.setattr(type(DEFAULT_SELF_HARM), "hits", lambda self, text: calls.append(text) or real(self, text))
+    norm = normalize("just go die already")
+    first = DEFAULT_SELF_HARM.hits_of(norm)
+    assert DEFAULT_SELF_HARM.hits_of(norm) is first and [h.rule for h in first] == ["en_tell_die"]
+    assert DEFAULT_SELF_HARM.detect_normalized(norm).rule == "en_tell_die" and len(calls) == 1
+    assert DEFAULT_SELF_HARM.hits_of(normalize("you are so stupid, idiot"))[0].rule == "en_abuse" and len(calls) == 2

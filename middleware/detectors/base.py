@@ -57,7 +57,18 @@ class Detector(ABC):
 
     def detect_normalized(self, norm: Normalized) -> Detection:
         """Detect on text already normalised (lets a caller normalise once for many detectors)."""
-        return self.to_detection(norm, self.hits(norm.text))
+        return self.to_detection(norm, self.hits_of(norm))
+
+    def hits_of(self, norm: Normalized) -> list[Hit]:
+        """``hits`` of a normalised text, kept for the last text read: checks that share a detector
+        (self-harm encouragement and verbal abuse, say) read the same sentence one after the other. Kept by
+        identity of the text, so an equal text normalised anew is read again."""
+        last = self.__dict__.get("_last_hits")
+        if last is not None and last[0] is norm.text:
+            return last[1]  # type: ignore[no-any-return]
+        found = self.hits(norm.text)
+        self._last_hits = (norm.text, found)
+        return found
 
     @abstractmethod
     def hits(self, text: str) -> list[Hit]:

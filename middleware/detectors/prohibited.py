@@ -91,7 +91,7 @@ class ProhibitedContentDetector(Detector):
 
     def detect_normalized(self, norm: Normalized) -> Detection:
         # the label is the category of the first hit
-        hits = self.hits(norm.text)
+        hits = self.hits_of(norm)
         return self.to_detection(norm, hits, hits[0].rule.rsplit("_", 1)[0] if hits else None)
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from middleware.detectors.base import HAS_CJK, Detector, Hit
+from middleware.detectors.base import HAS_CJK, Detector
 from middleware.detectors.retention import DEFAULT_RETENTION_PLEA
 from middleware.detectors.self_harm import DEFAULT_SELF_HARM
 from middleware.detectors.textnorm import normalize
@@ -118,22 +118,10 @@ class Check:
 _OUTCOME = {"block": "blocked", "rewrite": "rewritten", "flag": "flagged"}
 
 
-# the last text each detector read and its hits: checks that share a detector (self-harm encouragement
-# and verbal abuse, say) each own some of its rules and read the same sentence one after the other
-_LAST_HITS: dict[int, tuple[str, Sequence[Hit]]] = {}
-
-
 def _pattern_reader(task: str, detector: Detector, owned: frozenset[str] | None) -> Reader:
-    key = id(detector)
-
     def read(sentence: str) -> Reading:
         norm = normalize(sentence)
-        last = _LAST_HITS.get(key)
-        if last is not None and last[0] is sentence:
-            hits = last[1]
-        else:
-            hits = detector.hits(norm.text)
-            _LAST_HITS[key] = (sentence, hits)
+        hits = detector.hits_of(norm)   # read once for every check sharing the detector
         # the first hit's rule may belong to another check: this check's is its first owned hit
         rule = next((h.rule for h in hits if owned is None or h.rule in owned), "")
         if not rule:
