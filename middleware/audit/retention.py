@@ -32,8 +32,8 @@ async def erase_user(audit: AuditLog, user_id: str, *, actor: str | None = None,
     ref = audit.keys.user_ref(user_id)
     assert ref is not None
     try:
-        keys, contents = await asyncio.wait_for(audit.store.erase_user(ref, time.time_ns() // 1000),
-                                                audit.settings.timeout)
+        async with asyncio.timeout(audit.settings.timeout):   # not wait_for: it can swallow a cancel (3.11)
+            keys, contents = await audit.store.erase_user(ref, time.time_ns() // 1000)
     except Exception as exc:
         raise AuditUnavailable(f"cannot erase: the audit store is unavailable ({exc})") from exc
     audit.forget_spool_key(ref)
@@ -49,14 +49,18 @@ async def purge(audit: AuditLog, older_than: float) -> AuditEvent:
         raise ValueError("older_than must be a positive number of seconds")
     before_us = time.time_ns() // 1000 - int(older_than * 1_000_000)
     try:
-        plan = await asyncio.wait_for(audit.store.purge_plan(before_us), audit.settings.timeout * 6)
+        async with asyncio.timeout(audit.settings.timeout * 6):   # not wait_for: it can swallow a cancel (3.11)
+            plan = await audit.store.purge_plan(before_us)
         anchors = [
             StreamAnchor(stream=s, first_seq=first, prev_hash=prev, key_id=audit.keys.key_id,
                          signature=audit.keys.sign(signed_message("purge_anchor", stream=s, first_seq=first,
                                                                   prev_hash=prev)))
             for s, first, prev in plan
         ]
-        deleted = await asyncio.wait_for(audit.store.purge(anchors), audit.settings.timeout * 60) if anchors else 0
+        deleted = 0
+        if anchors:
+            async with asyncio.timeout(audit.settings.timeout * 60):
+                deleted = await audit.store.purge(anchors)
     except Exception as exc:
         raise AuditUnavailable(f"cannot purge: the audit store is unavailable ({exc})") from exc
     if audit.anchor is not None and anchors:
@@ -83,7 +87,8 @@ async def run_retention(audit: AuditLog, retention_seconds: float, every: float 
             log.warning("audit retention purge skipped", error=str(exc))
         task = asyncio.current_task()
         if task is not None and task.cancelling():
-            # a cancel that landed as a store call finished was swallowed by asyncio.wait_for (Python 3.11):
-            # stop now instead of sleeping ``every`` seconds, which held shutdown for up to an hour
+            # a cancel swallowed inside the purge (asyncio.wait_for on Python 3.11 loses one that lands as its
+            # call finishes; the store calls here use asyncio.timeout, the log's own calls may not): stop now
+            # instead of sleeping ``every`` seconds, which held shutdown for up to an hour
             raise asyncio.CancelledError
         await asyncio.sleep(every)
