@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,7 +127,6 @@ class AuditLog:
         self._known_streams: list[str] | None = None
         self._spool: Spool
         self._task: asyncio.Task[None] | None = None
-        self._listeners: list[Callable[[Sequence[EventRow]], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -376,10 +374,8 @@ class AuditLog:
                 self._switch_stream()
             else:
                 self._resolve(sealed)
-                rows = [s.row for s in sealed]
-                self._tell_committed(rows)
-                await self._anchor_batch(rows)
-                await self._witness_batch(rows)
+                await self._anchor_batch([s.row for s in sealed])
+                await self._witness_batch([s.row for s in sealed])
                 return
         for p in items:
             if p.draft.fail_mode == "closed" and not p.future.done():
@@ -400,21 +396,6 @@ class AuditLog:
             return
         self._resolve(sealed)
         await self._witness_batch([s.row for s in sealed])
-
-    def on_committed(self, listener: Callable[[Sequence[EventRow]], None]) -> Callable[[], None]:
-        """Call ``listener`` with the rows of each batch this log commits to its store (in ``seq`` order,
-        right after the commit, on the writer's task; it must be quick and must not raise). Returns a
-        function that unsubscribes. What this process writes can so be counted without reading it back
-        (the console's rollup); rows spooled while the store is down are not told (they are read back)."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def _tell_committed(self, rows: Sequence[EventRow]) -> None:
-        for listener in self._listeners:
-            try:
-                listener(rows)
-            except Exception:   # a listener's bug never touches the log
-                log.exception("audit commit listener failed")
 
     async def _witness_batch(self, rows: list[EventRow]) -> None:
         if self.witness is None:

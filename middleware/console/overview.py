@@ -28,8 +28,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -60,8 +60,7 @@ _SERIES = ("traffic", "notices", "crisis_levels", "changes", "labelling")
 _CATEGORY = "crisis_category"
 _ATTEMPTS = 5   # refreshes racing another process's: read the marks again at most this often
 _SLICE = 64    # rows counted between two turns of the event loop (~0.3 ms: requests wait at most that)
-FRESH_MAX = 8192   # rows fed and not yet counted that a rollup keeps per stream (~14 MB of event bodies)
-KEEP_UP_EVERY = 5.0   # seconds between the background refreshes of a serving process (with jitter)
+KEEP_UP_EVERY = 10.0   # seconds between the background refreshes of a serving process (with jitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,34 +118,6 @@ class Rollup:
         self._lock = asyncio.Lock()
         self.memory = memory if memory is not None else MemoryRollupStore()
         self._target: RollupStore = self.memory
-        # rows this process's log committed (``feed``), per stream, not yet counted: counted without being
-        # read back from the store (reading back cost twice the counting, on the serving process)
-        self._fresh: dict[str, deque[EventRow]] = {}
-
-    def feed(self, rows: Sequence[EventRow]) -> None:
-        """The rows of one committed batch (``AuditLog.on_committed``): kept until the next refresh counts
-        them. At most ``FRESH_MAX`` per stream: past it the oldest go, and a refresh reads those back."""
-        for row in rows:
-            fresh = self._fresh.get(row.stream)
-            if fresh is None:
-                fresh = self._fresh[row.stream] = deque(maxlen=FRESH_MAX)
-            elif fresh[-1].seq + 1 != row.seq:
-                fresh.clear()   # not contiguous (cannot happen within a stream): start again
-            fresh.append(row)
-
-    async def _read(self, store: AuditStore, stream: str, pos: int, head: int) -> list[EventRow]:
-        """Up to ``_CHUNK`` rows of ``stream`` after ``pos`` (at most to ``head``): those fed, when they
-        continue from ``pos``, else from the store."""
-        fresh = self._fresh.get(stream)
-        if fresh:
-            while fresh and fresh[0].seq <= pos:   # counted already (another refresh, another process)
-                fresh.popleft()
-            if fresh and fresh[0].seq == pos + 1:
-                out: list[EventRow] = []
-                while fresh and len(out) < _CHUNK and fresh[0].seq <= head:
-                    out.append(fresh.popleft())
-                return out
-        return await store.scan((stream, pos), _CHUNK)
 
     def _bind(self, store: AuditStore) -> RollupStore:
         self._target = store if isinstance(store, RollupStore) else self.memory
@@ -198,16 +169,14 @@ class Rollup:
             if pos >= info.head_seq:
                 continue
             # the store reads the next chunk (on its own thread) while this one is counted and stored
-            pending = asyncio.ensure_future(self._read(store, info.stream, pos, info.head_seq))
+            pending = asyncio.ensure_future(store.scan((info.stream, pos), _CHUNK))
             try:
                 while True:
                     rows = await pending
                     mine = [r for r in rows if r.stream == info.stream and r.seq <= info.head_seq]
-                    # a chunk that ends short of the head is followed (fed rows may stop before it: those
-                    # committed between the heads were read and the writer told this rollup come from the store)
-                    more = bool(mine) and len(mine) == len(rows) and mine[-1].seq < info.head_seq
+                    more = bool(mine) and len(mine) == len(rows) == _CHUNK and mine[-1].seq < info.head_seq
                     if more:
-                        pending = asyncio.ensure_future(self._read(store, info.stream, mine[-1].seq, info.head_seq))
+                        pending = asyncio.ensure_future(store.scan((info.stream, mine[-1].seq), _CHUNK))
                     if mine:
                         delta = RollupDelta(info.stream, pos, mark.first_seq if mark else mine[0].seq, mine[-1].seq)
                         for i in range(0, len(mine), _SLICE):   # let requests in between (~10 ms slices)

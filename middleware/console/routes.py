@@ -68,17 +68,11 @@ def build_console(deps: ConsoleDeps) -> Console:
 
     guard.on_signin = warm_up
     keeping: list[asyncio.Task[None]] = []
-    unsubscribe: list[Callable[[], None]] = []
 
     async def start() -> None:
-        # what this process commits is counted from the writer's rows, not read back from the store
-        with contextlib.suppress(Exception):   # no log yet: the rollup reads everything from the store
-            unsubscribe.append(deps.audit().on_committed(rollup.feed))
         keeping.append(asyncio.create_task(rollup.keep_up(lambda: deps.audit().store)))
 
     async def stop() -> None:
-        while unsubscribe:
-            unsubscribe.pop()()
         while keeping:
             task = keeping.pop()
             task.cancel()
