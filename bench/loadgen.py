@@ -2,7 +2,8 @@
 
 Cheap on purpose (the bench machine has two cores and the proxy gets one): raw ``asyncio.Protocol``
 on uvloop, ``httptools`` for response parsing (Content-Length and chunked bodies), keep-alive
-connections, one request in flight per connection, request bytes built once.
+connections, one request in flight per connection, request bytes built once (``VARIANTS`` different
+messages, sent in turn).
 
 Measures per request: latency to the end of the body and, for streams, time to the first content
 chunk (TTFT: the first SSE event whose ``choices[0].delta.content`` is not empty). Any non-2xx status,
@@ -31,9 +32,12 @@ import httptools
 import orjson
 import uvloop
 
+from bench.variety import VARIANTS, name_of
+
 _SYSTEM = ("You are Mia, a warm and attentive companion. Keep replies short, kind and curious; "
            "remember what the user told you earlier in the conversation.")
-_USER = "I'm back! The presentation went okay I think, but I'm exhausted. What should I do tonight?"
+# every request names someone else (bench/variety.py): real users do not send the same message twice
+_USER = "I'm back! The presentation for {name} went okay I think, but I'm exhausted. What should I do tonight?"
 
 
 @dataclass(frozen=True)
@@ -49,14 +53,16 @@ class Target:
 
 
 def build_requests(t: Target) -> list[bytes]:
-    """One ready-to-send HTTP request per end user."""
+    """Ready-to-send HTTP requests, sent in turn: ``VARIANTS`` different user messages, rotating over
+    ``t.users`` end users."""
     out = []
-    for u in range(max(1, t.users)):
+    for i in range(VARIANTS):
         body: dict[str, Any] = {
             "model": t.model,
-            "messages": [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": _USER}],
+            "messages": [{"role": "system", "content": _SYSTEM},
+                         {"role": "user", "content": _USER.format(name=name_of(i))}],
             "temperature": 0.7,
-            "user": f"bench-user-{u:04d}",
+            "user": f"bench-user-{i % max(1, t.users):04d}",
         }
         if t.stream:
             body["stream"] = True

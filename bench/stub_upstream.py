@@ -31,22 +31,28 @@ from typing import cast
 import httptools
 import uvloop
 
+from bench.variety import name_of
+
 # The reply a companion might give, in pieces of a few words: the streamed chunks are these pieces,
-# the non-streaming content is their concatenation, so both modes carry the same text.
+# the non-streaming content is their concatenation, so both modes carry the same text. Every sentence
+# names someone (``@NAME``, a different name in each reply: bench/variety.py), so no reply sentence is
+# one the proxy has read before, as in real traffic.
+_NAME_SENTINEL = b"@NAME"
 _PIECES = (
-    "Hey, it's good", " to hear from", " you again!", " I remember you", " mentioned your",
-    " trip last week.", " How did the", " presentation go?", " I hope you", " got some rest",
-    " afterwards, you", " sounded tired.", " Tell me everything", " when you're ready.",
+    "Hey @NAME, it's good", " to hear from", " you again!", " I remember you", " mentioned your",
+    " trip to @NAME.", " How did the", " @NAME presentation go?", " I hope you", " got some rest",
+    " afterwards, @NAME", ", you sounded tired.", " Tell me everything", " when you're ready, @NAME.",
 )
 
 # The same kind of reply where every piece is a whole sentence (``--sentences``): the proxy's guards release
 # text sentence by sentence, so with these pieces every chunk goes out as it comes, and the gaps between the
 # chunks a client receives measure the proxy, not where the model happened to end its sentences.
 _SENTENCES = (
-    "Hey, it's good to hear from you again.", " I remember you mentioned your trip.", " How did it go?",
-    " I hope you got some rest.", " You sounded tired yesterday.", " Tell me everything.",
-    " What was the best part?", " Did you try the food?", " That sounds lovely.", " I would like that too.",
-    " Take your time.", " I'm listening.", " What happens next?", " Sleep well tonight.",
+    "Hey @NAME, it's good to hear from you again.", " I remember you mentioned your trip to @NAME.",
+    " How did it go, @NAME?", " I hope you got some rest, @NAME.", " You sounded tired yesterday, @NAME.",
+    " Tell me everything, @NAME.", " What was the best part of @NAME?", " Did you try the food in @NAME?",
+    " @NAME sounds lovely.", " I would like to see @NAME too.", " Take your time, @NAME.",
+    " I'm listening, @NAME.", " What happens next with @NAME?", " Sleep well tonight, @NAME.",
 )
 
 _ID_PREFIX = b"chatcmpl-"
@@ -69,7 +75,11 @@ class StubOptions:
     sentences: bool = False  # every chunk a whole sentence (see _SENTENCES)
 
 
-def content_pieces(chunks: int, sentences: bool = False) -> list[str]:
+def content_pieces(chunks: int, sentences: bool = False, name: str | None = None) -> list[str]:
+    """The reply's pieces; ``name``: the name the stub puts in them (the ``@NAME`` sentinel left when None)."""
+    if name is not None:
+        assert len(name.encode()) == len(_NAME_SENTINEL), "names keep the sentinel's width"
+        return [p.replace(_NAME_SENTINEL.decode(), name) for p in content_pieces(chunks, sentences)]
     pieces = _SENTENCES if sentences else _PIECES
     out = [pieces[i % len(pieces)] for i in range(chunks)]
     # past the end the pieces start again: the first one then follows a sentence, so it needs its space
@@ -153,12 +163,12 @@ class _Template:
         self._second = -1
         self._split: list[list[bytes]] = []
 
-    def render(self, rid: bytes, now: int) -> list[bytes]:
+    def render(self, rid: bytes, now: int, name: bytes) -> list[bytes]:
         if now != self._second:
             created = b"%d" % now
             self._split = [p.replace(_CREATED_SENTINEL, created).split(_ID_SENTINEL) for p in self._raw]
             self._second = now
-        return [rid.join(s) for s in self._split]
+        return [rid.join(s).replace(_NAME_SENTINEL, name) for s in self._split]
 
 
 class StubState:
@@ -282,7 +292,8 @@ class StubProtocol(asyncio.Protocol):
         model = m.group(1) if m else st.options.model.encode()
         st.requests += 1
         st.streams += stream
-        parts = st.template(model, stream, usage).render(st.next_id(), int(time.time()))
+        parts = st.template(model, stream, usage).render(st.next_id(), int(time.time()),
+                                                         name_of(st.requests).encode())
         self._send(parts, keep)
 
     def _send(self, parts: list[bytes], keep: bool) -> None:

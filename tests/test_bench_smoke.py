@@ -3,6 +3,7 @@ load generator counts requests and errors correctly, and the runner reports a pr
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import uvloop
 from bench import run as bench_run
 from bench.loadgen import LoadResult, Target, run_load
 from bench.stub_upstream import StubOptions, content_pieces, start_stub
+from bench.variety import name_of
 from tests.bench_support import reserved_ports, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,7 +47,8 @@ def test_stub_answers_a_chat_completion_the_sdk_parses(stub_port: int) -> None:
     assert reply.model == "any-model"  # echoed, as OpenAI does
     choice = reply.choices[0]
     assert choice.message.role == "assistant"
-    assert choice.message.content == "".join(content_pieces(CHUNKS))
+    # the reply names someone new each time (bench/variety.py): the stub's n-th reply carries name_of(n)
+    assert choice.message.content == "".join(content_pieces(CHUNKS, name=name_of(stub_requests(stub_port))))
     assert choice.finish_reason == "stop"
     assert reply.usage is not None and reply.usage.total_tokens > reply.usage.prompt_tokens
 
@@ -57,9 +60,21 @@ def test_stub_streams_chunks_the_sdk_assembles(stub_port: int) -> None:
     assert len({c.id for c in chunks}) == 1
     assert chunks[0].choices[0].delta.role == "assistant"
     contents = [c.choices[0].delta.content for c in chunks[1:-1]]
-    assert contents == content_pieces(CHUNKS)
+    assert contents == content_pieces(CHUNKS, name=name_of(stub_requests(stub_port)))
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
+
+
+def test_stub_replies_differ_in_every_sentence(stub_port: int) -> None:
+    """No reply sentence repeats between two replies, so a proxy's reading cache cannot serve the bench."""
+    first, second = (client(stub_port).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content or ""
+        for _ in range(2))
+    assert first != second and "@NAME" not in first + second
+    for chunks, sentences in ((12, False), (14, False), (14, True)):   # the bench's replies and long streams
+        text = "".join(content_pieces(chunks, sentences))
+        complete = [x for x in re.split(r"(?<=[.!?])\s+", text) if x.endswith((".", "!", "?"))]
+        assert len(complete) >= 4 and all("@NAME" in x for x in complete), complete
 
 
 def test_stub_stream_is_chunked_sse_ending_with_done(stub_port: int) -> None:
