@@ -133,3 +133,37 @@ def test_remap_maps_a_longer_replacement_onto_the_matched_characters() -> None:
     assert out.text == "ab kill myself cd"
     assert out.to_original(3, 14) == (3, 6)
     assert out.to_original(15, 17) == (7, 9)
+
+
+# characters that take each path of the normaliser: plain, spaces and newlines (single, doubled, around
+# the text), other whitespace, full-width, ligatures and ellipses (NFKC expansions), a capital whose lower
+# case is longer ("İ"), invisibles, combining marks, CJK (traditional too)
+_ALPHABET = ["a", "B", "z", " ", " ", "\n", "\t", "\u3000", "\u00a0", "Ａ", "ﬁ", "…", "İ", "\u200b", "\u0301",
+             "我", "們", "!", "."]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_shortcut_agrees_with_the_full_rebuild(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_normalize`` takes shortcuts (text already canonical; whitespace only around it): whatever it
+    returns, the canonical text and the way back to each original offset are those of ``_slow``, which
+    rebuilds every text character by character."""
+    import random
+
+    from middleware.detectors import textnorm
+
+    slow = textnorm._slow
+    rebuilt: list[str] = []
+    monkeypatch.setattr(textnorm, "_slow", lambda t: rebuilt.append(t) or slow(t))
+    rng = random.Random(seed)
+    shortcuts = {"in place": 0, "trimmed": 0}
+    for _ in range(2_500):
+        text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 12)))
+        rebuilt.clear()
+        fast, full = textnorm._normalize(text), slow(text)
+        if not rebuilt:
+            shortcuts["trimmed" if text != text.strip() else "in place"] += 1
+        assert fast.text == full.text, repr(text)
+        for i in range(len(full.text) + 1):
+            for j in range(i, len(full.text) + 1):
+                assert fast.to_original(i, j) == full.to_original(i, j), (repr(text), i, j)
+    assert min(shortcuts.values()) > 50, shortcuts   # both shortcuts were taken, not only the rebuild

@@ -116,3 +116,33 @@ def test_checks_sharing_a_detector_read_a_sentence_once_and_keep_their_own_rules
     assert (harm(other).hit, abuse(other).hit) == (True, False) and harm(other).detail == "en_tell_die"
     assert len(calls) == 2
     assert harm("".join(["just go ", "die already"])).hit and len(calls) == 3   # an equal, new text is read
+
+
+def test_a_burst_is_screened_whole_only_when_every_check_reads_whole_texts() -> None:
+    """A check that reads sentence by sentence (a served model) judges every sentence anyway: the burst is
+    then handed on sentence by sentence without a whole-text read that could not spare any."""
+    from dataclasses import replace
+
+    from middleware.rules.detection import Reading
+
+    reads: list[tuple[str, str]] = []
+
+    def counting(name: str):  # type: ignore[no-untyped-def]
+        def read(text: str) -> Reading:
+            reads.append((name, text))
+            return Reading(name, "none", 1.0, "pattern")
+        return read
+
+    base = compile_checks(pack())[0]
+    whole = [replace(base, name=n, key=n, read=counting(n), screens=True) for n in ("a", "b")]
+    burst = "One sentence. Two sentences."
+    assert guard_with(whole).start(exchange()).screen(burst) is False   # screened clean: released whole
+    assert reads == [("a", burst), ("b", burst)]
+    reads.clear()
+    mixed = [whole[0], replace(whole[1], screens=False)]
+    assert guard_with(mixed).start(exchange()).screen(burst) is True   # judged sentence by sentence
+    assert reads == []
+
+
+def guard_with(checks):  # type: ignore[no-untyped-def]
+    return OutputGuard(pack(), checks)

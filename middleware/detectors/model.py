@@ -74,7 +74,7 @@ class ModelBank:
         """Sum of each output's weights over the features, scaled by 1/sqrt(number of features)."""
         if len(buckets) == 0:
             return np.zeros(self.weights.shape[1], dtype=np.float32)
-        total: npt.NDArray[np.float32] = self.weights[buckets].sum(axis=0)
+        total: npt.NDArray[np.float32] = np.take(self.weights, buckets, axis=0).sum(axis=0)
         return total / np.float32(math.sqrt(len(buckets)))
 
     def crossed(self, task: str, buckets: npt.NDArray[np.intp], n_base: int) -> npt.NDArray[np.float32]:

@@ -233,13 +233,28 @@ def _join_letters(m: re.Match[str], norm: Normalized) -> str:
 
 
 def _normalize(text: str) -> Normalized:
+    core = text.strip()
+    if len(core) == len(text):
+        folded = _folded_in_place(text)
+        return _slow(text) if folded is None else Normalized(text, folded)
+    # Whitespace around the text (a streamed sentence's leading space) is dropped: where the rest folds in
+    # place, the way back is a shift, not the character-by-character rebuild of _slow.
+    folded = _folded_in_place(core) if core else None
+    if folded is None:
+        return _slow(text)
+    lead = len(text) - len(text.lstrip())
+    return Normalized(text, folded, tuple(range(lead, lead + len(folded))))
+
+
+def _folded_in_place(text: str) -> str | None:
+    """The canonical text when every character folds to exactly one (offsets unchanged), else None."""
     translated = text.translate(_FOLD_ALL)  # full-width forms included, so most text is NFKC already
     if len(translated) != len(text):
-        return _slow(text)  # an invisible character was deleted
+        return None  # an invisible character was deleted
     if not unicodedata.is_normalized("NFKC", translated):
         nfkc = unicodedata.normalize("NFKC", translated)
         if len(nfkc) != len(text):
-            return _slow(text)  # an expansion ("…" -> "...", "ﬁ" -> "fi"); compositions need a mark,
+            return None  # an expansion ("…" -> "...", "ﬁ" -> "fi"); compositions need a mark,
         translated = nfkc.translate(_FOLD_ALL)  # which the translation deleted above
     folded = translated.lower()
     if (
@@ -248,8 +263,8 @@ def _normalize(text: str) -> Normalized:
         and folded[-1:] not in " \n"
         and not _NEEDS_INDEX.search(folded)
     ):
-        return Normalized(text, folded)
-    return _slow(text)
+        return folded
+    return None
 
 
 def _slow(text: str) -> Normalized:

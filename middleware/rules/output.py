@@ -226,7 +226,8 @@ class OutputGuard:
 class _OutputStep:
     """A sentence check (see ``SentenceGuard``)."""
 
-    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "guarded", "minor", "released", "removed", "where")
+    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "guarded", "minor", "released", "removed",
+                 "sentencewise", "where")
 
     def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check], where: str | None) -> None:
         self.guard = guard
@@ -241,6 +242,10 @@ class _OutputStep:
         self.counts: dict[str, dict[str, Any]] = {}
         run = ex.state.guard_run
         self.guarded = run is not None and bool(run.output_checks) and where is None
+        # a model reads sentence by sentence (a long text may dilute one bad sentence); a minor's replies are
+        # read with a frame, sentence by sentence: then a burst is not screened whole first, only to be read
+        # again sentence by sentence
+        self.sentencewise = any(not c.screens or (self.minor and c.key == "task:minor_safety") for c in checks)
 
     def _record(self, check: Check, found: Reading) -> None:
         key = check.name if self.where is None else f"{check.name}@{self.where}"
@@ -305,13 +310,10 @@ class _OutputStep:
             self.ex.decide(check.name, check.cites, "error", self.counts[key])
 
     def screen(self, text: str) -> bool:
-        if self.blocked or self.guarded:
+        if self.blocked or self.guarded or self.sentencewise:
             return True   # the guard judged the reply's units: each sentence is read with its finding
         seen: set[str] = set()
         for check in self.checks:
-            if not check.screens or (self.minor and check.key == "task:minor_safety"):
-                return True   # a model reads sentence by sentence (a long text may dilute one bad sentence);
-                #               a minor's replies are read with a frame, sentence by sentence
             if check.key not in seen:
                 seen.add(check.key)
                 if check.read(text).hit:
