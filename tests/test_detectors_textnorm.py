@@ -167,3 +167,16 @@ def test_every_shortcut_agrees_with_the_full_rebuild(seed: int, monkeypatch: pyt
             for j in range(i, len(full.text) + 1):
                 assert fast.to_original(i, j) == full.to_original(i, j), (repr(text), i, j)
     assert min(shortcuts.values()) > 50, shortcuts   # both shortcuts were taken, not only the rebuild
+
+
+@pytest.mark.parametrize("text", ["I'm back! Wow!", "Thanks!! See you soon!", "ok!"])
+def test_punctuation_after_a_word_is_not_leetspeak(text: str) -> None:
+    """"back!" is a word and an exclamation mark, not "backi": no slang view, so the crisis patterns read
+    the text once."""
+    assert slang_view(normalize(text)) is None
+
+
+def test_leetspeak_before_punctuation_keeps_the_word_whole() -> None:
+    view = slang_view(normalize("going to commit su1c1de!"))
+    assert view is not None and view.text == "going to commit suicide!"
+    assert PATTERNS.judge("crisis", "I'm going to commit su1c1de!").label == "explicit_intent"

@@ -33,10 +33,11 @@ _PATTERN = re.compile(
     "(?:" + "|".join(re.escape(k) for k in _CJK_LED) + r")(?![a-z壶锅杯茶器色])"
     r"|(?<![a-z])(?:" + "|".join(re.escape(k) for k in _LATIN_LED) + r")(?![a-z])"
 )
-# Leetspeak: digits and symbols inside a Latin word ("su1c1de", "k1ll", "d!e").
-_LEET = re.compile(r"(?<![a-z0-9])(?=[a-z0-9!@$]*[a-z])"                      # a word with a letter
-                   r"(?=[a-z0-9!@$]*[0-9!@$][a-z0-9!@$]*(?![a-z0-9!@$]))"  # and a digit or symbol
-                   r"[a-z0-9!@$]{3,}")
+# Leetspeak: digits and symbols inside a Latin word ("su1c1de", "k1ll", "d!e"). The word ends with a letter or
+# digit: a "!" or "$" after it is punctuation ("back!", "su1c1de!"), not a letter.
+_LEET = re.compile(r"(?<![a-z0-9])(?=[a-z0-9!@$]*[a-z])"                               # a word with a letter
+                   r"(?=[a-z0-9!@$]*[0-9!@$][a-z0-9!@$]*[a-z0-9](?![a-z0-9]))"      # and a digit or symbol
+                   r"[a-z0-9!@$]{2,}[a-z0-9](?![a-z0-9])")
 _LEET_MAP = str.maketrans("0134578!@$", "oieastbias")
 
 
