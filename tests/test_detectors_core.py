@@ -43,7 +43,13 @@ def test_detection_is_a_frozen_value() -> None:
 
 
 def test_required_factors_of_simple_patterns() -> None:
-    assert required_factors(r"(?:i'm|i am) (?:a )?human") == frozenset({"human"})
+    # parts that match a few exact strings are multiplied out: longer, more selective factors
+    assert required_factors(r"(?:i'm|i am) (?:a )?human") == frozenset(
+        {"i'm human", "i am human", "i'm a human", "i am a human"})
+    assert required_factors(r"(?<![a-z])(?:i|i've) (?:just )?turned \d") == frozenset(
+        {"i turned ", "i just turned ", "i've turned ", "i've just turned "})
+    assert required_factors(r"\d{1,2} ?(?:yo|y/o)") == frozenset({"yo", "y/o"})   # not "y": parsed as y(?:o|/o)
+    assert required_factors("(?:a|b|c|d|e|f|g|h|i)(?:a|b|c|d|e|f|g|h|i)(?:j|k)xyz") is not None   # split
     assert required_factors(r"foo|bar") == frozenset({"foo", "bar"})
     assert required_factors(r"a?b*") is None
     assert required_factors(r"x|\w+") is None
@@ -65,9 +71,42 @@ def test_prefilter_never_hides_a_match(gated: object) -> None:
             assert gated.may_match(canon), text
 
 
+def _every_gated_pattern() -> list[object]:
+    import gc
+
+    import middleware.detectors.layer
+    import middleware.rules.output  # its pattern checks. families
+    from middleware.detectors.prefilter import GatedPattern
+
+    middleware.detectors.layer.default_layer()
+    return [o for o in gc.get_objects() if isinstance(o, GatedPattern)]
+
+
+def test_no_prefilter_hides_a_match_in_the_corpus() -> None:
+    """Every built-in family, over a sample of the corpus' texts (all tasks, both languages): where the regex
+    matches, its prefilter lets the text through."""
+    import json
+    import random
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parent.parent / "middleware" / "detectors" / "corpus"
+    rows = [json.loads(line) for f in sorted(corpus.glob("*.jsonl")) for line in f.open() if line.strip()]
+    texts = [r["text"] for r in rows if "text" in r]
+    sample = [normalize(t).text for t in random.Random(7).sample(texts, 2000)]
+    families = _every_gated_pattern()
+    assert len(families) >= 20
+    matched = 0
+    for gated in families:
+        for text in sample:
+            if gated.pattern.search(text):  # type: ignore[attr-defined]
+                matched += 1
+                assert gated.may_match(text), (gated.factors, text)  # type: ignore[attr-defined]
+    assert matched > 300   # the sample reaches the families' rules, not only text they skip
+
+
 def test_prefilter_skips_text_without_factors() -> None:
     gated = combine({"a": r"kill myself", "b": r"(?:end|take) my life"})
-    assert gated.factors == (" my life", "kill myself")
+    assert gated.factors == ("end my life", "kill myself", "take my life")
     assert gated.finditer("what a nice day") == []
     assert [m.lastgroup for m in gated.finditer("i want to end my life")] == ["b"]
 
