@@ -53,3 +53,21 @@ def test_no_exit_in_a_crisis() -> None:
     ex.crisis = {"level": "explicit_intent"}
     asyncio.run(gate().admit(ex))
     assert ex.actions == []
+
+
+def test_a_built_in_phrase_is_read_by_the_layer_not_taken_on_sight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the operator's own phrases always stand; a built-in rule's hit ("bye") is the layer's to judge,
+    with the model and the earlier turns (a goodbye inside a story the user tells is no exit)."""
+    seen: list[str] = []
+
+    def fake(task: str, text: str, context: Any = ()) -> Reading:
+        seen.append(text)
+        return Reading(task, "none", 0.97, "model", "model p(none=0.97)")
+
+    monkeypatch.setattr(exit_rules, "judge", fake)
+    ex = exchange("and then the knight said bye", history=[{"role": "user", "content": "let me tell you a story"}])
+    asyncio.run(gate().admit(ex))
+    assert seen == ["and then the knight said bye"] and ex.actions == []
+    own = exchange("溜了")
+    asyncio.run(gate("溜了").admit(own))
+    assert own.actions == ["exit_honored"] and seen == ["and then the knight said bye"]   # no layer call

@@ -135,6 +135,17 @@ def with_policy_phrases(extra: Mapping[str, Sequence[str]] | None, group: str,
     return out[0], out[1]
 
 
+def policy_phrases(extra: Mapping[str, Sequence[str]] | None, group: str) -> tuple[GatedPattern | None,
+                                                                                 GatedPattern | None]:
+    """A policy's own phrases alone as (zh, en) patterns, rules ``<group>_zh`` / ``<group>_en``; None for a
+    script the policy gives no phrases in."""
+    cjk, latin = split_extra(extra)
+    zh = phrase_pattern(cjk, latin_word_bounds=False)
+    en = phrase_pattern(latin, latin_word_bounds=True)
+    return (None if zh is None else combine({f"{group}_zh": zh}),
+            None if en is None else combine({f"{group}_en": en}))
+
+
 # --- clause and sentence context -------------------------------------------------------------
 
 _CLAUSE_BREAKS = frozenset(",!?;。\n")

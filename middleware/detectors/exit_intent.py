@@ -26,9 +26,11 @@ from middleware.detectors.base import (
     Hit,
     clause_bounds,
     combine,
+    policy_phrases,
     scan,
     with_policy_phrases,
 )
+from middleware.detectors.prefilter import GatedPattern
 
 _ZH_RULES = {
     "zh_stop_chat": r"不聊了|不说了|不想(?:再)?聊了|不想(?:再)?说了|(?:先|就)聊到这(?:里|儿)?|今天就到这(?:里|儿)?"
@@ -87,9 +89,16 @@ class ExitIntentDetector(Detector):
     name = "exit_intent"
     label = "exit"
 
-    def __init__(self, extra_keywords: Mapping[str, Sequence[str]] | None = None) -> None:
-        self._zh, self._en = with_policy_phrases(extra_keywords, "policy_keyword",
-                                                 (_ZH_RULES, ZH_EXIT), (_EN_RULES, EN_EXIT))
+    def __init__(self, extra_keywords: Mapping[str, Sequence[str]] | None = None, *, builtin: bool = True) -> None:
+        """``builtin=False``: the policy's phrases only (the exit gate's own reading; the detection layer
+        reads the built-in rules, with the model and the earlier turns)."""
+        self._zh: GatedPattern | None
+        self._en: GatedPattern | None
+        if builtin:
+            self._zh, self._en = with_policy_phrases(extra_keywords, "policy_keyword",
+                                                     (_ZH_RULES, ZH_EXIT), (_EN_RULES, EN_EXIT))
+        else:
+            self._zh, self._en = policy_phrases(extra_keywords, "policy_keyword")
 
     def hits(self, text: str) -> list[Hit]:
         out: list[Hit] = []

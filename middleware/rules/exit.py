@@ -78,4 +78,4 @@ def _exit(b: Build) -> ExitGate | None:
     if b.policy.exit is None:
         return None
     keywords = {"zh": list(b.policy.exit.keywords.zh), "en": list(b.policy.exit.keywords.en)}
-    return ExitGate(b.policy, b.policy.exit, ExitIntentDetector(keywords), b.deps.state)
+    return ExitGate(b.policy, b.policy.exit, ExitIntentDetector(keywords, builtin=False), b.deps.state)
