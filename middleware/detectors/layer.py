@@ -185,8 +185,8 @@ OPERATOR_RULE = "policy_keyword"
 
 
 def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
-    """The most severe label whose probability reaches its threshold; else the most probable label (a
-    softmax model) or ("none", 1 - best) (a one-vs-rest model)."""
+    """The most severe label whose probability reaches its threshold; else the most probable label without a
+    threshold (a softmax model: ``none`` has none) or ("none", 1 - best) (a one-vs-rest model)."""
     labels = [x for x in TASK_LABELS[tm.task] if x != "none" and x in probs]
     if tm.kind == "ovr":
         for label in labels:
@@ -196,7 +196,11 @@ def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
     for label in labels:
         if label in tm.thresholds and probs[label] >= tm.thresholds[label]:
             return label, probs[label]
-    top = max(probs, key=probs.__getitem__)
+    if not tm.thresholds:
+        top = max(probs, key=probs.__getitem__)
+        return top, probs[top]
+    # a label with a threshold is given only when it reaches it (an output-side label needs more than 0.5)
+    top = max((k for k in probs if k not in tm.thresholds), key=probs.__getitem__)
     return top, probs[top]
 
 
@@ -220,17 +224,17 @@ _default_models: list[ModelBank] = []
 _default_lock = threading.Lock()
 
 
-# The trained models that serve by default: the request side's (crisis, exit) and privacy probing's.
-# Each keeps quiet on everyday text written apart from every corpus (``corpus/everyday.check.jsonl``,
-# at most 2 % false alarms per task, tests/test_detectors_everyday.py) and meets or nears its goals on
-# the held-back test split (docs/detectors.md); there the crisis model lifts explicit-intent recall from
-# 0.165 (patterns alone) to 0.88. Three output-side models (human_claim, retention_plea,
-# emotional_manipulation) are shipped and measured but do not serve: on ordinary companion replies
-# written apart from their corpus (bench/texts.py) they flagged 7 of 52 sentences (the privacy model
-# none): "I remember you mentioned your trip." as manipulation, "你打算和朋友一起去，还是一个人去走走？"
-# as a retention plea, packing advice as a human claim; and an output-side flag rewrites or removes the
-# sentence. They serve once they keep quiet on such replies (tests/test_detectors_everyday.py checks it).
-SERVED_MODELS: frozenset[str] = frozenset({"crisis", "exit", "privacy_probing"})
+# The trained models that serve by default: every task's that has one (crisis and exit on the request side;
+# human_claim, retention_plea, emotional_manipulation and privacy_probing on the output side). Each keeps quiet
+# on text written apart from every corpus: everyday messages and replies (``corpus/everyday.check.jsonl``) and,
+# for the output side, ordinary companion replies (``corpus/replies.check.jsonl``: memories, advice, cooking,
+# encouragement, plans, warm goodbyes), at most 2 % false alarms per task, and the benchmark replies of
+# ``bench/texts.py`` pass the output side unflagged (tests/test_detectors_everyday.py). Three output-side models
+# waited until training negatives of such replies and a validation-chosen threshold (a flag there rewrites or
+# drops a sentence, ``train.THRESHOLD_TASKS``) stopped them misreading "I remember you mentioned your trip." or
+# cooking advice; their figures on the held-back test split are in docs/detectors.md.
+SERVED_MODELS: frozenset[str] = frozenset({"crisis", "exit", "human_claim", "retention_plea", "emotional_manipulation",
+                                           "privacy_probing"})
 
 
 def default_models() -> ModelBank:
