@@ -50,7 +50,7 @@ CORPUS_DIR = Path(__file__).parent / "corpus"
 # The shared development sets sit beside the checkout (``<workspace>/shared/data/detectors``).
 DEV_DIR = next((p / "shared" / "data" / "detectors" for p in Path(__file__).resolve().parents
                 if (p / "shared" / "data" / "detectors").is_dir()), Path("shared/data/detectors"))
-C_GRID = (8.0, 32.0)
+C_GRID = (8.0, 32.0, 128.0)
 # Output-side tasks: a flag rewrites or drops a sentence of the reply the user should have read, so a false alarm
 # costs more than a miss (the patterns and the guard tier still stand). Their positive label needs the highest
 # probability of THRESHOLD_GRID whose F1 on the validation split (read from the model fitted on the training rows
