@@ -185,8 +185,9 @@ OPERATOR_RULE = "policy_keyword"
 
 
 def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
-    """The most severe label whose probability reaches its threshold; else the most probable label without a
-    threshold (a softmax model: ``none`` has none) or ("none", 1 - best) (a one-vs-rest model)."""
+    """The most severe label whose probability reaches its threshold; else the most probable label, leaving out
+    those with a threshold above 0.5 (a softmax model: ``none`` has none), or ("none", 1 - best) (a one-vs-rest
+    model)."""
     labels = [x for x in TASK_LABELS[tm.task] if x != "none" and x in probs]
     if tm.kind == "ovr":
         for label in labels:
@@ -199,8 +200,9 @@ def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
     if not tm.thresholds:
         top = max(probs, key=probs.__getitem__)
         return top, probs[top]
-    # a label with a threshold is given only when it reaches it (an output-side label needs more than 0.5)
-    top = max((k for k in probs if k not in tm.thresholds), key=probs.__getitem__)
+    # a threshold above 0.5 must be reached (an output-side label: never given below it); one below 0.5 gives its
+    # label in addition to the most probable one (the crisis model's explicit intent)
+    top = max((k for k in probs if tm.thresholds.get(k, 0.0) <= 0.5), key=probs.__getitem__)
     return top, probs[top]
 
 

@@ -13,8 +13,8 @@ when present, as extra training rows) and the validation split ``<task>.valid.js
    classes balanced; the crossed features: the same loss with scipy's L-BFGS); the regularisation ``C``
    is the one of ``C_GRID`` with the best macro F1 on the validation split (written by other people than
    the training rows, so it rewards generalising);
-3. decision: the most probable label (no per-label thresholds on the request side: on the validation split a
-   lowered explicit-intent threshold bought recall at three times the false alarms); on the output side
+3. decision: the most probable label; for crisis, explicit intent also from the lowest probability of
+   ``RECALL_GRID`` whose validation precision and false alarms still meet the goals; on the output side
    (``THRESHOLD_TASKS``), where a flag rewrites a sentence, the positive label needs the highest probability
    threshold that keeps the validation F1 within 0.02 of the best;
 4. the shipped model is then fitted on the training rows and the validation split together, with that
@@ -58,6 +58,12 @@ C_GRID = (8.0, 32.0, 128.0)
 THRESHOLD_GRID = (0.5, 0.6, 0.7, 0.8)
 THRESHOLD_SLACK = 0.02
 THRESHOLD_TASKS = ("human_claim", "retention_plea", "emotional_manipulation")
+# Crisis: explicit intent is also given below the most probable label, from the lowest probability of
+# RECALL_GRID whose validation figures (model fitted on the training rows alone) still meet the precision and
+# false-alarm goals of issue 11 (explicit-intent precision >= 0.90, false alarms on none rows <= 5 %): a missed
+# intent costs more than a hotline reply, within the bounds the goals set.
+RECALL_GRID = (0.5, 0.45, 0.4, 0.35, 0.3)
+RECALL_TASKS = {"crisis": ("explicit_intent", 0.90, 0.05)}
 # Context levels that get crossed features, per request-side task.
 CONTEXT_LEVELS = {"crisis": ("explicit_intent", "distress"), "exit": ("exit",)}
 
@@ -281,6 +287,8 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
         c, _, vprobs = best
         if task in THRESHOLD_TASKS:
             thresholds = _choose_threshold(task, yv, vprobs, log)
+        elif task in RECALL_TASKS:
+            thresholds = _choose_recall_threshold(task, yv, vprobs, log)
         figures_valid = _figures(task, yv, vprobs, thresholds)
         # the shipped model: training rows and validation split together, the chosen C
         rows = [*training, *valid]
@@ -318,6 +326,29 @@ def _choose_threshold(task: str, y: Sequence[str], probs: Sequence[dict[str, flo
     best = max(f1.values())
     chosen = max(t for t, f in f1.items() if f >= best - THRESHOLD_SLACK)
     return {label: chosen} if chosen > 0.5 else {}
+
+
+def _choose_recall_threshold(task: str, y: Sequence[str], probs: Sequence[dict[str, float]],
+                             log: Any) -> dict[str, float]:
+    """The lowest threshold of RECALL_GRID for the task's most severe label whose validation precision and
+    false-alarm rate still meet the bounds of RECALL_TASKS; {} when that is 0.5."""
+    from middleware.detectors.metrics import false_alarm_rate
+
+    label, min_precision, max_false_alarms = RECALL_TASKS[task]
+    chosen = RECALL_GRID[0]
+    for t in RECALL_GRID:
+        pred = [_predict(task, p, {label: t} if t < 0.5 else None) for p in probs]
+        tp = sum(g == label and q == label for g, q in zip(y, pred, strict=True))
+        fp = sum(g != label and q == label for g, q in zip(y, pred, strict=True))
+        n = sum(g == label for g in y)
+        precision, recall, fa = tp / max(tp + fp, 1), tp / max(n, 1), false_alarm_rate(y, pred)
+        ok = precision >= min_precision and fa <= max_false_alarms
+        log(f"  {task}: {label} threshold {t:.2f} validation R {recall:.3f} P {precision:.3f} false alarms {fa:.3f}"
+            f"{'' if ok else ' (outside the bounds)'}")
+        if not ok:
+            break
+        chosen = t
+    return {label: chosen} if chosen < 0.5 else {}
 
 
 def _macro_f1(task: str, y: Sequence[str], probs: Sequence[dict[str, float]]) -> float:
