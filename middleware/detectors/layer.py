@@ -39,7 +39,7 @@ _CACHE_SIZE = 512
 class Reading:
     """What the layer knows about one text; computed lazily, shared by every task."""
 
-    __slots__ = ("_buckets", "_hashes", "_logits", "_slang", "findings", "judgments", "norm")
+    __slots__ = ("_buckets", "_hashes", "_logit_values", "_logits", "_slang", "findings", "judgments", "norm")
 
     def __init__(self, text: str) -> None:
         self.norm: Normalized = normalize(text)
@@ -47,6 +47,7 @@ class Reading:
         self._hashes: npt.NDArray[np.uint64] | None = None
         self._buckets: npt.NDArray[np.intp] | None = None
         self._logits: npt.NDArray[np.float32] | None = None
+        self._logit_values: list[float] | None = None
         self.findings: dict[str, PatternFinding] = {}
         self.judgments: dict[str, Judgment] = {}
 
@@ -70,6 +71,13 @@ class Reading:
         if self._logits is None:
             self._logits = bank.logits(self.buckets())
         return self._logits
+
+    def logit_values(self, bank: ModelBank) -> list[float]:
+        """Every task's logits as plain floats, converted once per text: each task then reads its columns
+        without a numpy call (the output side asks four models of every sentence)."""
+        if self._logit_values is None:
+            self._logit_values = self.logits(bank).tolist()
+        return self._logit_values
 
 
 class DetectionLayer:
@@ -150,12 +158,14 @@ class DetectionLayer:
         tm = self.models.models.get(task)
         if tm is None:
             return None
-        logits = reading.logits(self.models)[tm.columns]
         if ctx != "none" and ctx in tm.context_levels:
             base = reading.buckets()
             crossed = buckets(reading.hashes(), context_salt(ctx))
-            logits = logits + self.models.crossed(task, np.append(crossed, _context_bias(ctx)), len(base))
-        probs = tm.probabilities(logits)
+            logits = reading.logits(self.models)[tm.columns] + self.models.crossed(
+                task, np.append(crossed, _context_bias(ctx)), len(base))
+            probs = tm.probabilities(logits)
+        else:
+            probs = tm.probabilities_of(reading.logit_values(self.models)[tm.columns])
         return (*decide(tm, probs), probs)
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
@@ -207,6 +217,9 @@ def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
 
 
 def _model_detail(probs: dict[str, float], ctx: str) -> str:
+    if len(probs) == 2 and ctx == "none":   # a binary task (the output side's four): no sort
+        (a, pa), (b, pb) = probs.items()
+        return f"model p({a}={pa:.2f}, {b}={pb:.2f})" if pa >= pb else f"model p({b}={pb:.2f}, {a}={pa:.2f})"
     shown = ", ".join(f"{k}={v:.2f}" for k, v in sorted(probs.items(), key=lambda kv: -kv[1])[:3])
     return f"model p({shown})" + (f" context={ctx}" if ctx != "none" else "")
 
