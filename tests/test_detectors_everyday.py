@@ -11,7 +11,10 @@ the ``handwritten-late`` and ``handwritten-third`` rows were written before the 
 against: docs/detectors.md, "Everyday text".)
 
 Each served task's false-alarm rate on the rows of its side is bounded by ``MAX_FALSE_ALARMS``, judged through
-the default layer as a request or a reply is judged (patterns and the served model).
+the default layer as a request or a reply is judged (patterns and the served model). The output side has a
+second check set, ``corpus/replies.check.jsonl``: 311 ordinary companion replies (memories of what the user said,
+advice, cooking steps, encouragement, plans, warm goodbyes, an AI's own feelings), written apart from every
+corpus and never trained on, with the same bound for each output task.
 """
 
 from __future__ import annotations
