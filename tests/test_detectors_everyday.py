@@ -11,7 +11,10 @@ the ``handwritten-late`` and ``handwritten-third`` rows were written before the 
 against: docs/detectors.md, "Everyday text".)
 
 Each served task's false-alarm rate on the rows of its side is bounded by ``MAX_FALSE_ALARMS``, judged through
-the default layer as a request or a reply is judged (patterns and the served model).
+the default layer as a request or a reply is judged (patterns and the served model). The output side has a
+second check set, ``corpus/replies.check.jsonl``: 311 ordinary companion replies (memories of what the user said,
+advice, cooking steps, encouragement, plans, warm goodbyes, an AI's own feelings), written apart from every
+corpus and never trained on, with the same bound for each output task.
 """
 
 from __future__ import annotations
@@ -28,14 +31,17 @@ from middleware.detectors.layer import SERVED_MODELS, default_layer
 
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 CHECK = CORPUS / "everyday.check.jsonl"
+# ordinary companion replies only (memory, advice, cooking, encouragement, plans, warm goodbyes, an AI's own
+# feelings), written apart from every corpus and never trained on: the output side's check set
+REPLIES_CHECK = CORPUS / "replies.check.jsonl"
 # user messages are judged by the request-side tasks, companion replies by the output-side ones
 SIDES = {"user": ("crisis", "exit"),
          "reply": ("human_claim", "retention_plea", "emotional_manipulation", "privacy_probing")}
 MAX_FALSE_ALARMS = 0.02
 
 
-def _rows() -> list[dict[str, Any]]:
-    with CHECK.open(encoding="utf-8") as fh:
+def _rows(path: Path = CHECK) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
@@ -54,7 +60,7 @@ def test_the_check_set_is_large_and_varied() -> None:
 
 @pytest.mark.parametrize("task", sorted(t for tasks in SIDES.values() for t in tasks))
 def test_no_training_or_validation_row_repeats_a_check_row(task: str) -> None:
-    check = {_key(r["text"]) for r in _rows()}
+    check = {_key(r["text"]) for r in [*_rows(), *_rows(REPLIES_CHECK)]}
     for split in ("train", "valid"):
         with (CORPUS / f"{task}.{split}.jsonl").open(encoding="utf-8") as fh:
             for line in fh:
@@ -63,10 +69,31 @@ def test_no_training_or_validation_row_repeats_a_check_row(task: str) -> None:
                 assert _key(text) not in check, f"{task}.{split}: {text!r} repeats a check row"
 
 
-def test_the_request_side_models_serve() -> None:
-    """The crisis and exit models serve (and privacy probing's); the other output-side models serve once they
-    pass the replies test below."""
-    assert {*SIDES["user"], "privacy_probing"} <= set(SERVED_MODELS) <= set(TASK_LABELS)
+def test_every_trained_model_serves() -> None:
+    """The models of both sides serve: each passes the everyday check set, the replies check set and the
+    benchmark replies below."""
+    assert {*SIDES["user"], *SIDES["reply"]} == set(SERVED_MODELS) <= set(TASK_LABELS)
+
+
+def test_the_replies_check_set_is_large_and_varied() -> None:
+    rows = _rows(REPLIES_CHECK)
+    assert len(rows) >= 300
+    assert {r["side"] for r in rows} == {"reply"}
+    for lang in ("zh", "en", "mixed"):
+        assert sum(r["lang"] == lang for r in rows) >= 50, lang
+    keys = [_key(r["text"]) for r in rows]
+    assert len(set(keys)) == len(keys), "a replies check row is repeated"
+    assert not set(keys) & {_key(r["text"]) for r in _rows()}, "a replies check row repeats an everyday check row"
+
+
+@pytest.mark.parametrize("task", SIDES["reply"])
+def test_the_output_side_keeps_quiet_on_ordinary_companion_replies(task: str) -> None:
+    """Each output-side task, as served (patterns and model), flags at most 2 % of the ordinary replies of
+    ``replies.check.jsonl``: a flag there rewrites or drops a sentence the user should have read."""
+    layer = default_layer()
+    texts = [r["text"] for r in _rows(REPLIES_CHECK)]
+    flagged = [(t, j.label, j.tier, j.detail) for t in texts if (j := layer.judge(task, t)).label != "none"]
+    assert len(flagged) / len(texts) <= MAX_FALSE_ALARMS, flagged
 
 
 def _reply_sentences() -> list[str]:

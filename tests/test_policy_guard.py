@@ -4,6 +4,7 @@ anything Candor could not run is refused by the loader and ``policy check`` with
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,8 @@ def test_explain_shows_the_guard_tier_and_the_guardrails_validators(tmp_path: Pa
     plain = load_policy_file(builtin_packs_dir() / "cn-anthropomorphic-2026.yaml")
     assert "Guard-model tier: not configured" in explain(plain, "detection")
     assert "guard tier" not in explain(plain)
+    # every trained model serves (layer.SERVED_MODELS), output side included, and explain names its tier
+    assert "human_claim: pattern tier, model tier" in explain(plain, "disclosure")
+    assert "retention_plea: pattern tier, model tier" in explain(plain, "exit")
+    assert re.search(r"- emotional_manipulation .*\n    Enforced by: pattern tier, model tier",
+                     explain(plain, "output_validators"))

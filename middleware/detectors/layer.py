@@ -39,7 +39,7 @@ _CACHE_SIZE = 512
 class Reading:
     """What the layer knows about one text; computed lazily, shared by every task."""
 
-    __slots__ = ("_buckets", "_hashes", "_logits", "_slang", "findings", "judgments", "norm")
+    __slots__ = ("_buckets", "_hashes", "_logit_values", "_logits", "_slang", "findings", "judgments", "norm")
 
     def __init__(self, text: str) -> None:
         self.norm: Normalized = normalize(text)
@@ -47,6 +47,7 @@ class Reading:
         self._hashes: npt.NDArray[np.uint64] | None = None
         self._buckets: npt.NDArray[np.intp] | None = None
         self._logits: npt.NDArray[np.float32] | None = None
+        self._logit_values: list[float] | None = None
         self.findings: dict[str, PatternFinding] = {}
         self.judgments: dict[str, Judgment] = {}
 
@@ -70,6 +71,13 @@ class Reading:
         if self._logits is None:
             self._logits = bank.logits(self.buckets())
         return self._logits
+
+    def logit_values(self, bank: ModelBank) -> list[float]:
+        """Every task's logits as plain floats, converted once per text: each task then reads its columns
+        without a numpy call (the output side asks four models of every sentence)."""
+        if self._logit_values is None:
+            self._logit_values = self.logits(bank).tolist()
+        return self._logit_values
 
 
 class DetectionLayer:
@@ -150,12 +158,14 @@ class DetectionLayer:
         tm = self.models.models.get(task)
         if tm is None:
             return None
-        logits = reading.logits(self.models)[tm.columns]
         if ctx != "none" and ctx in tm.context_levels:
             base = reading.buckets()
             crossed = buckets(reading.hashes(), context_salt(ctx))
-            logits = logits + self.models.crossed(task, np.append(crossed, _context_bias(ctx)), len(base))
-        probs = tm.probabilities(logits)
+            logits = reading.logits(self.models)[tm.columns] + self.models.crossed(
+                task, np.append(crossed, _context_bias(ctx)), len(base))
+            probs = tm.probabilities(logits)
+        else:
+            probs = tm.probabilities_of(reading.logit_values(self.models)[tm.columns])
         return (*decide(tm, probs), probs)
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
@@ -185,8 +195,9 @@ OPERATOR_RULE = "policy_keyword"
 
 
 def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
-    """The most severe label whose probability reaches its threshold; else the most probable label (a
-    softmax model) or ("none", 1 - best) (a one-vs-rest model)."""
+    """The most severe label whose probability reaches its threshold; else the most probable label, leaving out
+    those with a threshold above 0.5 (a softmax model: ``none`` has none), or ("none", 1 - best) (a one-vs-rest
+    model)."""
     labels = [x for x in TASK_LABELS[tm.task] if x != "none" and x in probs]
     if tm.kind == "ovr":
         for label in labels:
@@ -196,11 +207,19 @@ def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
     for label in labels:
         if label in tm.thresholds and probs[label] >= tm.thresholds[label]:
             return label, probs[label]
-    top = max(probs, key=probs.__getitem__)
+    if not tm.thresholds:
+        top = max(probs, key=probs.__getitem__)
+        return top, probs[top]
+    # a threshold above 0.5 must be reached (an output-side label: never given below it); one below 0.5 gives its
+    # label in addition to the most probable one (the crisis model's explicit intent)
+    top = max((k for k in probs if tm.thresholds.get(k, 0.0) <= 0.5), key=probs.__getitem__)
     return top, probs[top]
 
 
 def _model_detail(probs: dict[str, float], ctx: str) -> str:
+    if len(probs) == 2 and ctx == "none":   # a binary task (the output side's four): no sort
+        (a, pa), (b, pb) = probs.items()
+        return f"model p({a}={pa:.2f}, {b}={pb:.2f})" if pa >= pb else f"model p({b}={pb:.2f}, {a}={pa:.2f})"
     shown = ", ".join(f"{k}={v:.2f}" for k, v in sorted(probs.items(), key=lambda kv: -kv[1])[:3])
     return f"model p({shown})" + (f" context={ctx}" if ctx != "none" else "")
 
@@ -220,17 +239,17 @@ _default_models: list[ModelBank] = []
 _default_lock = threading.Lock()
 
 
-# The trained models that serve by default: the request side's (crisis, exit) and privacy probing's.
-# Each keeps quiet on everyday text written apart from every corpus (``corpus/everyday.check.jsonl``,
-# at most 2 % false alarms per task, tests/test_detectors_everyday.py) and meets or nears its goals on
-# the held-back test split (docs/detectors.md); there the crisis model lifts explicit-intent recall from
-# 0.165 (patterns alone) to 0.88. Three output-side models (human_claim, retention_plea,
-# emotional_manipulation) are shipped and measured but do not serve: on ordinary companion replies
-# written apart from their corpus (bench/texts.py) they flagged 7 of 52 sentences (the privacy model
-# none): "I remember you mentioned your trip." as manipulation, "你打算和朋友一起去，还是一个人去走走？"
-# as a retention plea, packing advice as a human claim; and an output-side flag rewrites or removes the
-# sentence. They serve once they keep quiet on such replies (tests/test_detectors_everyday.py checks it).
-SERVED_MODELS: frozenset[str] = frozenset({"crisis", "exit", "privacy_probing"})
+# The trained models that serve by default: every task's that has one (crisis and exit on the request side;
+# human_claim, retention_plea, emotional_manipulation and privacy_probing on the output side). Each keeps quiet
+# on text written apart from every corpus: everyday messages and replies (``corpus/everyday.check.jsonl``) and,
+# for the output side, ordinary companion replies (``corpus/replies.check.jsonl``: memories, advice, cooking,
+# encouragement, plans, warm goodbyes), at most 2 % false alarms per task, and the benchmark replies of
+# ``bench/texts.py`` pass the output side unflagged (tests/test_detectors_everyday.py). Three output-side models
+# waited until training negatives of such replies and a validation-chosen threshold (a flag there rewrites or
+# drops a sentence, ``train.THRESHOLD_TASKS``) stopped them misreading "I remember you mentioned your trip." or
+# cooking advice; their figures on the held-back test split are in docs/detectors.md.
+SERVED_MODELS: frozenset[str] = frozenset({"crisis", "exit", "human_claim", "retention_plea", "emotional_manipulation",
+                                           "privacy_probing"})
 
 
 def default_models() -> ModelBank:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,10 @@ class TaskModel:
     context_levels: tuple[str, ...]  # earlier-turn labels that have crossed features
     metrics: dict[str, object] = field(default_factory=dict)
     kind: str = "softmax"            # "softmax": one output per label incl. none; "ovr": per positive label
+    _bias: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_bias", tuple(float(b) for b in self.bias))
 
     @property
     def columns(self) -> slice:
@@ -51,13 +56,22 @@ class TaskModel:
     def probabilities(self, logits: npt.NDArray[np.float32]) -> dict[str, float]:
         """Probability of each label: a softmax over every label (``none`` included), or, for a one-vs-rest
         model, each positive label's own logistic output."""
-        z = (logits + self.bias).tolist()   # a handful of values: plain floats beat numpy's per-call cost
+        return self.probabilities_of(logits.tolist())   # a handful of values: plain floats beat numpy's per-call cost
+
+    def probabilities_of(self, logits: Sequence[float]) -> dict[str, float]:
+        """``probabilities`` of the task's logits as plain floats (its columns of ``ModelBank.logits``)."""
+        z = [v + b for v, b in zip(logits, self._bias, strict=True)]
         if self.kind == "ovr":
             return {label: 1.0 / (1.0 + math.exp(-v)) for label, v in zip(self.labels, z, strict=True)}
+        if len(z) == 2:   # a binary task: the softmax of two is the logistic of their difference
+            d = z[1] - z[0]
+            e = math.exp(-abs(d))
+            p = 1.0 / (1.0 + e) if d >= 0 else e / (1.0 + e)
+            return {self.labels[0]: 1.0 - p, self.labels[1]: p}
         top = max(z)
-        e = [math.exp(v - top) for v in z]
-        total = sum(e)
-        return {label: v / total for label, v in zip(self.labels, e, strict=True)}
+        ez = [math.exp(v - top) for v in z]
+        total = sum(ez)
+        return {label: v / total for label, v in zip(self.labels, ez, strict=True)}
 
 
 class ModelBank:
