@@ -98,6 +98,23 @@ def test_committed_corpus_is_valid_and_in_sync_with_the_script(task: str) -> Non
     positives = sum(r["label"] != "none" for r in hand) / len(hand)
     assert 0.35 <= positives <= 0.55
     # The augmented rows are exactly what the script makes from the hand-written ones (no hand edits).
-    assert [r for r in rows if r["source"] not in ("handwritten", "added")] == aug.augment_rows(task, hand)
+    added = [r for r in rows if r["source"] == "added"]
+    assert [r for r in rows if r["source"] not in ("handwritten", "added")] == aug.variants(task, hand, added)
     # rows hand-written later (source "added", corpus README) follow the augmented ones and are not augmented
     assert all(r["source"] == "added" for r in rows[len(rows) - sum(r["source"] == "added" for r in rows):])
+
+
+def test_the_name_pass_only_addresses_the_user_and_keeps_the_label() -> None:
+    rows = [*SAMPLE, {"text": "你今天过得怎么样？", "label": "none", "lang": "zh", "source": "added"}] * 1
+    out = aug.name_rows("emotional_manipulation", rows, set())
+    assert out == aug.name_rows("emotional_manipulation", rows, set())   # deterministic
+    assert 0 < len(out) < len(rows)
+    by_text = {_text(r): r for r in rows}
+    for row in out:
+        assert row["source"] == "augmented:name"
+        names = aug.ZH_NAMES + aug.EN_NAMES
+        name = next(n for n in names if n in _text(row))
+        plain = _text(row).replace(f"{name}，", "").replace(f"{name}, ", "").replace(f"，{name}", "").replace(
+            f", {name}", "")
+        assert plain in by_text and by_text[plain]["label"] == row["label"], row
+    assert aug.name_rows("exit", rows, set()) == []   # a task outside NAMED_TASKS gets none

@@ -90,7 +90,7 @@ class ModelBank:
             return np.zeros(self.weights.shape[1], dtype=np.float32)
         rows = np.take(self.weights, buckets, axis=0)
         # a vector-matrix product (BLAS) sums the rows in a third of the time numpy's .sum(axis=0) takes on a
-        # few hundred rows of nine columns, and applies the scale on the way
+        # few hundred rows of a few dozen columns, and applies the scale on the way
         scale = np.full(len(buckets), 1.0 / math.sqrt(len(buckets)), dtype=np.float32)
         total: npt.NDArray[np.float32] = scale @ rows
         return total

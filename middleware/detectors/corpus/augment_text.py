@@ -13,6 +13,12 @@ drops any earlier ``augmented:*`` rows, and appends new variants of the hand-wri
 - ``spaced``: the letters of one Latin word spaced out ("b y e");
 - ``case``: all lower or all upper case.
 
+And, in a pass of its own for the tasks in ``NAMED_TASKS``, over the hand-written and the later
+added rows alike: ``name``, the user addressed by a name from a fixed pool ("..., Mia." / "小雨，..."), at the
+start or before the final punctuation. Companion replies name the user all the time; without such rows a
+model learned the character n-grams of a name like "Me..." or "Love..." as signs of manipulation. The pass
+draws from its own random generator, so the other kinds' variants stay as they were.
+
 The labels are kept: every transformation is one a real user or model could produce without changing
 the meaning. No invisible Unicode and no homoglyphs. The output depends only on the hand-written rows
 (the random generator is seeded from each row's text), so reruns give identical files.
@@ -35,6 +41,20 @@ TASKS = ("human_claim", "exit", "retention_plea", "emotional_manipulation", "pri
 # Share of hand-written rows that get one variant, and of those, a second one.
 P_FIRST = 0.6
 P_SECOND = 0.2
+
+# The name pass: tasks, share of rows, and the pool (label-independent: any row may get any name).
+# (manipulation only so far: the one task whose model was seen to read names as a sign; the others can join with
+# a retrain)
+NAMED_TASKS = ("emotional_manipulation",)
+P_NAME = 0.3
+EN_NAMES = ("Mia", "Leo", "Ava", "Noah", "Emma", "Liam", "Zoe", "Max", "Ruby", "Sam", "Nora", "Eli", "Ivy", "Jack",
+            "Luna", "Owen", "Maya", "Finn", "Lily", "Theo", "Meg", "Mel", "Lou", "Kai", "Jo", "Amir", "Priya",
+            "Hana", "Diego", "Sofia", "Yuki", "Omar", "Lena", "Marco", "Tess", "Remy", "Cleo", "Gus", "Ada",
+            "Milo")
+ZH_NAMES = ("小雨", "阿杰", "小美", "大伟", "思思", "小林", "阿明", "婷婷", "晓晓", "小陈", "佳佳", "阿宁", "小周",
+            "乐乐", "小鹿", "阿梅", "浩浩", "小安", "欣欣", "老王")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_TAIL = re.compile(r"[\s，。！？、；：,.!?;:…~～]*$")
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{4,}")
 _PUNCT = re.compile(r"[\s]*[，。！？、；：,.!?;:…~～]+")
@@ -182,12 +202,51 @@ def augment_rows(task: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def named(text: str, rng: random.Random) -> str:
+    """``text`` with the user addressed by a name, at the start or before the final punctuation."""
+    zh = _CJK.search(text) is not None
+    name = rng.choice(ZH_NAMES if zh else EN_NAMES)
+    if rng.random() < 0.5:
+        return f"{name}，{text}" if zh else f"{name}, {text}"
+    cut = _TAIL.search(text)
+    at = cut.start() if cut is not None else len(text)
+    return f"{text[:at]}{'，' if zh else ', '}{name}{text[at:]}"
+
+
+def name_rows(task: str, rows: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    """The ``name`` pass: a variant addressed by name for about ``P_NAME`` of ``rows``."""
+    if task not in NAMED_TASKS:
+        return []
+    held = _held_out(task)
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        text = _judged_text(row)
+        rng = _rng(task, text, "name")
+        if rng.random() >= P_NAME:
+            continue
+        new = named(text, rng)
+        if new in seen or _loose(new) in held:
+            continue
+        seen.add(new)
+        aug = _with_text(row, new)
+        aug["source"] = "augmented:name"
+        out.append(aug)
+    return out
+
+
+def variants(task: str, hand: list[dict[str, Any]], added: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every augmented row of a task's training file: the kinds' variants of the hand-written rows, then the
+    name pass over the hand-written and added rows."""
+    aug = augment_rows(task, hand)
+    return aug + name_rows(task, hand + added, {_judged_text(r) for r in hand + aug + added})
+
+
 def rebuild(task: str) -> tuple[int, int]:
     path = HERE / f"{task}.train.jsonl"
     rows = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
     hand = [r for r in rows if r.get("source") == "handwritten"]
     added = [r for r in rows if r.get("source") == "added"]   # hand-written later, kept, not augmented
-    aug = augment_rows(task, hand)
+    aug = variants(task, hand, added)
     with path.open("w", encoding="utf-8") as f:
         for r in hand + aug + added:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
