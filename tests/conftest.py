@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from adapters.root import install as install_composition_root
+from tests import web
 from tests.proxy import ProxyProcess
 from tests.stubs import ServerThread, StubProvider, build_stub_app, free_port
 
@@ -88,11 +89,11 @@ def lean_proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def lean_client(lean_proxy: ProxyProcess) -> openai.OpenAI:
-    return openai.OpenAI(base_url=lean_proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
+    return web.OpenAI(base_url=lean_proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
 
 
 @pytest.fixture
 def client(proxy: ProxyProcess) -> openai.OpenAI:
     # the default policy refuses requests without an end user (user_required): each test is its own user
-    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20,
-                         default_headers={"X-Candor-User": f"e2e-{uuid.uuid4().hex[:12]}"})
+    return web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20,
+                      default_headers={"X-Candor-User": f"e2e-{uuid.uuid4().hex[:12]}"})

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
+from tests import web
 from tests.guard_stub import GuardStub, build_guard_app
 from tests.proxy import ROOT, ProxyProcess
 from tests.stubs import ServerThread, StubProvider
@@ -127,7 +127,7 @@ def guarded(stub: StubProvider, guard_stub: GuardStub, _receiver_server: Receive
 
 
 def client(proxy: ProxyProcess, app: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=key(app), max_retries=0, timeout=20)
+    return web.OpenAI(base_url=proxy.url + "/v1", api_key=key(app), max_retries=0, timeout=20)
 
 
 def ask(proxy: ProxyProcess, app: str, text: str, user: str, stream: bool, c: openai.OpenAI | None = None
@@ -150,7 +150,7 @@ def ask(proxy: ProxyProcess, app: str, text: str, user: str, stream: bool, c: op
 
 def events(proxy: ProxyProcess, user: str, kind: str | None = None) -> list[dict[str, Any]]:
     query = f"/audit/events?user={user}" + (f"&kind={kind}" if kind else "")
-    resp = httpx.get(proxy.url + query, headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
+    resp = web.get(proxy.url + query, headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
     assert resp.status_code == 200, resp.text
     data: list[dict[str, Any]] = resp.json()["data"]
     return data
@@ -172,7 +172,7 @@ def event_of(proxy: ProxyProcess, user: str, event_id: str) -> dict[str, Any]:
 
 
 def metric(proxy: ProxyProcess, name: str, **labels: str) -> float:
-    text = httpx.get(proxy.url + "/metrics", timeout=10).text
+    text = web.get(proxy.url + "/metrics", timeout=10).text
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import openai
-
+from tests import web
 from tests.conftest import APP_KEY
 from tests.proxy import ProxyProcess, started
 from tests.services import require_redis
@@ -61,7 +60,7 @@ def test_two_replicas_deliver_one_reminder(tmp_path: Path, stub: StubProvider) -
             return now > deadline or bool(reminded and now > reminded[0] + 2.0)
 
         def hammer(proxy: ProxyProcess) -> None:
-            client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
+            client = web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
             while not done():
                 reply = client.chat.completions.create(model="companion", messages=[{"role": "user", "content": "hi"}],
                                                        extra_headers={"X-Candor-User": user})
