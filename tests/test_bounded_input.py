@@ -17,6 +17,13 @@ from tests.proxy import ProxyProcess
 AUTH = {"authorization": f"Bearer {APP_KEY}"}
 
 
+@pytest.fixture
+def proxy(lean_proxy: ProxyProcess) -> ProxyProcess:
+    """The e2e deployment without the LiteLLM-routed model (conftest.py): what is bounded here is answered
+    before any model is chosen, and the proxy starts without LiteLLM's import (seconds of CPU)."""
+    return lean_proxy
+
+
 def _post(proxy: ProxyProcess, body: dict[str, Any], **headers: str) -> httpx.Response:
     return web.post(proxy.url + "/v1/chat/completions", json=body,
                     headers={**AUTH, "x-candor-user": "bounded-input", **headers}, timeout=10)
