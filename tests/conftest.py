@@ -16,6 +16,9 @@ from tests.stubs import ServerThread, StubProvider, build_stub_app, free_port
 
 install_composition_root()   # what the `candor` entry point does before any command runs
 
+# the guard modules' plugin (their shared proxy), which they also import from: rewritten like a test module
+pytest.register_assert_rewrite("tests.guard_support")
+
 # No test may reach the internet: LiteLLM reads its bundled price list instead of fetching it.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
