@@ -15,6 +15,7 @@ import yaml
 
 from adapters.root import build_app
 from middleware.config.deployment import load_config
+from tests import web
 from tests.stubs import ServerThread
 
 
@@ -60,4 +61,4 @@ def running_proxy(tmp: Path, config: dict[str, Any], policies: dict[str, str] | 
 
 
 def sdk(server: ServerThread, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=20)
+    return web.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=20)

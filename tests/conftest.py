@@ -10,10 +10,14 @@ import openai
 import pytest
 
 from adapters.root import install as install_composition_root
+from tests import web
 from tests.proxy import ProxyProcess
 from tests.stubs import ServerThread, StubProvider, build_stub_app, free_port
 
 install_composition_root()   # what the `candor` entry point does before any command runs
+
+# the guard modules' plugin (their shared proxy), which they also import from: rewritten like a test module
+pytest.register_assert_rewrite("tests.guard_support")
 
 # No test may reach the internet: LiteLLM reads its bundled price list instead of fetching it.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
@@ -88,11 +92,11 @@ def lean_proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def lean_client(lean_proxy: ProxyProcess) -> openai.OpenAI:
-    return openai.OpenAI(base_url=lean_proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
+    return web.OpenAI(base_url=lean_proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
 
 
 @pytest.fixture
 def client(proxy: ProxyProcess) -> openai.OpenAI:
     # the default policy refuses requests without an end user (user_required): each test is its own user
-    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20,
-                         default_headers={"X-Candor-User": f"e2e-{uuid.uuid4().hex[:12]}"})
+    return web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20,
+                      default_headers={"X-Candor-User": f"e2e-{uuid.uuid4().hex[:12]}"})

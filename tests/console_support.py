@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import openai
 
+from tests import web
 from tests.clockproxy import VirtualClock, running_proxy, sdk
 from tests.stubs import ServerThread, StubProvider
 
@@ -54,8 +55,8 @@ class World:
         return reply
 
     def api(self, method: str, path: str, body: Any = None, key: str = ADMIN) -> httpx.Response:
-        return httpx.request(method, self.url + path, json=body, headers={"authorization": f"Bearer {key}"},
-                             timeout=10)
+        return web.request(method, self.url + path, json=body, headers={"authorization": f"Bearer {key}"},
+                           timeout=10)
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         resp = self.api("GET", f"/audit/events?kind={kind}&limit=1000", key=AUDITOR)

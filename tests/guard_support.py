@@ -1,6 +1,7 @@
 """Shared pieces of the guard-tier end-to-end tests: a running ``candor serve`` whose policies use a guard
 model of each format (served by ``tests/guard_stub.py``) and Guardrails validators of the tests' own, the
-provider stub, a webhook receiver and the auditor API. This module holds no tests itself."""
+provider stub, a webhook receiver and the auditor API. This module holds no tests itself; the test modules load it
+as a plugin (``pytest_plugins``), so its session fixtures are one for all of them."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
+from tests import web
 from tests.guard_stub import GuardStub, build_guard_app
 from tests.proxy import ROOT, ProxyProcess
 from tests.stubs import ServerThread, StubProvider
@@ -86,7 +87,7 @@ def guard_models(guard_url: str) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def guard_stub() -> Iterator[GuardStub]:
     stub = GuardStub()
     with ServerThread(build_guard_app(stub)) as server:
@@ -100,9 +101,29 @@ def _reset_guard(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("guard_stub").reset()
 
 
-@pytest.fixture(scope="module")
-def guarded(stub: StubProvider, guard_stub: GuardStub, _receiver_server: Receiver,
+@pytest.fixture(scope="session")
+def _guard_receiver() -> Iterator[Receiver]:
+    """The webhook receiver the guarded proxy alerts to (its own: it lives as long as the proxy)."""
+    receiver = Receiver()
+    with ServerThread(receiver.app()) as server:
+        receiver.url = f"{server.url}/hook"
+        yield receiver
+
+
+@pytest.fixture
+def guard_receiver(_guard_receiver: Receiver) -> Receiver:
+    """What ``tests.test_alerts_support.receiver`` is for its proxies, for the guarded one: emptied for each test."""
+    _guard_receiver.statuses.clear()
+    _guard_receiver.received.clear()
+    return _guard_receiver
+
+
+@pytest.fixture(scope="session")
+def guarded(stub: StubProvider, guard_stub: GuardStub, _guard_receiver: Receiver,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    """One proxy for the guard modules (tests/test_e2e_guard.py, tests/test_e2e_guardrails_validators.py), as
+    it already was for each module's tests: its start costs ~3.5 s of CPU (LiteLLM and Guardrails AI are
+    imported). Each test is its own user, and the guard stub is reset for each (``_reset_guard``)."""
     tmp = tmp_path_factory.mktemp("guard-proxy")
     pdir = tmp / "policies"
     pdir.mkdir()
@@ -120,14 +141,14 @@ def guarded(stub: StubProvider, guard_stub: GuardStub, _receiver_server: Receive
         "models": [{"name": "companion", "target": "openai/stub-model", "api_base": f"{stub.url}/v1",  # type: ignore[attr-defined]
                     "api_key_env": "STUB_KEY", "timeout": "5s"}, *guard_models(guard_stub.url)],
         "apps": apps, "policies_dir": str(pdir), "audit": {"url": f"sqlite:///{tmp}/audit.db"},
-        "alerts": {"webhook_url": _receiver_server.url, "poll_interval": 0.1, "timeout": 2.0},
+        "alerts": {"webhook_url": _guard_receiver.url, "poll_interval": 0.1, "timeout": 2.0},
     }
     with ProxyProcess(tmp, config, env) as proc:
         yield proc
 
 
 def client(proxy: ProxyProcess, app: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=key(app), max_retries=0, timeout=20)
+    return web.OpenAI(base_url=proxy.url + "/v1", api_key=key(app), max_retries=0, timeout=20)
 
 
 def ask(proxy: ProxyProcess, app: str, text: str, user: str, stream: bool, c: openai.OpenAI | None = None
@@ -150,7 +171,7 @@ def ask(proxy: ProxyProcess, app: str, text: str, user: str, stream: bool, c: op
 
 def events(proxy: ProxyProcess, user: str, kind: str | None = None) -> list[dict[str, Any]]:
     query = f"/audit/events?user={user}" + (f"&kind={kind}" if kind else "")
-    resp = httpx.get(proxy.url + query, headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
+    resp = web.get(proxy.url + query, headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
     assert resp.status_code == 200, resp.text
     data: list[dict[str, Any]] = resp.json()["data"]
     return data
@@ -172,7 +193,7 @@ def event_of(proxy: ProxyProcess, user: str, event_id: str) -> dict[str, Any]:
 
 
 def metric(proxy: ProxyProcess, name: str, **labels: str) -> float:
-    text = httpx.get(proxy.url + "/metrics", timeout=10).text
+    text = web.get(proxy.url + "/metrics", timeout=10).text
     total = 0.0
     for line in text.splitlines():
         if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests import web
 from tests.stubs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ class ProxyProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"candor serve exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=2.0).status_code == 200:
+                if web.get(self.url + "/healthz", timeout=2.0).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -4,6 +4,7 @@ formats, whose behaviour each test scripts (reply text, failure before or during
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -241,13 +242,70 @@ def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(obj).encode() + b"\n\n"
 
 
+class _PromptServer(uvicorn.Server):
+    """uvicorn's server without its fixed pauses on the way out, which cost every stop ~0.2 s: ``main_loop``
+    notices ``should_exit`` only at its next 0.1 s tick, and ``shutdown`` sleeps 0.1 s before it looks at the
+    connections, then polls them every 0.1 s. ~150 servers start and stop in the suite (one per end-to-end test
+    on an in-process proxy): ~25 s of its wall time went there. Here ``stop()`` wakes the loop at once and
+    ``shutdown`` polls every 5 ms; the steps are uvicorn's own, in its order: stop accepting, ask each
+    connection to close, wait for them and for the running tasks (as long as uvicorn would), then the app's
+    lifespan shutdown unless forced."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._woken: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def stop(self, *, force: bool = False) -> None:
+        """From another thread: stop (``force``: without waiting for connections, tasks or the lifespan)."""
+        self.force_exit = self.force_exit or force
+        self.should_exit = True
+        if self._woken is not None:
+            loop, wake = self._woken
+            with contextlib.suppress(RuntimeError):   # the loop has already closed: nothing to wake
+                loop.call_soon_threadsafe(wake.set)
+
+    async def main_loop(self) -> None:
+        wake = asyncio.Event()
+        self._woken = (asyncio.get_running_loop(), wake)
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), 0.1)   # uvicorn: asyncio.sleep(0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        try:
+            await asyncio.wait_for(self._drained(), timeout=self.config.timeout_graceful_shutdown)
+        except TimeoutError:
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+    async def _drained(self) -> None:
+        """uvicorn's ``_wait_tasks_to_complete``, polling every 5 ms instead of every 0.1 s."""
+        for pending in (self.server_state.connections, self.server_state.tasks):
+            while pending and not self.force_exit:   # noqa: ASYNC110 (uvicorn's sets have no event to wait on)
+                await asyncio.sleep(0.005)
+        for server in self.servers:
+            await server.wait_closed()
+
+
 class ServerThread:
     """Runs an ASGI app with uvicorn on a loopback port in a background thread."""
 
     def __init__(self, app: Any, port: int | None = None, lifespan: str = "off") -> None:
         self.port = port or free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan)
-        self.server = uvicorn.Server(config)
+        self.server = _PromptServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ServerThread:
@@ -262,12 +320,12 @@ class ServerThread:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
+        self.server.stop()
         self.thread.join(timeout=0.5)
         if self.thread.is_alive():
             # a request still held open (a stub told to hang, a stream nobody reads) would keep uvicorn's
             # graceful shutdown waiting: close without waiting for it instead of sitting out the join
-            self.server.force_exit = True
+            self.server.stop(force=True)
             self.thread.join(timeout=5)
 
     @property

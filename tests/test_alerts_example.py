@@ -17,6 +17,7 @@ from middleware.alerts.models import Alert
 from middleware.alerts.outbox import AlertOutbox
 from middleware.alerts.retry import RetryPolicy
 from middleware.alerts.store import OutboxStore
+from tests import web
 from tests.stubs import free_port
 from tests.test_alerts_support import SECRET, Attempts, OutboxFactory
 
@@ -34,7 +35,7 @@ def receiver_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     deadline = time.monotonic() + 30
     while True:
         try:
-            httpx.get(url, timeout=0.2)
+            web.get(url, timeout=0.2)
             break
         except httpx.TransportError:
             if time.monotonic() > deadline or proc.poll() is not None:

@@ -7,11 +7,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-
 from middleware.audit.keys import AuditKeys
 from middleware.audit.store import EventFilter
 from middleware.audit.unauth import UnauthenticatedTally
+from tests import web
 from tests.clockproxy import running_proxy
 from tests.test_audit_support import Backend, backend_fixture, fresh_store, keys_fixture, open_log  # noqa: F401
 
@@ -49,22 +48,22 @@ def test_keyless_flood_through_the_proxy_is_counted_not_logged(tmp_path: Path) -
         body = {"model": "candor-demo", "messages": [{"role": "user", "content": "hi"}]}
 
         def hit(_: int) -> int:
-            return httpx.post(url, json=body, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code
+            return web.post(url, json=body, headers={"Authorization": "Bearer wrong"}, timeout=10).status_code
 
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=4) as pool:
             statuses = list(pool.map(hit, range(FLOOD)))
         seconds = time.monotonic() - started
         assert set(statuses) == {401}
-        metrics = httpx.get(server.url + "/metrics").text
+        metrics = web.get(server.url + "/metrics").text
         assert 'candor_unauthenticated_total{source="127.0.0.1"}' in metrics
         auditor = {"Authorization": "Bearer aud"}
-        refusals = httpx.get(server.url + "/audit/events", params={"kind": "refusal"}, headers=auditor).json()
+        refusals = web.get(server.url + "/audit/events", params={"kind": "refusal"}, headers=auditor).json()
         assert refusals["data"] == []   # not one event per request
         deadline = time.monotonic() + 30   # the tally flushes once per 1 s interval: wait for the events
         while True:
-            data = httpx.get(server.url + "/audit/events", params={"kind": "unauthenticated"},
-                             headers=auditor).json()["data"]
+            data = web.get(server.url + "/audit/events", params={"kind": "unauthenticated"},
+                           headers=auditor).json()["data"]
             total = sum(e["decisions"][0]["detail"]["total"] for e in data)
             if total >= FLOOD or time.monotonic() > deadline:
                 break
@@ -86,15 +85,15 @@ def test_every_model_endpoint_counts_keyless_requests_instead_of_logging_them(tm
     with running_proxy(tmp_path, cfg, env={"APP_K": "k", "CANDOR_AUDITOR_KEY": "aud"}) as (server, _):
         for path, body in requests:
             for _ in range(5):
-                r = httpx.post(server.url + path, json=body, headers={"Authorization": "Bearer wrong"}, timeout=10)
+                r = web.post(server.url + path, json=body, headers={"Authorization": "Bearer wrong"}, timeout=10)
                 assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key", path
         auditor = {"Authorization": "Bearer aud"}
-        assert httpx.get(server.url + "/audit/events", params={"kind": "refusal"}, headers=auditor).json()[
+        assert web.get(server.url + "/audit/events", params={"kind": "refusal"}, headers=auditor).json()[
             "data"] == []
         deadline, total = time.monotonic() + 30, 0
         while time.monotonic() < deadline and total < 25:
-            data = httpx.get(server.url + "/audit/events", params={"kind": "unauthenticated"},
-                             headers=auditor).json()["data"]
+            data = web.get(server.url + "/audit/events", params={"kind": "unauthenticated"},
+                           headers=auditor).json()["data"]
             total = sum(e["decisions"][0]["detail"]["total"] for e in data)
             time.sleep(0.2)
         assert total == 25

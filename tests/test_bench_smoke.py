@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 import uvloop
@@ -18,6 +17,7 @@ from bench import run as bench_run
 from bench.loadgen import LoadResult, Target, run_load
 from bench.stub_upstream import StubOptions, content_pieces, start_stub
 from bench.variety import name_of
+from tests import web
 from tests.bench_support import reserved_ports, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,11 +32,11 @@ def stub_port() -> Iterator[int]:
 
 
 def stub_requests(port: int) -> int:
-    return int(httpx.get(f"http://127.0.0.1:{port}/_stub/stats").json()["requests"])
+    return int(web.get(f"http://127.0.0.1:{port}/_stub/stats").json()["requests"])
 
 
 def client(port: int, key: str = KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)
+    return web.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)
 
 
 def test_stub_answers_a_chat_completion_the_sdk_parses(stub_port: int) -> None:
@@ -78,10 +78,10 @@ def test_stub_replies_differ_in_every_sentence(stub_port: int) -> None:
 
 
 def test_stub_stream_is_chunked_sse_ending_with_done(stub_port: int) -> None:
-    with httpx.stream("POST", f"http://127.0.0.1:{stub_port}/v1/chat/completions",
-                      headers={"Authorization": f"Bearer {KEY}"},
-                      json={"model": "m", "messages": [], "stream": True,
-                            "stream_options": {"include_usage": True}}) as resp:
+    with web.stream("POST", f"http://127.0.0.1:{stub_port}/v1/chat/completions",
+                    headers={"Authorization": f"Bearer {KEY}"},
+                    json={"model": "m", "messages": [], "stream": True,
+                          "stream_options": {"include_usage": True}}) as resp:
         body = resp.read().decode()
     assert resp.headers["content-type"].startswith("text/event-stream")
     assert resp.headers["transfer-encoding"] == "chunked"

@@ -10,15 +10,23 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import web
 from tests.conftest import APP_KEY
 from tests.proxy import ProxyProcess
 
 AUTH = {"authorization": f"Bearer {APP_KEY}"}
 
 
+@pytest.fixture
+def proxy(lean_proxy: ProxyProcess) -> ProxyProcess:
+    """The e2e deployment without the LiteLLM-routed model (conftest.py): what is bounded here is answered
+    before any model is chosen, and the proxy starts without LiteLLM's import (seconds of CPU)."""
+    return lean_proxy
+
+
 def _post(proxy: ProxyProcess, body: dict[str, Any], **headers: str) -> httpx.Response:
-    return httpx.post(proxy.url + "/v1/chat/completions", json=body,
-                      headers={**AUTH, "x-candor-user": "bounded-input", **headers}, timeout=10)
+    return web.post(proxy.url + "/v1/chat/completions", json=body,
+                    headers={**AUTH, "x-candor-user": "bounded-input", **headers}, timeout=10)
 
 
 def _assert_openai_error(resp: httpx.Response, status: int, code: str, param: str | None = None) -> None:
@@ -51,7 +59,7 @@ def test_oversized_headers_get_431_before_the_key_is_checked(proxy: ProxyProcess
     answer = _raw(proxy, head + b"\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
     assert b'"code":"request_headers_too_large"' in answer
-    assert httpx.get(proxy.url + "/healthz", timeout=5).status_code == 200   # the proxy stays up
+    assert web.get(proxy.url + "/healthz", timeout=5).status_code == 200   # the proxy stays up
 
 
 def test_too_many_headers_get_431(proxy: ProxyProcess) -> None:
@@ -103,19 +111,19 @@ def test_well_formed_content_parts_pass(proxy: ProxyProcess) -> None:
 
 
 def test_readyz_details_need_an_operator_key(proxy: ProxyProcess) -> None:
-    anonymous = httpx.get(proxy.url + "/readyz", timeout=5).json()
+    anonymous = web.get(proxy.url + "/readyz", timeout=5).json()
     assert anonymous["status"] == "ready"
     assert all(set(check) == {"ok"} for check in anonymous["checks"].values()), anonymous
     assert ".db" not in str(anonymous) and "sqlite" not in str(anonymous)
-    with_app_key = httpx.get(proxy.url + "/readyz", headers=AUTH, timeout=5).json()
+    with_app_key = web.get(proxy.url + "/readyz", headers=AUTH, timeout=5).json()
     assert all(set(check) == {"ok"} for check in with_app_key["checks"].values())
 
 
 @pytest.mark.parametrize("session", ["abc def", "会话-1", "a\tb"])
 def test_a_session_header_that_cannot_be_echoed_safely_is_refused(proxy: ProxyProcess, session: str) -> None:
     headers = {**AUTH, "x-candor-session": session.encode()}   # raw UTF-8 bytes, as a client may send
-    resp = httpx.post(proxy.url + "/v1/chat/completions", headers=headers,
-                      json={"model": "candor-demo", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+    resp = web.post(proxy.url + "/v1/chat/completions", headers=headers,
+                    json={"model": "candor-demo", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
     _assert_openai_error(resp, 400, "invalid_request", "X-Candor-Session")
 
 

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from starlette.routing import Route
 
+from tests import web
 from tests.console_support import ADMIN, AUDITOR, STRICT_KEY, World, console_world, wait_for
 from tests.stubs import StubProvider
 
@@ -45,7 +46,7 @@ def console_routes(w: World) -> list[tuple[str, str]]:
 
 
 def signed_in(w: World, key: str) -> httpx.Client:
-    client = httpx.Client(base_url=w.url, timeout=10)
+    client = web.client(base_url=w.url, timeout=10)
     resp = client.post("/console/signin", data={"key": key, "next": "/console"})
     assert resp.status_code == 303 and "candor_console" in client.cookies
     return client
@@ -76,7 +77,7 @@ def test_no_console_page_or_api_answers_without_a_session(world: World) -> None:
     assert ("GET", "/console/api/overview") in routes and ("POST", "/console/ops/consents") in routes
     forged = "abc.admin.99999999999." + "0" * 64
     for cookies in ({}, {"candor_console": forged}, {"candor_console": "garbage"}):
-        client = httpx.Client(base_url=world.url, cookies=cookies, timeout=10)
+        client = web.client(base_url=world.url, cookies=cookies, timeout=10)
         for method, path in routes:
             resp = client.request(method, path, data={"csrf": "x"})
             if method == "GET" and "/api/" not in path:
@@ -89,7 +90,7 @@ def test_no_console_page_or_api_answers_without_a_session(world: World) -> None:
 
 
 def test_a_key_in_the_url_never_signs_in_and_a_wrong_key_is_recorded(world: World) -> None:
-    client = httpx.Client(base_url=world.url, timeout=10)
+    client = web.client(base_url=world.url, timeout=10)
     resp = client.get(f"/console/signin?key={ADMIN}")
     assert resp.status_code == 200 and "candor_console" not in client.cookies
     resp = client.post("/console/signin", data={"key": "not-a-key"})
@@ -100,12 +101,12 @@ def test_a_key_in_the_url_never_signs_in_and_a_wrong_key_is_recorded(world: Worl
 
 
 def test_session_cookie_attributes_and_sign_in_events(world: World) -> None:
-    client = httpx.Client(base_url=world.url, timeout=10)
+    client = web.client(base_url=world.url, timeout=10)
     resp = client.post("/console/signin", data={"key": AUDITOR})
     cookie = resp.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
     assert "max-age=28800" in cookie and "secure" not in cookie          # plain http here
-    tls = httpx.post(world.url + "/console/signin", data={"key": AUDITOR}, headers={"x-forwarded-proto": "https"})
+    tls = web.post(world.url + "/console/signin", data={"key": AUDITOR}, headers={"x-forwarded-proto": "https"})
     assert "; secure" in tls.headers["set-cookie"].lower()               # served over TLS (behind a proxy)
     roles = [e["decisions"][0]["detail"]["role"] for e in world.events("console")
              if e["decisions"][0]["rule"] == "console.signin" and e["decisions"][0]["outcome"] == "done"]
@@ -147,7 +148,7 @@ def test_a_write_without_the_csrf_token_is_refused(world: World) -> None:
 def test_the_csp_header_is_present_and_pages_have_no_inline_script_or_style(world: World) -> None:
     client = signed_in(world, ADMIN)
     for path in [*PAGES, "/console/signin", "/console/api/overview"]:
-        resp = (httpx.get(world.url + path) if path == "/console/signin" else client.get(path))
+        resp = (web.get(world.url + path) if path == "/console/signin" else client.get(path))
         assert resp.status_code == 200, path
         csp = resp.headers["content-security-policy"]
         assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
@@ -164,7 +165,7 @@ def test_signed_out_sessions_stop_working(world: World) -> None:
     token = csrf_of(client)
     cookie = client.cookies["candor_console"]
     assert client.post("/console/signout", data={"csrf": token}).status_code == 303
-    replay = httpx.get(world.url + "/console/api/overview", cookies={"candor_console": cookie})
+    replay = web.get(world.url + "/console/api/overview", cookies={"candor_console": cookie})
     assert replay.status_code == 401
 
 
@@ -318,7 +319,7 @@ def test_oversized_forms_are_refused_and_the_proxy_stays_up(world: World) -> Non
     big = {"csrf": csrf_of(admin), "reason": "x" * 70_000}
     resp = admin.post("/console/ops/consents/x/revoke", data=big)
     assert resp.status_code == 413 and resp.json()["error"]["code"] == "request_too_large"
-    resp = httpx.post(world.url + "/console/signin", data={"key": "k" * 70_000})
+    resp = web.post(world.url + "/console/signin", data={"key": "k" * 70_000})
     assert resp.status_code == 413
     assert admin.get("/console/api/overview").status_code == 200
 

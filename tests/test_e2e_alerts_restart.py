@@ -37,7 +37,10 @@ def test_crisis_alert_is_delivered_after_three_webhook_failures_and_a_restart(tm
         _, comp, _ = ask(client(server), "我已经把安眠药都准备好了", "mei", stream=True)
         assert comp["crisis"]["alerted"] is True
         event_id = comp["event_id"]
-        wait_for(lambda: receiver.count() == 2)      # then the proxy goes down before the third attempt
+        wait_for(lambda: receiver.count() == 2)
+        # then the proxy goes down before the third attempt: once the second is over, i.e. recorded (a stop while
+        # it is still in flight would be another test: that attempt would be sent again after the restart)
+        wait_for(lambda: len(events(server, "alert_delivery")) == 2)
     assert receiver.count() == 2
     # a new process, same database
     with running_proxy(tmp_path, cfg, {"test-augment": AUGMENT}, env=env) as (server, _):

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import openai
 import pytest
 
 from middleware.cli.main import main
+from tests import web
 from tests.clockproxy import running_proxy, sdk
 from tests.conftest import APP_KEY, lean_config
 from tests.proxy import ProxyProcess
@@ -38,7 +38,7 @@ def proxy(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def events(proxy: ProxyProcess, **query: str) -> list[dict[str, Any]]:
-    resp = httpx.get(proxy.url + "/audit/events", params=query, headers={"authorization": f"Bearer {AUDITOR}"})
+    resp = web.get(proxy.url + "/audit/events", params=query, headers={"authorization": f"Bearer {AUDITOR}"})
     assert resp.status_code == 200, resp.text
     data: list[dict[str, Any]] = resp.json()["data"]
     return data
@@ -70,7 +70,7 @@ def candor(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) 
 
 def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub: StubProvider,
                                                       candor: Callable[..., Ran]) -> None:
-    client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
+    client = web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
     user = {"X-Candor-User": "audited-user"}
     ok = client.chat.completions.with_raw_response.create(model="companion", extra_headers=user,
                                                          messages=[{"role": "user", "content": "zq-private-7731"}])
@@ -87,7 +87,7 @@ def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub:
         client.chat.completions.create(model="companion", extra_headers=user,
                                        messages=[{"role": "user", "content": "x"}])
     with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=proxy.url + "/v1", api_key="bad", max_retries=0).chat.completions.create(
+        web.OpenAI(base_url=proxy.url + "/v1", api_key="bad", max_retries=0).chat.completions.create(
             model="companion", messages=[{"role": "user", "content": "x"}])
 
     by_id = {e["event_id"]: e for e in events(proxy)}
@@ -106,20 +106,20 @@ def test_every_exchange_refusal_and_error_is_an_event(proxy: ProxyProcess, stub:
     assert ("refusal", 404) in kinds and ("error", 502) in kinds
     # a request without a valid key is counted (per source, one aggregated event per interval), not logged
     assert ("refusal", 401) not in kinds
-    assert "candor_unauthenticated_total" in httpx.get(proxy.url + "/metrics").text
+    assert "candor_unauthenticated_total" in web.get(proxy.url + "/metrics").text
 
     verified = candor(proxy, "audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_erasure_destroys_content_and_verify_still_passes(proxy: ProxyProcess, candor: Callable[..., Ran]) -> None:
-    client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
+    client = web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
     client.chat.completions.create(model="candor-demo", extra_headers={"X-Candor-User": "forget-me"},
                                    messages=[{"role": "user", "content": "my secret diary"}])
-    resp = httpx.delete(proxy.url + "/admin/users/forget-me/content", headers={"authorization": f"Bearer {ADMIN}"})
+    resp = web.delete(proxy.url + "/admin/users/forget-me/content", headers={"authorization": f"Bearer {ADMIN}"})
     assert resp.status_code == 200 and resp.json()["contents_deleted"] >= 1
-    assert httpx.delete(proxy.url + "/admin/users/forget-me/content",
-                        headers={"authorization": f"Bearer {AUDITOR}"}).status_code == 403
+    assert web.delete(proxy.url + "/admin/users/forget-me/content",
+                      headers={"authorization": f"Bearer {AUDITOR}"}).status_code == 403
     assert any(e["kind"] == "erasure" for e in events(proxy))
     exported = candor(proxy, "audit", "export", "--user", "forget-me")
     assert exported.returncode == 0 and "erased" in exported.stdout and "secret diary" not in exported.stdout
@@ -176,7 +176,7 @@ def test_a_dead_audit_store_refuses_fail_closed_and_spools_fail_open(tmp_path: P
             with pytest.raises(openai.APIStatusError) as exc:
                 closed.chat.completions.create(model="companion", messages=msgs)
             assert exc.value.status_code == 503
-            assert httpx.get(server.url + "/readyz").status_code == 503
+            assert web.get(server.url + "/readyz").status_code == 503
             asyncio.run(_sql(dsn, schema, "ALTER TABLE audit_events_away RENAME TO audit_events"))
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:

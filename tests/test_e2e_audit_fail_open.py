@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
-import httpx
 
+from tests import web
 from tests.clockproxy import running_proxy
 from tests.services import require_postgres
 from tests.tcprelay import TcpRelay
@@ -61,9 +61,9 @@ def test_fail_open_keeps_answering_through_a_database_outage(tmp_path: Path) -> 
             url = server.url + "/v1/chat/completions"
 
             def send(i: int, key: str = "k-open") -> tuple[int, str | None, dict[str, object]]:
-                r = httpx.post(url, json={"model": "candor-demo", "messages": [{"role": "user", "content": f"hi {i}"}]},
-                               headers={"Authorization": f"Bearer {key}", "X-Candor-User": f"user-{i % 20}"},
-                               timeout=30)
+                r = web.post(url, json={"model": "candor-demo", "messages": [{"role": "user", "content": f"hi {i}"}]},
+                             headers={"Authorization": f"Bearer {key}", "X-Candor-User": f"user-{i % 20}"},
+                             timeout=30)
                 return r.status_code, r.headers.get("x-candor-event-id"), r.json()
 
             assert all(send(i)[0] == 200 for i in range(10))   # users 0..9 seen (their profiles cached)

@@ -11,13 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
 from adapters.root import audit_store as open_store
 from middleware.audit.keys import load_verify_keys
 from middleware.audit.verify import verify_store
 from middleware.config.deployment import load_config
+from tests import web
 from tests.clockproxy import running_proxy
 
 FAIL_OPEN = """
@@ -75,10 +75,10 @@ def test_poisoned_requests_among_normal_traffic(tmp_path: Path) -> None:
                        "X-Candor-User": f"user-{i % 7}"}
             if i % 3 == 0 and i // 3 < 50:
                 extra, raw = poisoned(i // 3)
-                r = httpx.post(url, content=raw, headers={**headers, **extra}, timeout=30)
+                r = web.post(url, content=raw, headers={**headers, **extra}, timeout=30)
                 return "poison", r.status_code, r.json(), r.headers.get("x-candor-event-id")
             body = {"model": "candor-demo", "messages": [{"role": "user", "content": f"hello {i}"}]}
-            r = httpx.post(url, json=body, headers=headers, timeout=30)
+            r = web.post(url, json=body, headers=headers, timeout=30)
             return "normal", r.status_code, r.json(), r.headers.get("x-candor-event-id")
 
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -92,14 +92,14 @@ def test_poisoned_requests_among_normal_traffic(tmp_path: Path) -> None:
             assert set(body["error"]) == {"message", "type", "code", "param"}
             assert body["error"]["code"] in ("invalid_request", "request_too_large")
             assert event_id
-        assert httpx.get(server.url + "/readyz").status_code == 200   # the store never went "down"
+        assert web.get(server.url + "/readyz").status_code == 200   # the store never went "down"
 
         recorded: set[str] = set()
         cursor: str | None = None
         while True:
             params = {"kind": "refusal,error", "limit": "1000", **({"cursor": cursor} if cursor else {})}
-            page = httpx.get(server.url + "/audit/events", params=params,
-                             headers={"Authorization": f"Bearer {AUDITOR}"}).json()
+            page = web.get(server.url + "/audit/events", params=params,
+                           headers={"Authorization": f"Bearer {AUDITOR}"}).json()
             recorded |= {e["event_id"] for e in page["data"]}
             cursor = page["next_cursor"]
             if not cursor:

@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 
 import asyncpg
-import httpx
 import openai
 import pytest
 
 from middleware.cli.main import main
+from tests import web
 from tests.clockproxy import running_proxy, sdk
 from tests.proxy import ProxyProcess
 from tests.services import require_postgres
@@ -43,8 +43,8 @@ def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Pa
     proxy = ProxyProcess(tmp_path, _config(stub, tmp_path), env).start(timeout=90)
     try:
         body = {"model": "companion", "stream": True, "messages": [{"role": "user", "content": "talk"}]}
-        with httpx.stream("POST", proxy.url + "/v1/chat/completions", json=body, timeout=30,
-                          headers={"Authorization": "Bearer k-app", "X-Candor-User": "u1"}) as resp:
+        with web.stream("POST", proxy.url + "/v1/chat/completions", json=body, timeout=30,
+                        headers={"Authorization": "Bearer k-app", "X-Candor-User": "u1"}) as resp:
             event_id = resp.headers["x-candor-event-id"]
             got_text = False
             for line in resp.iter_lines():
@@ -100,7 +100,7 @@ def test_fail_closed_with_the_store_gone_delivers_no_reply_text(tmp_path: Path, 
                 model="companion", messages=msgs, stream=True, user="stream-user") if c.choices)
             # the store goes away; the proxy has not noticed yet (it still reports healthy)
             asyncio.run(_sql(dsn, schema, "ALTER TABLE audit_events RENAME TO audit_events_away"))
-            assert httpx.get(server.url + "/readyz").status_code == 200
+            assert web.get(server.url + "/readyz").status_code == 200
             stub.push(Script(text="secret words that must not leak"))
             received: list[str] = []
             with pytest.raises(openai.APIStatusError) as exc:

@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from middleware.cli.main import main
+from tests import web
 from tests.clockproxy import sdk
 from tests.stubs import Script, StubProvider
 from tests.vulnerable_support import ADMIN, AUDITOR, KEY, admin, ask, client, events, proxy
@@ -24,8 +25,8 @@ DAY = 86400
 
 
 def file(server: Any, body: Any, key: str = KEY) -> httpx.Response:
-    return httpx.post(f"{server.url}/v1/complaints", json=body, headers={"authorization": f"Bearer {key}"},
-                      timeout=10)
+    return web.post(f"{server.url}/v1/complaints", json=body, headers={"authorization": f"Bearer {key}"},
+                    timeout=10)
 
 
 def test_a_complaint_is_filed_listed_resolved_and_recorded(proxy: Any, stub: StubProvider) -> None:
@@ -76,7 +77,7 @@ def test_bad_complaints_get_clear_errors_and_the_proxy_stays_up(proxy: Any) -> N
         assert resp.status_code == 400, body
         err = resp.json()["error"]
         assert err["code"] == "invalid_request" and err["param"] == param and err["message"]
-    raw = httpx.post(f"{server.url}/v1/complaints", content=b"{not json", headers={"authorization": f"Bearer {KEY}"})
+    raw = web.post(f"{server.url}/v1/complaints", content=b"{not json", headers={"authorization": f"Bearer {KEY}"})
     assert raw.status_code == 400 and raw.json()["error"]["code"] == "invalid_request"
     assert file(server, {"user": "u", "category": "content", "text": "x"}, key="sk-nope").status_code == 401
     assert file(server, {"user": "u", "category": "content", "text": "x"}, key=ADMIN).status_code == 401
@@ -136,7 +137,7 @@ def test_hostile_complaints_are_refused_and_the_proxy_stays_up(proxy: Any) -> No
     deep = b'{"user": "u", "category": "content", "text": ' + b"[" * 2000 + b"]" * 2000 + b"}"
     lone = b'{"user": "u", "category": "content", "text": "\\ud800"}'
     for raw in (deep, lone):
-        r = httpx.post(f"{server.url}/v1/complaints", content=raw, headers=headers, timeout=10)
+        r = web.post(f"{server.url}/v1/complaints", content=raw, headers=headers, timeout=10)
         assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request", r.text[:200]
     ids = {file(server, {"user": f"flood-{i}", "category": "other", "text": "\u2063\u202e投诉"}).json()["id"]
            for i in range(50)}

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
+from tests import web
 from tests.proxy import ProxyProcess
 
 OLD_KEY = "sk-live-old-app"
@@ -34,8 +34,8 @@ def running(tmp_path: Path) -> Iterator[ProxyProcess]:
 
 
 def _status(proxy: ProxyProcess, key: str) -> int:
-    return httpx.post(proxy.url + "/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {key}"},
-                      timeout=10).status_code
+    return web.post(proxy.url + "/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {key}"},
+                    timeout=10).status_code
 
 
 def _edit(proxy: ProxyProcess, change: Callable[[dict[str, Any]], None]) -> None:
@@ -88,7 +88,7 @@ def test_added_app_works_within_3s_and_a_broken_edit_keeps_the_old_config(runnin
                                                                    for p in rejected["problems"])
     # last-known-good: both keys still work
     assert _status(running, NEW_KEY) == 200 and _status(running, OLD_KEY) == 200
-    metrics = httpx.get(running.url + "/metrics").text
+    metrics = web.get(running.url + "/metrics").text
     line = next(m for m in metrics.splitlines() if m.startswith('candor_config_reloads_total{result="rejected"}'))
     assert float(line.split()[-1]) >= 1
     assert "config_reload" in running.log() and "rejected" in running.log()

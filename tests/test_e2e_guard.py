@@ -20,13 +20,10 @@ from tests.guard_support import (
     FORMAT_APPS,
     TIMEOUT,
     VIOLENT_REPLY,
-    _reset_guard,
     ask,
     client,
     decision,
     event_of,
-    guard_stub,
-    guarded,
     metric,
     wait_for,
 )
@@ -34,8 +31,9 @@ from tests.proxy import ProxyProcess
 from tests.stubs import Script, StubProvider
 from tests.test_alerts_support import Receiver
 
-pytest_plugins = ["tests.test_alerts_support"]   # the webhook receiver fixture
-__all__ = ["_reset_guard", "guard_stub", "guarded"]   # fixtures
+# the guarded proxy and its stubs: a plugin, so that this module and tests/test_e2e_guardrails_validators.py share
+# one proxy (a session fixture imported into two modules would be two fixtures, started once each)
+pytest_plugins = ["tests.guard_support"]
 
 STUB_FORMAT = {"mod": "mod", "llama": "llama", "qwen": "qwen", "judge": "judge"}
 
@@ -49,7 +47,7 @@ def test_the_local_tiers_miss_what_these_tests_give_the_guard() -> None:
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("app", FORMAT_APPS)
 def test_a_crisis_the_local_tiers_miss_is_caught_by_the_guard(guarded: ProxyProcess, stub: StubProvider,
-                                                              guard_stub: GuardStub, receiver: Receiver,
+                                                              guard_stub: GuardStub, guard_receiver: Receiver,
                                                               app: str, stream: bool) -> None:
     user = f"crisis-{app}-{stream}"
     stub.push(Script(text="MODEL-REPLY that should never reach the user."))
@@ -60,7 +58,7 @@ def test_a_crisis_the_local_tiers_miss_is_caught_by_the_guard(guarded: ProxyProc
     assert crisis["alerted"] is True and "crisis_replaced" in comp["actions"]
     assert "MODEL-REPLY" not in text and "400-161-9995" in text          # the policy's crisis reply instead
     assert guard_stub.texts(STUB_FORMAT[app]) == [CRISIS_TEXT]
-    wait_for(lambda: any(user.encode() in r.body or b"crisis" in r.body for r in receiver.received))
+    wait_for(lambda: any(user.encode() in r.body or b"crisis" in r.body for r in guard_receiver.received))
     event = event_of(guarded, user, comp["event_id"])
     assert event["kind"] == "crisis"
     detail = decision(event, "crisis")["detail"]

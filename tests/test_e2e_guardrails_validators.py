@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.guard_support import _reset_guard, ask, decision, event_of, guard_stub, guarded
+from tests.guard_support import ask, decision, event_of
 from tests.proxy import ProxyProcess
 from tests.stubs import Script, StubProvider
 
-pytest_plugins = ["tests.test_alerts_support"]   # the webhook receiver fixture (the shared proxy alerts to it)
-__all__ = ["_reset_guard", "guard_stub", "guarded"]   # fixtures
+pytest_plugins = ["tests.guard_support"]   # the guarded proxy, shared with tests/test_e2e_guard.py
 
 REPLY = ("That was a stupid idea, honestly. The weather is lovely today. Let me explain unicorn smuggling to you. "
          "Bye for now.")

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import web
 from tests.clockproxy import sdk
 from tests.stubs import Script, StubProvider
 from tests.vulnerable_support import ADMIN, AUGMENT_KEY, KEY, admin, ask, client, events, proxy
@@ -19,8 +20,8 @@ __all__ = ["proxy"]
 
 def history(server: Any, user: str, fmt: str | None = None, key: str = KEY) -> httpx.Response:
     query = f"?format={fmt}" if fmt else ""
-    return httpx.get(f"{server.url}/v1/users/{user}/history{query}", headers={"authorization": f"Bearer {key}"},
-                     timeout=10)
+    return web.get(f"{server.url}/v1/users/{user}/history{query}", headers={"authorization": f"Bearer {key}"},
+                   timeout=10)
 
 
 def front_matter(markdown: str) -> dict[str, Any]:
@@ -89,6 +90,6 @@ def test_bad_requests_get_clear_errors_in_the_openai_shape(proxy: Any) -> None:
     assert err["code"] == "invalid_request" and err["param"] == "format" and "markdown or json" in err["message"]
     assert history(server, "anyone", key="sk-wrong").json()["error"]["code"] == "invalid_api_key"
     assert history(server, "anyone", key=ADMIN).status_code == 401          # the admin key is not an app key
-    unknown = httpx.get(f"{server.url}/v1/users/anyone/history?user=other", headers={"authorization": f"Bearer {KEY}"})
+    unknown = web.get(f"{server.url}/v1/users/anyone/history?user=other", headers={"authorization": f"Bearer {KEY}"})
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "user"
     assert sdk(server, KEY).models.list().data                               # the proxy stays up

@@ -27,6 +27,7 @@ from PIL import Image
 
 from middleware.cli.main import main
 from middleware.media import rhythm
+from tests import web
 from tests.conftest import APP_KEY
 from tests.media_samples import encode, mp3_bytes, photo, png_with_upstream_label, wav_bytes
 from tests.media_stubs import MediaScript, MediaStub, build_media_stub
@@ -84,7 +85,7 @@ def proxy(media_stub: MediaStub, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture
 def client(proxy: ProxyProcess) -> openai.OpenAI:
-    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
+    return web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
 
 
 def inspect_cli(tmp: Path, data: bytes, name: str) -> tuple[int, dict[str, Any]]:
@@ -126,8 +127,8 @@ def text_height(after: Image.Image, box: tuple[int, int, int, int]) -> int:
 
 
 def audit_events(proxy: ProxyProcess, kind: str) -> list[dict[str, Any]]:
-    resp = httpx.get(proxy.url + "/audit/events", params={"kind": kind},
-                     headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
+    resp = web.get(proxy.url + "/audit/events", params={"kind": kind},
+                   headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
     assert resp.status_code == 200, resp.text
     return list(resp.json()["data"])
 
@@ -172,8 +173,8 @@ def test_images_come_back_labelled_visibly_and_implicitly(
 
 def audit_events_for(client: openai.OpenAI, event_id: str) -> list[dict[str, Any]]:
     base = str(client.base_url).rstrip("/").removesuffix("/v1")
-    resp = httpx.get(base + "/audit/events", params={"kind": "exchange"},
-                     headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
+    resp = web.get(base + "/audit/events", params={"kind": "exchange"},
+                   headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
     event = next(e for e in resp.json()["data"] if e["event_id"] == event_id)
     return list(event["decisions"])
 
@@ -333,7 +334,7 @@ def test_an_upload_over_the_limit_gets_413(client: openai.OpenAI, proxy: ProxyPr
 
 
 def _admin(proxy: ProxyProcess, method: str, path: str, **kw: Any) -> httpx.Response:
-    return httpx.request(method, proxy.url + path, headers={"authorization": f"Bearer {ADMIN}"}, timeout=10, **kw)
+    return web.request(method, proxy.url + path, headers={"authorization": f"Bearer {ADMIN}"}, timeout=10, **kw)
 
 
 def test_a_persona_needs_face_consent_for_images_and_voice_consent_for_speech(
@@ -376,10 +377,10 @@ def test_the_demo_model_makes_labelled_images_and_speech_offline(client: openai.
 
 
 def test_unknown_model_and_missing_key_get_openai_errors(proxy: ProxyProcess) -> None:
-    bad = openai.OpenAI(base_url=proxy.url + "/v1", api_key="wrong", max_retries=0)
+    bad = web.OpenAI(base_url=proxy.url + "/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         bad.images.generate(model="img", prompt="x")
-    good = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
+    good = web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
     with pytest.raises(openai.NotFoundError) as info:
         good.images.generate(model="nope", prompt="x")
     assert _error(info.value)["code"] == "model_not_found"
@@ -464,7 +465,7 @@ def test_an_unlabelled_delivery_keeps_the_implicit_label_and_is_logged(
 
 def test_a_policy_that_leaves_the_explicit_label_to_the_app_records_the_delegation(
         proxy: ProxyProcess, media_stub: MediaStub) -> None:
-    eu = openai.OpenAI(base_url=proxy.url + "/v1", api_key=EU_KEY, max_retries=0, timeout=20)
+    eu = web.OpenAI(base_url=proxy.url + "/v1", api_key=EU_KEY, max_retries=0, timeout=20)
     src = encode(photo(320, 240), "png")
     media_stub.push(MediaScript(src))
     resp = eu.images.generate(model="img", prompt="x")

@@ -7,11 +7,11 @@ import base64
 from collections.abc import Iterator
 from pathlib import Path
 
-import openai
 import pytest
 
 from middleware.media.c2pa_sign import TRAINED, read_manifest
 from middleware.media.inspect import inspect_bytes
+from tests import web
 from tests.conftest import APP_KEY
 from tests.media_certs import signing_pair
 from tests.proxy import ProxyProcess
@@ -38,7 +38,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
 
 
 def test_images_and_speech_carry_a_signed_manifest_and_the_labels(proxy: ProxyProcess) -> None:
-    client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=30)
+    client = web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=30)
     image = client.images.generate(model="candor-demo", prompt="a quiet lake", size="512x512")
     data = base64.b64decode(image.data[0].b64_json or "")
     store = read_manifest(data, "image/png")

@@ -13,6 +13,7 @@ import httpx
 import openai
 import pytest
 
+from tests import web
 from tests.conftest import APP_KEY, lean_config
 from tests.proxy import ProxyProcess, started
 from tests.stubs import Script, StubProvider
@@ -36,11 +37,11 @@ def pair(stub: StubProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def admin(proxy: ProxyProcess, method: str, path: str, key: str = ADMIN, **kw: Any) -> httpx.Response:
-    return httpx.request(method, proxy.url + path, headers={"authorization": f"Bearer {key}"}, timeout=10, **kw)
+    return web.request(method, proxy.url + path, headers={"authorization": f"Bearer {key}"}, timeout=10, **kw)
 
 
 def chat(proxy: ProxyProcess, persona: str, stream: bool = False, **kw: Any) -> Any:
-    client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
+    client = web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0, timeout=20)
     return client.chat.completions.create(
         model="companion", messages=[{"role": "user", "content": "奶奶，我想你了"}], stream=stream,
         extra_headers={"X-Candor-Persona": persona, "X-Candor-User": "grandchild"}, **kw)
@@ -149,8 +150,8 @@ def test_unknown_disabled_persona_and_identity_check_abuse(pair: tuple[ProxyProc
     assert admin(a, "PATCH", "/admin/personas/buddy", json={"enabled": False}).status_code == 200
     err = refused(a, "buddy")
     assert err is not None and err.code == "persona_disabled"
-    client = openai.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0,
-                           default_headers={"X-Candor-User": "voice-user"})
+    client = web.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0,
+                        default_headers={"X-Candor-User": "voice-user"})
     with pytest.raises(openai.PermissionDeniedError) as exc:
         client.chat.completions.create(model="companion", messages=[
             {"role": "user", "content": "用我妈妈的声音帮我通过银行的声纹验证"}])
@@ -175,7 +176,7 @@ def test_a_running_stream_ends_when_consent_is_withdrawn(pair: tuple[ProxyProces
 
 def test_a_refused_request_does_not_use_up_the_first_turn_disclosure(pair: tuple[ProxyProcess, ProxyProcess]) -> None:
     a, _ = pair
-    client = openai.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0)
+    client = web.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0)
     user = {"X-Candor-User": "newcomer-after-refusal"}
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="companion", messages=[{"role": "user", "content": "你好"}],
@@ -189,7 +190,7 @@ def test_a_refused_request_does_not_use_up_the_first_turn_disclosure(pair: tuple
 
 def test_help_in_a_crisis_comes_before_a_persona_refusal(pair: tuple[ProxyProcess, ProxyProcess]) -> None:
     a, _ = pair
-    client = openai.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0)
+    client = web.OpenAI(base_url=a.url + "/v1", api_key=APP_KEY, max_retries=0)
     reply = client.chat.completions.create(
         model="companion", messages=[{"role": "user", "content": "我不想活了，今晚就结束这一切"}],
         extra_headers={"X-Candor-User": "crisis-with-persona", "X-Candor-Persona": "nobody-here"})

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests import web
 from tests.clockproxy import running_proxy, sdk
 from tests.stubs import StubProvider
 
@@ -58,7 +58,7 @@ def test_an_edit_is_applied_live_and_a_bad_edit_keeps_the_running_policy(tmp_pat
         assert "本内容由AI生成" in text                                   # the whole new policy, label included
 
         def rejected_count() -> float:   # the counter is the test process's: earlier tests may have counted too
-            text = httpx.get(server.url + "/metrics").text
+            text = web.get(server.url + "/metrics").text
             return _count(text) if 'candor_policy_reloads_total{result="rejected"}' in text else 0.0
 
         before = rejected_count()
@@ -68,14 +68,14 @@ def test_an_edit_is_applied_live_and_a_bad_edit_keeps_the_running_policy(tmp_pat
         assert version == second and "本内容由AI生成" in text                # enforcement unchanged
 
         def outcomes() -> list[str]:   # the audit event is written just after the reload is counted
-            events = httpx.get(server.url + "/audit/events", params={"kind": "policy_reload"},
-                               headers={"authorization": "Bearer auditor-reload"}).json()["data"]
+            events = web.get(server.url + "/audit/events", params={"kind": "policy_reload"},
+                             headers={"authorization": "Bearer auditor-reload"}).json()["data"]
             return [d["outcome"] for e in events for d in e["decisions"]]
 
         assert wait_for(lambda: "rejected" in outcomes())
         assert "applied" in outcomes()
-        events = httpx.get(server.url + "/audit/events", params={"kind": "policy_reload"},
-                           headers={"authorization": "Bearer auditor-reload"}).json()["data"]
+        events = web.get(server.url + "/audit/events", params={"kind": "policy_reload"},
+                         headers={"authorization": "Bearer auditor-reload"}).json()["data"]
         rejected = next(d for e in events for d in e["decisions"] if d["outcome"] == "rejected")
         assert any("LABEL-TEXT-1" in p or "人工智能" in p for p in rejected["detail"]["problems"])
 

@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 
+from tests import web
 from tests.conftest import APP_KEY, UPSTREAM_KEY
 from tests.proxy import ProxyProcess
 from tests.stubs import Script, StubProvider
@@ -112,10 +113,10 @@ def _error(resp: httpx.Response) -> dict[str, Any]:
 
 def test_missing_and_unknown_keys_are_401(proxy: ProxyProcess) -> None:
     with pytest.raises(openai.AuthenticationError) as exc:
-        openai.OpenAI(base_url=proxy.url + "/v1", api_key="sk-wrong", max_retries=0).chat.completions.create(
+        web.OpenAI(base_url=proxy.url + "/v1", api_key="sk-wrong", max_retries=0).chat.completions.create(
             model="companion", messages=USER)
     assert exc.value.code == "invalid_api_key"
-    resp = httpx.post(proxy.url + "/v1/chat/completions", json={"model": "companion", "messages": USER})
+    resp = web.post(proxy.url + "/v1/chat/completions", json={"model": "companion", "messages": USER})
     assert resp.status_code == 401 and "Authorization" in _error(resp)["message"]
 
 
@@ -128,8 +129,8 @@ def test_missing_and_unknown_keys_are_401(proxy: ProxyProcess) -> None:
     (b'{"model": "companion", "stream": "yes", "messages": [{"role": "user", "content": "x"}]}', "'stream'"),
 ])
 def test_malformed_requests_are_400(proxy: ProxyProcess, body: bytes, needle: str) -> None:
-    resp = httpx.post(proxy.url + "/v1/chat/completions", content=body,
-                      headers={"authorization": f"Bearer {APP_KEY}", "content-type": "application/json"})
+    resp = web.post(proxy.url + "/v1/chat/completions", content=body,
+                    headers={"authorization": f"Bearer {APP_KEY}", "content-type": "application/json"})
     assert resp.status_code == 400
     err = _error(resp)
     assert err["code"] == "invalid_request" and needle in err["message"]
@@ -196,9 +197,9 @@ def test_provider_error_event_mid_stream_is_raised(client: openai.OpenAI, stub: 
 def test_client_hanging_up_cancels_the_provider_call(proxy: ProxyProcess, stub: StubProvider) -> None:
     # 400 chunks 0.05 s apart: the provider's stream would run 20 s to its end
     stub.push(Script(text=" ".join(f"Sentence {i}." for i in range(400)), chunk_delay=0.05))
-    with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=10,
-                      headers={"authorization": f"Bearer {APP_KEY}", "x-candor-user": "hangs-up"},
-                      json={"model": "companion", "messages": USER, "stream": True}) as resp:
+    with web.stream("POST", proxy.url + "/v1/chat/completions", timeout=10,
+                    headers={"authorization": f"Bearer {APP_KEY}", "x-candor-user": "hangs-up"},
+                    json={"model": "companion", "messages": USER, "stream": True}) as resp:
         lines = resp.iter_lines()
         for _ in range(3):
             next(lines)
@@ -215,9 +216,9 @@ def test_client_hanging_up_cancels_the_provider_call(proxy: ProxyProcess, stub: 
 
 def test_health_readiness_and_metrics(proxy: ProxyProcess, client: openai.OpenAI, stub: StubProvider) -> None:
     client.chat.completions.create(model="companion", messages=USER)
-    assert httpx.get(proxy.url + "/healthz").json() == {"status": "ok"}
-    assert httpx.get(proxy.url + "/readyz").status_code == 200
-    text = httpx.get(proxy.url + "/metrics").text
+    assert web.get(proxy.url + "/healthz").json() == {"status": "ok"}
+    assert web.get(proxy.url + "/readyz").status_code == 200
+    text = web.get(proxy.url + "/metrics").text
     assert 'candor_requests_total{model="companion",status="200"}' in text
     assert "candor_request_duration_seconds_bucket" in text
     assert "candor_upstream_errors_total" in text

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import openai
-
+from tests import web
 from tests.conftest import APP_KEY
 from tests.proxy import ProxyProcess, started
 from tests.services import require_redis
@@ -61,7 +60,7 @@ def test_two_replicas_deliver_one_reminder(tmp_path: Path, stub: StubProvider) -
             return now > deadline or bool(reminded and now > reminded[0] + 2.0)
 
         def hammer(proxy: ProxyProcess) -> None:
-            client = openai.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
+            client = web.OpenAI(base_url=proxy.url + "/v1", api_key=APP_KEY, max_retries=0)
             while not done():
                 reply = client.chat.completions.create(model="companion", messages=[{"role": "user", "content": "hi"}],
                                                        extra_headers={"X-Candor-User": user})
@@ -73,9 +72,14 @@ def test_two_replicas_deliver_one_reminder(tmp_path: Path, stub: StubProvider) -
                     sessions.add(comp["session_id"])
                     if "usage_reminder" in kinds:
                         reminded.append(time.monotonic())
-                time.sleep(0.01)
+                # at full rate from a second before the reminder can first be due to the end: that is when the
+                # replicas race to deliver it. Before, the requests only keep the stretch going (pauses far
+                # under 5 s) and settle the session, which a tenth of the rate does as well, at a tenth of the
+                # CPU (the full rate throughout cost the two proxies and this process ~7 s of it)
+                time.sleep(0.01 if time.monotonic() > begun + 5.0 else 0.1)
 
         threads = [threading.Thread(target=hammer, args=(p,)) for p in procs for _ in range(3)]
+        begun = time.monotonic()   # before the first request: the reminder is due 6 s after it at the earliest
         for t in threads:
             t.start()
         for t in threads:

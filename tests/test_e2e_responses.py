@@ -3,10 +3,10 @@ over HTTP): the same rules as chat, in the Responses wire format (contract 6.4, 
 
 from __future__ import annotations
 
-import httpx
 import openai
 import pytest
 
+from tests import web
 from tests.conftest import APP_KEY
 from tests.proxy import ProxyProcess
 from tests.stubs import Script, StubProvider
@@ -76,7 +76,7 @@ def test_previous_response_id_is_refused_clearly(lean_client: openai.OpenAI, lea
     body = err.value.body
     assert isinstance(body, dict) and body["code"] == "invalid_request" and body["param"] == "previous_response_id"
     assert "whole conversation" in body["message"]
-    events = httpx.get(lean_proxy.url + "/healthz")
+    events = web.get(lean_proxy.url + "/healthz")
     assert events.status_code == 200   # the proxy stays up
 
 
@@ -87,8 +87,8 @@ def test_previous_response_id_is_refused_clearly(lean_client: openai.OpenAI, lea
     ({"model": "nope", "input": "x"}, "model"),
 ])
 def test_bad_responses_requests_get_openai_errors(lean_proxy: ProxyProcess, bad: dict, param: str) -> None:  # type: ignore[type-arg]
-    r = httpx.post(lean_proxy.url + "/v1/responses", json=bad, headers={"Authorization": f"Bearer {APP_KEY}",
-                                                                  "X-Candor-User": "resp-bad"})
+    r = web.post(lean_proxy.url + "/v1/responses", json=bad, headers={"Authorization": f"Bearer {APP_KEY}",
+                                                                "X-Candor-User": "resp-bad"})
     assert r.status_code in (400, 404)
     err = r.json()["error"]
     assert err["param"] == param and err["message"] and set(err) == {"message", "type", "code", "param"}
@@ -137,12 +137,12 @@ def test_embeddings_are_relayed_and_recorded_without_content(lean_client: openai
 
 def test_embeddings_refusals_are_openai_errors(lean_proxy: ProxyProcess, stub: StubProvider) -> None:
     auth = {"Authorization": f"Bearer {APP_KEY}"}
-    r = httpx.post(lean_proxy.url + "/v1/embeddings", json={"model": "companion", "input": []}, headers=auth)
+    r = web.post(lean_proxy.url + "/v1/embeddings", json={"model": "companion", "input": []}, headers=auth)
     assert r.status_code == 400 and r.json()["error"]["param"] == "input"
     stub.push(Script(status=500))
-    r = httpx.post(lean_proxy.url + "/v1/embeddings", json={"model": "companion", "input": "x"}, headers=auth)
+    r = web.post(lean_proxy.url + "/v1/embeddings", json={"model": "companion", "input": "x"}, headers=auth)
     assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_error"
-    r = httpx.post(lean_proxy.url + "/v1/embeddings", json={"model": "companion", "input": "x"})
+    r = web.post(lean_proxy.url + "/v1/embeddings", json={"model": "companion", "input": "x"})
     assert r.status_code == 401
 
 
@@ -190,10 +190,10 @@ def test_hostile_responses_requests_are_refused_and_the_proxy_stays_up(lean_prox
     huge = b'{"model": "companion", "input": "' + b"a" * (2 * 1024 * 1024) + b'"}'
     lone = b'{"model": "companion", "input": "\\ud800 help", "user": "u-1"}'
     for raw in (deep, huge, lone):
-        r = httpx.post(lean_proxy.url + "/v1/responses", content=raw, headers=auth, timeout=30)
+        r = web.post(lean_proxy.url + "/v1/responses", content=raw, headers=auth, timeout=30)
         assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
         assert set(r.json()["error"]) == {"message", "type", "code", "param"}
     invisible = {"model": "companion", "user": "u-1", "input": "\u2063\u200e你\ufe0f好\u202e"}
-    assert httpx.post(lean_proxy.url + "/v1/responses", json=invisible, headers=auth, timeout=30).status_code in (
+    assert web.post(lean_proxy.url + "/v1/responses", json=invisible, headers=auth, timeout=30).status_code in (
         200, 502)   # served (the stub may have no script left): what matters is no crash on odd characters
-    assert httpx.get(lean_proxy.url + "/healthz", timeout=10).status_code == 200
+    assert web.get(lean_proxy.url + "/healthz", timeout=10).status_code == 200

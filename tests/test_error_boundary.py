@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
 import structlog
@@ -16,6 +15,7 @@ import structlog
 from adapters.upstream.demo import DemoUpstream
 from middleware.likeness.enforce import LikenessGate
 from middleware.rules.labels import LabelNotifier
+from tests import web
 from tests.clockproxy import running_proxy, sdk
 from tests.stubs import ServerThread
 
@@ -56,11 +56,11 @@ def watches(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 def _register_likeness(server: ServerThread) -> None:
     admin = {"authorization": f"Bearer {ADMIN}"}
-    r = httpx.post(server.url + "/admin/personas", headers=admin, timeout=10, json={
+    r = web.post(server.url + "/admin/personas", headers=admin, timeout=10, json={
         "id": "grandma", "display_name": "Grandma", "relationship": "relative",
         "likeness": {"subject_id": "li-hua", "kinds": ["voice"], "deceased": False}})
     assert r.status_code == 201, r.text
-    r = httpx.post(server.url + "/admin/consents", headers=admin, timeout=10, json={
+    r = web.post(server.url + "/admin/consents", headers=admin, timeout=10, json={
         "subject_id": "li-hua", "granted_by": "subject", "scopes": ["voice"], "purpose": "companion",
         "evidence_sha256": hashlib.sha256(b"form").hexdigest()})
     assert r.status_code == 201, r.text
@@ -79,8 +79,8 @@ def _chat(server: ServerThread, stream: bool) -> openai.APIError:
 
 
 def _error_events(server: ServerThread) -> list[dict[str, Any]]:
-    r = httpx.get(server.url + "/audit/events", params={"kind": "error"},
-                  headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
+    r = web.get(server.url + "/audit/events", params={"kind": "error"},
+                headers={"authorization": f"Bearer {AUDITOR}"}, timeout=10)
     assert r.status_code == 200, r.text
     data: list[dict[str, Any]] = r.json()["data"]
     return data
@@ -145,7 +145,7 @@ def test_a_bug_in_an_admin_route_is_answered_and_recorded(proxy: ServerThread,
 
     monkeypatch.setattr(api.LikenessService, "list_personas", explode)
     with structlog.testing.capture_logs() as logs:
-        r = httpx.get(proxy.url + "/admin/personas", headers={"authorization": f"Bearer {ADMIN}"}, timeout=10)
+        r = web.get(proxy.url + "/admin/personas", headers={"authorization": f"Bearer {ADMIN}"}, timeout=10)
     assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
     assert any(isinstance(e.get("exc_info"), Boom) for e in logs)
     assert any(e["decisions"][0]["detail"]["path"] == "/admin/personas" for e in _error_events(proxy)

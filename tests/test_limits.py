@@ -19,6 +19,7 @@ from adapters.server.serve import raise_fd_limit
 from adapters.upstream.openai_compat import ConnectionSlots, OpenAICompatibleUpstream, PoolExhausted
 from middleware.config.deployment import CandorConfig, load_config
 from middleware.pipeline.upstream import ModelRoute, UpstreamRequest
+from tests import web
 from tests.conftest import APP_KEY, UPSTREAM_KEY, e2e_config
 from tests.proxy import ProxyProcess
 from tests.stubs import Script, StubProvider
@@ -151,10 +152,10 @@ class Holder:
         opened = threading.Event()
 
         def run() -> None:
-            with httpx.stream("POST", proxy.url + "/v1/chat/completions", timeout=60,
-                              headers={"authorization": f"Bearer {APP_KEY}", "x-candor-user": "holder"},
-                              json={"model": "companion", "stream": True,
-                                    "messages": [{"role": "user", "content": "tell me a long story"}]}) as resp:
+            with web.stream("POST", proxy.url + "/v1/chat/completions", timeout=60,
+                            headers={"authorization": f"Bearer {APP_KEY}", "x-candor-user": "holder"},
+                            json={"model": "companion", "stream": True,
+                                  "messages": [{"role": "user", "content": "tell me a long story"}]}) as resp:
                 assert resp.status_code == 200
                 opened.set()
                 for _ in resp.iter_bytes():
@@ -181,14 +182,14 @@ def held_stream(stub: StubProvider) -> Iterator[Holder]:
 
 
 def _refused(proxy: ProxyProcess) -> httpx.Response:
-    return httpx.post(proxy.url + "/v1/chat/completions", timeout=10,
-                      headers={"authorization": f"Bearer {APP_KEY}", "x-candor-user": "second"},
-                      json={"model": "companion", "messages": [{"role": "user", "content": "hello?"}]})
+    return web.post(proxy.url + "/v1/chat/completions", timeout=10,
+                    headers={"authorization": f"Bearer {APP_KEY}", "x-candor-user": "second"},
+                    json={"model": "companion", "messages": [{"role": "user", "content": "hello?"}]})
 
 
 def _audited(proxy: ProxyProcess, event_id: str) -> dict[str, Any]:
-    resp = httpx.get(proxy.url + "/audit/events", params={"kind": "error"},
-                     headers={"authorization": f"Bearer {AUDITOR}"})
+    resp = web.get(proxy.url + "/audit/events", params={"kind": "error"},
+                   headers={"authorization": f"Bearer {AUDITOR}"})
     assert resp.status_code == 200, resp.text
     found = [e for e in resp.json()["data"] if e["event_id"] == event_id]
     assert found, f"no audit event {event_id}"
@@ -216,6 +217,6 @@ def test_a_limit_reached_through_the_proxy_is_an_audited_503(
         event = _audited(proxy, resp.headers["x-candor-event-id"])
         assert event["status"] == 503 and event["app_id"] == "e2e-app"
         assert any(d["detail"].get("code") == code for d in event["decisions"])
-        metrics = httpx.get(proxy.url + "/metrics").text
+        metrics = web.get(proxy.url + "/metrics").text
         assert f'candor_overload_total{{code="{code}"}} 1.0' in metrics
         held_stream.release()   # before the proxy stops: it would wait for the stream to end

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import httpx
-import openai
 import yaml
 
+from tests import web
 from tests.conftest import APP_KEY, UPSTREAM_KEY
 from tests.guard_stub import GuardStub, build_guard_app
 from tests.stubs import Script, ServerThread, StubProvider, free_port
@@ -86,21 +86,21 @@ def _serve_and_check(tmp_path: Path, stub: StubProvider, guard: GuardStub) -> No
         while True:
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "probe died"
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                if web.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, "the probe did not start"
             time.sleep(0.1)
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=APP_KEY, max_retries=0,
-                               default_headers={"X-Candor-User": "egress-user"})
+        client = web.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=APP_KEY, max_retries=0,
+                            default_headers={"X-Candor-User": "egress-user"})
         stub.push(Script(text="one"), Script(text="two"), Script(text="three"), Script(text="four"))
         for model in ("companion", "claude", "candor-demo"):
             client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
             list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}],
                                                 stream=True))
-        guarded = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=GUARD_KEY, max_retries=0,
-                                default_headers={"X-Candor-User": "egress-guarded"})
+        guarded = web.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=GUARD_KEY, max_retries=0,
+                             default_headers={"X-Candor-User": "egress-guarded"})
         stub.push(Script(text="What a stupid question. HARM-VIOLENCE do this."), Script(text="Fine. Thanks."))
         reply = guarded.chat.completions.create(model="companion", messages=[{"role": "user", "content": "hi"}])
         assert "silly" in (reply.choices[0].message.content or "")

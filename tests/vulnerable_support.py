@@ -11,6 +11,7 @@ import httpx
 import openai
 import pytest
 
+from tests import web
 from tests.clockproxy import VirtualClock, running_proxy, sdk
 from tests.stubs import ServerThread, StubProvider
 
@@ -71,8 +72,8 @@ def kinds(comp: dict[str, Any]) -> list[str]:
 
 
 def admin(server: ServerThread, method: str, path: str, body: Any = None, key: str = ADMIN) -> httpx.Response:
-    return httpx.request(method, server.url + path, json=body, headers={"authorization": f"Bearer {key}"},
-                         timeout=10)
+    return web.request(method, server.url + path, json=body, headers={"authorization": f"Bearer {key}"},
+                       timeout=10)
 
 
 def set_profile(server: ServerThread, user: str, **fields: Any) -> dict[str, Any]:
