@@ -169,8 +169,14 @@ class DetectionLayer:
         return (*decide(tm, probs), probs)
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
-        found = self.pattern(task, reading, ctx)
         modelled = self.model(task, reading, ctx)
+        if modelled is not None and task not in OPERATOR_TASKS:
+            label, score, probs = modelled
+            if label == "none" and all(p < PATTERN_FLOOR for k, p in probs.items() if k != "none"):
+                # No pattern hit could stand (each needs its label at PATTERN_FLOOR, and no operator rule reads
+                # this task): the patterns are not run. Most text takes this way; the answer is the one below.
+                return Judgment(task, "none", score, "model", _model_detail(probs, ctx))
+        found = self.pattern(task, reading, ctx)
         if modelled is None:
             if found.label != "none":
                 return Judgment(task, found.label, 1.0, "pattern", found.rule, found.spans)
@@ -192,6 +198,7 @@ class DetectionLayer:
 PATTERN_FLOOR = 0.1
 # Pattern rules the operator wrote (the policy's exit keywords, rules ``policy_keyword_zh|en``) always stand.
 OPERATOR_RULE = "policy_keyword"
+OPERATOR_TASKS = frozenset({"exit"})   # the tasks whose patterns may hold such rules: always read
 
 
 def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
