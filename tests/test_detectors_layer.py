@@ -149,32 +149,6 @@ def test_build_layer_adds_the_policy_exit_keywords() -> None:
     assert build_layer({}) is build_layer(None)
 
 
-class _FullPath(DetectionLayer):
-    """The layer without its shortcut: the patterns are read for every task, whatever the model says."""
-
-    def _decide(self, task: str, reading, ctx: str) -> Judgment:  # type: ignore[no-untyped-def]
-        found = self.pattern(task, reading, ctx)
-        assert found is reading.findings.get(task) or task == "crisis"
-        return _decide_full(self, task, reading, ctx, found)
-
-
-def _decide_full(layer: DetectionLayer, task: str, reading, ctx: str, found) -> Judgment:  # type: ignore[no-untyped-def]
-    from middleware.detectors.judgment import severity
-    from middleware.detectors.layer import OPERATOR_RULE, PATTERN_FLOOR, _model_detail
-
-    modelled = layer.model(task, reading, ctx)
-    if modelled is None:
-        if found.label != "none":
-            return Judgment(task, found.label, 1.0, "pattern", found.rule, found.spans)
-        return Judgment(task, "none", 1.0, "pattern", "no pattern matched")
-    label, score, probs = modelled
-    if found.label != "none" and severity(task, found.label) <= severity(task, label) and (
-            found.rule.startswith(OPERATOR_RULE) or probs.get(found.label, 0.0) >= PATTERN_FLOOR):
-        return Judgment(task, found.label, 1.0, "pattern", found.rule, found.spans)
-    if label != "none":
-        return Judgment(task, label, score, "model", _model_detail(probs, ctx), found.spans)
-    return Judgment(task, "none", score, "model", _model_detail(probs, ctx))
-
 
 def test_the_patterns_are_skipped_only_where_no_hit_could_stand() -> None:
     """Where the model gives every label less than PATTERN_FLOOR, no pattern hit could stand, so the patterns
@@ -185,7 +159,7 @@ def test_the_patterns_are_skipped_only_where_no_hit_could_stand() -> None:
 
     corpus = Path(__file__).resolve().parent.parent / "middleware" / "detectors" / "corpus"
     rows = [json.loads(line) for f in sorted(corpus.glob("*.test.jsonl")) for line in f.open() if line.strip()]
-    fast, full = DetectionLayer(), _FullPath()
+    fast, full = DetectionLayer(), DetectionLayer(every_pattern=True)
     skipped = 0
     for row in rows:
         text = row["text"] if "text" in row else row["messages"][-1]["content"]

@@ -84,11 +84,14 @@ class DetectionLayer:
     """The tiers of every task, built once per policy load; thread-safe."""
 
     def __init__(self, *, exit_detector: ExitIntentDetector = DEFAULT_EXIT, models: ModelBank | None = None,
-                 use_models: bool = True) -> None:
+                 use_models: bool = True, every_pattern: bool = False) -> None:
+        """``every_pattern``: read a task's patterns even where no hit of theirs could stand (the answers are
+        the same; tests compare the two)."""
         self.models = (models if models is not None else default_models()) if use_models else ModelBank({}, _EMPTY)
         self._finders: dict[str, Callable[[Normalized], PatternFinding]] = binary_finders(exit_detector)
         self._cache: OrderedDict[str, Reading] = OrderedDict()
         self._lock = threading.Lock()
+        self._every_pattern = every_pattern
 
     # --- public ----------------------------------------------------------------------------
 
@@ -170,7 +173,7 @@ class DetectionLayer:
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
         modelled = self.model(task, reading, ctx)
-        if modelled is not None and task not in OPERATOR_TASKS:
+        if modelled is not None and not self._every_pattern and task not in OPERATOR_TASKS:
             label, score, probs = modelled
             if label == "none" and all(p < PATTERN_FLOOR for k, p in probs.items() if k != "none"):
                 # No pattern hit could stand (each needs its label at PATTERN_FLOOR, and no operator rule reads
