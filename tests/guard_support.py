@@ -17,7 +17,7 @@ from tests import web
 from tests.guard_stub import GuardStub, build_guard_app
 from tests.proxy import ROOT, ProxyProcess
 from tests.stubs import ServerThread, StubProvider
-from tests.test_alerts_support import SECRET, Receiver
+from tests.test_alerts_support import SECRET, Receiver, emptied, running_receiver
 
 AUDITOR = "auditor-key-guard"
 ADMIN = "admin-key-guard"
@@ -104,18 +104,14 @@ def _reset_guard(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def _guard_receiver() -> Iterator[Receiver]:
     """The webhook receiver the guarded proxy alerts to (its own: it lives as long as the proxy)."""
-    receiver = Receiver()
-    with ServerThread(receiver.app()) as server:
-        receiver.url = f"{server.url}/hook"
+    with running_receiver() as receiver:
         yield receiver
 
 
 @pytest.fixture
 def guard_receiver(_guard_receiver: Receiver) -> Receiver:
     """What ``tests.test_alerts_support.receiver`` is for its proxies, for the guarded one: emptied for each test."""
-    _guard_receiver.statuses.clear()
-    _guard_receiver.received.clear()
-    return _guard_receiver
+    return emptied(_guard_receiver)
 
 
 @pytest.fixture(scope="session")

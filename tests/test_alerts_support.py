@@ -7,6 +7,7 @@ This module holds no tests itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -65,19 +66,31 @@ class Receiver:
         return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
 
 
-@pytest.fixture(scope="module")
-def _receiver_server() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def running_receiver() -> Iterator[Receiver]:
+    """A webhook receiver served on loopback (``receiver.url``) for as long as the block runs."""
     receiver = Receiver()
     with ServerThread(receiver.app()) as server:
         receiver.url = f"{server.url}/hook"
         yield receiver
 
 
+def emptied(receiver: Receiver) -> Receiver:
+    """``receiver`` with nothing received yet: what each test starts from."""
+    receiver.statuses.clear()
+    receiver.received.clear()
+    return receiver
+
+
+@pytest.fixture(scope="module")
+def _receiver_server() -> Iterator[Receiver]:
+    with running_receiver() as receiver:
+        yield receiver
+
+
 @pytest.fixture
 def receiver(_receiver_server: Receiver) -> Receiver:
-    _receiver_server.statuses.clear()
-    _receiver_server.received.clear()
-    return _receiver_server
+    return emptied(_receiver_server)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
