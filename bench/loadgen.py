@@ -172,7 +172,7 @@ class _Connection(asyncio.Protocol):
         status = self.parser.get_status_code()
         body = b"".join(self.pieces)
         if not 200 <= status < 300:
-            waiter.set_exception(RequestFailed(f"HTTP {status}"))
+            waiter.set_exception(RequestFailed(f"HTTP {status}{_error_code(body)}"))
         elif self.stream and b"data: [DONE]" not in body[-64:]:
             waiter.set_exception(RequestFailed("stream ended without data: [DONE]"))
         elif self.stream and self.first is None:
@@ -246,6 +246,15 @@ class LoadResult:
         if self.errors:
             parts.append(f"ERRORS {self.errors}")
         return ", ".join(parts)
+
+
+def _error_code(body: bytes) -> str:
+    """" <code>" of an OpenAI-shaped error body (``error.code``), so failures are counted by their cause."""
+    try:
+        code = orjson.loads(body)["error"]["code"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return ""
+    return f" {code}" if isinstance(code, str) and code else ""
 
 
 class _Run:

@@ -122,7 +122,7 @@ def test_loadgen_measures_streams_and_timed_windows(stub_port: int) -> None:
 
 def test_loadgen_reports_failed_requests(stub_port: int) -> None:
     result = uvloop.run(run_load(Target("127.0.0.1", stub_port, "wrong", "m"), concurrency=2, requests=6))
-    assert result.errors == {"HTTP 401": 6}
+    assert result.errors == {"HTTP 401 invalid_api_key": 6}   # counted by the error body's code
     assert result.requests == 0
 
 
