@@ -122,26 +122,28 @@ def split_extra(extra: Mapping[str, Sequence[str]] | None) -> tuple[list[str], l
     return cjk, latin
 
 
+def _phrase_bodies(extra: Mapping[str, Sequence[str]] | None) -> tuple[str | None, str | None]:
+    """A policy's own phrases as (zh, en) regex bodies, routed by script; None where it gives none."""
+    cjk, latin = split_extra(extra)
+    return phrase_pattern(cjk, latin_word_bounds=False), phrase_pattern(latin, latin_word_bounds=True)
+
+
 def with_policy_phrases(extra: Mapping[str, Sequence[str]] | None, group: str,
                         zh: tuple[Mapping[str, str], GatedPattern],
                         en: tuple[Mapping[str, str], GatedPattern]) -> tuple[GatedPattern, GatedPattern]:
     """A family's (zh, en) patterns with a policy's own phrases added as one more rule each,
     ``<group>_zh`` / ``<group>_en``; the precompiled patterns themselves when the policy adds none."""
-    cjk, latin = split_extra(extra)
-    out = []
-    for (rules, compiled), phrases, suffix, latin_bounds in ((zh, cjk, "zh", False), (en, latin, "en", True)):
-        body = phrase_pattern(phrases, latin_word_bounds=latin_bounds)
-        out.append(compiled if body is None else combine({f"{group}_{suffix}": body, **rules}))
-    return out[0], out[1]
+    zh_body, en_body = _phrase_bodies(extra)
+    (zh_rules, zh_compiled), (en_rules, en_compiled) = zh, en
+    return (zh_compiled if zh_body is None else combine({f"{group}_zh": zh_body, **zh_rules}),
+            en_compiled if en_body is None else combine({f"{group}_en": en_body, **en_rules}))
 
 
 def policy_phrases(extra: Mapping[str, Sequence[str]] | None, group: str) -> tuple[GatedPattern | None,
                                                                                  GatedPattern | None]:
     """A policy's own phrases alone as (zh, en) patterns, rules ``<group>_zh`` / ``<group>_en``; None for a
     script the policy gives no phrases in."""
-    cjk, latin = split_extra(extra)
-    zh = phrase_pattern(cjk, latin_word_bounds=False)
-    en = phrase_pattern(latin, latin_word_bounds=True)
+    zh, en = _phrase_bodies(extra)
     return (None if zh is None else combine({f"{group}_zh": zh}),
             None if en is None else combine({f"{group}_en": en}))
 
