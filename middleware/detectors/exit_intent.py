@@ -94,6 +94,8 @@ class ExitIntentDetector(Detector):
         reads the built-in rules, with the model and the earlier turns)."""
         self._zh: GatedPattern | None
         self._en: GatedPattern | None
+        # the operator's own phrases, which stand whatever the model says (layer.OPERATOR_RULE)
+        self.operator_rules = bool(extra_keywords and any(extra_keywords.values()))
         if builtin:
             self._zh, self._en = with_policy_phrases(extra_keywords, "policy_keyword",
                                                      (_ZH_RULES, ZH_EXIT), (_EN_RULES, EN_EXIT))

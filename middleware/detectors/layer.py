@@ -92,6 +92,8 @@ class DetectionLayer:
         self._cache: OrderedDict[str, Reading] = OrderedDict()
         self._lock = threading.Lock()
         self._every_pattern = every_pattern
+        # tasks whose patterns may hold the operator's own rules (they stand whatever the model says): always read
+        self._operator_tasks = frozenset({"exit"}) if exit_detector.operator_rules else frozenset()
 
     # --- public ----------------------------------------------------------------------------
 
@@ -173,11 +175,12 @@ class DetectionLayer:
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
         modelled = self.model(task, reading, ctx)
-        if modelled is not None and not self._every_pattern and task not in OPERATOR_TASKS:
+        if modelled is not None and not self._every_pattern and task not in self._operator_tasks:
             label, score, probs = modelled
             if label == "none" and all(p < PATTERN_FLOOR for k, p in probs.items() if k != "none"):
-                # No pattern hit could stand (each needs its label at PATTERN_FLOOR, and no operator rule reads
-                # this task): the patterns are not run. Most text takes this way; the answer is the one below.
+                # No pattern hit could stand (each needs its label at PATTERN_FLOOR, and this task's patterns
+                # hold no operator rule): the patterns are not run. Most text takes this way; the answer is the
+                # one below.
                 return Judgment(task, "none", score, "model", _model_detail(probs, ctx))
         found = self.pattern(task, reading, ctx)
         if modelled is None:
@@ -201,7 +204,6 @@ class DetectionLayer:
 PATTERN_FLOOR = 0.1
 # Pattern rules the operator wrote (the policy's exit keywords, rules ``policy_keyword_zh|en``) always stand.
 OPERATOR_RULE = "policy_keyword"
-OPERATOR_TASKS = frozenset({"exit"})   # the tasks whose patterns may hold such rules: always read
 
 
 def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
