@@ -20,7 +20,7 @@ from middleware.detectors.exit_intent import ExitIntentDetector
 from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import ExitRules, Policy
 from middleware.rules.crisis import answer_notice
-from middleware.rules.detection import TASKS, Reading, judge
+from middleware.rules.detection import Reading, judge
 from middleware.rules.registry import Build, rule
 from middleware.rules.text import context_turns
 from middleware.state import StateStore, StateStoreError
@@ -66,8 +66,6 @@ class ExitGate:
         own = self.detector.detect(text)
         if own.matched:
             return Reading("exit", "exit", 1.0, "pattern", own.rule, tuple(own.spans))
-        if "exit" not in TASKS:
-            return Reading("exit", "none", 0.0, "pattern")
         return judge("exit", text, context_turns(ex, ex.policy.detection.context_turns))
 
 
