@@ -54,10 +54,11 @@ EN_NAMES = ("Mia", "Leo", "Ava", "Noah", "Emma", "Liam", "Zoe", "Max", "Ruby", "
 ZH_NAMES = ("小雨", "阿杰", "小美", "大伟", "思思", "小林", "阿明", "婷婷", "晓晓", "小陈", "佳佳", "阿宁", "小周",
             "乐乐", "小鹿", "阿梅", "浩浩", "小安", "欣欣", "老王")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_TAIL = re.compile(r"[\s，。！？、；：,.!?;:…~～]*$")
+_MARKS = "，。！？、；：,.!?;:…~～"   # the punctuation the kinds drop or a name goes before
+_TAIL = re.compile(rf"[\s{_MARKS}]*$")
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{4,}")
-_PUNCT = re.compile(r"[\s]*[，。！？、；：,.!?;:…~～]+")
+_PUNCT = re.compile(rf"[\s]*[{_MARKS}]+")
 _NEUTRAL_EMOJI = ("😊", "🙂", "👍", "✨", "😂", "🤔", "💬", "👀", "😅")
 
 # Same-sound slips people really make when typing pinyin.
