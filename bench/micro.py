@@ -13,6 +13,10 @@ own ~0.1 µs), median and p99 over all calls:
   (issue 5: <= 20 µs per chunk);
 - each built-in detector (``build_detectors()``) on ~100-character zh and en messages (issue 7:
   <= 50 µs);
+- every local tier together (normalisation, patterns, the served models) on ~100-character messages
+  none of which the detection layer has read before (issue 11: <= 150 µs): the request side (what the
+  default policy reads of a user turn) and the output side (a reply through every guard of the default
+  policy, sentence by sentence);
 - the consent check ``LikenessGate.check`` with a warm cache, persona with a likeness and an active
   consent in the SQLite registry (issue 6: <= 100 µs);
 - ``PolicyRegistry.load`` of the shipped packs, and each pack resolved on its own (issue 3: < 50 ms);
@@ -41,7 +45,11 @@ from typing import Any
 import structlog
 
 from bench.texts import DETECTOR_MESSAGES, REPLIES, USER_TURNS
+from bench.variety import name_of
 from middleware.detectors import build_detectors
+from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN
+from middleware.detectors.layer import default_layer
+from middleware.detectors.minor import DEFAULT_MINOR
 from middleware.detectors.sentences import SentenceBuffer
 from middleware.pipeline.context import RequestContext
 from middleware.pipeline.exchange import Exchange
@@ -49,7 +57,7 @@ from middleware.pipeline.upstream import ModelRoute
 from middleware.policy.loader import load_policy_file, policy_files
 from middleware.policy.model import Policy
 from middleware.policy.registry import PolicyRegistry, builtin_packs_dir
-from middleware.rules.base import GuardStep, RuleSet, SentenceCheck, guard_chain
+from middleware.rules.base import GuardChain, GuardStep, RuleSet, SentenceCheck, guard_chain
 from middleware.rules.compile import RuleCompiler, RuleDeps
 from middleware.rules.locale import request_locale
 
@@ -59,6 +67,7 @@ LANGS = ("zh", "en")
 # targets in microseconds, from the issues
 STREAM_TARGET_US = 20.0
 DETECTOR_TARGET_US = 50.0
+TIERS_TARGET_US = 150.0
 CONSENT_TARGET_US = 100.0
 POLICY_TARGET_US = 50_000.0
 
@@ -214,6 +223,60 @@ def measure_detectors(rounds: int) -> list[Row]:
     return rows
 
 
+def fresh_messages(lang: str, count: int) -> list[str]:
+    """``count`` different ~100-character messages: the bench's messages and reply sentences, each addressed
+    by a different name (``bench/variety.py``), so that none was read before."""
+    base = [*DETECTOR_MESSAGES[lang], *(s for r in REPLIES[lang] for s in sentences(r) if s)]
+    sep = "，" if lang == "zh" else ", "
+    out = []
+    for i in range(count):
+        text = base[i % len(base)]
+        while len(text) < 90:   # short sentences joined with the next, to ~100 characters
+            text += base[(i + len(text)) % len(base)]
+        out.append(f"{name_of(i)}{sep}{text[:110]}")
+    return out
+
+
+def measure_tiers(policy: Policy, calls: int) -> list[Row]:
+    """Every local tier together on new text: the request side reads a user turn as the default policy does
+    (crisis and exit through the detection layer, with the previous user turn as context; the asks-if-human and
+    suspected-minor patterns); the output side passes a reply through every guard the policy starts."""
+    rules = compile_rules(policy)
+    layer = default_layer()
+    rows = []
+    for lang in LANGS:
+        messages = fresh_messages(lang, 2 * calls)
+        avg = sum(len(m) for m in messages) / len(messages)
+        req = Row("Local tiers together, request side, per message",
+                  f"{lang}, {calls:,} new messages of ~{avg:.0f} chars, previous turn as context",
+                  target_us=TIERS_TARGET_US)
+        out = Row("Local tiers together, output side, per message",
+                  f"{lang}, {calls:,} new replies of ~{avg:.0f} chars, every guard of `{DEFAULT_POLICY}`",
+                  target_us=TIERS_TARGET_US)
+        for i in range(calls):
+            text, previous, reply = messages[2 * i], messages[2 * i - 1], messages[2 * i + 1]
+
+            def request_side(text: str = text, previous: str = previous) -> None:
+                layer.judge("crisis", text, (previous,))
+                layer.judge("exit", text, (previous,))
+                DEFAULT_ASK_HUMAN.detect_normalized(layer.read(text).norm)
+                DEFAULT_MINOR.detect(text)
+
+            req.samples_us.append(timed(request_side))
+            ex = exchange(policy, text)
+            steps: list[GuardStep | SentenceCheck] = [
+                step for step in (guard.start(ex) for guard in rules.guards) if step is not None]
+            chain = guard_chain(steps)
+
+            def output_side(reply: str = reply, chain: GuardChain = chain) -> None:
+                chain.feed(reply)
+                chain.flush()
+
+            out.samples_us.append(timed(output_side))
+        rows += [req, out]
+    return rows
+
+
 # --- consent check -------------------------------------------------------------------------------------
 
 
@@ -330,9 +393,10 @@ def main(argv: list[str] | None = None) -> None:
     compile_rules(policy)   # once before timing: imports and first-use warnings
     gc.collect()
     gc.freeze()   # as the proxy does after start-up: the long-lived objects are not scanned again
-    rounds = (3, 20, 300, 3) if args.quick else (60, 500, 20_000, 30)
+    rounds = (3, 20, 300, 3, 100) if args.quick else (60, 500, 20_000, 30, 2_000)
     stream_rows, hold = measure_streaming(policy, rounds[0])
-    rows = [*stream_rows, *measure_detectors(rounds[1]), measure_consent(rounds[2]), *measure_policies(rounds[3])]
+    rows = [*stream_rows, *measure_detectors(rounds[1]), *measure_tiers(policy, rounds[4]),
+            measure_consent(rounds[2]), *measure_policies(rounds[3])]
     print(render(rows, hold, args.quick))
 
 

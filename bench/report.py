@@ -15,6 +15,7 @@ from bench.phases import LiteLLMPhase, LongStreamsPhase, StatePhase, WorkersPhas
 from bench.settings import REPO, Scenario, Settings
 
 ANALYSIS = REPO / "bench" / "ANALYSIS.md"
+VERSIONS = REPO / "bench" / "VERSIONS.md"   # written by ``python -m bench.versions --write``
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,23 @@ def render_markdown(r: BenchReport) -> str:
     # change): kept across reruns, under a heading that says which run it read
     if ANALYSIS.exists():
         lines += ["", ANALYSIS.read_text().rstrip()]
+    # commits measured side by side (``python -m bench.versions``): also kept across reruns
+    if VERSIONS.exists():
+        lines += ["", VERSIONS.read_text().rstrip()]
     return "\n".join(lines) + "\n"
+
+
+def splice_section(text: str, title: str, section: str) -> str:
+    """``text`` with its ``## title`` section (to the next ``## `` heading) replaced by ``section``, or with
+    ``section`` appended when it has none."""
+    lines = text.rstrip("\n").split("\n")
+    head = f"## {title}"
+    if head not in lines:
+        return "\n".join([*lines, "", section.rstrip("\n")]) + "\n"
+    start = lines.index(head)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    tail = ["", *lines[end:]] if end < len(lines) else []
+    return "\n".join([*lines[:start], section.rstrip("\n"), *tail]) + "\n"
 
 
 

@@ -9,6 +9,7 @@ import secrets
 import shutil
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,23 +30,40 @@ def start_stub(workdir: Path, chunks: int, cpus: set[int] | None) -> tuple[Proc,
     return proc, port
 
 
-def proxy_command(config: Path, workers: int = 1) -> list[str]:
-    script = Path(sys.executable).parent / "candor"
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "adapters.main"]
+def proxy_command(config: Path, workers: int = 1, source: Path = REPO) -> list[str]:
+    """``candor serve`` of this checkout, or of another source tree (``bench.versions``): that tree's own
+    ``candor`` entry point (``[project.scripts]`` of its ``pyproject.toml``), imported from the tree."""
+    if source != REPO:
+        module, _, func = entry_point(source).partition(":")
+        call = f"import sys; sys.argv[0] = 'candor'; from {module} import {func}; sys.exit({func}())"
+        base = [sys.executable, "-c", call]
+    else:
+        script = Path(sys.executable).parent / "candor"
+        base = [str(script)] if script.exists() else [sys.executable, "-m", "adapters.main"]
     return [*base, "serve", "--config", str(config), "--workers", str(workers)]
 
 
+def entry_point(source: Path) -> str:
+    """The ``candor`` console script (``module:function``) a source tree declares."""
+    with (source / "pyproject.toml").open("rb") as f:
+        scripts = tomllib.load(f).get("project", {}).get("scripts", {})
+    if "candor" not in scripts:
+        raise BenchError(f"{source}: pyproject.toml declares no `candor` script")
+    return str(scripts["candor"])
+
+
 def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_policy: str | None = None,
-                       long_stub_port: int | None = None, extra: dict[str, Any] | None = None) -> Path:
+                       long_stub_port: int | None = None, extra: dict[str, Any] | None = None,
+                       source: Path = REPO) -> Path:
     """``candor.yaml`` for the bench; ``app_policy``: the app's policy id (default: Candor's default). Policy
     files already in ``workdir/policies`` (an operator's own) stay beside the repository's packs.
     ``long_stub_port``: also model ``bench-long`` at the long-streams stub; ``extra``: sections to set
-    (``state``, ``audit``, ...)."""
+    (``state``, ``audit``, ...); ``source``: the tree whose packs are copied."""
     # the repository's packs, copied so that the bench runs today's policies whatever the loader's
     # fallbacks, and a policy reload or test file in the tree cannot touch a running bench
     policies = workdir / "policies"
-    if (REPO / "policies").is_dir():
-        shutil.copytree(REPO / "policies", policies, dirs_exist_ok=True)
+    if (source / "policies").is_dir():
+        shutil.copytree(source / "policies", policies, dirs_exist_ok=True)
     policies.mkdir(exist_ok=True)
     config: dict[str, Any] = {
         "server": {"host": "127.0.0.1", "port": proxy_port},
@@ -68,17 +86,18 @@ def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_polic
 def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
                 argv: list[str] | None = None, timeout: float = 60,
                 app_policy: str | None = None, long_stub_port: int | None = None, workers: int = 1,
-                extra: dict[str, Any] | None = None) -> tuple[Proc, int, str]:
-    """Start the proxy and wait for ``GET /healthz``; raises BenchError with its log tail if it fails."""
+                extra: dict[str, Any] | None = None, source: Path = REPO) -> tuple[Proc, int, str]:
+    """Start the proxy (of ``source``: this checkout, or another tree) and wait for ``GET /healthz``; raises
+    BenchError with its log tail if it fails."""
     port = free_port()
-    config = write_proxy_config(workdir, stub_port, port, app_policy, long_stub_port, extra)
+    config = write_proxy_config(workdir, stub_port, port, app_policy, long_stub_port, extra, source)
     app_key = "bench-" + secrets.token_urlsafe(24)
     # CANDOR_* variables from the caller's shell would override the bench's config
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     env.update(BENCH_UPSTREAM_KEY=STUB_KEY, BENCH_APP_KEY=app_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
-               PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p))
+               PYTHONPATH=os.pathsep.join(p for p in (str(source), env.get("PYTHONPATH", "")) if p))
     try:
-        proc = Proc("proxy", argv or proxy_command(config, workers), workdir / "proxy.log", env=env, cpus=cpus,
+        proc = Proc("proxy", argv or proxy_command(config, workers, source), workdir / "proxy.log", env=env, cpus=cpus,
                     cwd=workdir)
     except OSError as e:
         raise BenchError(f"proxy could not be started: {e}") from e

@@ -96,6 +96,7 @@ def test_a_clean_reply_passes_untouched_and_records_nothing() -> None:
 def test_checks_sharing_a_detector_read_a_sentence_once_and_keep_their_own_rules(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from middleware.detectors.self_harm import DEFAULT_SELF_HARM
+    from middleware.detectors.textnorm import normalize
     from middleware.rules.output import PATTERN_CHECKS, _pattern_reader
 
     calls: list[str] = []
@@ -115,7 +116,12 @@ def test_checks_sharing_a_detector_read_a_sentence_once_and_keep_their_own_rules
     other = "just go die already"
     assert (harm(other).hit, abuse(other).hit) == (True, False) and harm(other).detail == "en_tell_die"
     assert len(calls) == 2
-    assert harm("".join(["just go ", "die already"])).hit and len(calls) == 3   # an equal, new text is read
+    assert harm(sentence).detail == "" and len(calls) == 3   # only the last text's hits are kept
+    # text that normalisation rewrites (full-width letters and punctuation) is one new string per normalize():
+    # the checks share the layer's normalisation of the sentence, so the detector still reads it once
+    wide = "ｙｏｕ ａｒｅ ｓｏ ｓｔｕｐｉｄ，ｉｄｉｏｔ！"
+    assert normalize(wide).text != wide
+    assert (harm(wide).hit, abuse(wide).hit) == (False, True) and len(calls) == 4
 
 
 def test_a_burst_is_screened_whole_only_when_every_check_reads_whole_texts() -> None:

@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import anyio
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
@@ -95,13 +94,17 @@ async def stream_reply(pipeline: Pipeline, ex: Exchange, rules: RuleSet, first: 
         ex.status = 499   # the client hung up: record what it received, then let cancellation finish
         ex.kind = "error"
         gone = CandorError(499, "client_disconnected", "the client closed the connection mid-stream")
-        with anyio.CancelScope(shield=True):
-            await _record_quietly(pipeline, ex, gone)
+        # The hang-up listener cancels this task once (``SSEResponse``), and that cancellation has been
+        # delivered: the awaits below run. (An anyio shield here would not stop a second native cancel either:
+        # anyio shields only keep out anyio scopes' cancellation, and cost a scope per stream.)
+        await _record_quietly(pipeline, ex, gone)
         raise
     finally:
-        # shielded: a cancelled stream (client gone) must still close the upstream and run its cleanups
-        with anyio.CancelScope(shield=True), anyio.move_on_after(5), contextlib.suppress(Exception):
-            await source.aclose()  # type: ignore[attr-defined]
+        # a stream that ends, fails or is cancelled closes the upstream and runs its cleanups; the close is
+        # bounded so a provider that does not answer cannot hold the request's cleanups
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await source.aclose()  # type: ignore[attr-defined]
         on_done(ex)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from middleware.detectors.judgment import TASK_LABELS
 from middleware.detectors.layer import default_layer
+from middleware.detectors.textnorm import Normalized
 
 NEGATIVE = frozenset({"none", ""})
 
@@ -61,6 +62,13 @@ def tiers(task: str) -> tuple[str, ...]:
     if task not in TASKS:
         return ()
     return tuple(default_layer().tiers(task))
+
+
+def normalized(text: str) -> Normalized:
+    """The layer's normalisation of ``text``: one per text, shared with every task and pattern check that reads
+    it (the layer keeps the readings of recent texts), so checks sharing a detector find its hits kept for them
+    (``Detector.hits_of`` keeps them by identity of the normalised text)."""
+    return default_layer().read(text).norm
 
 
 def judge(task: str, text: str, context: Sequence[str] = ()) -> Reading:

@@ -35,12 +35,11 @@ from typing import Any, Literal
 from middleware.detectors.base import HAS_CJK, Detector
 from middleware.detectors.retention import DEFAULT_RETENTION_PLEA
 from middleware.detectors.self_harm import DEFAULT_SELF_HARM
-from middleware.detectors.textnorm import normalize
 from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Text
 from middleware.profiles.models import MINOR_BANDS
 from middleware.rules.crisis import resources, resources_text
-from middleware.rules.detection import Reading, judge, tiers
+from middleware.rules.detection import Reading, judge, normalized, tiers
 from middleware.rules.guard_tier import merged
 from middleware.rules.registry import Build, rule
 
@@ -120,7 +119,7 @@ _OUTCOME = {"block": "blocked", "rewrite": "rewritten", "flag": "flagged"}
 
 def _pattern_reader(task: str, detector: Detector, owned: frozenset[str] | None) -> Reader:
     def read(sentence: str) -> Reading:
-        norm = normalize(sentence)
+        norm = normalized(sentence)   # the sentence's one normalisation, shared with the model tasks
         hits = detector.hits_of(norm)   # read once for every check sharing the detector
         # the first hit's rule may belong to another check: this check's is its first owned hit
         rule = next((h.rule for h in hits if owned is None or h.rule in owned), "")
