@@ -226,13 +226,13 @@ def measure_detectors(rounds: int) -> list[Row]:
 def fresh_messages(lang: str, count: int) -> list[str]:
     """``count`` different ~100-character messages: the bench's messages and reply sentences, each addressed
     by a different name (``bench/variety.py``), so that none was read before."""
-    base = [*DETECTOR_MESSAGES[lang], *(s for r in REPLIES[lang] for s in sentences(r) if s)]
-    sep = "，" if lang == "zh" else ", "
+    base = [*DETECTOR_MESSAGES[lang], *(s.strip() for r in REPLIES[lang] for s in sentences(r) if s.strip())]
+    sep, gap = ("，", "") if lang == "zh" else (", ", " ")
     out = []
     for i in range(count):
         text = base[i % len(base)]
         while len(text) < 90:   # short sentences joined with the next, to ~100 characters
-            text += base[(i + len(text)) % len(base)]
+            text += gap + base[(i + len(text)) % len(base)]
         out.append(f"{name_of(i)}{sep}{text[:110]}")
     return out
 
@@ -259,8 +259,9 @@ def measure_tiers(policy: Policy, calls: int) -> list[Row]:
             def request_side(text: str = text, previous: str = previous) -> None:
                 layer.judge("crisis", text, (previous,))
                 layer.judge("exit", text, (previous,))
-                DEFAULT_ASK_HUMAN.detect_normalized(layer.read(text).norm)
-                DEFAULT_MINOR.detect(text)
+                norm = layer.read(text).norm   # the request's one normalisation (rules/text.py user_norm)
+                DEFAULT_ASK_HUMAN.detect_normalized(norm)
+                DEFAULT_MINOR.detect_normalized(norm)
 
             req.samples_us.append(timed(request_side))
             ex = exchange(policy, text)

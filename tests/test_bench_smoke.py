@@ -202,6 +202,8 @@ def test_micro_quick_prints_a_verdict_for_every_target() -> None:
     expected = [("Guarded streaming: `GuardChain.feed` per chunk", lang) for lang in ("zh", "en")]
     expected += [(f"Detector `{name}` per message", lang) for name in DetectorSet.__dataclass_fields__
                  for lang in ("zh", "en")]
+    expected += [(f"Local tiers together, {side} side, per message", lang) for side in ("request", "output")
+                 for lang in ("zh", "en")]
     expected += [("Consent check: `LikenessGate.check`, warm cache", "persona"),
                  ("Policy load: `PolicyRegistry.load` of every shipped pack", str(len(packs)))]
     expected += [("Policy load and resolve: one pack (`load_policy_file`)", f"`{p.stem}`") for p in packs]
@@ -248,3 +250,12 @@ def test_the_detector_bench_runs_outside_the_package() -> None:
     assert set(detectors_bench.DETECTORS) < set(timings) and all(t > 0 for t in timings.values())
     layer = detectors_bench.measure_layer(rounds=1)
     assert len(layer) == 2 and all(t > 0 for t in layer.values())
+
+
+def test_the_tiers_bench_reads_only_new_text() -> None:
+    from bench.micro import fresh_messages
+
+    for lang in ("zh", "en"):
+        messages = fresh_messages(lang, 4000)
+        assert len(set(messages)) == len(messages)   # none repeats: the layer's cache cannot answer
+        assert 80 <= sum(len(m) for m in messages) / len(messages) <= 125   # "~100-character messages"

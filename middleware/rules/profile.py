@@ -27,8 +27,9 @@ from middleware.policy.model import Policy
 from middleware.profiles.models import MINOR_BANDS, UserProfile, resolve_age_band
 from middleware.profiles.service import ProfileService
 from middleware.rules.alerting import Alerter
+from middleware.rules.detection import normalized
 from middleware.rules.registry import Build, rule
-from middleware.rules.text import context_turns
+from middleware.rules.text import context_turns, user_norm
 
 UNLABELED_CITES = ("LABEL-UNLABELED-1",)
 GUARDIAN_CITES = ("ANTH-MINOR-4",)
@@ -99,13 +100,13 @@ class ProfileGate:
         text = ex.state.user_text
         if not text:
             return False
-        found = self.detector.detect(text)
+        found = self.detector.detect_normalized(user_norm(ex))   # the request's one normalisation
         where = "message"
         if not found.matched:
             # an age stated a few turns ago still counts (detection.context_turns): without a profile to
             # remember it, the conversation is all there is
             for turn in reversed(context_turns(ex, ex.policy.detection.context_turns)):
-                found = self.detector.detect(turn)
+                found = self.detector.detect_normalized(normalized(turn))   # read before: the layer keeps it
                 if found.matched:
                     where = "context"
                     break
