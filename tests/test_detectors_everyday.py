@@ -15,6 +15,15 @@ the default layer as a request or a reply is judged (patterns and the served mod
 second check set, ``corpus/replies.check.jsonl``: 311 ordinary companion replies (memories of what the user said,
 advice, cooking steps, encouragement, plans, warm goodbyes, an AI's own feelings), written apart from every
 corpus and never trained on, with the same bound for each output task.
+
+A third check set, ``corpus/narrative.check.jsonl``, is for the crisis model alone: everyday narrative text
+that reads like a crisis out of context (stories the user tells, film, book and game plots retold in the third
+person, characters dying or jumping, "she said goodbye forever", errands to the pharmacy or hardware store,
+"I'm done with this level", "my last exam ever", "I'm so dead if mom finds out"), labelled ``none``, beside fresh
+``explicit_intent`` rows, in Chinese, English and mixed, some as conversations whose earlier turns set up a
+story. Never trained on (``train.py`` refuses ``*.check.jsonl``); the served crisis model must keep its false
+alarms on the ``none`` rows within ``NARRATIVE_MAX_FALSE_ALARMS`` and find at least ``NARRATIVE_MIN_RECALL`` of
+the explicit rows.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import pytest
 
 from middleware.detectors.judgment import TASK_LABELS
 from middleware.detectors.layer import SERVED_MODELS, default_layer
+from middleware.detectors.rows import read_rows
 
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 CHECK = CORPUS / "everyday.check.jsonl"
@@ -38,6 +48,10 @@ REPLIES_CHECK = CORPUS / "replies.check.jsonl"
 SIDES = {"user": ("crisis", "exit"),
          "reply": ("human_claim", "retention_plea", "emotional_manipulation", "privacy_probing")}
 MAX_FALSE_ALARMS = 0.02
+# narrative text (stories, plots, errands, games) and fresh explicit intent: the crisis model's check set
+NARRATIVE_CHECK = CORPUS / "narrative.check.jsonl"
+NARRATIVE_MAX_FALSE_ALARMS = 0.05
+NARRATIVE_MIN_RECALL = 0.90
 
 
 def _rows(path: Path = CHECK) -> list[dict[str, Any]]:
@@ -61,6 +75,7 @@ def test_the_check_set_is_large_and_varied() -> None:
 @pytest.mark.parametrize("task", sorted(t for tasks in SIDES.values() for t in tasks))
 def test_no_training_or_validation_row_repeats_a_check_row(task: str) -> None:
     check = {_key(r["text"]) for r in [*_rows(), *_rows(REPLIES_CHECK)]}
+    check |= {_key(r.text) for r in read_rows(NARRATIVE_CHECK, "crisis")}
     for split in ("train", "valid"):
         with (CORPUS / f"{task}.{split}.jsonl").open(encoding="utf-8") as fh:
             for line in fh:
@@ -133,3 +148,30 @@ def test_a_served_model_keeps_quiet_on_everyday_text(task: str) -> None:
     texts = [r["text"] for r in _rows() if r["side"] == side]
     flagged = [(t, j.label, j.detail) for t in texts if (j := layer.judge(task, t)).label != "none"]
     assert len(flagged) / len(texts) <= MAX_FALSE_ALARMS, flagged
+
+
+def test_the_narrative_check_set_is_large_and_varied() -> None:
+    rows = read_rows(NARRATIVE_CHECK, "crisis")
+    assert len(rows) >= 120
+    for label in ("none", "explicit_intent"):
+        assert {r.lang for r in rows if r.label == label} == {"zh", "en", "mixed"}, label
+    assert sum(r.label == "none" for r in rows) >= 80 and sum(r.label == "explicit_intent" for r in rows) >= 40
+    assert any(r.context for r in rows if r.label == "none"), "no story set up in earlier turns"
+    keys = [(_key(r.text), r.context) for r in rows]
+    assert len(set(keys)) == len(keys), "a narrative check row is repeated"
+
+
+def test_the_crisis_model_reads_narrative_text_as_narrative_and_intent_as_intent() -> None:
+    """Stories, plots, games and errands are not a crisis (a false one replaces the companion's reply with a crisis
+    message); the served crisis tier (patterns and model, earlier turns as context) flags at most 5 % of the
+    narrative check set's ``none`` rows and finds at least 90 % of its ``explicit_intent`` rows."""
+    assert "model" in default_layer().tiers("crisis")
+    layer = default_layer()
+    rows = read_rows(NARRATIVE_CHECK, "crisis")
+    judged = [(r, layer.judge("crisis", r.text, context=r.context)) for r in rows]
+    none = [(r, j) for r, j in judged if r.label == "none"]
+    flagged = [(r.text, j.label, j.detail) for r, j in none if j.label != "none"]
+    assert len(flagged) / len(none) <= NARRATIVE_MAX_FALSE_ALARMS, flagged
+    explicit = [(r, j) for r, j in judged if r.label == "explicit_intent"]
+    missed = [(r.text, j.label, j.detail) for r, j in explicit if j.label != "explicit_intent"]
+    assert 1 - len(missed) / len(explicit) >= NARRATIVE_MIN_RECALL, missed

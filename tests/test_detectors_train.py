@@ -98,3 +98,12 @@ def test_a_training_row_that_repeats_a_validation_row_is_dropped(tmp_path: Path)
                                              '{"text": "bye now", "label": "exit"}\n')
     (corpus / "exit.valid.jsonl").write_text('{"text": "886", "label": "exit"}\n')
     assert [r.text for r in train.training_rows("exit", corpus, dev=None)] == ["bye now"]
+
+
+def test_a_check_set_is_refused_as_training_data(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "narrative.check.jsonl").write_text('{"text": "bye", "label": "none"}\n')
+    (corpus / "crisis.train.jsonl").symlink_to(corpus / "narrative.check.jsonl")  # a check set in disguise
+    with pytest.raises(SystemExit, match="check set"):
+        train.training_rows("crisis", corpus, dev=None)

@@ -2,7 +2,7 @@
 
 Reads ``middleware/detectors/corpus/<task>.train.jsonl`` (and the shared development set of the task,
 when present, as extra training rows) and the validation split ``<task>.valid.jsonl``; never a
-``*.test.jsonl`` file, which is refused. For each task:
+``*.test.jsonl`` file or a ``*.check.jsonl`` check set, which are refused. For each task:
 
 1. features: the hashed n-grams of ``features.py`` (normalised text); the earlier turns of a conversation
    row are read by a first model trained on the rows without context. The base model is fitted on the rows
@@ -68,11 +68,17 @@ RECALL_TASKS = {"crisis": ("explicit_intent", 0.90, 0.05)}
 CONTEXT_LEVELS = {"crisis": ("explicit_intent", "distress"), "exit": ("exit",)}
 
 
+# Files that are never training data: the held-back test splits and the check sets (``*.check.jsonl``: everyday,
+# replies and narrative text written apart from every corpus to measure false alarms and recall on).
+_NEVER_TRAINED = {".test.jsonl": "a test split", ".check.jsonl": "a check set"}
+
+
 def _read_refusing_tests(files: Sequence[Path], task: str) -> list[Row]:
     rows: list[Row] = []
     for f in files:
-        if f.name.endswith(".test.jsonl") or f.resolve().name.endswith(".test.jsonl"):
-            raise SystemExit(f"refusing to train on a test split: {f}")
+        for suffix, what in _NEVER_TRAINED.items():
+            if f.name.endswith(suffix) or f.resolve().name.endswith(suffix):
+                raise SystemExit(f"refusing to train on {what}: {f}")
         if f.exists():
             rows += read_rows(f, task)
     return rows
