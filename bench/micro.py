@@ -239,8 +239,9 @@ def fresh_messages(lang: str, count: int) -> list[str]:
 
 def measure_tiers(policy: Policy, calls: int) -> list[Row]:
     """Every local tier together on new text: the request side reads a user turn as the default policy does
-    (crisis and exit through the detection layer, with the previous user turn as context; the asks-if-human and
-    suspected-minor patterns); the output side passes a reply through every guard the policy starts."""
+    (crisis and exit through the detection layer, with the previous user turn as context, which the previous
+    request read; the asks-if-human and suspected-minor patterns on the request's one normalisation); the output
+    side passes a reply through every guard the policy starts."""
     rules = compile_rules(policy)
     layer = default_layer()
     rows = []
@@ -248,13 +249,17 @@ def measure_tiers(policy: Policy, calls: int) -> list[Row]:
         messages = fresh_messages(lang, 2 * calls)
         avg = sum(len(m) for m in messages) / len(messages)
         req = Row("Local tiers together, request side, per message",
-                  f"{lang}, {calls:,} new messages of ~{avg:.0f} chars, previous turn as context",
+                  f"{lang}, {calls:,} new messages of ~{avg:.0f} chars, the previous turn (read on its own request) "
+                  "as context",
                   target_us=TIERS_TARGET_US)
         out = Row("Local tiers together, output side, per message",
                   f"{lang}, {calls:,} new replies of ~{avg:.0f} chars, every guard of `{DEFAULT_POLICY}`",
                   target_us=TIERS_TARGET_US)
         for i in range(calls):
             text, previous, reply = messages[2 * i], messages[2 * i - 1], messages[2 * i + 1]
+            # the previous user turn was judged on the previous request (the layer keeps its reading)
+            layer.judge("crisis", previous)
+            layer.judge("exit", previous)
 
             def request_side(text: str = text, previous: str = previous) -> None:
                 layer.judge("crisis", text, (previous,))
