@@ -60,12 +60,14 @@ def test_training_is_deterministic(trained_twice: tuple[Path, Path]) -> None:
     assert banks[0].models["exit"].thresholds == banks[1].models["exit"].thresholds
 
 
-def test_a_test_split_is_refused_as_training_data(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("held_back", "what"), [("exit.test.jsonl", "test split"),
+                                                 ("narrative.check.jsonl", "check set")])
+def test_a_held_back_file_is_refused_as_training_data(tmp_path: Path, held_back: str, what: str) -> None:
     corpus = tmp_path / "c"
     corpus.mkdir()
-    (corpus / "exit.test.jsonl").write_text('{"text": "bye", "label": "exit"}\n')
-    (corpus / "exit.train.jsonl").symlink_to(corpus / "exit.test.jsonl")  # a test split in disguise
-    with pytest.raises(SystemExit, match="test split"):
+    (corpus / held_back).write_text('{"text": "bye", "label": "none"}\n')
+    (corpus / "exit.train.jsonl").symlink_to(corpus / held_back)  # held-back rows in disguise
+    with pytest.raises(SystemExit, match=what):
         train.training_rows("exit", corpus, dev=None)
 
 
@@ -98,12 +100,3 @@ def test_a_training_row_that_repeats_a_validation_row_is_dropped(tmp_path: Path)
                                              '{"text": "bye now", "label": "exit"}\n')
     (corpus / "exit.valid.jsonl").write_text('{"text": "886", "label": "exit"}\n')
     assert [r.text for r in train.training_rows("exit", corpus, dev=None)] == ["bye now"]
-
-
-def test_a_check_set_is_refused_as_training_data(tmp_path: Path) -> None:
-    corpus = tmp_path / "c"
-    corpus.mkdir()
-    (corpus / "narrative.check.jsonl").write_text('{"text": "bye", "label": "none"}\n')
-    (corpus / "crisis.train.jsonl").symlink_to(corpus / "narrative.check.jsonl")  # a check set in disguise
-    with pytest.raises(SystemExit, match="check set"):
-        train.training_rows("crisis", corpus, dev=None)
