@@ -27,13 +27,23 @@ from bench.phases import long_streams, run_litellm, run_long_streams, run_state,
 from bench.procs import BenchError, Proc, Profiler, RssSampler, cpu_split
 from bench.report import BenchReport, render_markdown
 from bench.servers import loadgen, probe_policy, start_proxy, start_stub, stub_requests
-from bench.settings import EXTRA_SECTIONS, PROXY_MODEL, REPO, RESULTS, SCENARIOS, STUB_KEY, STUB_MODEL, Settings
+from bench.settings import (
+    EXTRA_SECTIONS,
+    PROXY_MODEL,
+    REPO,
+    RESULTS,
+    SCENARIOS,
+    STUB_KEY,
+    STUB_MODEL,
+    Settings,
+    pick_scenarios,
+)
 
 
 def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:
     proxy_cpus, other_cpus = cpu_split(settings.pin)
     report = BenchReport(settings=settings, proxy_cpus=proxy_cpus, other_cpus=other_cpus)
-    with _workdir() as workdir:
+    with scratch_dir() as workdir:
         stub, stub_port = start_stub(workdir, settings.chunks, other_cpus)
         proxy: Proc | None = None
         long_stub: Proc | None = None
@@ -141,7 +151,8 @@ def _phase(report: BenchReport, name: str, log: Callable[[str], None]) -> Iterat
 
 
 @contextlib.contextmanager
-def _workdir() -> Iterator[Path]:
+def scratch_dir() -> Iterator[Path]:
+    """A temporary directory for a run's logs and config; kept when the run fails (or ``CANDOR_BENCH_KEEP=1``)."""
     path = Path(tempfile.mkdtemp(prefix="candor-bench-"))
     keep = os.environ.get("CANDOR_BENCH_KEEP") == "1"   # keep logs and config to look at afterwards
     try:
@@ -190,7 +201,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
                  command=shlex.join(["python", "-m", "bench", *(argv if argv is not None else sys.argv[1:])]))
     s.long_streams = 1000
     if args.quick:
-        s.requests, s.warmup, s.duration, s.warmup_seconds = 200, 20, 1.0, 0.3
+        s.shorten()
         s.long_streams = 200
         args.long_chunks = 10 if args.long_chunks == 20 else args.long_chunks
     if args.long_streams is not None:
@@ -202,12 +213,10 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     s.warmup = args.warmup if args.warmup is not None else s.warmup
     s.duration = args.duration or s.duration
     if args.scenarios:
-        wanted = [k.strip() for k in args.scenarios.split(",") if k.strip()]
-        known = {sc.key: sc for sc in SCENARIOS}
-        unknown = [k for k in wanted if k not in known]
-        if unknown:
-            ap.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        s.scenarios = [known[k] for k in wanted]
+        try:
+            s.scenarios = pick_scenarios(args.scenarios)
+        except ValueError as e:
+            ap.error(str(e))
     # every extra section by default; --direct-only checks the harness alone, so it runs none unless named
     default = not (args.no_extras or args.direct_only)
     s.extras = [name for name in EXTRA_SECTIONS

@@ -86,3 +86,17 @@ class Settings:
     workers: bool = True            # 1 and 2 workers, 16 in flight
     state: bool = True              # Redis state and PostgreSQL audit, 1 and 16 in flight
 
+    def shorten(self) -> None:
+        """``--quick``: a short load (seconds) to check the harness works; the figures are noisy."""
+        self.requests, self.warmup, self.duration, self.warmup_seconds = 200, 20, 1.0, 0.3
+
+
+def pick_scenarios(keys: str) -> list[Scenario]:
+    """The scenarios a comma-separated ``--scenarios`` value names, in its order; ValueError naming the unknown."""
+    known = {sc.key: sc for sc in SCENARIOS}
+    wanted = [k.strip() for k in keys.split(",") if k.strip()]
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[k] for k in wanted]
+

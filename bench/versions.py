@@ -31,9 +31,19 @@ from pathlib import Path
 from bench.loadgen import LoadResult
 from bench.procs import BenchError, cpu_split
 from bench.report import VERSIONS, splice_section
-from bench.run import _workdir
+from bench.run import scratch_dir
 from bench.servers import loadgen, probe_policy, start_proxy, start_stub
-from bench.settings import PROXY_MODEL, REPO, RESULTS, SCENARIOS, STUB_KEY, STUB_MODEL, Scenario, Settings
+from bench.settings import (
+    PROXY_MODEL,
+    REPO,
+    RESULTS,
+    SCENARIOS,
+    STUB_KEY,
+    STUB_MODEL,
+    Scenario,
+    Settings,
+    pick_scenarios,
+)
 
 TITLE = "Before and after, commit by commit"
 
@@ -75,7 +85,7 @@ def measure(settings: Settings, revs: list[str], rounds: int, log: Callable[[str
             ) -> tuple[list[Version], dict[str, list[LoadResult]]]:
     proxy_cpus, other_cpus = cpu_split(settings.pin)
     direct: dict[str, list[LoadResult]] = {sc.key: [] for sc in settings.scenarios}
-    with _workdir() as workdir:
+    with scratch_dir() as workdir:
         versions = [export(rev, workdir / f"tree-{i}") for i, rev in enumerate(revs)]
         stub, stub_port = start_stub(workdir, settings.chunks, other_cpus)
         try:
@@ -170,13 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     settings = Settings()
     if args.quick:
-        settings.requests, settings.warmup, settings.duration, settings.warmup_seconds = 200, 20, 1.0, 0.3
+        settings.shorten()
     if args.scenarios:
-        known = {sc.key: sc for sc in SCENARIOS}
-        wanted = [k.strip() for k in args.scenarios.split(",") if k.strip()]
-        if unknown := [k for k in wanted if k not in known]:
-            ap.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        settings.scenarios = [known[k] for k in wanted]
+        try:
+            settings.scenarios = pick_scenarios(args.scenarios)
+        except ValueError as e:
+            ap.error(str(e))
     command = shlex.join(["python", "-m", "bench.versions", *(argv if argv is not None else sys.argv[1:])])
     try:
         versions, direct = measure(settings, args.revs, args.rounds,
