@@ -7,7 +7,6 @@ timeit repeats, averaged over a mixed zh/en sample with and without hits). Budge
 from __future__ import annotations
 
 import statistics
-import time
 import timeit
 
 from middleware.detectors.crisis import DEFAULT_CRISIS
@@ -63,33 +62,19 @@ def measure(number: int = 2000, repeat: int = 5) -> dict[str, float]:
     return results
 
 
-REQUEST_TASKS = ("crisis", "exit", "minor_safety", "prohibited_content")
-OUTPUT_TASKS = ("human_claim", "retention_plea", "emotional_manipulation", "privacy_probing", "minor_safety",
-                "prohibited_content")
-
-
 def measure_layer(rounds: int = 200) -> dict[str, float]:
-    """p50 µs per message of every local tier (normalisation, patterns, models) for one side's tasks.
+    """p50 µs per new ~100-character message of every local tier (normalisation, patterns, models), request side
+    and output side, zh and en together: ``bench.micro``'s "Local tiers together" measure (the rules as the default
+    policy runs them, on text the layer has not read), so the bench has one definition of issue 11's budget."""
+    from bench.micro import DEFAULT_POLICY, measure_tiers
+    from middleware.policy.registry import PolicyRegistry, builtin_packs_dir
 
-    Each call reads a text the layer has not seen (a fresh copy, no cached reading or normalisation),
-    so this is the cost of a new message, not of a cache hit."""
-    from middleware.detectors.layer import DetectionLayer, Reading
-
-    layer = DetectionLayer()
-    out: dict[str, float] = {}
-    for side, tasks in (("request side (crisis, exit, minor, prohibited)", REQUEST_TASKS),
-                        ("output side (claim, plea, manipulation, privacy, minor, prohibited)", OUTPUT_TASKS)):
-        times: list[float] = []
-        for _ in range(rounds):
-            for sample in SAMPLES:
-                text = "".join([sample[:1], sample[1:]])  # a new object: no identity cache applies
-                start = time.perf_counter_ns()
-                reading = Reading(text)
-                for task in tasks:
-                    layer._decide(task, reading, "none")
-                times.append((time.perf_counter_ns() - start) / 1000)
-        out[side] = statistics.median(times)
-    return out
+    policy = PolicyRegistry.load([builtin_packs_dir()]).get(DEFAULT_POLICY)
+    sides: dict[str, list[float]] = {}
+    for row in measure_tiers(policy, rounds):
+        side = "request side" if "request side" in row.measure else "output side"
+        sides.setdefault(side, []).extend(row.samples_us)
+    return {side: statistics.median(samples) for side, samples in sides.items()}
 
 
 def main() -> None:
