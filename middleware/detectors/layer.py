@@ -17,6 +17,7 @@ context changes nothing.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -94,6 +95,11 @@ class DetectionLayer:
         self._every_pattern = every_pattern
         # tasks whose patterns may hold the operator's own rules (they stand whatever the model says): always read
         self._operator_tasks = frozenset({"exit"}) if exit_detector.operator_rules else frozenset()
+        self._last: tuple[str | None, Reading] = (None, _NO_READING)
+        # binary model tasks whose answer a quiet model decides alone (see ``_quiet``): task -> its model
+        self._quiet_models: dict[str, tuple[TaskModel, int, float]] = {} if every_pattern else {
+            t: (m, *q) for t, m in self.models.models.items()
+            if t not in self._operator_tasks and (q := _quiet_margin(m)) is not None}
 
     # --- public ----------------------------------------------------------------------------
 
@@ -107,23 +113,28 @@ class DetectionLayer:
         _check(task)
         reading = self.read(text)
         ctx = self._context_level(task, context) if context and task in CONTEXT_TASKS else "none"
-        if ctx == "none" and task in reading.judgments:
-            return reading.judgments[task]
-        result = self._decide(task, reading, ctx)
-        if ctx == "none":
-            reading.judgments[task] = result
+        if ctx != "none":
+            return self._decide(task, reading, ctx)
+        result = reading.judgments.get(task)
+        if result is None:
+            result = reading.judgments[task] = self._quiet(task, reading) or self._decide(task, reading, ctx)
         return result
 
     def judge_all(self, tasks: Sequence[str], text: str, context: Sequence[str] = ()) -> dict[str, Judgment]:
         return {task: self.judge(task, text, context) for task in tasks}
 
     def read(self, text: str) -> Reading:
+        last = self._last   # the checks of a sentence ask one after the other: one tuple read, no lock
+        if last[0] is text:
+            return last[1]
         with self._lock:
             reading = self._cache.get(text)
             if reading is not None:
                 self._cache.move_to_end(text)
+                self._last = (text, reading)
                 return reading
         reading = Reading(text)
+        self._last = (text, reading)
         with self._lock:
             self._cache[text] = reading
             if len(self._cache) > _CACHE_SIZE:
@@ -172,6 +183,22 @@ class DetectionLayer:
         else:
             probs = tm.probabilities_of(reading.logit_values(self.models)[tm.columns])
         return (*decide(tm, probs), probs)
+
+    def _quiet(self, task: str, reading: Reading) -> Judgment | None:
+        """The answer of ``_decide`` (without context) where a binary task's model gives its label less than
+        ``PATTERN_FLOOR`` and its threshold: "none", decided by the model, no pattern read. One subtraction
+        against the model's precomputed margin instead of the probabilities of every label; most sentences of
+        most replies take this way, for each of the output side's four models. None: ask ``_decide``."""
+        quiet = self._quiet_models.get(task)
+        if quiet is None:
+            return None
+        tm, positive, margin = quiet
+        values = reading.logit_values(self.models)
+        logits = (values[tm.first], values[tm.first + 1])
+        if logits[positive] - logits[1 - positive] >= margin:
+            return None
+        probs = tm.probabilities_of(logits)
+        return Judgment(task, "none", probs["none"], "model", _model_detail(probs, "none"))
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
         modelled = self.model(task, reading, ctx)
@@ -228,6 +255,21 @@ def decide(tm: TaskModel, probs: dict[str, float]) -> tuple[str, float]:
     return top, probs[top]
 
 
+def _quiet_margin(tm: TaskModel) -> tuple[int, float] | None:
+    """(column of the positive label, margin) of a binary softmax model: where the positive label's logit
+    exceeds ``none``'s by less than the margin, its probability is below both ``PATTERN_FLOOR`` and the
+    label's threshold (0.5 without one), so ``decide`` gives "none" and no pattern hit could stand. The
+    margin (on the logits before the bias) is kept a little inside the bound so that rounding never decides a
+    borderline text."""
+    if tm.kind != "softmax" or len(tm.labels) != 2 or "none" not in tm.labels:
+        return None
+    positive = 1 - tm.labels.index("none")
+    q = min(PATTERN_FLOOR, tm.thresholds.get(tm.labels[positive], 0.5))
+    bias = [float(b) for b in tm.bias]
+    # on the logits before the bias: p < q  <=>  (l_pos + b_pos) - (l_none + b_none) < log(q / (1 - q))
+    return positive, math.log(q / (1.0 - q)) - (bias[positive] - bias[1 - positive]) - 1e-6
+
+
 def _model_detail(probs: dict[str, float], ctx: str) -> str:
     if len(probs) == 2 and ctx == "none":   # a binary task (the output side's four): no sort
         (a, pa), (b, pb) = probs.items()
@@ -247,6 +289,7 @@ def _check(task: str) -> None:
 
 
 _EMPTY = np.zeros((1, 0), dtype=np.float32)
+_NO_READING = Reading("")
 _default_models: list[ModelBank] = []
 _default_lock = threading.Lock()
 
