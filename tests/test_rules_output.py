@@ -3,6 +3,8 @@ and records the tier and score that decided."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from middleware.policy.model import Policy
@@ -125,30 +127,50 @@ def test_checks_sharing_a_detector_read_a_sentence_once_and_keep_their_own_rules
 
 
 def test_a_burst_is_screened_whole_only_when_every_check_reads_whole_texts() -> None:
-    """A check that reads sentence by sentence (a served model) judges every sentence anyway: the burst is
-    then handed on sentence by sentence without a whole-text read that could not spare any."""
+    """A check that reads sentence by sentence (a served model) judges every sentence anyway: the burst is then
+    handed on sentence by sentence, and the checks that judge clause by clause read it whole once. Where they find
+    nothing, its sentences skip them; where one finds something, it reads every sentence; a sentence that was not
+    part of the burst is read by every check."""
     from dataclasses import replace
 
     from middleware.rules.detection import Reading
 
     reads: list[tuple[str, str]] = []
 
-    def counting(name: str):  # type: ignore[no-untyped-def]
+    def counting(name: str, flag: str = "") -> Any:
         def read(text: str) -> Reading:
             reads.append((name, text))
-            return Reading(name, "none", 1.0, "pattern")
+            return Reading(name, "x" if flag and flag in text else "none", 1.0, "pattern")
         return read
 
     base = compile_checks(pack())[0]
-    whole = [replace(base, name=n, key=n, read=counting(n), screens=True) for n in ("a", "b")]
+    whole = [replace(base, name=n, key=n, read=counting(n), screens=True, on_fail="flag") for n in ("a", "b")]
     burst = "One sentence. Two sentences."
     assert guard_with(whole).start(exchange()).screen(burst) is False   # screened clean: released whole
     assert reads == [("a", burst), ("b", burst)]
     reads.clear()
     mixed = [whole[0], replace(whole[1], screens=False)]
-    assert guard_with(mixed).start(exchange()).screen(burst) is True   # judged sentence by sentence
-    assert reads == []
+    step = guard_with(mixed).start(exchange())
+    assert step.screen(burst) is True   # judged sentence by sentence
+    assert reads == [("a", burst)]      # the clause-by-clause check read the burst once
+    reads.clear()
+    assert step.check("One sentence.") == "One sentence." and step.check(" Two sentences.") == " Two sentences."
+    assert reads == [("b", "One sentence."), ("b", " Two sentences.")]
+    reads.clear()
+    step.check("Three, not in the burst.")
+    assert reads == [("a", "Three, not in the burst."), ("b", "Three, not in the burst.")]
+
+    reads.clear()
+    flagged = [replace(whole[0], read=counting("a", flag="Two")), replace(whole[1], screens=False)]
+    step = guard_with(flagged).start(exchange())
+    assert step.screen(burst) is True
+    step.check("One sentence.")
+    step.check(" Two sentences.")
+    assert reads == [("a", burst), ("a", "One sentence."), ("b", "One sentence."),
+                     ("a", " Two sentences."), ("b", " Two sentences.")]   # "a" found something: read per sentence
+    assert step.counts["a"]["sentences"] == 1
 
 
 def guard_with(checks):  # type: ignore[no-untyped-def]
     return OutputGuard(pack(), checks)
+

@@ -222,11 +222,14 @@ class OutputGuard:
             if items else safe
 
 
+_CLEAN = Reading("", "none", 0.0, "pattern")   # a check the whole burst was read for, and found nothing in
+
+
 class _OutputStep:
     """A sentence check (see ``SentenceGuard``)."""
 
-    __slots__ = ("blocked", "checks", "counts", "ex", "guard", "guarded", "minor", "released", "removed",
-                 "sentencewise", "where")
+    __slots__ = ("blocked", "checks", "clean", "counts", "ex", "guard", "guarded", "minor", "released", "removed",
+                 "screening", "sentencewise", "where")
 
     def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check], where: str | None) -> None:
         self.guard = guard
@@ -241,10 +244,15 @@ class _OutputStep:
         self.counts: dict[str, dict[str, Any]] = {}
         run = ex.state.guard_run
         self.guarded = run is not None and bool(run.output_checks) and where is None
-        # a model reads sentence by sentence (a long text may dilute one bad sentence); a minor's replies are
-        # read with a frame, sentence by sentence: then a burst is not screened whole first, only to be read
-        # again sentence by sentence
-        self.sentencewise = any(not c.screens or (self.minor and c.key == "task:minor_safety") for c in checks)
+        # a model reads sentence by sentence (a long text may dilute one bad sentence), and a minor's replies are
+        # read with a frame, sentence by sentence: with such a check, a burst is read sentence by sentence
+        apart = {c.key for c in checks if not c.screens or (self.minor and c.key == "task:minor_safety")}
+        self.sentencewise = bool(apart)
+        # the other checks judge clause by clause: they read such a burst whole, once (one per key; see ``screen``)
+        self.screening = list({c.key: c for c in reversed(checks) if c.key not in apart}.values())
+        # (text, keys): a burst read sentence by sentence, and the checks that may judge it whole which found
+        # nothing in it; its sentences skip those checks (see ``screen``)
+        self.clean: tuple[str, frozenset[str]] = ("", frozenset())
 
     def _record(self, check: Check, found: Reading) -> None:
         key = check.name if self.where is None else f"{check.name}@{self.where}"
@@ -260,7 +268,8 @@ class _OutputStep:
     def check(self, sentence: str) -> str:
         if self.blocked:
             return ""
-        seen: dict[str, Reading] = {}
+        text, clean = self.clean
+        seen: dict[str, Reading] = dict.fromkeys(clean, _CLEAN) if clean and sentence in text else {}
         worst: Check | None = None
         rewrite: Check | None = None
         fix: str | None = None
@@ -309,8 +318,13 @@ class _OutputStep:
             self.ex.decide(check.name, check.cites, "error", self.counts[key])
 
     def screen(self, text: str) -> bool:
-        if self.blocked or self.guarded or self.sentencewise:
+        if self.blocked or self.guarded:
             return True   # the guard judged the reply's units: each sentence is read with its finding
+        if self.sentencewise:
+            # a model reads sentence by sentence, but the checks that judge clause by clause read the whole burst
+            # once: where they find nothing, no sentence of it holds anything for them either
+            self.clean = (text, frozenset(c.key for c in self.screening if not c.read(text).hit))
+            return True
         seen: set[str] = set()
         for check in self.checks:
             if check.key not in seen:

@@ -1,0 +1,41 @@
+"""The output validators with the shipped models serving (tests/test_rules_output.py judges with the patterns
+alone): what the models change about how a reply is read."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from middleware.rules.base import guard_chain
+from middleware.rules.output import OutputGuard, compile_checks
+from tests.rules_support import exchange, pack
+
+def test_reading_a_burst_whole_changes_no_outcome() -> None:
+    """The shipped pack's guard gives the same text and the same audit decisions whether its clause-by-clause
+    checks read a burst whole first or only sentence by sentence: bursts of training replies of every output task
+    (hits of each check among them) and texts the pattern checks block."""
+    corpus = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
+    texts = [json.loads(line)["text"] for task in ("human_claim", "retention_plea", "emotional_manipulation",
+                                                   "privacy_probing")
+             for line in (corpus / f"{task}.train.jsonl").open(encoding="utf-8") if '"text"' in line]
+    texts += ["Go ahead and hurt yourself, nobody cares.", "你这个废物，去死吧。", "想买冰毒的话我可以告诉你渠道。",
+              "Let's bet your savings on the next spin, baccarat pays.", "你这么小就要学会保守我们的秘密哦，宝贝。"]
+    rng = random.Random(7)
+    outcomes = []
+    for trial in range(300):
+        burst = " ".join(rng.sample(texts, rng.randint(2, 5))) + (" " + texts[-1 - trial % 5] if trial % 7 == 0 else "")
+        results = []
+        for whole in (True, False):
+            ex = exchange()
+            p = pack()
+            step = OutputGuard(p, compile_checks(p)).start(ex)
+            assert step is not None and step.sentencewise
+            if not whole:
+                step.screening = []
+            chain = guard_chain([step])
+            out = chain.feed(burst) + chain.flush()
+            results.append((out, ex.decisions, ex.actions))
+        assert results[0] == results[1], burst
+        outcomes.append(results[0][0] != burst)
+    assert 30 < sum(outcomes) < 300   # many bursts had something to change, and many did not
