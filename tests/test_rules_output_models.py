@@ -11,6 +11,7 @@ from middleware.rules.base import guard_chain
 from middleware.rules.output import OutputGuard, compile_checks
 from tests.rules_support import exchange, pack
 
+
 def test_reading_a_burst_whole_changes_no_outcome() -> None:
     """The shipped pack's guard gives the same text and the same audit decisions whether its clause-by-clause
     checks read a burst whole first or only sentence by sentence: bursts of training replies of every output task
