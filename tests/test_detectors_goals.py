@@ -20,12 +20,11 @@ from middleware.detectors.rows import read_rows
 
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 # Goals not met by the shipped models on the test split (see docs/detectors.md, "Goals").
-# Crisis: split 3, written blind and read once (2026-12-01); split 2 had given 0.945 / 0.940 / 0.917 / 2.0 %.
+# Crisis: split 4, written blind and read once (2026-12-01); docs/detectors.md has splits 2 and 3 before it.
 NOT_MET: set[tuple[str, str]] = {
-    ("crisis", "explicit_intent recall"),                   # 0.930 (goal 0.95)
-    ("crisis", "explicit_intent precision"),                # 0.890 (goal 0.90)
-    ("crisis", "context-decided explicit_intent recall"),   # 0.778 (goal 0.90)
-    ("crisis", "false alarms on none rows (at most)"),      # 0.068 (goal 0.05)
+    ("crisis", "explicit_intent precision"),                # 0.895 (goal 0.90)
+    ("crisis", "property_loss recall"),                     # 0.890 (goal 0.90)
+    ("crisis", "false alarms on none rows (at most)"),      # 0.060 (goal 0.05)
 }
 
 _results: dict[str, TaskResult] = {}
