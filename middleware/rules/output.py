@@ -248,8 +248,12 @@ class _OutputStep:
         # read with a frame, sentence by sentence: with such a check, a burst is read sentence by sentence
         apart = {c.key for c in checks if not c.screens or (self.minor and c.key == "task:minor_safety")}
         self.sentencewise = bool(apart)
-        # the other checks judge clause by clause: they read such a burst whole, once (one per key; see ``screen``)
-        self.screening = list({c.key: c for c in reversed(checks) if c.key not in apart}.values())
+        # the other checks judge clause by clause: they read a burst whole, once (one per key; see ``screen``)
+        screening: dict[str, Check] = {}
+        for c in checks:
+            if c.key not in apart:
+                screening.setdefault(c.key, c)
+        self.screening = list(screening.values())
         # (text, keys): a burst read sentence by sentence, and the checks that may judge it whole which found
         # nothing in it; its sentences skip those checks (see ``screen``)
         self.clean: tuple[str, frozenset[str]] = ("", frozenset())
@@ -320,17 +324,13 @@ class _OutputStep:
     def screen(self, text: str) -> bool:
         if self.blocked or self.guarded:
             return True   # the guard judged the reply's units: each sentence is read with its finding
-        if self.sentencewise:
-            # a model reads sentence by sentence, but the checks that judge clause by clause read the whole burst
-            # once: where they find nothing, no sentence of it holds anything for them either
-            self.clean = (text, frozenset(c.key for c in self.screening if not c.read(text).hit))
+        # the checks that judge clause by clause read the whole burst once: where they find nothing, no sentence of
+        # it holds anything for them either. The burst goes out whole when they all find nothing and no check
+        # reads sentence by sentence (a model); else sentence by sentence, skipping the checks that found nothing.
+        clean = frozenset(c.key for c in self.screening if not c.read(text).hit)
+        self.clean = (text, clean)
+        if self.sentencewise or len(clean) < len(self.screening):
             return True
-        seen: set[str] = set()
-        for check in self.checks:
-            if check.key not in seen:
-                seen.add(check.key)
-                if check.read(text).hit:
-                    return True
         if text.strip():
             self.released = True
         return False

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from middleware.detectors.layer import default_layer
 from middleware.detectors.textnorm import Normalized
 from middleware.pipeline.exchange import Exchange
+from middleware.rules.detection import normalized
 
 
 def user_norm(ex: Exchange) -> Normalized:
     """The normalised text the detection layer reads too (its cached reading): normalised once per request."""
     norm: Normalized | None = ex.state.user_norm
     if norm is None:
-        norm = ex.state.user_norm = default_layer().read(ex.state.user_text).norm
+        norm = ex.state.user_norm = normalized(ex.state.user_text)
     return norm
 
 
