@@ -1,5 +1,5 @@
-"""The output validators with the shipped models serving (tests/test_rules_output.py judges with the patterns
-alone): what the models change about how a reply is read."""
+"""How the output validators read a burst, with the shipped models serving (tests/test_rules_output.py judges with
+the patterns alone) and without them."""
 
 from __future__ import annotations
 
@@ -7,15 +7,23 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 from middleware.rules.base import guard_chain
 from middleware.rules.output import OutputGuard, compile_checks
-from tests.rules_support import exchange, pack
+from tests.rules_support import exchange, pack, patterns_only
+
+__all__ = ["patterns_only"]   # the fixture, imported for pytest
 
 
-def test_reading_a_burst_whole_changes_no_outcome() -> None:
+@pytest.mark.parametrize("tiers", ["models", "patterns"])
+def test_reading_a_burst_whole_changes_no_outcome(tiers: str, request: pytest.FixtureRequest) -> None:
     """The shipped pack's guard gives the same text and the same audit decisions whether its clause-by-clause
-    checks read a burst whole first or only sentence by sentence: bursts of training replies of every output task
-    (hits of each check among them) and texts the pattern checks block."""
+    checks read a burst whole first or every check reads every sentence: bursts of training replies of every output
+    task (hits of each check among them) and texts the pattern checks block. With the models a burst is read
+    sentence by sentence anyway; with the patterns alone a clean burst goes out whole."""
+    if tiers == "patterns":
+        request.getfixturevalue("patterns_only")
     corpus = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
     texts = [json.loads(line)["text"] for task in ("human_claim", "retention_plea", "emotional_manipulation",
                                                    "privacy_probing")
@@ -31,9 +39,9 @@ def test_reading_a_burst_whole_changes_no_outcome() -> None:
             ex = exchange()
             p = pack()
             step = OutputGuard(p, compile_checks(p)).start(ex)
-            assert step is not None and step.sentencewise
-            if not whole:
-                step.screening = []
+            assert step is not None and step.sentencewise == (tiers == "models")
+            if not whole:   # no whole read: every check reads every sentence
+                step.screening, step.sentencewise = [], True
             chain = guard_chain([step])
             out = chain.feed(burst) + chain.flush()
             results.append((out, ex.decisions, ex.actions))
