@@ -92,14 +92,15 @@ class DetectionLayer:
         self._finders: dict[str, Callable[[Normalized], PatternFinding]] = binary_finders(exit_detector)
         self._cache: OrderedDict[str, Reading] = OrderedDict()
         self._lock = threading.Lock()
-        self._every_pattern = every_pattern
-        # tasks whose patterns may hold the operator's own rules (they stand whatever the model says): always read
-        self._operator_tasks = frozenset({"exit"}) if exit_detector.operator_rules else frozenset()
+        # the tasks whose patterns are skipped where no hit of theirs could stand: every task with a model, but not
+        # one whose patterns may hold the operator's own rules (they stand whatever the model says)
+        operator_tasks = frozenset({"exit"}) if exit_detector.operator_rules else frozenset()
+        self._may_skip = frozenset() if every_pattern else frozenset(self.models.models) - operator_tasks
         self._last: tuple[str | None, Reading] = (None, _NO_READING)
         # binary model tasks whose answer a quiet model decides alone (see ``_quiet``): task -> its model
-        self._quiet_models: dict[str, tuple[TaskModel, int, float]] = {} if every_pattern else {
+        self._quiet_models: dict[str, tuple[TaskModel, int, float]] = {
             t: (m, *q) for t, m in self.models.models.items()
-            if t not in self._operator_tasks and (q := _quiet_margin(m)) is not None}
+            if t in self._may_skip and (q := _quiet_margin(m)) is not None}
 
     # --- public ----------------------------------------------------------------------------
 
@@ -202,7 +203,7 @@ class DetectionLayer:
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
         modelled = self.model(task, reading, ctx)
-        if modelled is not None and not self._every_pattern and task not in self._operator_tasks:
+        if modelled is not None and task in self._may_skip:
             label, score, probs = modelled
             if label == "none" and all(p < PATTERN_FLOOR for k, p in probs.items() if k != "none"):
                 # No pattern hit could stand (each needs its label at PATTERN_FLOOR, and this task's patterns
