@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,8 +14,11 @@ if find_spec("sklearn") is None:   # found, not imported: only the worker that t
     pytest.skip("could not import 'sklearn': training needs scikit-learn", allow_module_level=True)
 
 from middleware.detectors import train
+from middleware.detectors.features import DIM
+from middleware.detectors.judgment import TASK_LABELS
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.model import ModelBank
+from middleware.detectors.rows import Row
 
 EXITS = ["bye now", "I have to go", "gotta run, bye", "ok I'm logging off", "see you tomorrow", "good night",
          "我先下线了", "拜拜", "不聊了，睡觉去", "先这样吧，回头聊", "我走了哈", "晚安啦"]
@@ -100,3 +104,42 @@ def test_a_training_row_that_repeats_a_validation_row_is_dropped(tmp_path: Path)
                                              '{"text": "bye now", "label": "exit"}\n')
     (corpus / "exit.valid.jsonl").write_text('{"text": "886", "label": "exit"}\n')
     assert [r.text for r in train.training_rows("exit", corpus, dev=None)] == ["bye now"]
+
+
+def _flat_crisis_model(p_explicit: float) -> tuple[tuple[str, ...], Any, Any]:
+    """A crisis model that reads nothing: every text gets explicit intent at ``p_explicit``, the rest ``none``."""
+    labels = TASK_LABELS["crisis"]
+    intercept = np.full(len(labels), -30.0)
+    intercept[labels.index("none")] = 0.0
+    intercept[labels.index("explicit_intent")] = float(np.log(p_explicit / (1 - p_explicit)))
+    return labels, np.zeros((len(labels), DIM)), intercept
+
+
+def test_the_crisis_threshold_is_chosen_on_what_serves_pattern_hits_included() -> None:
+    # the model alone says "none" (p 0.15), but 0.15 is above the pattern floor, so the pattern's hit stands in
+    # serving: the validation figures that choose the threshold must count it
+    valid = [Row(text="我想自杀", label="none", lang="zh"),
+             Row(text="今天天气不错", label="none", lang="zh")]
+    served = train._served_predictions("crisis", valid, *_flat_crisis_model(0.15))
+    assert served({}) == ["explicit_intent", "none"]
+    labels, coef, intercept = _flat_crisis_model(0.15)
+    model_alone = train._probs(labels, coef, intercept, train.matrix("crisis", valid, ["none", "none"]))
+    assert [train._predict("crisis", p) for p in model_alone] == ["none", "none"]
+
+
+def test_the_crisis_threshold_stops_before_the_first_that_breaks_a_bound() -> None:
+    gold = ["explicit_intent"] * 9 + ["none"] * 91
+    asked: list[dict[str, float]] = []
+
+    def served(thresholds: dict[str, float]) -> list[str]:
+        asked.append(thresholds)
+        t = thresholds.get("explicit_intent", 0.5)
+        # lower thresholds find the ninth intent, and below 0.4 they raise false alarms past 5 %
+        found = 9 if t <= 0.45 else 8
+        alarms = 6 if t < 0.4 else 0
+        return ["explicit_intent"] * found + ["none"] * (9 - found) + ["explicit_intent"] * alarms + \
+            ["none"] * (91 - alarms)
+
+    chosen = train._choose_recall_threshold("crisis", gold, served, lambda _: None)
+    assert chosen == {"explicit_intent": 0.4}
+    assert asked[0] == {} and asked[-1] == {"explicit_intent": 0.35}

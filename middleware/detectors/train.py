@@ -32,7 +32,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -281,21 +281,25 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
     if valid:
         vctx = _context_levels(task, valid, first_model, first_weights)
         xv, yv = matrix(task, valid, vctx), [r.label for r in valid]
-        best: tuple[float, float, list[dict[str, float]]] | None = None
+        best: tuple[float, float, list[dict[str, float]], tuple[Any, ...]] | None = None
         for cand in C_GRID:
-            labels, coef, intercept = _fit(task, *x, y, cand)
-            probs = _probs(labels, coef, intercept, xv)
+            fitted = _fit(task, *x, y, cand)
+            probs = _probs(*fitted, xv)
             macro = _macro_f1(task, yv, probs)
             log(f"  {task}: C={cand:g} validation macro F1 {macro:.3f}")
             if best is None or macro > best[1]:
-                best = (cand, macro, probs)
+                best = (cand, macro, probs, fitted)
         assert best is not None
-        c, _, vprobs = best
+        c, _, vprobs, fitted = best
         if task in THRESHOLD_TASKS:
             thresholds = _choose_threshold(task, yv, vprobs, log)
+            figures_valid = _figures(task, yv, [_predict(task, p, thresholds) for p in vprobs])
         elif task in RECALL_TASKS:
-            thresholds = _choose_recall_threshold(task, yv, vprobs, log)
-        figures_valid = _figures(task, yv, vprobs, thresholds)
+            served = _served_predictions(task, valid, *fitted)
+            thresholds = _choose_recall_threshold(task, yv, served, log)
+            figures_valid = _figures(task, yv, served(thresholds))
+        else:
+            figures_valid = _figures(task, yv, [_predict(task, p) for p in vprobs])
         # the shipped model: training rows and validation split together, the chosen C
         rows = [*training, *valid]
         first_model, first_weights = _first_model(task, rows)
@@ -334,16 +338,35 @@ def _choose_threshold(task: str, y: Sequence[str], probs: Sequence[dict[str, flo
     return {label: chosen} if chosen > 0.5 else {}
 
 
-def _choose_recall_threshold(task: str, y: Sequence[str], probs: Sequence[dict[str, float]],
-                             log: Any) -> dict[str, float]:
+Predictions = Callable[[dict[str, float]], list[str]]
+
+
+def _served_predictions(task: str, valid: Sequence[Row], labels: tuple[str, ...], coef: Any,
+                        intercept: Any) -> Predictions:
+    """What would serve, as a function of the thresholds: the labels the detection layer (the patterns and the
+    model fitted on the training rows alone) gives each validation row, earlier turns read by that layer as in
+    serving. The goals are measured on what serves, so the threshold is chosen on it too: a pattern hit the
+    model lets stand is a false alarm or a find like the model's own."""
+    tm, weights = _as_task_model(task, labels, coef, intercept)
+
+    def predict(thresholds: dict[str, float]) -> list[str]:
+        model = TaskModel(task, tm.labels, 0, tm.bias, dict(thresholds), tm.context_levels)
+        layer = DetectionLayer(models=ModelBank({task: model}, weights))
+        return [layer.judge(task, r.text, r.context).label for r in valid]
+
+    return predict
+
+
+def _choose_recall_threshold(task: str, y: Sequence[str], served: Predictions, log: Any) -> dict[str, float]:
     """The lowest threshold of RECALL_GRID for the task's most severe label whose validation precision and
-    false-alarm rate still meet the bounds of RECALL_TASKS; {} when that is 0.5."""
+    false-alarm rate, of what serves (``_served_predictions``), still meet the bounds of RECALL_TASKS; {} when
+    that is 0.5."""
     from middleware.detectors.metrics import false_alarm_rate
 
     label, min_precision, max_false_alarms = RECALL_TASKS[task]
     chosen = RECALL_GRID[0]
     for t in RECALL_GRID:
-        pred = [_predict(task, p, {label: t} if t < 0.5 else None) for p in probs]
+        pred = served({label: t} if t < 0.5 else {})
         tp = sum(g == label and q == label for g, q in zip(y, pred, strict=True))
         fp = sum(g != label and q == label for g, q in zip(y, pred, strict=True))
         n = sum(g == label for g in y)
@@ -364,12 +387,10 @@ def _macro_f1(task: str, y: Sequence[str], probs: Sequence[dict[str, float]]) ->
     return sum(f.f1 for f in figs) / len(figs) if figs else 0.0
 
 
-def _figures(task: str, y: Sequence[str], probs: Sequence[dict[str, float]],
-             thresholds: dict[str, float] | None = None) -> dict[str, Any]:
-    """The model's figures per label on the validation split."""
+def _figures(task: str, y: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+    """Figures per label on the validation split."""
     from middleware.detectors.metrics import false_alarm_rate, figures
 
-    pred = [_predict(task, p, thresholds) for p in probs]
     out: dict[str, Any] = {f.label: {"precision": round(f.precision, 3), "recall": round(f.recall, 3),
                                      "f1": round(f.f1, 3), "support": f.support} for f in figures(task, y, pred)}
     out["false_alarm_rate"] = round(false_alarm_rate(y, pred), 3)
