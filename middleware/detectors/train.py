@@ -59,11 +59,14 @@ THRESHOLD_GRID = (0.5, 0.6, 0.7, 0.8)
 THRESHOLD_SLACK = 0.02
 THRESHOLD_TASKS = ("human_claim", "retention_plea", "emotional_manipulation")
 # Crisis: explicit intent is also given below the most probable label, from the lowest probability of
-# RECALL_GRID whose validation figures (model fitted on the training rows alone) still meet the precision and
-# false-alarm goals of issue 11 (explicit-intent precision >= 0.90, false alarms on none rows <= 5 %): a missed
-# intent costs more than a hotline reply, within the bounds the goals set.
+# RECALL_GRID whose validation figures (what serves: the patterns and the model fitted on the training rows alone)
+# still meet the precision and false-alarm bounds: a missed intent costs more than a hotline reply, within bounds
+# set inside the goals of issue 11 (explicit-intent precision >= 0.90, false alarms on none rows <= 5 %). The
+# margin is what unseen writers cost, measured twice: from validation to a blind test split, precision fell by
+# 1.5 points both times (0.905 -> 0.890, 0.910 -> 0.895) and false alarms rose by 3.8 and 2.1 points
+# (docs/detectors.md, "Splits 3 and 4").
 RECALL_GRID = (0.5, 0.45, 0.4, 0.35, 0.3)
-RECALL_TASKS = {"crisis": ("explicit_intent", 0.90, 0.05)}
+RECALL_TASKS = {"crisis": ("explicit_intent", 0.92, 0.035)}
 # Context levels that get crossed features, per request-side task.
 CONTEXT_LEVELS = {"crisis": ("explicit_intent", "distress"), "exit": ("exit",)}
 
