@@ -118,6 +118,36 @@ def test_no_prefilter_hides_a_match_in_the_corpus() -> None:
     assert matched > 300   # the sample reaches the families' rules, not only text they skip
 
 
+def test_a_family_run_by_its_rules_gates_finds_what_the_whole_family_finds() -> None:
+    """Where a family's gate lets a text through, only the rules whose own factors occur run (one alternation of
+    those rules): every built-in family, over a sample of the corpus' texts, gives the same matches, rule names and
+    spans as its whole pattern."""
+    import json
+    import random
+    from pathlib import Path
+
+    corpus = Path(__file__).resolve().parent.parent / "middleware" / "detectors" / "corpus"
+    rows = [json.loads(line) for f in sorted(corpus.glob("*.jsonl")) for line in f.open() if line.strip()]
+    texts = [normalize(r["text"]).text for r in random.Random(11).sample([r for r in rows if "text" in r], 3000)]
+    families = [g for g in _every_gated_pattern() if g._rules]  # type: ignore[attr-defined]
+    assert len(families) >= 15
+    found = 0
+    for gated in families:
+        for text in texts:
+            whole = [(m.lastgroup, m.span()) for m in gated.pattern.finditer(text)]  # type: ignore[attr-defined]
+            assert [(m.lastgroup, m.span()) for m in gated.finditer(text)] == whole, text  # type: ignore[attr-defined]
+            found += len(whole)
+    assert found > 300
+
+
+def test_a_rule_whose_factors_are_absent_is_left_out_and_the_rest_still_match() -> None:
+    gated = combine({"a": r"kill myself", "b": r"(?:end|take) my life", "c": r"\bdie\b"})
+    assert [(m.lastgroup, m.group()) for m in gated.finditer("i could die, i want to end my life")] == [
+        ("c", "die"), ("b", "end my life")]
+    assert [m.lastgroup for m in gated.finditer("kill myself")] == ["a"]
+    assert gated.finditer("a lovely day") == []
+
+
 def test_prefilter_skips_text_without_factors() -> None:
     gated = combine({"a": r"kill myself", "b": r"(?:end|take) my life"})
     assert gated.factors == ("end my life", "kill myself", "take my life")

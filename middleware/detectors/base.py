@@ -96,7 +96,8 @@ def combine(rules: Mapping[str, str]) -> GatedPattern:
     Rule bodies must use only non-capturing groups so that the named group is the last one set.
     The pattern comes with a literal prefilter derived from it (see ``prefilter.py``).
     """
-    return GatedPattern(re.compile("|".join(f"(?P<{name}>{body})" for name, body in rules.items())))
+    return GatedPattern(re.compile("|".join(f"(?P<{name}>{body})" for name, body in rules.items())),
+                        tuple(rules.items()))
 
 
 def phrase_pattern(phrases: Iterable[str], *, latin_word_bounds: bool) -> str | None:

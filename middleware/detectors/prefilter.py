@@ -235,12 +235,17 @@ def _digits() -> frozenset[str]:
 
 
 class GatedPattern:
-    """A compiled pattern plus its prefilter; ``finditer`` returns nothing when no factor occurs."""
+    """A compiled pattern plus its prefilter; ``finditer`` returns nothing when no factor occurs.
 
-    __slots__ = ("_gate", "factors", "pattern")
+    Built from named rules (``combine``), each rule also gets its own prefilter: where the family's gate lets a
+    text through, only the rules whose factors occur in it are run, as one alternation of those rules (compiled
+    once per set of rules and kept). The matches are the same: a rule none of whose required strings occurs in the
+    text cannot match at any position, so leaving it out of the alternation changes no match and no group."""
 
-    def __init__(self, pattern: re.Pattern[str]) -> None:
-        self.pattern = pattern
+    __slots__ = ("_gate", "_rules", "_subsets", "factors", "pattern")
+
+    def __init__(self, pattern: re.Pattern[str], rules: tuple[tuple[str, str], ...] = ()) -> None:
+        self.pattern = _with_first_chars(pattern)
         self.factors: tuple[str, ...] | None = None
         self._gate: re.Pattern[str] | None = None
         found = required_factors(pattern.pattern)
@@ -248,18 +253,56 @@ class GatedPattern:
             self.factors = tuple(sorted(found))
             # one C-level search for all factors, written as a trie (``ab|ac`` -> ``a(?:b|c)``) so the
             # engine branches on one character at a time: ~1-3 µs per message for a hundred factors
-            self._gate = re.compile(trie_regex(found), pattern.flags & re.IGNORECASE)
-        first = first_chars(pattern.pattern)
-        if first:
-            # every match starts with one of these characters: a lookahead lets the engine skip the
-            # other positions with one set test instead of trying every rule there
-            cls = "".join(re.escape(ch) for ch in sorted(first))
-            self.pattern = re.compile(f"(?=[{cls}])(?:{pattern.pattern})", pattern.flags)
+            self._gate = _gate(found, pattern.flags)
+        # (the rule as a named group, its own gate or None) per rule, when there are rules to leave out
+        self._rules: tuple[tuple[str, re.Pattern[str] | None], ...] = ()
+        if len(rules) > 1:
+            gated = [(f"(?P<{name}>{body})", _gate(f, pattern.flags) if (f := required_factors(body)) else None)
+                     for name, body in rules]
+            if any(g is not None for _, g in gated):
+                self._rules = tuple(gated)
+        self._subsets: dict[tuple[int, ...], re.Pattern[str]] = {}
 
     def may_match(self, text: str) -> bool:
         return self._gate is None or self._gate.search(text) is not None
 
     def finditer(self, text: str) -> list[re.Match[str]]:
-        if not self.may_match(text):
+        if self._gate is not None and self._gate.search(text) is None:
             return []
-        return list(self.pattern.finditer(text))
+        if not self._rules:
+            return list(self.pattern.finditer(text))
+        key = tuple(i for i, (_, gate) in enumerate(self._rules) if gate is None or gate.search(text) is not None)
+        if not key:
+            return []
+        pattern = self._subsets.get(key)
+        if pattern is None:
+            pattern = self._subset(key)
+        return list(pattern.finditer(text))
+
+    def _subset(self, key: tuple[int, ...]) -> re.Pattern[str]:
+        """The alternation of the rules ``key`` names, in the family's order (the full pattern for every rule)."""
+        if len(key) == len(self._rules):
+            return self.pattern
+        pattern = _with_first_chars(re.compile("|".join(self._rules[i][0] for i in key), self.pattern.flags))
+        if len(self._subsets) < _SUBSETS_MAX:   # a family has few sets of rules that occur together in practice
+            self._subsets[key] = pattern
+        return pattern
+
+
+# Compiled rule sets kept per family: beyond this many (text that brings ever new sets of rules) a set is compiled
+# each time it is needed (the re module's own cache still holds the most recent ones).
+_SUBSETS_MAX = 256
+
+
+def _gate(factors: Factors, flags: int) -> re.Pattern[str]:
+    return re.compile(trie_regex(factors), flags & re.IGNORECASE)
+
+
+def _with_first_chars(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern``, behind a lookahead for the characters every match starts with (when that is a small set): the
+    engine skips the other positions with one set test instead of trying every rule there."""
+    first = first_chars(pattern.pattern)
+    if not first:
+        return pattern
+    cls = "".join(re.escape(ch) for ch in sorted(first))
+    return re.compile(f"(?=[{cls}])(?:{pattern.pattern})", pattern.flags)
