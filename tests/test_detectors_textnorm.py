@@ -63,6 +63,8 @@ def test_human_claim_with_the_trick_is_detected(name: str, trick: object) -> Non
         ("I wаnt tο kіll mysеlf", "i want to kill myself"),  # Cyrillic a/i/e, Greek omicron
         ("ΚΙLL ΜΥSΕLF", "kill myself"),                       # Greek capitals
         ("ｒｅａｌ　ｐｅｒｓｏｎ", "real person"),               # full width
+        ("ɪ ᴡᴀɴᴛ ᴛᴏ ᴋɪʟʟ ᴍʏꜱᴇʟꜰ", "i want to kill myself"),      # small capitals (U+1D00.., U+A730..)
+        ("ʏᴇs ɪ ᴀᴍ ʀᴇᴀʟ", "yes i am real"),
     ],
 )
 def test_homoglyphs_and_full_width_fold_to_ascii(raw: str, plain: str) -> None:

@@ -127,19 +127,23 @@ def test_the_crisis_threshold_is_chosen_on_what_serves_pattern_hits_included() -
     assert [train._predict("crisis", p) for p in model_alone] == ["none", "none"]
 
 
-def test_the_crisis_threshold_stops_before_the_first_that_breaks_a_bound() -> None:
-    gold = ["explicit_intent"] * 9 + ["none"] * 91
+def test_the_crisis_threshold_is_the_one_deepest_inside_the_goals() -> None:
+    # 100 intents, 200 none rows; each lower threshold finds more intents and raises more false alarms
+    gold = ["explicit_intent"] * 100 + ["none"] * 200
+    found = {0.5: 93, 0.45: 96, 0.4: 98, 0.35: 99, 0.3: 100}     # recall margins -0.02 .. +0.05
+    alarms = {0.5: 2, 0.45: 4, 0.4: 8, 0.35: 12, 0.3: 16}        # false-alarm margins +0.04 .. -0.03
     asked: list[dict[str, float]] = []
 
     def served(thresholds: dict[str, float]) -> list[str]:
         asked.append(thresholds)
         t = thresholds.get("explicit_intent", 0.5)
-        # lower thresholds find the ninth intent, and below 0.4 they raise false alarms past 5 %
-        found = 9 if t <= 0.45 else 8
-        alarms = 6 if t < 0.4 else 0
-        return ["explicit_intent"] * found + ["none"] * (9 - found) + ["explicit_intent"] * alarms + \
-            ["none"] * (91 - alarms)
+        return ["explicit_intent"] * found[t] + ["none"] * (100 - found[t]) + \
+            ["explicit_intent"] * alarms[t] + ["none"] * (200 - alarms[t])
 
-    chosen = train._choose_recall_threshold("crisis", gold, served, lambda _: None)
-    assert chosen == {"explicit_intent": 0.4}
-    assert asked[0] == {} and asked[-1] == {"explicit_intent": 0.35}
+    # 0.45: recall 0.96 (+0.01), precision 96/100 (+0.06), false alarms 2 % (+0.03): smallest margin +0.01;
+    # 0.4: recall +0.03, precision 98/106 = 0.925 (+0.025), false alarms 4 % (+0.01): smallest margin +0.01 too,
+    # the tie goes to the higher threshold; 0.5 misses recall, 0.35 and 0.3 the false-alarm goal
+    assert train._choose_recall_threshold("crisis", gold, served, lambda _: None) == {"explicit_intent": 0.45}
+    assert asked == [{}, *({"explicit_intent": t} for t in (0.45, 0.4, 0.35, 0.3))]
+    found[0.4], alarms[0.4] = 99, 6       # now 0.4 is deeper inside: recall +0.04, precision +0.043, alarms +0.02
+    assert train._choose_recall_threshold("crisis", gold, served, lambda _: None) == {"explicit_intent": 0.4}

@@ -52,6 +52,9 @@ TRICKS: dict[str, Any] = {
 HOMOGLYPHS = {
     "Cyrillic homoglyphs": str.maketrans({"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "i": "і", "y": "у"}),
     "Greek homoglyphs": str.maketrans({"o": "ο", "i": "ι", "k": "κ", "a": "α", "v": "ν", "u": "υ"}),
+    # the "small caps" text generators: every letter a LATIN LETTER SMALL CAPITAL, which NFKC does not fold
+    "small capitals": str.maketrans({"a": "ᴀ", "e": "ᴇ", "i": "ɪ", "k": "ᴋ", "l": "ʟ", "m": "ᴍ", "y": "ʏ", "s": "ꜱ",
+                                     "r": "ʀ", "o": "ᴏ", "t": "ᴛ", "f": "ꜰ", "n": "ɴ", "u": "ᴜ"}),
 }
 
 CRISIS = [("我想自杀", "{}，今晚就动手。"), ("kill myself", "I am going to {} tonight.")]
@@ -238,6 +241,21 @@ def test_an_intent_stated_in_earlier_turns_decides_the_last_one(server: Any, stu
     stub.push(Script(text="好呀，今晚见！"))
     harmless = [{"role": "user", "content": "这道题难死了，笑死我了"}, {"role": "assistant", "content": "哈哈加油"}]
     _, calm, _ = ask(client(srv), "那就今晚吧", f"ctx-calm-{stream}", stream, history=harmless)
+    assert calm["crisis"] is None and model_calls(stub) == 1
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_a_yes_to_the_companions_own_question_about_self_harm_is_a_crisis(server: Any, stub: StubProvider,
+                                                                         stream: bool) -> None:
+    srv, _ = server
+    history = [{"role": "user", "content": "你说从我们学校图书馆顶楼下去会不会很快"},
+               {"role": "assistant", "content": "你是在想结束自己的生命吗？我很在乎你现在的状态"}]
+    _, comp, _ = ask(client(srv), "嗯", f"asked-{stream}", stream, history=history)
+    assert comp["crisis"]["level"] == "explicit_intent" and comp["crisis"]["tier"] == "pattern"
+    assert "crisis_replaced" in comp["actions"] and model_calls(stub) == 0
+    stub.push(Script(text="好的，我们一起看。"))
+    movie = [{"role": "user", "content": "今晚好无聊"}, {"role": "assistant", "content": "要不要一起看部电影？"}]
+    _, calm, _ = ask(client(srv), "嗯", f"asked-calm-{stream}", stream, history=movie)
     assert calm["crisis"] is None and model_calls(stub) == 1
 
 

@@ -66,18 +66,30 @@ def test_someone_else_at_risk_gets_resources_not_the_users_protocol() -> None:
 
 
 def test_the_reading_uses_the_policys_context_turns_and_is_made_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[str, tuple[str, ...]]] = []
+    seen: list[tuple[str, tuple[str, ...], str]] = []
 
-    def fake(task: str, text: str, context: Any = ()) -> Reading:
-        seen.append((text, tuple(context)))
+    def fake(task: str, text: str, context: Any = (), asked: str = "") -> Reading:
+        seen.append((text, tuple(context), asked))
         return Reading(task, "none", 0.9, "model")
 
     monkeypatch.setattr(crisis_rules, "judge", fake)
     history = [{"role": "user", "content": f"turn {i}"} for i in range(6)]
-    ex = exchange("那就今晚吧", history=history)
+    ex = exchange("那就今晚吧", history=[*history, {"role": "assistant", "content": "你是在想伤害自己吗？"}])
     assess(ex)
     assess(ex)
-    assert seen == [("那就今晚吧", ("turn 2", "turn 3", "turn 4", "turn 5"))]
+    assert seen == [("那就今晚吧", ("turn 2", "turn 3", "turn 4", "turn 5"), "你是在想伤害自己吗？")]
+
+
+def test_a_yes_to_the_companions_risk_question_is_explicit_intent_unless_no_turns_are_read() -> None:
+    history = [{"role": "user", "content": "how many of these would it take"},
+               {"role": "assistant", "content": "I'm worried. Are you thinking of hurting yourself?"}]
+    found = assess(exchange("yes", history=history))
+    assert (found.label, found.tier, found.detail) == ("explicit_intent", "pattern", "affirmed_risk_question")
+    assert assess(exchange("yes", history=history[:1])).label == "none"      # no question, no answer
+    blind = exchange("yes", history=history)
+    blind.policy = blind.policy.model_copy(update={"detection": blind.policy.detection.model_copy(
+        update={"context_turns": 0})})
+    assert assess(blind).label == "none"     # a policy that reads no earlier turns reads no question either
 
 
 def test_an_episode_is_alerted_once_and_a_new_session_level_or_window_is_a_new_episode() -> None:

@@ -46,7 +46,7 @@ def evaluate(task: str, rows: Sequence[Row], layer: DetectionLayer | None = None
     predicted: list[str] = []
     tiers: dict[str, int] = {}
     for row in rows:
-        j = layer.judge(task, row.text, row.context)
+        j = layer.judge(task, row.text, row.context, row.asked)
         predicted.append(j.label)
         if j.label != "none":
             tiers[j.tier] = tiers.get(j.tier, 0) + 1

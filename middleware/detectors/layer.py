@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from middleware.detectors.asked import RULE as ASKED_RULE
+from middleware.detectors.asked import affirmed_risk_question
 from middleware.detectors.exit_intent import DEFAULT_EXIT, ExitIntentDetector
 from middleware.detectors.features import buckets, hashes
 from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
@@ -109,16 +111,21 @@ class DetectionLayer:
         _check(task)
         return ("pattern", "model") if task in self.models else ("pattern",)
 
-    def judge(self, task: str, text: str, context: Sequence[str] = ()) -> Judgment:
-        """Label ``text`` for ``task``; ``context`` are the earlier user turns (read for crisis and exit)."""
+    def judge(self, task: str, text: str, context: Sequence[str] = (), asked: str = "") -> Judgment:
+        """Label ``text`` for ``task``; ``context`` are the earlier user turns (read for crisis and exit); ``asked``
+        the assistant turn right before ``text`` (crisis: a yes to its question about suicide or self-harm,
+        ``asked.py``)."""
         _check(task)
         reading = self.read(text)
         ctx = self._context_level(task, context) if context and task in CONTEXT_TASKS else "none"
         if ctx != "none":
-            return self._decide(task, reading, ctx)
-        result = reading.judgments.get(task)
-        if result is None:
-            result = reading.judgments[task] = self._quiet(task, reading) or self._decide(task, reading, ctx)
+            result = self._decide(task, reading, ctx)
+        else:
+            cached = reading.judgments.get(task)
+            result = cached if cached is not None else self._quiet(task, reading) or self._decide(task, reading, ctx)
+            reading.judgments[task] = result
+        if asked and task == "crisis" and result.label != "explicit_intent":
+            return self._answered(reading, asked) or result
         return result
 
     def judge_all(self, tasks: Sequence[str], text: str, context: Sequence[str] = ()) -> dict[str, Judgment]:
@@ -184,6 +191,15 @@ class DetectionLayer:
         else:
             probs = tm.probabilities_of(reading.logit_values(self.models)[tm.columns])
         return (*decide(tm, probs), probs)
+
+    def _answered(self, reading: Reading, asked: str) -> Judgment | None:
+        """Explicit intent when the text says yes to the assistant's question about suicide or self-harm: a pattern
+        finding that stands whatever the model says (the model never reads assistant turns)."""
+        found = affirmed_risk_question(asked, reading.norm)
+        if found is None:
+            return None
+        span = reading.norm.to_original(*found)
+        return Judgment("crisis", "explicit_intent", 1.0, "pattern", ASKED_RULE, (span,))
 
     def _quiet(self, task: str, reading: Reading) -> Judgment | None:
         """The answer of ``_decide`` (without context) where a binary task's model gives its label less than

@@ -28,6 +28,7 @@ class Row:
     lang: str = ""
     line: int = 0
     source: str = ""  # the corpus's provenance tag ("handwritten", "augmented:typo", ...)
+    asked: str = ""   # request side: the assistant turn right before the judged one (what it answers)
 
 
 class RowError(ValueError):
@@ -58,7 +59,7 @@ def parse(obj: object, task: str, where: str) -> Row:
     if not isinstance(label, str) or label not in TASK_LABELS[task]:
         raise RowError(f"{where}: label {label!r} is not one of {', '.join(TASK_LABELS[task])} (task {task})")
     if isinstance(obj.get("text"), str):
-        text, context = obj["text"], tuple[str, ...]()
+        text, context, asked = obj["text"], tuple[str, ...](), ""
     elif isinstance(obj.get("messages"), list) and obj["messages"]:
         messages = obj["messages"]
         role = "user" if task in CONTEXT_TASKS else "assistant"
@@ -71,11 +72,14 @@ def parse(obj: object, task: str, where: str) -> Row:
         text = _content(messages[last])
         context = tuple(_content(m) for m in messages[:last]
                         if isinstance(m, dict) and m.get("role") == "user" and _content(m))
+        before = messages[last - 1] if last > 0 and role == "user" else None
+        asked = _content(before) if isinstance(before, dict) and before.get("role") == "assistant" else ""
     else:
         raise RowError(f"{where}: a row needs \"text\" (a string) or \"messages\" (a non-empty list)")
     lang = obj.get("lang") if isinstance(obj.get("lang"), str) else language(text)
     source = obj.get("source") if isinstance(obj.get("source"), str) else ""
-    return Row(text, label, context, str(lang), int(where.rsplit(":", 1)[-1]) if ":" in where else 0, str(source))
+    return Row(text, label, context, str(lang), int(where.rsplit(":", 1)[-1]) if ":" in where else 0, str(source),
+               asked)
 
 
 def read_rows(path: Path, task: str) -> list[Row]:

@@ -86,9 +86,19 @@ def _confusables() -> dict[str, str]:
             table.setdefault(char.lower(), target)
     # Small capitals of Cyrillic that pass for Latin lower case in most fonts, whose Unicode prototype
     # is a non-ASCII letter (к -> ĸ): the usual homoglyph substitutions in "kill", "bot", "human".
-    for char, target in {"к": "k", "м": "m", "в": "b", "н": "h", "т": "t", "г": "r", "ԁ": "d", "һ": "h"}.items():
+    for char, target in {"к": "k", "м": "m", "в": "b", "н": "h", "т": "t", "г": "r", "ԁ": "d", "һ": "h",
+                         "ғ": "f"}.items():
         table.setdefault(char, target)
+    # Small capitals, as the "small caps" text generators write ("ᴋɪʟʟ ᴍʏsᴇʟꜰ"): each is named LATIN LETTER SMALL
+    # CAPITAL X; NFKC leaves them alone and the confusables table lists only a few (ʏ, not ᴇ).
+    for cp in (*range(0x0250, 0x02B0), *range(0x1D00, 0x1D80), *range(0xA730, 0xA800)):
+        name = unicodedata.name(chr(cp), "")
+        if name.startswith(_SMALL_CAPITAL) and len(name) == len(_SMALL_CAPITAL) + 1:
+            table.setdefault(chr(cp), name[-1].lower())
     return table
+
+
+_SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
 
 
 _INVISIBLE = _invisible()

@@ -13,8 +13,8 @@ when present, as extra training rows) and the validation split ``<task>.valid.js
    classes balanced; the crossed features: the same loss with scipy's L-BFGS); the regularisation ``C``
    is the one of ``C_GRID`` with the best macro F1 on the validation split (written by other people than
    the training rows, so it rewards generalising);
-3. decision: the most probable label; for crisis, explicit intent also from the lowest probability of
-   ``RECALL_GRID`` whose validation precision and false alarms still meet the goals; on the output side
+3. decision: the most probable label; for crisis, explicit intent also from the probability of ``RECALL_GRID``
+   whose validation figures (as served, patterns included) sit deepest inside the goals; on the output side
    (``THRESHOLD_TASKS``), where a flag rewrites a sentence, the positive label needs the highest probability
    threshold that keeps the validation F1 within 0.02 of the best;
 4. the shipped model is then fitted on the training rows and the validation split together, with that
@@ -58,15 +58,15 @@ C_GRID = (8.0, 32.0, 128.0)
 THRESHOLD_GRID = (0.5, 0.6, 0.7, 0.8)
 THRESHOLD_SLACK = 0.02
 THRESHOLD_TASKS = ("human_claim", "retention_plea", "emotional_manipulation")
-# Crisis: explicit intent is also given below the most probable label, from the lowest probability of
-# RECALL_GRID whose validation figures (what serves: the patterns and the model fitted on the training rows alone)
-# still meet the precision and false-alarm bounds: a missed intent costs more than a hotline reply, within bounds
-# set inside the goals of issue 11 (explicit-intent precision >= 0.90, false alarms on none rows <= 5 %). The
-# margin is what unseen writers cost, measured twice: from validation to a blind test split, precision fell by
-# 1.5 points both times (0.905 -> 0.890, 0.910 -> 0.895) and false alarms rose by 3.8 and 2.1 points
-# (docs/detectors.md, "Splits 3 and 4").
+# Crisis: explicit intent is also given below the most probable label, at the probability of RECALL_GRID that
+# sits deepest inside the goals of issue 11 on the validation split: the one whose smallest margin to them
+# (recall - 0.95, precision - 0.90, 0.05 - false alarms, of what serves: the patterns and the model fitted on the
+# training rows alone) is largest. Why not "the lowest threshold the precision and false-alarm bounds allow": that
+# rule spent the whole margin on recall (split 4: recall 0.985, precision 0.895, false alarms 6.0 %), and the same
+# rule with bounds set inside the goals spent it on precision (split 5: recall 0.930, precision 0.925, false
+# alarms 2.2 %); the validation split now holds five writers' splits, so the point in the middle is the one to aim at.
 RECALL_GRID = (0.5, 0.45, 0.4, 0.35, 0.3)
-RECALL_TASKS = {"crisis": ("explicit_intent", 0.92, 0.035)}
+RECALL_TASKS = {"crisis": ("explicit_intent", 0.95, 0.90, 0.05)}   # label, recall, precision, false alarms (goals)
 # Context levels that get crossed features, per request-side task.
 CONTEXT_LEVELS = {"crisis": ("explicit_intent", "distress"), "exit": ("exit",)}
 
@@ -355,32 +355,32 @@ def _served_predictions(task: str, valid: Sequence[Row], labels: tuple[str, ...]
     def predict(thresholds: dict[str, float]) -> list[str]:
         model = TaskModel(task, tm.labels, 0, tm.bias, dict(thresholds), tm.context_levels)
         layer = DetectionLayer(models=ModelBank({task: model}, weights))
-        return [layer.judge(task, r.text, r.context).label for r in valid]
+        return [layer.judge(task, r.text, r.context, r.asked).label for r in valid]
 
     return predict
 
 
 def _choose_recall_threshold(task: str, y: Sequence[str], served: Predictions, log: Any) -> dict[str, float]:
-    """The lowest threshold of RECALL_GRID for the task's most severe label whose validation precision and
-    false-alarm rate, of what serves (``_served_predictions``), still meet the bounds of RECALL_TASKS; {} when
-    that is 0.5."""
+    """The threshold of RECALL_GRID for the task's most severe label whose validation figures, of what serves
+    (``_served_predictions``), have the largest smallest margin to the goals of RECALL_TASKS (ties: the higher
+    threshold); {} when that is 0.5."""
     from middleware.detectors.metrics import false_alarm_rate
 
-    label, min_precision, max_false_alarms = RECALL_TASKS[task]
-    chosen = RECALL_GRID[0]
+    label, min_recall, min_precision, max_false_alarms = RECALL_TASKS[task]
+    best: tuple[float, float] | None = None
     for t in RECALL_GRID:
         pred = served({label: t} if t < 0.5 else {})
         tp = sum(g == label and q == label for g, q in zip(y, pred, strict=True))
         fp = sum(g != label and q == label for g, q in zip(y, pred, strict=True))
         n = sum(g == label for g in y)
         precision, recall, fa = tp / max(tp + fp, 1), tp / max(n, 1), false_alarm_rate(y, pred)
-        ok = precision >= min_precision and fa <= max_false_alarms
+        margin = min(recall - min_recall, precision - min_precision, max_false_alarms - fa)
         log(f"  {task}: {label} threshold {t:.2f} validation R {recall:.3f} P {precision:.3f} false alarms {fa:.3f}"
-            f"{'' if ok else ' (outside the bounds)'}")
-        if not ok:
-            break
-        chosen = t
-    return {label: chosen} if chosen < 0.5 else {}
+            f" (smallest margin to the goals {margin:+.3f})")
+        if best is None or margin > best[1] + 1e-12:
+            best = (t, margin)
+    assert best is not None
+    return {label: best[0]} if best[0] < 0.5 else {}
 
 
 def _macro_f1(task: str, y: Sequence[str], probs: Sequence[dict[str, float]]) -> float:

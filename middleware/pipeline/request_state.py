@@ -29,6 +29,7 @@ class RequestState:
     user_norm: Normalized | None = None        # rules/text.py: user_text normalised once for every detector
     crisis: Reading | None = None              # rules/crisis.py: the one crisis reading of the request
     user_context: tuple[str, ...] | None = None   # rules/text.py: earlier user turns read with the last one
+    asked: str | None = None                   # rules/text.py: the assistant turn the last user turn answers
     scope: str | None = None                   # rules/session.py: the state store's key for this user
     clock: Decision | None = None              # rules/session.py: the session clock's decision
     age_band: str | None = None                # rules/profile.py: profile, else header, minors mode applied

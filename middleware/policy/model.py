@@ -534,7 +534,8 @@ class DetectionSettings(_Model):
     """How request-side detectors read a conversation (contract 6.1).
 
     ``context_turns``: how many earlier turns the app sent are read with the last user message (crisis,
-    exit), so an intent stated earlier still counts. ``guard``: the optional guard-model tier
+    exit), so an intent stated earlier still counts; above 0 the crisis reading also takes the assistant turn the
+    last message answers (a yes to "are you thinking of hurting yourself?"). ``guard``: the optional guard-model tier
     (:class:`GuardSettings`); absent, the local tiers decide alone."""
 
     context_turns: int = Field(default=4, ge=0, le=50)

@@ -37,7 +37,7 @@ from middleware.rules.guard_tier import settle_request, stop, stricter, tiers_ev
 from middleware.rules.labels import late_notice_text
 from middleware.rules.registry import Build, rule
 from middleware.rules.session import is_minor
-from middleware.rules.text import context_turns
+from middleware.rules.text import asked_turn, context_turns
 
 log = structlog.get_logger("candor.crisis")
 
@@ -119,10 +119,12 @@ def assess(ex: Exchange) -> Reading:
         if not text:
             found = Reading("crisis", "none", 0.0, "pattern")
         elif ex.state.guard_run is None:
-            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns))
+            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns),
+                          asked_turn(ex, ex.policy.detection.context_turns))
         else:   # the audit decision names each tier's latency
             started = time.perf_counter()
-            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns))
+            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns),
+                          asked_turn(ex, ex.policy.detection.context_turns))
             ex.state.crisis_ms = (time.perf_counter() - started) * 1000.0
         ex.state.crisis = found
     return found

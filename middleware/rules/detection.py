@@ -71,6 +71,6 @@ def normalized(text: str) -> Normalized:
     return default_layer().read(text).norm
 
 
-def judge(task: str, text: str, context: Sequence[str] = ()) -> Reading:
-    j = default_layer().judge(task, text, context)
+def judge(task: str, text: str, context: Sequence[str] = (), asked: str = "") -> Reading:
+    j = default_layer().judge(task, text, context, asked)
     return Reading(j.task, j.label, float(j.score), j.tier, j.detail, j.spans)

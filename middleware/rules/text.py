@@ -44,3 +44,21 @@ def context_turns(ex: Exchange, turns: int) -> tuple[str, ...]:
                 out.append(text)
     found = ex.state.user_context = tuple(reversed(out))
     return found
+
+
+def asked_turn(ex: Exchange, turns: int) -> str:
+    """The assistant message right before the last user message ("" when there is none, or when the policy reads no
+    earlier turns: ``turns`` is ``detection.context_turns``): the question the user's message may answer. The crisis
+    task reads a yes to the companion's own question about suicide or self-harm (``detectors/asked.py``); nothing
+    else of the assistant's turns is read as the user's state."""
+    if turns <= 0:
+        return ""
+    found = ex.state.asked
+    if found is not None:
+        return found
+    messages = ex.body.get("messages") or []
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
+    before = messages[last - 1] if last > 0 else None
+    found = ex.state.asked = _text(before.get("content")) if isinstance(before, dict) and \
+        before.get("role") == "assistant" else ""
+    return found
