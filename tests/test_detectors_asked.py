@@ -73,3 +73,9 @@ def test_a_row_carries_the_assistant_turn_its_last_user_turn_answers() -> None:
     plain = parse({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "yes"}],
                    "label": "none"}, "crisis", "f:2")
     assert plain.asked == ""
+
+
+def test_the_end_of_a_long_assistant_turn_is_read() -> None:
+    question = "I'm here for you. Are you thinking of hurting yourself?"
+    assert affirmed_risk_question("Let me tell you a story. " * 40_000 + question, normalize("yes")) is not None
+    assert affirmed_risk_question(question + " Let me tell you a story." * 40_000, normalize("yes")) is None

@@ -66,6 +66,9 @@ _TAKEN_BACK = re.compile(
 # a question asked in jest is not the question ("你是想辣死吗 哈哈")
 _JEST = re.compile(r"(?<![a-z])(?:lol|lmao|haha+|jk)(?![a-z])|哈哈|😂|🤣|😜|😝")
 _LEAD = re.compile(r"[\s\W_]*")
+# The end of the assistant turn is read (the question the user just read is there): an app may send a turn of any
+# length, and the answer should not cost more than the question it answers.
+_READ = 2000
 
 
 def affirmed_risk_question(asked: str, answer: Normalized) -> tuple[int, int] | None:
@@ -73,7 +76,7 @@ def affirmed_risk_question(asked: str, answer: Normalized) -> tuple[int, int] | 
     whether the user means to die or to hurt themselves; None when it is not that."""
     if not asked:
         return None
-    question = normalize(asked).text
+    question = normalize(asked[-_READ:]).text
     if _JEST.search(question) or not _asks_about_risk(question):
         return None
     text = answer.text
