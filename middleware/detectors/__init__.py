@@ -7,7 +7,7 @@ Typical use (one layer, every task, the tier that decided)::
 
     from middleware.detectors import build_layer
     layer = build_layer(policy_dict)                       # once per policy load
-    j = layer.judge("crisis", user_text, context=earlier_user_turns)
+    j = layer.judge("crisis", user_text, context=earlier_user_turns, asked=assistant_turn_before_it)
     j.label, j.score, j.tier, j.category                   # "explicit_intent", 0.97, "model", "self_harm"
 
 The pattern detectors underneath are also usable alone::
