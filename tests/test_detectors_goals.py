@@ -20,11 +20,10 @@ from middleware.detectors.rows import read_rows
 
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 # Goals not met by the shipped models on the test split (see docs/detectors.md, "Goals").
-# Crisis: split 6, written blind and read once (2026-12-01); docs/detectors.md has splits 2-5 before it.
+# Crisis: split 7, written blind and read once (2026-12-01); docs/detectors.md has splits 2-6 before it.
 NOT_MET: set[tuple[str, str]] = {
-    ("crisis", "explicit_intent precision"),                # 0.888 (goal 0.90)
-    ("crisis", "context-decided explicit_intent recall"),   # 0.889 (goal 0.90)
-    ("crisis", "false alarms on none rows (at most)"),      # 0.077 (goal 0.05)
+    ("crisis", "explicit_intent recall"),                   # 0.935 (goal 0.95)
+    ("crisis", "context-decided explicit_intent recall"),   # 0.861 (goal 0.90)
 }
 
 _results: dict[str, TaskResult] = {}
