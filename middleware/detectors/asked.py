@@ -76,14 +76,13 @@ def affirmed_risk_question(asked: str, answer: Normalized) -> tuple[int, int] | 
     whether the user means to die or to hurt themselves; None when it is not that."""
     if not asked:
         return None
-    question = normalize(asked[-_READ:]).text
-    if _JEST.search(question) or not _asks_about_risk(question):
-        return None
     text = answer.text
     start = _LEAD.match(text)
-    at = start.end() if start else 0
-    m = _AFFIRM.match(text, at)
+    m = _AFFIRM.match(text, start.end() if start else 0)
     if m is None or _TAKEN_BACK.search(text):
+        return None   # most messages: the assistant turn is not read at all
+    question = normalize(asked[-_READ:]).text
+    if _JEST.search(question) or not _asks_about_risk(question):
         return None
     return m.start(), m.end()
 
