@@ -18,7 +18,7 @@ from adapters.wiring.alerts import build_alerts
 from middleware.alerts.models import Alert
 from middleware.alerts.outbox import AlertOutbox
 from middleware.alerts.retry import RetryPolicy
-from middleware.alerts.store import OutboxStore
+from middleware.alerts.store import OutboxStore, SendResult
 from middleware.config.deployment import CandorConfig
 from tests.stubs import free_port
 from tests.test_alerts_support import SECRET, Attempts, OutboxFactory, Received, Receiver
@@ -241,3 +241,40 @@ async def test_factory_from_config_delivers_and_refuses_an_unsigned_webhook(
     assert len(attempts.items) == 2
     for request in receiver.received:
         assert_signed(request)
+
+
+class _HangingSender:
+    """A webhook that takes the request and never answers (until the process shuts down)."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+
+    async def send(self, alert_id: str, body: bytes, attempt: int) -> SendResult:
+        self.entered.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never answered")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_an_attempt_cut_short_by_a_shutdown_is_recorded_and_sent_again(new_outbox_store: OutboxFactory,
+                                                                              receiver: Receiver) -> None:
+    hanging, attempts = _HangingSender(), Attempts()
+    first = AlertOutbox(await new_outbox_store(), hanging, retry=FAST, on_attempt=attempts, poll_interval=0.05,
+                        lease=10)
+    await first.start()
+    await first.enqueue(crisis_alert())
+    await asyncio.wait_for(hanging.entered.wait(), 10)
+    await first.close()   # the proxy shuts down while the webhook has the request
+    (cut,) = attempts.items
+    assert (cut.outcome, cut.number, cut.http_status) == ("interrupted", 1, None) and "shutdown" in (cut.error or "")
+    # not counted, lease released: the next process sends it at once, as attempt 1
+    second = outbox(await new_outbox_store(), receiver.url, attempts)
+    await second.start()
+    try:
+        await attempts.wait_for(lambda items: items[-1].outcome == "delivered")
+    finally:
+        await stop(second)
+    assert [(a.outcome, a.number) for a in attempts.items] == [("interrupted", 1), ("delivered", 1)]
+    assert receiver.count() == 1

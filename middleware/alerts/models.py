@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 KNOWN_KINDS = ("crisis", "suspected_minor", "minor_safety", "consent_revoked", "handover")
 Status = Literal["pending", "delivered", "failed"]
 STATUSES: tuple[Status, ...] = ("pending", "delivered", "failed")
-Outcome = Literal["delivered", "retry", "gave_up"]
+Outcome = Literal["delivered", "retry", "gave_up", "interrupted"]   # interrupted: the process shut down mid-send
 
 Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=512)]

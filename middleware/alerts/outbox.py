@@ -10,7 +10,8 @@ outages and proxy restarts.
   ``give_up_after`` has passed since the alert was created (failed alerts stay listed);
 - a new process finds pending alerts in the table and carries on, counting attempts where the last
   process stopped; leases of a process that died expire after ``lease`` seconds;
-- every attempt is reported through ``on_attempt`` (the lead writes it to the audit log);
+- every attempt is reported through ``on_attempt`` (the lead writes it to the audit log), one cut short by a
+  shutdown too (outcome ``interrupted``: not counted, the next process sends it again);
 - without a sender (no webhook configured) alerts stay pending, listed by ``GET /admin/alerts``.
 """
 
@@ -34,6 +35,8 @@ from middleware.alerts.store import AlertSender, OutboxStore, SendResult
 log = structlog.get_logger("candor.alerts")
 OnAttempt = Callable[[Attempt], Awaitable[None]]
 _OUTCOMES: dict[Status, Outcome] = {"delivered": "delivered", "pending": "retry", "failed": "gave_up"}
+# how long a shutdown waits to record an attempt it interrupted (the audit log is still open: it closes after)
+_INTERRUPTED_REPORT_S = 2.0
 
 
 class AlertOutbox:
@@ -135,9 +138,14 @@ class AlertOutbox:
         assert self.sender is not None
         alert = entry.alert
         number = entry.attempts + 1
+        started = time.perf_counter()
         try:
             result = await self.sender.send(alert.id, entry.body, number)
         except asyncio.CancelledError:
+            # shut down mid-send: the webhook may have had the request. The attempt is not counted (its lease is
+            # released and the next process sends again, with the same number), but it is recorded, then the
+            # cancellation goes on
+            await self._report_interrupted(entry, number, started)
             raise
         except Exception as exc:  # a sender should not raise; count it as a failed attempt if it does
             result = SendResult(None, f"{type(exc).__name__}: {exc}", 0.0)
@@ -159,6 +167,16 @@ class AlertOutbox:
         await self._report(Attempt(alert.id, alert.kind, alert.event_id, alert.app_id, alert.user_ref,
                                    alert.session_id, number, at, _OUTCOMES[status], result.status, error,
                                    result.duration_ms, next_at))
+
+    async def _report_interrupted(self, entry: OutboxEntry, number: int, started: float) -> None:
+        alert = entry.alert
+        attempt = Attempt(alert.id, alert.kind, alert.event_id, alert.app_id, alert.user_ref, alert.session_id,
+                          number, self._clock(), "interrupted", None, "shutdown during the attempt; sent again by the"
+                          " next process", (time.perf_counter() - started) * 1000.0, None)
+        log.warning("alert_attempt_interrupted", alert_id=alert.id, attempt=number)
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            async with asyncio.timeout(_INTERRUPTED_REPORT_S):
+                await self._report(attempt)
 
     async def _report(self, attempt: Attempt) -> None:
         if self.on_attempt is None:
