@@ -118,14 +118,12 @@ def assess(ex: Exchange) -> Reading:
         text = ex.state.user_text
         if not text:
             found = Reading("crisis", "none", 0.0, "pattern")
-        elif ex.state.guard_run is None:
-            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns),
-                          asked_turn(ex, ex.policy.detection.context_turns))
-        else:   # the audit decision names each tier's latency
+        else:
+            turns = ex.policy.detection.context_turns
             started = time.perf_counter()
-            found = judge("crisis", text, context_turns(ex, ex.policy.detection.context_turns),
-                          asked_turn(ex, ex.policy.detection.context_turns))
-            ex.state.crisis_ms = (time.perf_counter() - started) * 1000.0
+            found = judge("crisis", text, context_turns(ex, turns), asked_turn(ex, turns))
+            if ex.state.guard_run is not None:   # the audit decision names each tier's latency
+                ex.state.crisis_ms = (time.perf_counter() - started) * 1000.0
         ex.state.crisis = found
     return found
 

@@ -34,7 +34,7 @@ def context_turns(ex: Exchange, turns: int) -> tuple[str, ...]:
         return found
     out: list[str] = []
     messages = ex.body.get("messages") or []
-    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
+    last = _last_user(messages)
     for msg in reversed(messages[:max(last, 0)]):
         if len(out) >= turns:
             break
@@ -57,8 +57,13 @@ def asked_turn(ex: Exchange, turns: int) -> str:
     if found is not None:
         return found
     messages = ex.body.get("messages") or []
-    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
+    last = _last_user(messages)
     before = messages[last - 1] if last > 0 else None
     found = ex.state.asked = _text(before.get("content")) if isinstance(before, dict) and \
         before.get("role") == "assistant" else ""
     return found
+
+
+def _last_user(messages: list[Any]) -> int:
+    """Index of the last user message (-1: none): what the earlier turns and the asked turn are counted from."""
+    return next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
