@@ -164,17 +164,16 @@ class AlertOutbox:
                                        http_status=result.status, error=error, next_attempt_at=next_at)
         if not held:
             log.warning("alert_lease_lost", alert_id=alert.id, attempt=number)
-        await self._report(Attempt(alert.id, alert.kind, alert.event_id, alert.app_id, alert.user_ref,
-                                   alert.session_id, number, at, _OUTCOMES[status], result.status, error,
-                                   result.duration_ms, next_at))
+        await self._report(_attempt_of(alert, number, at, _OUTCOMES[status], result.status, error,
+                                       result.duration_ms, next_at))
 
     async def _report_interrupted(self, entry: OutboxEntry, number: int, started: float) -> None:
-        alert = entry.alert
-        attempt = Attempt(alert.id, alert.kind, alert.event_id, alert.app_id, alert.user_ref, alert.session_id,
-                          number, self._clock(), "interrupted", None, "shutdown during the attempt; sent again by the"
-                          " next process", (time.perf_counter() - started) * 1000.0, None)
-        log.warning("alert_attempt_interrupted", alert_id=alert.id, attempt=number)
-        with contextlib.suppress(Exception, asyncio.CancelledError):
+        attempt = _attempt_of(entry.alert, number, self._clock(), "interrupted", None,
+                              "shutdown during the attempt; sent again by the next process",
+                              (time.perf_counter() - started) * 1000.0, None)
+        log.warning("alert_attempt_interrupted", alert_id=entry.alert.id, attempt=number)
+        # ``_report`` keeps a failing hook's error to itself; a hook that hangs is given up on
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             async with asyncio.timeout(_INTERRUPTED_REPORT_S):
                 await self._report(attempt)
 
@@ -210,3 +209,9 @@ class AlertOutbox:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
+
+
+def _attempt_of(alert: Alert, number: int, at: float, outcome: Outcome, http_status: int | None, error: str | None,
+                duration_ms: float, next_attempt_at: float | None) -> Attempt:
+    return Attempt(alert.id, alert.kind, alert.event_id, alert.app_id, alert.user_ref, alert.session_id, number, at,
+                   outcome, http_status, error, duration_ms, next_attempt_at)
