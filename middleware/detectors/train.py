@@ -294,15 +294,14 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
                 best = (cand, macro, probs, fitted)
         assert best is not None
         c, _, vprobs, fitted = best
+        served: Predictions | None = None
         if task in THRESHOLD_TASKS:
             thresholds = _choose_threshold(task, yv, vprobs, log)
-            figures_valid = _figures(task, yv, [_predict(task, p, thresholds) for p in vprobs])
         elif task in RECALL_TASKS:
             served = _served_predictions(task, valid, *fitted)
             thresholds = _choose_recall_threshold(task, yv, served, log)
-            figures_valid = _figures(task, yv, served(thresholds))
-        else:
-            figures_valid = _figures(task, yv, [_predict(task, p) for p in vprobs])
+        pred = served(thresholds) if served else [_predict(task, p, thresholds) for p in vprobs]
+        figures_valid = _figures(task, yv, pred)
         # the shipped model: training rows and validation split together, the chosen C
         rows = [*training, *valid]
         first_model, first_weights = _first_model(task, rows)
