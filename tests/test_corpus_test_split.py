@@ -29,7 +29,7 @@ USER_TASKS = {"crisis", "exit"}
 MIN_ROWS = {"crisis": 600, **{task: 250 for task in LABELS if task != "crisis"}}
 CRISIS_MIN = {"explicit_intent": 150, "distress": 100, "property_loss": 80, "third_party": 50, "none": 220}
 CJK = re.compile(r"[\u4e00-\u9fff]")
-LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}|(?<![A-Za-z])I(?![A-Za-z])")   # a word of two letters or more, or "I"
 
 
 def _rows(task: str) -> list[dict[str, Any]]:

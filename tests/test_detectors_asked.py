@@ -18,9 +18,14 @@ ASKS = [
     "你是不是想不开了？",
     "Are you feeling suicidal right now?",
     "我有点担心，你是想自杀吗",
+    "能告诉我发生了什么吗？你有没有想过伤害自己？",
+    "Have you ever thought about ending your life?",
+    "have you been thinking about suicide?",
+    "我好擔心你。你係咪想自殺？",            # Cantonese, traditional characters
+    "你有冇諗過傷害自己？",
 ]
 YESES = ["嗯", "yes", "yeah kinda", "yes 我家在12楼", "有点", "对", "是的 今晚", "yeah, for a while now", "i think so",
-         "ʏᴇs", "Ｙｅｓ"]
+         "ʏᴇs", "Ｙｅｓ", "想过. 等室友搬走那天吧", "係", "系呀 今晚"]
 
 
 @pytest.mark.parametrize("asked", ASKS)
@@ -42,6 +47,9 @@ def test_a_yes_to_a_risk_question_is_found(asked: str, answer: str) -> None:
     ("Want to watch a movie tonight?", "yes"),
     ("Are you thinking of hurting yourself", "yes"),   # not asked as a question
     ("", "yes"),
+    ("Have you thought about what to eat tonight?", "yes"),   # "thought about", but not about dying
+    ("你有没有想过去旅游？", "想过"),
+    ("你係咪想自殺？", "係我朋友想"),                  # 係 opening a sentence about someone else
 ])
 def test_anything_else_is_not(asked: str, answer: str) -> None:
     assert affirmed_risk_question(asked, normalize(answer)) is None

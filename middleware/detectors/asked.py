@@ -34,28 +34,35 @@ _EN_ASK = (
     r"|(?<![a-z])(?:are|r) (?:you|u) (?:feeling |being )?suicidal"
     r"|(?<![a-z])(?:are you|have you been|do you|have you) (?:having|had|have|get|getting) (?:any )?"
     r"(?:thoughts|thinking|urges?|plans?) (?:of|about|to) (?:" + _EN_ACT + r")"
+    r"|(?<![a-z])(?:have|had|did) (?:you|u) (?:ever |been |even |already )?(?:thought|thinking|think|considered"
+    r"|considering)(?: about| of)? (?:" + _EN_ACT + r")"
     r"|(?<![a-z])do (?:you|u) (?:mean|want) (?:that )?(?:you (?:want|plan|are going|'re going) )?to"
     r" (?:" + _EN_ACT + r")"
     r"|(?<![a-z])(?:is that|was that|are you) (?:what you (?:mean|meant)|saying) (?:that )?you (?:want|plan|are going"
     r"|'re going) to (?:" + _EN_ACT + r")"
 )
 _ZH_ACT = (r"(?:自杀|轻生|寻死|去死|死|自残|伤害自己|伤害你自己|结束(?:自己的?|你自己的?|你的)?生命|结束自己|结束一切"
-           r"|离开这个世界|了结自己|做傻事|想不开|不想活)")
+           r"|离开这个世界|了结自己|做傻事|想不开|不想活|唔想活|伤害自己|伤害你自己|𠝹自己|割自己)")
 _ZH_ASK = (
     r"你(?:现在)?(?:是不是|是|真的)?(?:在)?(?:想|打算|准备|计划|考虑|要)(?:要)?(?:去)?" + _ZH_ACT
     + r"|你(?:是不是)?(?:有|有没有|有过)(?:想过|过)?(?:" + _ZH_ACT + r")的?(?:想法|念头|打算|计划|冲动)"
     r"|你(?:是)?(?:说|意思是)(?:你)?(?:想|要|打算)" + _ZH_ACT + r"|你是不是想不开"
+    # "你有没有想过伤害自己？", "你是否考虑过自杀"; Cantonese (after folding to simplified): 你系咪想, 你有冇谂过
+    + r"|你(?:有没有|有冇|是否|曾经|以前|之前)?(?:想过|考虑过|打算过|谂过)(?:要)?(?:去)?" + _ZH_ACT
+    + r"|你(?:系咪|系唔系|是咪)(?:真系)?(?:想|要|打算|谂住)(?:去)?" + _ZH_ACT
 )
 _ASK = re.compile(f"(?:{_EN_ASK})|(?:{_ZH_ASK})")
 # the question must be one: a question mark or a question particle after the ask, in its sentence
 _QUESTION_END = re.compile(r"[^.!。！\n]{0,40}?(?:\?|？|吗|嘛|么|呢)")
-_ZH_QUESTION_FORM = re.compile(r"是不是|有没有|有过")
+_ZH_QUESTION_FORM = re.compile(r"是不是|有没有|有过|有冇|系咪|系唔系|是否")
 
 _AFFIRM = re.compile(
     r"(?:yes|yeah|yea|yep|yup|ya|yah|ye|mhm|mm+|uh huh|i think so|i guess|kind of|kinda|sort of|sorta|maybe|probably"
     r"|honestly yes|honestly yeah|correct|exactly|that's right|thats right|shi|dui|en+)(?![a-z])"
     # Chinese: 嗯 is never the start of a word; a bare 对/是/有 must stand alone ("是我朋友" is not a yes)
-    r"|嗯+|恩+|有点|有一点|想过|是的|是啊|是吧|对啊|对的|没错|算是吧|可能吧|应该是吧|应该是|就是这样|(?:对+|是+|有+)(?![\u4e00-\u9fff])"
+    r"|嗯+|恩+|有点|有一点|想过|是的|是啊|是吧|对啊|对的|没错|算是吧|可能吧|应该是吧|应该是|就是这样"
+    # Cantonese (folded to simplified): 系 for 係, 冇错
+    r"|系呀|系啊|系嘅|系啦|冇错|(?:对+|是+|有+|系+)(?![\u4e00-\u9fff])"
 )
 # the answer takes the yes back, denies acting, or jokes; then it is not read as intent here (the model still reads it)
 _TAKEN_BACK = re.compile(
