@@ -20,11 +20,9 @@ from middleware.detectors.rows import read_rows
 
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 # Goals not met by the shipped models on the test split (see docs/detectors.md, "Goals").
-# Crisis: split 7, written blind and read once (2026-12-01); docs/detectors.md has splits 2-6 before it.
-NOT_MET: set[tuple[str, str]] = {
-    ("crisis", "explicit_intent recall"),                   # 0.935 (goal 0.95)
-    ("crisis", "context-decided explicit_intent recall"),   # 0.861 (goal 0.90)
-}
+# Crisis: split 8, written blind and read once (2026-12-01); docs/detectors.md has splits 2-7 before it. Every goal
+# is met on it (explicit-intent recall 0.970, context-decided 1.000).
+NOT_MET: set[tuple[str, str]] = set()
 
 _results: dict[str, TaskResult] = {}
 _layers: list[DetectionLayer] = []
