@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from middleware.detectors.train import DEV_DIR
+
 CORPUS = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
 
 LABELS: dict[str, set[str]] = {
@@ -101,12 +103,9 @@ def test_crisis_split_covers_every_label_and_context_rows() -> None:
 
 
 def test_no_row_repeats_a_development_set_line() -> None:
-    dev_dir = Path(__file__).resolve().parents[2] / "shared" / "data" / "detectors"
-    if not dev_dir.is_dir():
-        dev_dir = Path("/work/shared/data/detectors")
-    if not dev_dir.is_dir():
-        pytest.skip(f"development sets not found in {dev_dir}")
-    for dev in dev_dir.glob("*.dev.jsonl"):
+    devs = sorted(DEV_DIR.glob("*.dev.jsonl"))
+    assert devs, DEV_DIR
+    for dev in devs:
         task = dev.name.removesuffix(".dev.jsonl")
         if task not in LABELS:
             continue

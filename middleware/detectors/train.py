@@ -47,9 +47,9 @@ from middleware.detectors.rows import Row, read_rows
 from middleware.detectors.textnorm import normalize
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
-# The shared development sets sit beside the checkout (``<workspace>/shared/data/detectors``).
-DEV_DIR = next((p / "shared" / "data" / "detectors" for p in Path(__file__).resolve().parents
-                if (p / "shared" / "data" / "detectors").is_dir()), Path("shared/data/detectors"))
+# The project's development sets, kept in the repository (``corpus/dev``, copied from the shared data), so that a
+# checkout alone trains the same weights.
+DEV_DIR = CORPUS_DIR / "dev"
 C_GRID = (8.0, 32.0, 128.0)
 # Output-side tasks: a flag rewrites or drops a sentence of the reply the user should have read, so a false alarm
 # costs more than a miss (the patterns and the guard tier still stand). Their positive label needs the highest
@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", action="append", choices=sorted(TASK_LABELS), help="task(s) to train (default: "
                         "every task with a corpus file)")
     parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
-    parser.add_argument("--dev", type=Path, default=DEV_DIR, help="shared development sets (extra training rows)")
+    parser.add_argument("--dev", type=Path, default=DEV_DIR, help="development sets (extra training rows; default: corpus/dev)")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     args = parser.parse_args(argv)
     tasks = args.task or [t for t in TASK_LABELS if (args.corpus / f"{t}.train.jsonl").exists()]
