@@ -16,7 +16,7 @@ when present, as extra training rows) and the validation split ``<task>.valid.js
 3. decision: the most probable label; for crisis, explicit intent also from the probability of ``RECALL_GRID``
    whose validation figures (as served, patterns included) sit deepest inside the goals; on the output side
    (``THRESHOLD_TASKS``), where a flag rewrites a sentence, the positive label needs the highest probability
-   threshold that keeps the validation F1 within 0.02 of the best;
+   threshold that keeps the validation F1 (as served, patterns included) within 0.02 of the best;
 4. the shipped model is then fitted on the training rows and the validation split together, with that
    ``C``: more writers, more ways of saying things. ``models/<task>.npz`` (weights as float16, only
    buckets with a weight) and ``models/<task>.valid.json`` (the validation figures of the model fitted
@@ -53,8 +53,9 @@ DEV_DIR = CORPUS_DIR / "dev"
 C_GRID = (8.0, 32.0, 128.0)
 # Output-side tasks: a flag rewrites or drops a sentence of the reply the user should have read, so a false alarm
 # costs more than a miss (the patterns and the guard tier still stand). Their positive label needs the highest
-# probability of THRESHOLD_GRID whose F1 on the validation split (read from the model fitted on the training rows
-# alone) is at most THRESHOLD_SLACK below the best threshold's: precision is bought with a bounded share of recall.
+# probability of THRESHOLD_GRID whose F1 on the validation split, as served (the model fitted on the training rows
+# alone, with the patterns and their vetoes), is at most THRESHOLD_SLACK below the best threshold's: precision is
+# bought with a bounded share of recall.
 THRESHOLD_GRID = (0.5, 0.6, 0.7, 0.8)
 THRESHOLD_SLACK = 0.02
 THRESHOLD_TASKS = ("human_claim", "retention_plea", "emotional_manipulation")
@@ -296,7 +297,8 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
         c, _, vprobs, fitted = best
         served: Predictions | None = None
         if task in THRESHOLD_TASKS:
-            thresholds = _choose_threshold(task, yv, vprobs, log)
+            served = _served_predictions(task, valid, *fitted)
+            thresholds = _choose_threshold(task, yv, served, log)
         elif task in RECALL_TASKS:
             served = _served_predictions(task, valid, *fitted)
             thresholds = _choose_recall_threshold(task, yv, served, log)
@@ -323,13 +325,14 @@ def _predict(task: str, probs: dict[str, float], thresholds: dict[str, float] | 
     return decide(tm, probs)[0]
 
 
-def _choose_threshold(task: str, y: Sequence[str], probs: Sequence[dict[str, float]], log: Any) -> dict[str, float]:
-    """The positive label's threshold: the highest of THRESHOLD_GRID whose validation F1 is within THRESHOLD_SLACK
-    of the best one (a binary task); {} when that is 0.5 (the most probable label)."""
+def _choose_threshold(task: str, y: Sequence[str], served: Predictions, log: Any) -> dict[str, float]:
+    """The positive label's threshold: the highest of THRESHOLD_GRID whose validation F1, of what serves
+    (``_served_predictions``: the patterns and their vetoes too), is within THRESHOLD_SLACK of the best one (a binary
+    task); {} when that is 0.5 (the most probable label)."""
     (label,) = _positive_labels(task)
     f1: dict[float, float] = {}
     for t in THRESHOLD_GRID:
-        pred = [_predict(task, p, {label: t} if t > 0.5 else None) for p in probs]
+        pred = served({label: t} if t > 0.5 else {})
         tp = sum(g == label and q == label for g, q in zip(y, pred, strict=True))
         fp = sum(g != label and q == label for g, q in zip(y, pred, strict=True))
         fn = sum(g == label and q != label for g, q in zip(y, pred, strict=True))
@@ -404,7 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", action="append", choices=sorted(TASK_LABELS), help="task(s) to train (default: "
                         "every task with a corpus file)")
     parser.add_argument("--corpus", type=Path, default=CORPUS_DIR)
-    parser.add_argument("--dev", type=Path, default=DEV_DIR, help="development sets (extra training rows; default: corpus/dev)")
+    parser.add_argument("--dev", type=Path, default=DEV_DIR,
+                        help="development sets (extra training rows; default: corpus/dev)")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     args = parser.parse_args(argv)
     tasks = args.task or [t for t in TASK_LABELS if (args.corpus / f"{t}.train.jsonl").exists()]
