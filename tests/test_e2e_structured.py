@@ -126,10 +126,10 @@ def test_users_without_training_consent_get_store_false_and_it_is_recorded(gaps:
     assert (d["outcome"], d["detail"]["reason"], d["cites"]) == ("no_store", "no_profile", ["ANTH-DATA-3"])
     set_profile(server, user, training_consent=True)
     assert admin(server, "GET", f"/admin/users/{user}").json()["training_consent"] is True
-    _, comp, _ = chat(cn, say("再聊"), stream, user=user, extra_body={"store": True})
+    _, comp, _ = chat(cn, say("我们接着聊"), stream, user=user, extra_body={"store": True})
     assert stub.requests[-1]["body"]["store"] is True              # the app's own choice stands
     set_profile(server, user, age_band="adult")                    # a PUT without the field keeps the consent
-    _, comp, _ = chat(cn, say("再聊"), stream, user=user)
+    _, comp, _ = chat(cn, say("我们接着聊"), stream, user=user)
     assert "store" not in stub.requests[-1]["body"]
     assert [d["outcome"] for d in decisions(server, comp["event_id"]) if d["rule"] == "training_consent"] == \
         ["consented"]
