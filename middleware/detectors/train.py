@@ -1,7 +1,7 @@
 """Train the model tier: ``python -m middleware.detectors.train [--task T ...]``.
 
-Reads ``middleware/detectors/corpus/<task>.train.jsonl`` (and the shared development set of the task,
-when present, as extra training rows) and the validation split ``<task>.valid.jsonl``; never a
+Reads ``middleware/detectors/corpus/<task>.train.jsonl`` (and the task's development set, ``corpus/dev``, as
+extra training rows) and the validation split ``<task>.valid.jsonl``; never a
 ``*.test.jsonl`` file or a ``*.check.jsonl`` check set, which are refused. For each task:
 
 1. features: the hashed n-grams of ``features.py`` (normalised text); the earlier turns of a conversation
@@ -296,12 +296,10 @@ def train_task(task: str, rows: Sequence[Row], out_dir: Path = MODEL_DIR, log: A
         assert best is not None
         c, _, vprobs, fitted = best
         served: Predictions | None = None
-        if task in THRESHOLD_TASKS:
+        if task in THRESHOLD_TASKS or task in RECALL_TASKS:
             served = _served_predictions(task, valid, *fitted)
-            thresholds = _choose_threshold(task, yv, served, log)
-        elif task in RECALL_TASKS:
-            served = _served_predictions(task, valid, *fitted)
-            thresholds = _choose_recall_threshold(task, yv, served, log)
+            choose = _choose_threshold if task in THRESHOLD_TASKS else _choose_recall_threshold
+            thresholds = choose(task, yv, served, log)
         pred = served(thresholds) if served else [_predict(task, p, thresholds) for p in vprobs]
         figures_valid = _figures(task, yv, pred)
         # the shipped model: training rows and validation split together, the chosen C
