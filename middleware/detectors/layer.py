@@ -26,15 +26,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from middleware.detectors.admission import RULE as ADMISSION_RULE
-from middleware.detectors.admission import ai_admission
 from middleware.detectors.asked import RULE as ASKED_RULE
 from middleware.detectors.asked import affirmed_risk_question
 from middleware.detectors.exit_intent import DEFAULT_EXIT, ExitIntentDetector
 from middleware.detectors.features import buckets, hashes
 from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
 from middleware.detectors.model import ModelBank, TaskModel, context_salt
-from middleware.detectors.pattern_tier import CONTINUATION, RESOLVE, PatternFinding, binary_finders, crisis_finding
+from middleware.detectors.pattern_tier import (
+    CONTINUATION,
+    MODEL_VETOES,
+    RESOLVE,
+    PatternFinding,
+    binary_finders,
+    crisis_finding,
+)
 from middleware.detectors.slang import slang_view
 from middleware.detectors.textnorm import Normalized, normalize
 
@@ -238,10 +243,10 @@ class DetectionLayer:
                 found.rule.startswith(OPERATOR_RULE) or probs.get(found.label, 0.0) >= PATTERN_FLOOR):
             return Judgment(task, found.label, 1.0, "pattern", found.rule, found.spans)
         if label != "none":
-            if task == "human_claim" and (admitted := ai_admission(reading.norm)) is not None:
-                # the speaker says it is an AI: not a claim, whatever words the model read (admission.py)
-                span = reading.norm.to_original(*admitted)
-                return Judgment(task, "none", 1.0, "pattern", ADMISSION_RULE, (span,))
+            veto = MODEL_VETOES.get(task)
+            if veto is not None and (ruled_out := veto[1](reading.norm)) is not None:
+                # the patterns read what rules the model's label out (human claim: the speaker says it is an AI)
+                return Judgment(task, "none", 1.0, "pattern", veto[0], (reading.norm.to_original(*ruled_out),))
             return Judgment(task, label, score, "model", _model_detail(probs, ctx), found.spans)
         return Judgment(task, "none", score, "model", _model_detail(probs, ctx))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from middleware.detectors.base import Detection, Detector
 from middleware.detectors.crisis import DEFAULT_CRISIS, CrisisAssessment
 from middleware.detectors.exit_intent import ExitIntentDetector
-from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM
+from middleware.detectors.human_claim import AI_ADMISSION_RULE, DEFAULT_HUMAN_CLAIM, ai_admission
 from middleware.detectors.manipulation import DEFAULT_MANIPULATION
 from middleware.detectors.minor_safety import DEFAULT_MINOR_SAFETY
 from middleware.detectors.privacy import DEFAULT_PRIVACY_PROBING
@@ -74,6 +74,13 @@ def binary_finders(exit_detector: ExitIntentDetector) -> dict[str, Callable[[Nor
         "minor_safety": detector_finding(DEFAULT_MINOR_SAFETY),
         "prohibited_content": detector_finding(DEFAULT_PROHIBITED),
     }
+
+
+# Pattern rules that overrule a model's positive label, read only where the model alone gives one: task -> (rule, the
+# span, in the normalised text, of what rules the label out). Human claim: the speaker says it is an AI.
+MODEL_VETOES: dict[str, tuple[str, Callable[[Normalized], tuple[int, int] | None]]] = {
+    "human_claim": (AI_ADMISSION_RULE, ai_admission),
+}
 
 
 # A last turn that only makes sense as carrying out what the earlier turns announced: a time ("那就今晚吧",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from middleware.detectors.admission import RULE, ai_admission
 from middleware.detectors.features import DIM, featurize
+from middleware.detectors.human_claim import AI_ADMISSION_RULE as RULE
+from middleware.detectors.human_claim import ai_admission
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.model import ModelBank, TaskModel
 from middleware.detectors.textnorm import normalize
