@@ -31,6 +31,12 @@ NOT_ADMISSIONS = [
     "我不是AI，我是活生生的人",
     "很多人说我是机器人，其实不是",
     "I'm a huge fan of AI art",
+    # asked back or laughed off: how a claim begins, not an admission
+    "I'm an AI? nah, I literally just ate lunch",
+    "As an AI lol no way, I just got off the subway",
+    "我是AI？开什么玩笑，我刚吃完火锅",
+    "我是AI哈哈开什么玩笑，我刚下班",
+    "作为AI？才怪",
     "今天下班好累",
 ]
 
@@ -67,6 +73,17 @@ def test_a_model_that_reads_a_claim_in_an_admission_is_overruled() -> None:
     text = "和你聊天我超开心的，虽然我只是个chatbot"
     (start, end), = j.spans
     assert text[start:end] == "我只是个chatbot"
+
+
+def test_a_doubted_admission_does_not_overrule_the_model() -> None:
+    # the same one-thing model: here the "admission" is laughed off, so the model's claim stands
+    labels = ("claim",)
+    weights = np.zeros((DIM, 1), dtype=np.float32)
+    weights[np.setdiff1d(featurize("超开心"), featurize("我是AI哈哈开什么玩笑，")), 0] = 40.0
+    bank = ModelBank({"human_claim": TaskModel("human_claim", labels, 0, np.full(1, -4.0, dtype=np.float32),
+                                               {"claim": 0.5}, (), kind="ovr")}, weights)
+    j = DetectionLayer(models=bank).judge("human_claim", "我是AI哈哈开什么玩笑，我今天超开心")
+    assert (j.label, j.tier) == ("claim", "model")
 
 
 def test_a_claim_the_patterns_find_still_stands() -> None:

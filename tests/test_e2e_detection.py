@@ -94,6 +94,23 @@ def test_a_disguised_human_claim_is_rewritten(server: Any, stub: StubProvider, r
     assert all(reply not in p for p in pieces) and "你呢" in text
 
 
+# a human claim behind an admission of being an AI that is laughed off in the same sentence (one sentence each, so the
+# guard reads the doubt and the claim together): the admission does not overrule the claim
+DOUBTED_ADMISSIONS = ["As an AI lol no way, I literally just got off the subway and my feet are killing me.",
+                      "我是AI哈哈开什么玩笑，我刚下班，地铁上人好多，回家再跟你细聊"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("reply", DOUBTED_ADMISSIONS)
+def test_a_claim_behind_a_laughed_off_admission_is_rewritten(server: Any, stub: StubProvider, reply: str,
+                                                              stream: bool) -> None:
+    srv, _ = server
+    stub.push(Script(text=f"{reply}\n你呢？", chunks=7))
+    text, comp, pieces = ask(client(srv), "你是AI吗", f"doubted-{abs(hash(reply))}-{stream}", stream)
+    assert "human_claim_rewritten" in comp["actions"], (reply, text)
+    assert all(reply not in p for p in pieces) and "你呢" in text
+
+
 def completion_choices(*messages: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"index": i, "message": {"role": "assistant", **m}, "finish_reason": "stop"}
             for i, m in enumerate(messages)]

@@ -184,8 +184,10 @@ class HumanClaimDetector(Detector):
 AI_ADMISSION_RULE = "ai_admission"
 
 _ADMIT_EN_ADV = r"(?:(?:just|only|still|actually|really|merely|simply|literally|basically|technically|obviously) )*"
-_ADMIT_EN_NOUN = (r"(?:ai|a\.i\.|bot|chatbot|chat bot|robot|program|computer program|language model|llm|virtual \w+"
-            r"|digital \w+|ai \w+)")
+_ADMIT_JEST = r"(?:lol|lmao|haha|hah|nah|jk|no way|yeah right|哈哈|开什么玩笑|开玩笑|才怪|怎么可能|不可能)"
+# "virtual <x>", "digital <x>", "ai <x>": the next word is the noun ("ai companion"), never a jest ("an ai lol")
+_ADMIT_EN_NOUN = (r"(?:ai|a\.i\.|bot|chatbot|chat bot|robot|program|computer program|language model|llm"
+                  r"|(?:virtual|digital|ai) (?!" + _ADMIT_JEST + r"(?![a-z]))\w+)")
 _ADMIT_EN = (
     # not reported or doubted: "you think I'm a bot", "people ask if I'm AI"
     r"(?<![a-z'])(?<!think )(?<!thinks )(?<!thought )(?<!believe )(?<!pretend )(?<!assume )(?<!say )(?<!said )"
@@ -196,7 +198,7 @@ _ADMIT_EN = (
     r"|i was (?:trained|programmed|coded))(?![a-z])"
 )
 _ADMIT_ZH_NOUN = (r"(?:ai|人工智能|聊天机器人|机器人|虚拟|数字人|数字版|程序|语言模型|大模型|智能助手|chatbot|bot|robot"
-            r"|一段代码)")
+                  r"|一段代码)")
 _ADMIT_ZH = (
     # not reported or doubted: "说我是AI", "以为我是", "觉得我是", "怀疑我是", "问我是不是"
     r"(?<![说为得当把称叫喊讲疑问猜])(?:我|本人)(?:只是|就是|是|只不过是|不过是|其实是|毕竟是|终究是|本来就是|本质上是"
@@ -204,7 +206,11 @@ _ADMIT_ZH = (
     + r"|作为(?:一个|个|一名)?" + _ADMIT_ZH_NOUN
     + r"|(?:我的|本)(?:开发者|开发人员|开发团队|developers?|设计者|程序员|训练数据)"
 )
-_AI_ADMISSION = re.compile(f"{_ADMIT_EN}|{_ADMIT_ZH}")
+# an admission asked back or laughed off is a doubt, how a claim often begins ("I'm an AI? nah, I just ate lunch",
+# "我是AI？开什么玩笑", "as an AI lol no"): the rest of its clause holds no question mark, and no jest follows it
+_ADMIT_DOUBTED = (r"(?![^,.!;:，。！；：\n]{0,24}?[?？])"
+                  r"(?![\s\W]{0,3}" + _ADMIT_JEST + ")")
+_AI_ADMISSION = re.compile(f"(?:{_ADMIT_EN}|{_ADMIT_ZH}){_ADMIT_DOUBTED}")
 
 
 def ai_admission(norm: Normalized) -> tuple[int, int] | None:
