@@ -30,20 +30,7 @@ def context_turns(ex: Exchange, turns: int) -> tuple[str, ...]:
     skipped): what request-side detectors read with it (``detection.context_turns``). The user's own
     words carry an intent stated before; the assistant's turns are the model's, not the user's state."""
     found: tuple[str, ...] | None = ex.state.user_context
-    if found is not None:
-        return found
-    out: list[str] = []
-    messages = ex.body.get("messages") or []
-    last = _last_user(messages)
-    for msg in reversed(messages[:max(last, 0)]):
-        if len(out) >= turns:
-            break
-        if msg.get("role") == "user":
-            text = _text(msg.get("content"))
-            if text.strip():
-                out.append(text)
-    found = ex.state.user_context = tuple(reversed(out))
-    return found
+    return found if found is not None else _read_earlier(ex, turns)[0]
 
 
 def asked_turn(ex: Exchange, turns: int) -> str:
@@ -54,16 +41,23 @@ def asked_turn(ex: Exchange, turns: int) -> str:
     if turns <= 0:
         return ""
     found = ex.state.asked
-    if found is not None:
-        return found
+    return found if found is not None else _read_earlier(ex, turns)[1]
+
+
+def _read_earlier(ex: Exchange, turns: int) -> tuple[tuple[str, ...], str]:
+    """Both readings before the last user message, from one search for it; kept in the request's state."""
     messages = ex.body.get("messages") or []
-    last = _last_user(messages)
+    last = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
+    out: list[str] = []
+    for msg in reversed(messages[:max(last, 0)]):
+        if len(out) >= turns:
+            break
+        if msg.get("role") == "user":
+            text = _text(msg.get("content"))
+            if text.strip():
+                out.append(text)
     before = messages[last - 1] if last > 0 else None
-    found = ex.state.asked = _text(before.get("content")) if isinstance(before, dict) and \
+    context = ex.state.user_context = tuple(reversed(out))
+    asked = ex.state.asked = _text(before.get("content")) if isinstance(before, dict) and \
         before.get("role") == "assistant" else ""
-    return found
-
-
-def _last_user(messages: list[Any]) -> int:
-    """Index of the last user message (-1: none): what the earlier turns and the asked turn are counted from."""
-    return next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), -1)
+    return context, asked
