@@ -59,14 +59,18 @@ def test_the_layer_never_calls_an_admission_a_claim(text: str) -> None:
         assert j.detail == RULE and j.spans
 
 
-def test_a_model_that_reads_a_claim_in_an_admission_is_overruled() -> None:
-    # a model that has learnt one thing: "超开心" means a claim
-    labels = ("claim",)
+def _happy_means_claim(rest: str) -> DetectionLayer:
+    """A layer whose claim model has learnt one thing: "超开心" means a claim (the features of ``rest`` weigh
+    nothing)."""
     weights = np.zeros((DIM, 1), dtype=np.float32)
-    weights[np.setdiff1d(featurize("超开心"), featurize("和你聊天我的，虽然我只是个chatbot")), 0] = 40.0
-    bank = ModelBank({"human_claim": TaskModel("human_claim", labels, 0, np.full(1, -4.0, dtype=np.float32),
+    weights[np.setdiff1d(featurize("超开心"), featurize(rest)), 0] = 40.0
+    bank = ModelBank({"human_claim": TaskModel("human_claim", ("claim",), 0, np.full(1, -4.0, dtype=np.float32),
                                                {"claim": 0.5}, (), kind="ovr")}, weights)
-    layer = DetectionLayer(models=bank)
+    return DetectionLayer(models=bank)
+
+
+def test_a_model_that_reads_a_claim_in_an_admission_is_overruled() -> None:
+    layer = _happy_means_claim("和你聊天我的，虽然我只是个chatbot")
     assert layer.judge("human_claim", "今天超开心").label == "claim"              # the model alone
     j = layer.judge("human_claim", "和你聊天我超开心的，虽然我只是个chatbot")
     assert (j.label, j.tier, j.detail) == ("none", "pattern", RULE)
@@ -76,13 +80,8 @@ def test_a_model_that_reads_a_claim_in_an_admission_is_overruled() -> None:
 
 
 def test_a_doubted_admission_does_not_overrule_the_model() -> None:
-    # the same one-thing model: here the "admission" is laughed off, so the model's claim stands
-    labels = ("claim",)
-    weights = np.zeros((DIM, 1), dtype=np.float32)
-    weights[np.setdiff1d(featurize("超开心"), featurize("我是AI哈哈开什么玩笑，")), 0] = 40.0
-    bank = ModelBank({"human_claim": TaskModel("human_claim", labels, 0, np.full(1, -4.0, dtype=np.float32),
-                                               {"claim": 0.5}, (), kind="ovr")}, weights)
-    j = DetectionLayer(models=bank).judge("human_claim", "我是AI哈哈开什么玩笑，我今天超开心")
+    # here the "admission" is laughed off, so the model's claim stands
+    j = _happy_means_claim("我是AI哈哈开什么玩笑，").judge("human_claim", "我是AI哈哈开什么玩笑，我今天超开心")
     assert (j.label, j.tier) == ("claim", "model")
 
 
