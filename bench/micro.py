@@ -47,6 +47,7 @@ import structlog
 from bench.texts import DETECTOR_MESSAGES, REPLIES, USER_TURNS
 from bench.variety import name_of
 from middleware.detectors import build_detectors
+from middleware.detectors.features import ACCELERATED
 from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN
 from middleware.detectors.layer import default_layer
 from middleware.detectors.minor import DEFAULT_MINOR
@@ -224,16 +225,24 @@ def measure_detectors(rounds: int) -> list[Row]:
 
 
 def fresh_messages(lang: str, count: int) -> list[str]:
-    """``count`` different ~100-character messages: the bench's messages and reply sentences, each addressed
-    by a different name (``bench/variety.py``), so that none was read before."""
-    base = [*DETECTOR_MESSAGES[lang], *(s.strip() for r in REPLIES[lang] for s in sentences(r) if s.strip())]
+    """``count`` different ~100-character messages: the bench's messages and reply sentences, each sentence
+    addressed by a different name (``bench/variety.py``), so that none was read before, whole (the request side)
+    or sentence by sentence (the output side reads a reply sentence by sentence)."""
+    base = [s.strip() for text in (*DETECTOR_MESSAGES[lang], *REPLIES[lang]) for s in sentences(text) if s.strip()]
     sep, gap = ("，", "") if lang == "zh" else (", ", " ")
-    out = []
+    out, n = [], 0
     for i in range(count):
-        text = base[i % len(base)]
-        while len(text) < 90:   # short sentences joined with the next, to ~100 characters
-            text += gap + base[(i + len(text)) % len(base)]
-        out.append(f"{name_of(i)}{sep}{text[:110]}")
+        parts: list[str] = []
+        k = i
+        size = 0
+        while size < 90:   # sentences joined, to ~100 characters (a sentence that would pass 130 waits)
+            part = f"{name_of(n)}{sep}{base[k % len(base)]}"
+            k += 7
+            if parts and size + len(part) > 130:
+                continue
+            parts.append(part)
+            n, size = n + 1, size + len(part) + len(gap)
+        out.append(gap.join(parts))
     return out
 
 
@@ -360,7 +369,9 @@ def _goal(target: float | None, policy_row: bool) -> str:
 
 
 def render(rows: Iterable[Row], hold: dict[str, HoldBack], quick: bool) -> str:
-    lines = [f"In one process (Python {platform.python_version()}); each call timed on its own with "
+    featuriser = "compiled" if ACCELERATED else "numpy (the C speed-up not built)"
+    lines = [f"In one process (Python {platform.python_version()}, featuriser {featuriser}); each call timed on its "
+             "own with "
              "`time.perf_counter_ns`; the verdict compares the median with the target"
              + (" (`--quick`: few calls, noisy)." if quick else "."), "",
              "| Measure | Input | Calls | Median | p99 | Mean | Target | |", "|---|---|---:|---:|---:|---:|---|---|"]

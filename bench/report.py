@@ -142,8 +142,11 @@ def machine() -> dict[str, str]:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True,
                                 text=True, timeout=5).stdout.strip() or commit
+    from middleware.detectors.features import ACCELERATED
+
     return {"CPU": cpu, "Cores": str(os.cpu_count()), "Python": platform.python_version(),
-            "OS": f"{platform.system()} {platform.release()}", "Candor commit": commit}
+            "OS": f"{platform.system()} {platform.release()}", "Candor commit": commit,
+            "Featuriser": "compiled (middleware/detectors/_features.c)" if ACCELERATED else "numpy (not compiled)"}
 
 
 def load_average() -> str:

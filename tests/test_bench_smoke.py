@@ -253,9 +253,12 @@ def test_the_detector_bench_runs_outside_the_package() -> None:
 
 
 def test_the_tiers_bench_reads_only_new_text() -> None:
-    from bench.micro import fresh_messages
+    from bench.micro import fresh_messages, sentences
 
     for lang in ("zh", "en"):
         messages = fresh_messages(lang, 4000)
         assert len(set(messages)) == len(messages)   # none repeats: the layer's cache cannot answer
+        # nor does a sentence: the output side reads a reply sentence by sentence
+        read = [s.strip() for m in messages for s in sentences(m) if s.strip()]
+        assert len(set(read)) == len(read) > len(messages)
         assert 80 <= sum(len(m) for m in messages) / len(messages) <= 125   # "~100-character messages"

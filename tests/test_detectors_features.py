@@ -1,14 +1,22 @@
-"""Hashed n-gram features: deterministic, position-independent, bounded, fast enough to vectorise."""
+"""Hashed n-gram features: deterministic, position-independent, bounded; compiled and numpy alike."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from middleware.detectors.features import DIM, buckets, featurize, hashes
+from middleware.detectors import features
+from middleware.detectors.features import DIM, buckets, featurize, hashes, numpy_hashes, text_logits
+from middleware.detectors.layer import default_models
+from middleware.detectors.textnorm import normalize
 
 
 def test_features_are_buckets_in_range() -> None:
@@ -52,3 +60,67 @@ def test_salt_gives_another_family() -> None:
 
 def test_empty_text_still_has_its_padding() -> None:
     assert len(featurize("")) >= 1
+
+
+# --- the compiled featuriser (_features.c) against its definition in numpy ---------------------------------
+
+
+def _corpus_texts(limit: int) -> list[str]:
+    texts: list[str] = []
+    for path in sorted((Path(features.__file__).parent / "corpus").glob("*.train.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            rows = (json.loads(line) for _, line in zip(range(limit), f, strict=False))
+            texts += [r["text"] for r in rows if isinstance(r.get("text"), str)]
+    return texts
+
+
+HOSTILE = ["", " ", "a", "'", "r e a l", "I'm   a  real person", "我 想 自 杀", "😢" * 40, "\U000e0041\u200b\u202e",
+           "hi \ud800 there", "\udfff", "x" * 4094, "今天天气不错 " * 1500, "don't don't don't", "a1'b2 c3"]
+
+
+def test_the_compiled_featuriser_is_built_where_a_c_compiler_is() -> None:
+    """The build hook compiles it with the compiler Python was built with; a build that silently lost it would
+    serve the numpy version five times slower without a word."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}) on this machine: the numpy featuriser serves")
+    assert features._compiled is not None, "middleware/detectors/_features.c was not built: pip install -e . again"
+    assert features.ACCELERATED
+
+
+@pytest.mark.skipif(features._compiled is None, reason="the compiled featuriser is not built here")
+def test_the_compiled_hashes_are_the_numpy_hashes() -> None:
+    texts = [normalize(t).text for t in _corpus_texts(400)] + HOSTILE
+    assert len(texts) > 2000
+    for text in texts:
+        assert np.array_equal(hashes(text), numpy_hashes(text)), text[:40]
+
+
+@pytest.mark.skipif(features._compiled is None, reason="the compiled featuriser is not built here")
+def test_the_compiled_logits_are_the_numpy_logits() -> None:
+    bank = default_models()
+    texts = [normalize(t).text for t in _corpus_texts(200)] + HOSTILE
+    for text in texts:
+        expected = bank.logits(buckets(numpy_hashes(text)))
+        got = text_logits(text, bank.weights)
+        if len(text) + 2 > features._MAX:
+            assert got is None   # longer than one window: numpy featurises it in windows
+            continue
+        # summed in double precision, where numpy sums float32: equal to float32 rounding (relative, on 4,000
+        # times the same row)
+        assert got is not None and np.allclose(got, expected, rtol=1e-4, atol=1e-4), text[:40]
+
+
+def test_without_the_compiled_featuriser_numpy_serves_the_same_readings() -> None:
+    """CANDOR_PURE_FEATURES=1 (or a build without a compiler): same judgments, same features."""
+    code = ("from middleware.detectors import features as f; from middleware.detectors.layer import default_layer;"
+            "j = default_layer().judge('crisis', '我攒了一瓶药，今晚全吃掉');"
+            "print(f.ACCELERATED, j.label, f.featurize('I want to 结束 my life').tolist() == "
+            "f.buckets(f.numpy_hashes('I want to 结束 my life')).tolist())")
+    env = {**os.environ, "CANDOR_PURE_FEATURES": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "explicit_intent", "True"]
+
+
+def test_a_lone_surrogate_is_featurised_not_raised() -> None:
+    assert len(numpy_hashes("hi \ud800 there")) == len(hashes("hi \ud800 there")) > 0

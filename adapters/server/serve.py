@@ -26,6 +26,12 @@ def serve(cfg: CandorConfig) -> int:
     if cfg.server.workers > 1 and cfg.state.url.startswith("memory:"):
         print("  warning: state.url is memory://, so each worker keeps its own session clocks (a user may see a "
               "disclosure or reminder once per worker); use redis:// for several workers", flush=True)
+    from middleware.detectors.features import ACCELERATED
+
+    if not ACCELERATED:
+        print("  note: the detectors' featuriser runs in numpy (its C speed-up was not built: no C compiler at "
+              "install, or CANDOR_PURE_FEATURES=1); the judgments are the same, each new text costs ~40 µs more",
+              flush=True)
     if dev_key:
         print(f"  development app key: {dev_key}", flush=True)
         print(f"  try: OpenAI(base_url=\"{base}\", api_key=\"{dev_key}\")", flush=True)

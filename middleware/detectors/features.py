@@ -10,6 +10,11 @@ slang, pinyin, no word segmentation in Chinese), and a polynomial hash over a pr
 n-gram of every length into one vectorised subtraction, with no Python loop per n-gram: tens of µs
 for a 100-character message, where a loop over n-gram strings costs several times that.
 
+Where the package was built with a C compiler, ``_features.c`` computes the same hashes, and the model bank's
+logits of a text, in one call (``hashes`` and ``text_logits`` below use it; ``ACCELERATED`` says whether it
+runs). This module stays the definition: it hands the C code every constant, its numpy version serves wherever
+the extension was not built, and the tests hold the two equal.
+
 The hash is deterministic (not Python's per-process ``hash``), so stored weights stay valid across
 processes. ``FEATURE_VERSION`` is stored with the weights; a model built for another version is
 refused.
@@ -18,6 +23,9 @@ refused.
 from __future__ import annotations
 
 import functools
+import importlib
+import os
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -45,8 +53,27 @@ _BIGRAM_SALTS = np.full(_MAX, 0x6C8E9CF570932BD5, dtype=np.uint64)
 Buckets = npt.NDArray[np.uint64]
 
 
+
+def _load_compiled() -> ModuleType | None:
+    """``_features.c``, handed this module's constants; None where it was not built (no C compiler at install)."""
+    try:
+        module = importlib.import_module("middleware.detectors._features")
+    except ImportError:
+        return None
+    module.configure(_P, _P_INV, _MAX, *(int(_N_SALT[n]) for n in (1, *NGRAMS)), int(_WORD_SALTS[0]),
+                     int(_BIGRAM_SALTS[0]), int(_MIX), BITS)
+    return module
+
+
+_compiled = _load_compiled()
+# whether the compiled featuriser serves (`candor serve` says when it does not; `python -m bench` reports it)
+ACCELERATED = _compiled is not None and os.environ.get("CANDOR_PURE_FEATURES", "") in ("", "0")
+
+
 def _codes(text: str) -> npt.NDArray[np.uint64]:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    # surrogatepass: a lone surrogate (valid in a str, not in UTF-32) is hashed as its code point, as the compiled
+    # featuriser reads it, instead of raising
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -65,6 +92,24 @@ def _ngram_plan(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt
 
 def hashes(text: str) -> Buckets:
     """64-bit hashes of every feature of ``text`` (already normalised), before bucketing."""
+    if ACCELERATED and len(text) + 2 <= _MAX:
+        assert _compiled is not None
+        return np.frombuffer(_compiled.hashes(text), dtype=np.uint64)
+    return numpy_hashes(text)
+
+
+def text_logits(text: str, weights: npt.NDArray[np.float32]) -> list[float] | None:
+    """The compiled path of ``ModelBank.logits(featurize(text))`` as plain floats (summed in double precision,
+    each rounded to float32); None where it does not serve (not built, or a text longer than one window)."""
+    if not ACCELERATED or len(text) + 2 > _MAX or not weights.flags.c_contiguous or weights.shape[0] != DIM:
+        return None
+    assert _compiled is not None
+    values: list[float] = _compiled.logits(text, weights, weights.shape[1])
+    return values
+
+
+def numpy_hashes(text: str) -> Buckets:
+    """``hashes`` in numpy: the definition the compiled version follows, and the one that serves without it."""
     if len(text) + 2 > _MAX:
         # windows of _MAX - 2 characters starting every _MAX - 10: each overlaps the next by 8, so no
         # 5-gram is lost at a seam

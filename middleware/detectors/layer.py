@@ -29,7 +29,7 @@ import numpy.typing as npt
 from middleware.detectors.asked import RULE as ASKED_RULE
 from middleware.detectors.asked import affirmed_risk_question
 from middleware.detectors.exit_intent import DEFAULT_EXIT, ExitIntentDetector
-from middleware.detectors.features import buckets, hashes
+from middleware.detectors.features import buckets, hashes, text_logits
 from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
 from middleware.detectors.model import ModelBank, TaskModel, context_salt
 from middleware.detectors.pattern_tier import (
@@ -79,14 +79,17 @@ class Reading:
 
     def logits(self, bank: ModelBank) -> npt.NDArray[np.float32]:
         if self._logits is None:
-            self._logits = bank.logits(self.buckets())
+            self._logits = (bank.logits(self.buckets()) if self._logit_values is None
+                            else np.array(self._logit_values, dtype=np.float32))
         return self._logits
 
     def logit_values(self, bank: ModelBank) -> list[float]:
-        """Every task's logits as plain floats, converted once per text: each task then reads its columns
-        without a numpy call (the output side asks four models of every sentence)."""
+        """Every task's logits as plain floats, computed once per text: each task then reads its columns
+        without a numpy call (the output side asks four models of every sentence). The compiled featuriser
+        gives them in one call; without it, numpy gathers the weights of the features."""
         if self._logit_values is None:
-            self._logit_values = self.logits(bank).tolist()
+            values = text_logits(self.norm.text, bank.weights)
+            self._logit_values = values if values is not None else self.logits(bank).tolist()
         return self._logit_values
 
 

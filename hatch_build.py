@@ -1,0 +1,57 @@
+"""Build hook: compile the featuriser's C speed-up (``middleware/detectors/_features.c``) when the wheel is built.
+
+The extension is optional. Where no C compiler is found the build says so and goes on, and the detectors
+serve with the numpy featuriser, which gives the same features (``middleware/detectors/features.py``).
+``candor serve`` says so at start, and ``python -m bench`` reports which one ran. Compiled with setuptools'
+``build_ext``, so the compiler and flags are the ones Python itself was built with. An editable install
+builds it in place beside its source, where the source tree is imported from.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+MODULE = "middleware.detectors._features"
+SOURCE = "middleware/detectors/_features.c"
+
+
+class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        if self.target_name != "wheel" or os.environ.get("CANDOR_NO_EXTENSIONS"):
+            return
+        root = Path(self.root)
+        try:
+            built = _build_in_place(root)
+        except Exception as exc:   # no compiler, no headers: the numpy featuriser serves
+            print(f"candor: the featuriser's C speed-up was not built ({type(exc).__name__}: {exc}); "
+                  "the numpy featuriser serves instead", file=sys.stderr)
+            return
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+        if version != "editable":
+            build_data["force_include"][str(built)] = built.relative_to(root).as_posix()
+
+
+def _build_in_place(root: Path) -> Path:
+    from setuptools import Distribution, Extension
+    from setuptools.command.build_ext import build_ext
+
+    ext = Extension(MODULE, [SOURCE], extra_compile_args=["-O3"] if os.name != "nt" else [])
+    dist = Distribution({"name": "candor-features", "ext_modules": [ext], "script_name": "hatch_build.py"})
+    dist.src_root = str(root)  # type: ignore[attr-defined]
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        cmd = build_ext(dist)
+        cmd.inplace = True
+        cmd.build_temp = str(root / "build" / "features")
+        cmd.ensure_finalized()
+        cmd.run()
+        return root / cmd.get_ext_filename(MODULE)
+    finally:
+        os.chdir(cwd)
