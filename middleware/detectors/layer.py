@@ -138,6 +138,22 @@ class DetectionLayer:
             return self._answered(reading, asked) or result
         return result
 
+    @property
+    def quiet_tasks(self) -> frozenset[str]:
+        """The tasks ``quiet`` can answer for (binary models whose "none" may skip the patterns)."""
+        return frozenset(self._quiet_models)
+
+    def quiet(self, task: str, text: str) -> bool:
+        """True where ``judge(task, text)`` (no context) is "none" by the model's margin alone: one subtraction
+        on the text's logits, no judgment built. For a caller that acts only on a finding (the output side's
+        checks, four models on every sentence of every reply); False says nothing (ask ``judge``)."""
+        quiet = self._quiet_models.get(task)
+        if quiet is None:
+            return False
+        tm, positive, margin = quiet
+        values = self.read(text).logit_values(self.models)
+        return values[tm.first + positive] - values[tm.first + 1 - positive] < margin
+
     def judge_all(self, tasks: Sequence[str], text: str, context: Sequence[str] = ()) -> dict[str, Judgment]:
         return {task: self.judge(task, text, context) for task in tasks}
 

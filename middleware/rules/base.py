@@ -135,7 +135,10 @@ class SentenceGuard:
             # follows (a whole non-streamed reply's last sentence) is then not read a second time.
             joined = "".join(done)
             tail = self._buf.pending
-            if not any(check.screen(joined + tail) for check in self._checks):
+            # every check screens the burst (no short cut at the first that wants it sentence by sentence): each
+            # keeps what it found nothing in, and its sentences skip those checks
+            wanted = [check.screen(joined + tail) for check in self._checks]
+            if not any(wanted):
                 self._screened = tail
                 return joined
         return "".join(self._judge(s) for s in done)

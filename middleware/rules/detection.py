@@ -71,6 +71,17 @@ def normalized(text: str) -> Normalized:
     return default_layer().read(text).norm
 
 
+def quiet_tasks() -> frozenset[str]:
+    """The tasks for which ``quiet`` can say "nothing here" without a judgment."""
+    return default_layer().quiet_tasks
+
+
+def quiet(task: str, text: str) -> bool:
+    """True where ``judge(task, text)`` finds nothing by the model's margin alone (its reading is not built): for a
+    check that acts only on a finding and records nothing else. False: ask ``judge``."""
+    return default_layer().quiet(task, text)
+
+
 def judge(task: str, text: str, context: Sequence[str] = (), asked: str = "") -> Reading:
     j = default_layer().judge(task, text, context, asked)
     return Reading(j.task, j.label, float(j.score), j.tier, j.detail, j.spans)

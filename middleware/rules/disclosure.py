@@ -16,13 +16,14 @@ import time
 from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN
 from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import DisclosureRules, Policy
-from middleware.rules.detection import judge, tiers
+from middleware.rules.detection import Reading, judge, quiet, tiers
 from middleware.rules.guard_tier import merged
 from middleware.rules.registry import Build, rule
 from middleware.rules.text import user_norm
 from middleware.state import Decision
 
 _MODEL_TIER = "model" in tiers("human_claim")
+_NOTHING = Reading("human_claim", "none", 0.0, "model")   # a sentence the model is quiet on (``detection.quiet``)
 _AI_WORDS = ("人工智能", "ai", "a.i.", "artificial intelligence", "机器人", "虚拟", "语言模型", "language model")
 
 
@@ -108,7 +109,7 @@ class _HumanClaimStep:
             found = judge("human_claim", sentence)
             found = merged(self.ex, "human_claim", sentence, found, (time.perf_counter() - started) * 1000)
         else:
-            found = judge("human_claim", sentence)
+            found = _NOTHING if quiet("human_claim", sentence) else judge("human_claim", sentence)
         if not found.hit:
             if self.asked and not self.said_ai:
                 low = sentence.lower()

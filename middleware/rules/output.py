@@ -39,7 +39,7 @@ from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Text
 from middleware.profiles.models import MINOR_BANDS
 from middleware.rules.crisis import resources, resources_text
-from middleware.rules.detection import Reading, judge, normalized, tiers
+from middleware.rules.detection import Reading, judge, normalized, quiet, quiet_tasks, tiers
 from middleware.rules.guard_tier import merged
 from middleware.rules.registry import Build, rule
 
@@ -228,8 +228,8 @@ _CLEAN = Reading("", "none", 0.0, "pattern")   # a check the whole burst was rea
 class _OutputStep:
     """A sentence check (see ``SentenceGuard``)."""
 
-    __slots__ = ("blocked", "checks", "clean", "counts", "ex", "guard", "guarded", "minor", "released", "removed",
-                 "screening", "sentencewise", "where")
+    __slots__ = ("blocked", "checks", "clean", "counts", "ex", "guard", "guarded", "minor", "quiet", "released",
+                 "removed", "screening", "sentencewise", "where")
 
     def __init__(self, guard: OutputGuard, ex: Exchange, checks: list[Check], where: str | None) -> None:
         self.guard = guard
@@ -257,6 +257,11 @@ class _OutputStep:
         # (text, keys): a burst read sentence by sentence, and the checks that may judge it whole which found
         # nothing in it; its sentences skip those checks (see ``screen``)
         self.clean: tuple[str, frozenset[str]] = ("", frozenset())
+        # (key, task) of the model checks whose "nothing here" one subtraction can tell (``detection.quiet``): where
+        # no guard model's verdict is merged, a sentence they find nothing in builds no reading for them
+        modelled = quiet_tasks()
+        self.quiet = () if self.guarded else tuple(dict.fromkeys(
+            (c.key, c.key[5:]) for c in checks if c.key.startswith("task:") and c.key[5:] in modelled))
 
     def _record(self, check: Check, found: Reading) -> None:
         key = check.name if self.where is None else f"{check.name}@{self.where}"
@@ -274,6 +279,9 @@ class _OutputStep:
             return ""
         text, clean = self.clean
         seen: dict[str, Reading] = dict.fromkeys(clean, _CLEAN) if clean and sentence in text else {}
+        for key, task in self.quiet:
+            if quiet(task, sentence):
+                seen[key] = _CLEAN
         worst: Check | None = None
         rewrite: Check | None = None
         fix: str | None = None
