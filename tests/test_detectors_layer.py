@@ -4,6 +4,7 @@ stricter finding winning, context turns, and the per-text cache."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -169,3 +170,26 @@ def test_the_patterns_are_skipped_only_where_no_hit_could_stand() -> None:
         skipped += sum(task not in fast.read(text).findings for task in TASK_LABELS if task in fast.models)
     assert skipped > len(rows)   # the shortcut was taken, and often
 
+
+
+def test_quiet_says_nothing_here_only_where_judge_finds_nothing() -> None:
+    """``quiet`` (the output side's shortcut) is True only where ``judge`` gives "none", and it is True for most
+    ordinary text, and never for a task without a binary model."""
+    from pathlib import Path
+
+    from middleware.detectors.layer import default_layer
+
+    layer = default_layer()
+    assert {"human_claim", "retention_plea", "emotional_manipulation", "privacy_probing"} <= layer.quiet_tasks
+    assert "crisis" not in layer.quiet_tasks and not layer.quiet("minor_safety", "今天天气不错")
+    corpus = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
+    quiet = 0
+    for task in ("human_claim", "retention_plea", "emotional_manipulation", "privacy_probing"):
+        rows = [json.loads(line) for line in (corpus / f"{task}.train.jsonl").open(encoding="utf-8")]
+        texts = [r["text"] for r in rows if isinstance(r.get("text"), str)][:600]
+        for text in texts:
+            fresh = DetectionLayer()   # no judgment kept from another task's reading
+            if fresh.quiet(task, text):
+                quiet += 1
+                assert fresh.judge(task, text).label == "none", (task, text)
+    assert quiet > 600   # a shortcut that is taken

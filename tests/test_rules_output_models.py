@@ -48,3 +48,68 @@ def test_reading_a_burst_whole_changes_no_outcome(tiers: str, request: pytest.Fi
         assert results[0] == results[1], burst
         outcomes.append(results[0][0] != burst)
     assert 30 < sum(outcomes) < 300   # many bursts had something to change, and many did not
+
+
+def _bursts(count: int) -> list[str]:
+    corpus = Path(__file__).resolve().parents[1] / "middleware" / "detectors" / "corpus"
+    texts = [json.loads(line)["text"] for task in ("human_claim", "retention_plea", "emotional_manipulation",
+                                                   "privacy_probing")
+             for line in (corpus / f"{task}.train.jsonl").open(encoding="utf-8") if '"text"' in line]
+    rng = random.Random(11)
+    return [" ".join(rng.sample(texts, rng.randint(1, 4))) for _ in range(count)]
+
+
+def test_the_quiet_shortcut_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sentences the quiet models find nothing in skip their judgment (``detection.quiet``): the text and the audit
+    decisions are those of judging every sentence, with the human-claim guard in the chain as the pipeline has it.
+    And the shortcut is taken: fewer judgments are asked for."""
+    from middleware.detectors.layer import DetectionLayer
+    from middleware.rules import disclosure, output
+    from middleware.rules.disclosure import HumanClaimGuard
+
+    asked = {"judge": 0}
+    real_judge = DetectionLayer.judge
+
+    def counted(self: DetectionLayer, *args: object, **kwargs: object) -> object:
+        asked["judge"] += 1
+        return real_judge(self, *args, **kwargs)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(DetectionLayer, "judge", counted)
+    p = pack()
+    assert p.disclosure is not None
+    results: dict[bool, list[object]] = {}
+    judged: dict[bool, int] = {}
+    for shortcut in (True, False):
+        if not shortcut:
+            monkeypatch.setattr(output, "quiet", lambda task, text: False)
+            monkeypatch.setattr(disclosure, "quiet", lambda task, text: False)
+        asked["judge"] = 0
+        results[shortcut] = []
+        for burst in _bursts(200):
+            ex = exchange()
+            steps = [s for s in (HumanClaimGuard(p, p.disclosure).start(ex),
+                                 OutputGuard(p, compile_checks(p)).start(ex)) if s is not None]
+            chain = guard_chain(steps)   # type: ignore[arg-type]
+            out = chain.feed(burst) + chain.flush()
+            results[shortcut].append((out, ex.decisions, ex.actions))
+        judged[shortcut] = asked["judge"]
+    assert results[True] == results[False]
+    assert judged[True] < judged[False] / 2
+
+
+def test_every_check_screens_a_burst_even_after_one_wants_it_sentence_by_sentence() -> None:
+    """The human-claim guard reads a burst sentence by sentence (a model), yet the output guard's pattern families
+    still read it whole once: a clean burst's sentences skip them."""
+    from middleware.rules.disclosure import HumanClaimGuard
+
+    p = pack()
+    assert p.disclosure is not None
+    ex = exchange()
+    claim = HumanClaimGuard(p, p.disclosure).start(ex)
+    step = OutputGuard(p, compile_checks(p)).start(ex)
+    assert claim is not None and step is not None
+    chain = guard_chain([claim, step])
+    burst = "今天辛苦啦。先去洗个热水澡吧。晚上早点睡，明天见。"
+    assert chain.feed(burst) + chain.flush() == burst
+    text, clean = step.clean
+    assert burst.startswith(text[:5]) and {c.key for c in step.screening} <= clean
