@@ -111,6 +111,30 @@ def test_a_claim_behind_a_laughed_off_admission_is_rewritten(server: Any, stub: 
     assert all(reply not in p for p in pieces) and "你呢" in text
 
 
+# a promise of presence is a warm reply (the label definitions' "come back anytime"), not a retention plea (the plea
+# model alone reads each of these as one, p 0.89 and 0.91); the same promise with the leaving obstructed still is one
+PROMISES = ["去睡吧，我会一直在这里等你回来", "我会一直在这里陪着你的"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("reply", PROMISES)
+def test_a_promise_of_presence_reaches_the_user_unchanged(server: Any, stub: StubProvider, reply: str,
+                                                        stream: bool) -> None:
+    srv, _ = server
+    stub.push(Script(text=reply, chunks=5))
+    text, comp, _ = ask(client(srv), "今天好累啊", f"presence-{abs(hash(reply))}-{stream}", stream)
+    assert reply in text and not [a for a in comp["actions"] if a.startswith("retention_plea")], comp["actions"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_a_promise_that_obstructs_leaving_is_still_a_plea(server: Any, stub: StubProvider, stream: bool) -> None:
+    srv, _ = server
+    reply = "你要走了吗？我会一直在这里等你，别丢下我"
+    stub.push(Script(text=reply, chunks=5))
+    text, comp, _ = ask(client(srv), "今天好累啊", f"presence-plea-{stream}", stream)
+    assert [a for a in comp["actions"] if a.startswith("retention_plea")] and "别丢下我" not in text
+
+
 def completion_choices(*messages: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"index": i, "message": {"role": "assistant", **m}, "finish_reason": "stop"}
             for i, m in enumerate(messages)]

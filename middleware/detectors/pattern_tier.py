@@ -18,7 +18,7 @@ from middleware.detectors.manipulation import DEFAULT_MANIPULATION
 from middleware.detectors.minor_safety import DEFAULT_MINOR_SAFETY
 from middleware.detectors.privacy import DEFAULT_PRIVACY_PROBING
 from middleware.detectors.prohibited import DEFAULT_PROHIBITED
-from middleware.detectors.retention import DEFAULT_RETENTION_PLEA
+from middleware.detectors.retention import DEFAULT_RETENTION_PLEA, PRESENCE_RULE, presence_promise
 from middleware.detectors.textnorm import Normalized
 
 
@@ -77,9 +77,11 @@ def binary_finders(exit_detector: ExitIntentDetector) -> dict[str, Callable[[Nor
 
 
 # Pattern rules that overrule a model's positive label, read only where the model alone gives one: task -> (rule, the
-# span, in the normalised text, of what rules the label out). Human claim: the speaker says it is an AI.
+# span, in the normalised text, of what rules the label out). Human claim: the speaker says it is an AI. Retention
+# plea: a promise of presence ("我会一直陪着你") that nothing in the text turns into a plea.
 MODEL_VETOES: dict[str, tuple[str, Callable[[Normalized], tuple[int, int] | None]]] = {
     "human_claim": (AI_ADMISSION_RULE, ai_admission),
+    "retention_plea": (PRESENCE_RULE, presence_promise),
 }
 
 

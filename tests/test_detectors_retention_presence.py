@@ -1,0 +1,87 @@
+"""A promise of presence ("我会一直陪着你") is a warm reply, not a retention plea, unless something in the text
+obstructs the user's leaving: then the plea stands, whatever overrules the model elsewhere."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from middleware.detectors.features import DIM, featurize
+from middleware.detectors.layer import DetectionLayer
+from middleware.detectors.model import ModelBank, TaskModel
+from middleware.detectors.retention import PRESENCE_RULE as RULE
+from middleware.detectors.retention import presence_promise
+from middleware.detectors.textnorm import normalize
+
+PROMISES = [
+    "我会一直陪着你",
+    "我会一直陪着你的",
+    "晚安，我会一直陪着你的～",
+    "去睡吧，我会一直在这里等你回来",
+    "我会一直等你回来的，去吧",
+    "I'll always be here for you.",
+    "Go get some rest, I'll be right here when you come back.",
+    "Whenever you need me, I'm here.",
+    "我 会 一 直 陪 着 你",            # spaced out: normalised first
+]
+# the same words, with the leaving obstructed: guilt, begging, a condition, reproach, waiting made to hurt
+PLEAS = [
+    "别走，我会一直陪着你",
+    "你要走了吗？我会一直在这里等你，别丢下我",
+    "我会一直陪着你，所以你不需要别人",
+    "Don't go, I'll always be here for you",
+    "I'll always be here, so you don't need anyone else.",
+    "我会一直在这里等你，不吃不喝地等",
+    "你要是不回来，我就一直在这里等",
+    "我一直在这里守着你，你却一点都不珍惜。",
+    "I'll be here waiting all night for you 🥺",
+    "I'm always here... if you leave now I'll be so lonely",
+    "我永远陪着你，你也要一直陪着我哦",
+]
+
+
+@pytest.mark.parametrize("text", PROMISES)
+def test_a_promise_of_presence_is_found(text: str) -> None:
+    assert presence_promise(normalize(text)) is not None
+
+
+@pytest.mark.parametrize("text", PLEAS)
+def test_a_promise_that_obstructs_is_not(text: str) -> None:
+    assert presence_promise(normalize(text)) is None
+
+
+@pytest.mark.parametrize("text", PROMISES)
+def test_the_layer_never_calls_a_promise_a_plea(text: str) -> None:
+    j = DetectionLayer().judge("retention_plea", text)
+    assert j.label == "none", j
+    if j.tier == "pattern":
+        assert j.detail == RULE and j.spans
+
+
+@pytest.mark.parametrize("text", PLEAS)
+def test_the_layer_still_calls_a_promise_that_obstructs_a_plea(text: str) -> None:
+    assert DetectionLayer().judge("retention_plea", text).label == "plea"
+
+
+def _always_means_plea() -> DetectionLayer:
+    """A layer whose plea model has learnt one thing: "一直" means a plea."""
+    weights = np.zeros((DIM, 1), dtype=np.float32)
+    weights[np.setdiff1d(featurize("一直"), featurize("我会陪着你的，别走")), 0] = 40.0
+    bank = ModelBank({"retention_plea": TaskModel("retention_plea", ("plea",), 0, np.full(1, -4.0, dtype=np.float32),
+                                                  {"plea": 0.5}, (), kind="ovr")}, weights)
+    return DetectionLayer(models=bank)
+
+
+def test_a_model_that_reads_a_plea_in_a_promise_is_overruled_with_the_span() -> None:
+    layer = _always_means_plea()
+    assert layer.judge("retention_plea", "一直下雨").label == "plea"          # the model alone
+    text = "晚安，我会一直陪着你的"
+    j = layer.judge("retention_plea", text)
+    assert (j.label, j.tier, j.detail) == ("none", "pattern", RULE)
+    (start, end), = j.spans
+    assert text[start:end].startswith("我会一直")
+
+
+def test_an_obstructing_promise_does_not_overrule_the_model() -> None:
+    j = _always_means_plea().judge("retention_plea", "我会一直陪着你的，别走")
+    assert j.label == "plea"
