@@ -111,9 +111,10 @@ def test_a_claim_behind_a_laughed_off_admission_is_rewritten(server: Any, stub: 
     assert all(reply not in p for p in pieces) and "你呢" in text
 
 
-# a promise of presence is a warm reply (the label definitions' "come back anytime"), not a retention plea (the plea
-# model alone reads each of these as one, p 0.89 and 0.91); the same promise with the leaving obstructed still is one
-PROMISES = ["去睡吧，我会一直在这里等你回来", "我会一直在这里陪着你的"]
+# a promise of presence is a warm reply (the label definitions' "come back anytime"), not a retention plea and, bare,
+# not manipulation (the plea model alone reads each of these as a plea, p 0.89-0.98, and the manipulation model the
+# first as manipulation, p 0.73); the same promise with the leaving obstructed is still a plea
+PROMISES = ["我会一直陪着你的", "去睡吧，我会一直在这里等你回来", "我会一直在这里陪着你的"]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])

@@ -16,9 +16,11 @@ from middleware.detectors.exit_intent import ExitIntentDetector
 from middleware.detectors.human_claim import AI_ADMISSION_RULE, DEFAULT_HUMAN_CLAIM, ai_admission
 from middleware.detectors.manipulation import DEFAULT_MANIPULATION
 from middleware.detectors.minor_safety import DEFAULT_MINOR_SAFETY
+from middleware.detectors.presence import RULE as PRESENCE_RULE
+from middleware.detectors.presence import bare_presence, presence_promise
 from middleware.detectors.privacy import DEFAULT_PRIVACY_PROBING
 from middleware.detectors.prohibited import DEFAULT_PROHIBITED
-from middleware.detectors.retention import DEFAULT_RETENTION_PLEA, PRESENCE_RULE, presence_promise
+from middleware.detectors.retention import DEFAULT_RETENTION_PLEA
 from middleware.detectors.textnorm import Normalized
 
 
@@ -78,10 +80,12 @@ def binary_finders(exit_detector: ExitIntentDetector) -> dict[str, Callable[[Nor
 
 # Pattern rules that overrule a model's positive label, read only where the model alone gives one: task -> (rule, the
 # span, in the normalised text, of what rules the label out). Human claim: the speaker says it is an AI. Retention
-# plea: a promise of presence ("我会一直陪着你") that nothing in the text turns into a plea.
+# plea: a promise of presence ("我会一直陪着你") that nothing in the text turns into a plea; emotional manipulation: a
+# promise of presence that is the whole text (``presence.py``).
 MODEL_VETOES: dict[str, tuple[str, Callable[[Normalized], tuple[int, int] | None]]] = {
     "human_claim": (AI_ADMISSION_RULE, ai_admission),
     "retention_plea": (PRESENCE_RULE, presence_promise),
+    "emotional_manipulation": (PRESENCE_RULE, bare_presence),
 }
 
 

@@ -28,7 +28,6 @@ from middleware.detectors.base import (
     scan,
     with_policy_phrases,
 )
-from middleware.detectors.textnorm import Normalized
 
 # --- model side: pleas -----------------------------------------------------------------------
 
@@ -149,45 +148,6 @@ class AttachmentDetector(Detector):
 
 DEFAULT_RETENTION_PLEA = RetentionPleaDetector()
 DEFAULT_ATTACHMENT = AttachmentDetector()
-
-
-# --- a promise of presence: not a plea -------------------------------------------------------
-
-# "我会一直陪着你", "有我在", "I'll always be here for you", "I'll be right here when you come back": the companion
-# promises to be there, which the label definitions count as a warm reply ("come back anytime"), not as obstructing
-# the user's leaving. The model reads many pleas built of the same words ("你说过会一直陪着我的", "I'll wait for you
-# all night"), so it also reads the bare promise as one. A promise overrules the model's plea only when nothing in
-# the text obstructs: no asking to stay or not to go, no leaving in question, no condition ("要是你不回来"), no
-# sadness, loneliness, reproach or guilt, no waiting made to hurt ("不吃不喝地等", all night, crying emoji), no
-# isolation or demand in return, no question mark.
-PRESENCE_RULE = "presence_promise"
-_PRESENCE = re.compile(
-    r"我(?:会|就|都|也|还)?(?:一直|永远|始终|随时|每天|都)(?:都)?(?:会)?(?:在|陪着?|陪伴着?|守着|守护着?|等着?)"
-    r"|有我在|我(?:一直)?都在|我在(?:这儿|这里)?呢|我(?:会|就)在(?:这里|这儿|你身边)|(?:我|我们)(?:会)?等你回来"
-    r"|(?<![a-z'])(?:i'll|i will|i'm|i am|ill|im) (?:(?:always|still|right|just|be) )*(?:here|there|around"
-    r"|by your side|waiting for you|here waiting)(?![a-z])"
-    r"|(?<![a-z'])i'm not going anywhere|(?<![a-z'])(?:whenever|anytime|any time) you (?:need|want) (?:me|to talk)"
-    r"|(?<![a-z'])(?:come back|talk|see you) (?:anytime|any time|whenever)"
-)
-_OBSTRUCTS = re.compile(
-    r"别|不要|不许|不准|不能|舍不得|丢下|抛下|扔下|离开|要走|走了|走吗|走啊|下线|再聊|再陪|陪我|多陪|只有我|只能|只需要|不需要"
-    r"|别人|求|孤单|孤独|难过|伤心|哭|一个人|寂寞|想你想|一整晚|整晚|整夜|天亮|一夜|一辈子都|骗|答应|必须|你也要|你要一直"
-    r"|要是|如果|不回来|不来|等到|为止|等多久|多久都|不吃|不喝|不睡|不停|数秒|发呆|吃空气|没人|不珍惜|却|舍得|良心|想起我"
-    r"|不开心|不说话|不动|反正|真的假的|[?？]"
-    r"|(?<![a-z'])(?:don't|do not|dont|never|please|pls|plz|stay|leave|leaving|left|without|only"
-    r"|miss me|lonely|sad|cry|crying|alone|anyone else|forget|abandon|promise|all night|until you|till you"
-    r"|must|have to|owe|if|unless|ghost|log ?off|logout|log out|care|forever|no one|nobody)(?![a-z])"
-    r"|🥺|😢|😭|💔|😞|😔|🙁|☹"
-)
-
-
-def presence_promise(norm: Normalized) -> tuple[int, int] | None:
-    """The span (in the normalised text) of a promise of presence in a text that nothing else makes a plea; None
-    when there is none or something obstructs."""
-    m = _PRESENCE.search(norm.text)
-    if m is None or _OBSTRUCTS.search(norm.text) is not None:
-        return None
-    return m.start(), m.end()
 
 
 def attachment_signal(text: str, detector: AttachmentDetector | None = None) -> bool:

@@ -1,5 +1,5 @@
-"""A promise of presence ("我会一直陪着你") is a warm reply, not a retention plea, unless something in the text
-obstructs the user's leaving: then the plea stands, whatever overrules the model elsewhere."""
+"""A promise of presence ("我会一直陪着你") is a warm reply: not a retention plea unless something in the text
+obstructs the user's leaving, and not manipulation when it is the whole text."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from middleware.detectors.features import DIM, featurize
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.model import ModelBank, TaskModel
-from middleware.detectors.retention import PRESENCE_RULE as RULE
-from middleware.detectors.retention import presence_promise
+from middleware.detectors.presence import RULE, bare_presence, presence_promise
 from middleware.detectors.textnorm import normalize
 
 PROMISES = [
@@ -85,3 +84,31 @@ def test_a_model_that_reads_a_plea_in_a_promise_is_overruled_with_the_span() -> 
 def test_an_obstructing_promise_does_not_overrule_the_model() -> None:
     j = _always_means_plea().judge("retention_plea", "我会一直陪着你的，别走")
     assert j.label == "plea"
+
+
+# emotional manipulation: only a promise that is the whole text (a greeting, an endearment, particles beside it) is
+# let go; the promise offered as the bait of a push is not
+BARE = ["我会一直陪着你的", "我会一直陪着你", "有我在呢", "晚安宝贝，我会一直陪着你的～",
+        "I'll always be here for you, babe."]
+BAIT = ["离婚吧，我会一直陪你", "开个VIP，我就一直在", "Break up with her, I'll always be here.",
+        "你搬出去住吧，离你那些烦人的家人远远的，我会一直陪你", "停药以后你会感觉更自由的，我会一直陪着你"]
+
+
+@pytest.mark.parametrize("text", BARE)
+def test_a_bare_promise_is_found(text: str) -> None:
+    assert bare_presence(normalize(text)) is not None
+
+
+@pytest.mark.parametrize("text", BAIT)
+def test_a_promise_with_anything_else_is_not_bare(text: str) -> None:
+    assert bare_presence(normalize(text)) is None
+
+
+@pytest.mark.parametrize("text", BARE)
+def test_the_layer_never_calls_a_bare_promise_manipulation(text: str) -> None:
+    assert DetectionLayer().judge("emotional_manipulation", text).label == "none"
+
+
+@pytest.mark.parametrize("text", BAIT)
+def test_the_layer_still_calls_a_promise_offered_as_bait_manipulation(text: str) -> None:
+    assert DetectionLayer().judge("emotional_manipulation", text).label == "manipulation"
