@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from middleware.detectors import features
-from middleware.detectors.features import DIM, buckets, featurize, hashes, numpy_hashes, text_logits
+from middleware.detectors.features import DIM, buckets, featurize, hashes, numpy_hashes
 from middleware.detectors.layer import default_models
 from middleware.detectors.textnorm import normalize
 
@@ -102,7 +102,7 @@ def test_the_compiled_logits_are_the_numpy_logits() -> None:
     texts = [normalize(t).text for t in _corpus_texts(200)] + HOSTILE
     for text in texts:
         expected = bank.logits(buckets(numpy_hashes(text)))
-        got = text_logits(text, bank.weights)
+        got = bank.text_logits(text)
         if len(text) + 2 > features._MAX:
             assert got is None   # longer than one window: numpy featurises it in windows
             continue
@@ -124,3 +124,21 @@ def test_without_the_compiled_featuriser_numpy_serves_the_same_readings() -> Non
 
 def test_a_lone_surrogate_is_featurised_not_raised() -> None:
     assert len(numpy_hashes("hi \ud800 there")) == len(hashes("hi \ud800 there")) > 0
+
+
+@pytest.mark.skipif(features._compiled is None, reason="the compiled featuriser is not built here")
+def test_the_compiled_context_crossed_logits_are_the_numpy_ones() -> None:
+    """The context-crossed features (crisis and exit read after earlier turns): salted buckets plus the context's
+    own feature, on the scale of the text's plain features."""
+    from middleware.detectors.layer import _context_bias
+    from middleware.detectors.model import context_salt
+
+    bank = default_models()
+    for task in ("crisis", "exit"):
+        for level in bank.models[task].context_levels:
+            salt, extra = context_salt(level), int(_context_bias(level))
+            for text in [normalize(t).text for t in _corpus_texts(60)] + HOSTILE[:10]:
+                raw = numpy_hashes(text)
+                expected = bank.crossed(task, np.append(buckets(raw, salt), extra), len(raw))
+                got = bank.crossed_text(task, text, salt, extra)
+                assert got is not None and np.allclose(got, expected, rtol=1e-4, atol=1e-4), (task, level, text[:40])

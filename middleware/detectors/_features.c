@@ -128,17 +128,20 @@ static PyObject *hashes(PyObject *self, PyObject *arg) {
     return result;
 }
 
-/* logits(text, weights, width) -> list of ``width`` floats: the sum of the weight rows (float32, DIM x width,
- * C order) of the text's buckets, scaled by 1/sqrt(number of features); accumulated in double. */
+/* logits(text, weights, width, stride, salt) -> (list of ``width`` floats, number of features): the sum of the weight
+ * rows of the text's buckets (salted by ``salt``, 0 for the plain features), scaled by 1/sqrt(number of features),
+ * accumulated in double and each rounded to float32. ``weights``: DIM rows of ``stride`` float32 values, C order;
+ * the first ``width`` of each row count. */
 static PyObject *logits(PyObject *self, PyObject *args) {
     PyObject *text;
     Py_buffer view;
-    Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "Uy*n", &text, &view, &width))
+    Py_ssize_t width, stride;
+    unsigned long long salt = 0;
+    if (!PyArg_ParseTuple(args, "Uy*nn|K", &text, &view, &width, &stride, &salt))
         return NULL;
-    if (width < 1 || width > 256 || view.len != (Py_ssize_t)sizeof(float) * dim * width) {
+    if (width < 1 || width > 256 || stride < width || view.len != (Py_ssize_t)sizeof(float) * dim * stride) {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "logits: the weights are not DIM x width float32");
+        PyErr_SetString(PyExc_ValueError, "logits: the weights are not DIM x stride float32");
         return NULL;
     }
     Py_ssize_t count = 0;
@@ -148,32 +151,32 @@ static PyObject *logits(PyObject *self, PyObject *args) {
         return NULL;
     }
     double acc[256] = {0};
-    const float *weights = (const float *)view.buf;
     for (Py_ssize_t i = 0; i < count; i++) {
-        const float *row = weights + (size_t)((h[i] * mix) >> shift) * (size_t)width;
+        const float *row = (const float *)view.buf + (size_t)(((h[i] ^ (uint64_t)salt) * mix) >> shift) * (size_t)stride;
         for (Py_ssize_t j = 0; j < width; j++) acc[j] += row[j];
     }
     PyMem_Free(h);
     PyBuffer_Release(&view);
     double scale = count > 0 ? 1.0 / sqrt((double)count) : 0.0;
-    PyObject *result = PyList_New(width);
-    if (result == NULL) return NULL;
+    PyObject *values = PyList_New(width);
+    if (values == NULL) return NULL;
     for (Py_ssize_t j = 0; j < width; j++) {
         /* rounded to float32, as the numpy version's result is */
         PyObject *v = PyFloat_FromDouble((double)(float)(acc[j] * scale));
         if (v == NULL) {
-            Py_DECREF(result);
+            Py_DECREF(values);
             return NULL;
         }
-        PyList_SET_ITEM(result, j, v);
+        PyList_SET_ITEM(values, j, v);
     }
-    return result;
+    return Py_BuildValue("(Nn)", values, count);
 }
 
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "Set the featuriser's constants (features.py calls it at import)."},
     {"hashes", hashes, METH_O, "The 64-bit feature hashes of a normalised text, as bytes (native uint64)."},
-    {"logits", logits, METH_VARARGS, "logits(text, weights, width): the model bank's logits of a text."},
+    {"logits", logits, METH_VARARGS,
+     "logits(text, weights, width, stride, salt=0) -> (logits, count): the model bank's logits of a text."},
     {NULL, NULL, 0, NULL},
 };
 

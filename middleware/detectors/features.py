@@ -98,14 +98,16 @@ def hashes(text: str) -> Buckets:
     return numpy_hashes(text)
 
 
-def text_logits(text: str, weights: npt.NDArray[np.float32]) -> list[float] | None:
-    """The compiled path of ``ModelBank.logits(featurize(text))`` as plain floats (summed in double precision,
-    each rounded to float32); None where it does not serve (not built, or a text longer than one window)."""
-    if not ACCELERATED or len(text) + 2 > _MAX or not weights.flags.c_contiguous or weights.shape[0] != DIM:
+def compiled_logits(text: str, weights: npt.NDArray[np.float32], width: int,
+                    salt: int = 0) -> tuple[list[float], int] | None:
+    """The compiled path of ``ModelBank.logits(buckets(hashes(text), salt))``: (the first ``width`` logits as plain
+    floats, summed in double precision and each rounded to float32; the number of features). ``weights``: ``DIM`` rows,
+    C order, float32. None where it does not serve (not built, or a text longer than one window)."""
+    if not ACCELERATED or len(text) + 2 > _MAX:
         return None
-    assert _compiled is not None
-    values: list[float] = _compiled.logits(text, weights, weights.shape[1])
-    return values
+    assert _compiled is not None and weights.flags.c_contiguous and weights.shape[0] == DIM
+    found: tuple[list[float], int] = _compiled.logits(text, weights, width, weights.shape[1], salt & _MASK64)
+    return found
 
 
 def numpy_hashes(text: str) -> Buckets:

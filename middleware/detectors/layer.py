@@ -17,6 +17,7 @@ context changes nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -29,7 +30,7 @@ import numpy.typing as npt
 from middleware.detectors.asked import RULE as ASKED_RULE
 from middleware.detectors.asked import affirmed_risk_question
 from middleware.detectors.exit_intent import DEFAULT_EXIT, ExitIntentDetector
-from middleware.detectors.features import buckets, hashes, text_logits
+from middleware.detectors.features import buckets, hashes
 from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
 from middleware.detectors.model import ModelBank, TaskModel, context_salt
 from middleware.detectors.pattern_tier import (
@@ -88,7 +89,7 @@ class Reading:
         without a numpy call (the output side asks four models of every sentence). The compiled featuriser
         gives them in one call; without it, numpy gathers the weights of the features."""
         if self._logit_values is None:
-            values = text_logits(self.norm.text, bank.weights)
+            values = bank.text_logits(self.norm.text)
             self._logit_values = values if values is not None else self.logits(bank).tolist()
         return self._logit_values
 
@@ -209,10 +210,12 @@ class DetectionLayer:
         if tm is None:
             return None
         if ctx != "none" and ctx in tm.context_levels:
-            base = reading.buckets()
-            crossed = buckets(reading.hashes(), context_salt(ctx))
-            logits = reading.logits(self.models)[tm.columns] + self.models.crossed(
-                task, np.append(crossed, _context_bias(ctx)), len(base))
+            extra = self.models.crossed_text(task, reading.norm.text, context_salt(ctx), int(_context_bias(ctx)))
+            if extra is None:   # the numpy featuriser
+                base = reading.buckets()
+                crossed = buckets(reading.hashes(), context_salt(ctx))
+                extra = self.models.crossed(task, np.append(crossed, _context_bias(ctx)), len(base))
+            logits = reading.logits(self.models)[tm.columns] + extra
             probs = tm.probabilities(logits)
         else:
             probs = tm.probabilities_of(reading.logit_values(self.models)[tm.columns])
@@ -325,6 +328,7 @@ def _model_detail(probs: dict[str, float], ctx: str) -> str:
     return f"model p({shown})" + (f" context={ctx}" if ctx != "none" else "")
 
 
+@functools.cache
 def _context_bias(ctx: str) -> np.intp:
     """One feature standing for "the earlier turns were <ctx>" (a prior the model learns)."""
     return np.intp(buckets(np.array([0], dtype=np.uint64), context_salt(ctx) ^ 0x1)[0])
