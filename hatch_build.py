@@ -4,7 +4,7 @@ The extension is optional. Where no C compiler is found the build says so and go
 serve with the numpy featuriser, which gives the same features (``middleware/detectors/features.py``).
 ``candor serve`` says so at start, and ``python -m bench`` reports which one ran. Compiled with setuptools'
 ``build_ext``, so the compiler and flags are the ones Python itself was built with. An editable install
-builds it in place beside its source, where the source tree is imported from.
+builds it in place beside its source, where the source tree is imported from; so does ``python hatch_build.py``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hatchling.builders.hooks.plugin.interface import BuildHookInterface
-
 MODULE = "middleware.detectors._features"
 SOURCE = "middleware/detectors/_features.c"
 
+try:
+    from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+except ImportError:   # run as a script (below), where hatchling is not installed
+    BuildHookInterface = object
 
-class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+
+class CustomBuildHook(BuildHookInterface):  # type: ignore[misc,valid-type]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or os.environ.get("CANDOR_NO_EXTENSIONS"):
             return
@@ -55,3 +58,7 @@ def _build_in_place(root: Path) -> Path:
         return root / cmd.get_ext_filename(MODULE)
     finally:
         os.chdir(cwd)
+
+
+if __name__ == "__main__":   # ``python hatch_build.py``: build in place only (bench.versions, in an exported tree)
+    print(_build_in_place(Path(__file__).resolve().parent))

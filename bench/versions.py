@@ -78,6 +78,13 @@ def export(rev: str, dest: Path) -> Version:
             raise BenchError(f"{rev}: no patch file {patch}")
         _git("apply", str(path), cwd=dest)
         commit, subject = f"{commit}+{path.stem}", f"{subject} + {path.name}"
+    if (dest / "hatch_build.py").is_file():
+        # a commit with the featuriser's C speed-up: built in its tree, as its install would (git archive has no
+        # build products); where that fails (no compiler, or a hook that cannot run as a script) the commit is
+        # measured with the numpy featuriser, and its row says so
+        done = subprocess.run([sys.executable, "hatch_build.py"], cwd=dest, capture_output=True, text=True)
+        if done.returncode != 0:
+            subject += " [featuriser not compiled: numpy]"
     return Version(rev, commit, subject, dest)
 
 

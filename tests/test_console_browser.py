@@ -23,9 +23,8 @@ from tests.stubs import StubProvider
 from tests.test_alerts_support import Receiver
 
 pytest_plugins = ["tests.test_alerts_support"]   # the webhook receiver
-# one browser session walks through the console in order (the first test signs in): every test of this module runs on
-# the same xdist worker (``--dist loadgroup`` in pyproject.toml), however the suite's other tests are spread
-pytestmark = pytest.mark.xdist_group("console_browser")
+# one browser session walks through the console in order (the first test signs in): the module's tests run on one xdist
+# worker, one after the other (``--dist loadfile`` in pyproject.toml)
 
 
 @pytest.fixture(scope="module")
