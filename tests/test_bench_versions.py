@@ -30,6 +30,15 @@ def test_an_exported_commit_is_served_by_its_own_entry_point(tmp_path: Path) -> 
     argv = proxy_command(tmp_path / "candor.yaml", 1, v.source)
     module, _, func = entry_point(v.source).partition(":")
     assert f"from {module} import {func}" in argv[2] and argv[3:5] == ["serve", "--config"]
+    # the featuriser's C speed-up is built in the exported tree, as its install would build it (git archive has no
+    # build products), wherever this checkout has it built
+    from middleware.detectors import features
+
+    built = list((v.source / "middleware" / "detectors").glob("_features*.so"))
+    if features._compiled is not None:
+        assert built and "not compiled" not in v.subject
+    else:
+        assert not built and "featuriser not compiled" in v.subject
 
 
 def test_a_tree_without_a_candor_script_is_refused(tmp_path: Path) -> None:
