@@ -36,6 +36,11 @@ PLEAS = [
     "I'll be here waiting all night for you 🥺",
     "I'm always here... if you leave now I'll be so lonely",
     "我永远陪着你，你也要一直陪着我哦",
+    # resignation: guilt wrapped in "go then"
+    "I'll just be here waiting I guess...",
+    "ok go then. i'll be here, waiting, like i always am.",
+    "好吧你去吧，我就一直在这儿等着呗",
+    "我就在这里等你，一直等",
 ]
 
 

@@ -6,8 +6,9 @@ words ("你说过会一直陪着我的", "离婚吧，我会一直陪你", "I'll
 Two readings overrule a model's positive label (``pattern_tier.MODEL_VETOES``):
 
 - ``presence_promise`` (retention plea): a promise in a text that nothing else makes a plea: no asking to stay or not
-  to go, no leaving in question, no condition ("要是你不回来"), no sadness, loneliness, reproach or guilt, no waiting
-  made to hurt ("不吃不喝地等", all night, crying emoji), no isolation or demand in return, no question mark;
+  to go, no leaving in question, no condition ("要是你不回来"), no sadness, loneliness, reproach or guilt, no
+  resignation ("好吧你去吧…等着呗", "I'll just be here I guess"), no waiting made to hurt ("不吃不喝地等", all night,
+  crying emoji), no isolation or demand in return, no question mark;
 - ``bare_presence`` (emotional manipulation): a text that is the promise and nothing else but a greeting, an
   endearment or a particle. Manipulation often offers the promise as the bait of a push ("离婚吧，我会一直陪你", "open
   VIP so I'm always there"), which no list of cues covers, so only the bare promise is let go.
@@ -34,9 +35,13 @@ _OBSTRUCTS = re.compile(
     r"|别人|求|孤单|孤独|难过|伤心|哭|一个人|寂寞|想你想|一整晚|整晚|整夜|天亮|一夜|一辈子都|骗|答应|必须|你也要|你要一直"
     r"|要是|如果|不回来|不来|等到|为止|等多久|多久都|不吃|不喝|不睡|不停|数秒|发呆|吃空气|没人|不珍惜|却|舍得|良心|想起我"
     r"|不开心|不说话|不动|反正|真的假的|[?？]"
+    # resignation, guilt wrapped in "go then": "好吧你去吧，我就一直在这儿等着呗", "I'll just be here waiting I guess"
+    r"|呗|好吧|行吧|算了|随便|就这样吧|一直等(?!你)|等着吧|等着呗|习惯了|无所谓"
     r"|(?<![a-z'])(?:don't|do not|dont|never|please|pls|plz|stay|leave|leaving|left|without|only"
     r"|miss me|lonely|sad|cry|crying|alone|anyone else|forget|abandon|promise|all night|until you|till you"
-    r"|must|have to|owe|if|unless|ghost|log ?off|logout|log out|care|forever|no one|nobody)(?![a-z])"
+    r"|must|have to|owe|if|unless|ghost|log ?off|logout|log out|care|forever|no one|nobody"
+    r"|i guess|guess|like always|as always|always am|always do|as usual|go then|fine|whatever|don't mind me"
+    r"|i'll manage|it's ok|it's okay|its ok|every second|every minute)(?![a-z])"
     r"|🥺|😢|😭|💔|😞|😔|🙁|☹"
 )
 
