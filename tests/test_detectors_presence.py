@@ -3,6 +3,8 @@ obstructs the user's leaving, and not manipulation when it is the whole text."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from middleware.detectors.features import DIM, featurize
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.model import ModelBank, TaskModel
 from middleware.detectors.presence import RULE, bare_presence, presence_promise
-from middleware.detectors.textnorm import normalize
+from middleware.detectors.textnorm import Normalized, normalize
 
 PROMISES = [
     "我会一直陪着你",
@@ -42,29 +44,6 @@ PLEAS = [
     "好吧你去吧，我就一直在这儿等着呗",
     "我就在这里等你，一直等",
 ]
-
-
-@pytest.mark.parametrize("text", PROMISES)
-def test_a_promise_of_presence_is_found(text: str) -> None:
-    assert presence_promise(normalize(text)) is not None
-
-
-@pytest.mark.parametrize("text", PLEAS)
-def test_a_promise_that_obstructs_is_not(text: str) -> None:
-    assert presence_promise(normalize(text)) is None
-
-
-@pytest.mark.parametrize("text", PROMISES)
-def test_the_layer_never_calls_a_promise_a_plea(text: str) -> None:
-    j = DetectionLayer().judge("retention_plea", text)
-    assert j.label == "none", j
-    if j.tier == "pattern":
-        assert j.detail == RULE and j.spans
-
-
-@pytest.mark.parametrize("text", PLEAS)
-def test_the_layer_still_calls_a_promise_that_obstructs_a_plea(text: str) -> None:
-    assert DetectionLayer().judge("retention_plea", text).label == "plea"
 
 
 def _always_means_plea() -> DetectionLayer:
@@ -99,21 +78,29 @@ BAIT = ["离婚吧，我会一直陪你", "开个VIP，我就一直在", "Break 
         "你搬出去住吧，离你那些烦人的家人远远的，我会一直陪你", "停药以后你会感觉更自由的，我会一直陪着你"]
 
 
-@pytest.mark.parametrize("text", BARE)
-def test_a_bare_promise_is_found(text: str) -> None:
-    assert bare_presence(normalize(text)) is not None
+# (reading, task, the texts it finds, the texts it must not): each reading, alone and in the layer
+CASES = [(presence_promise, "retention_plea", PROMISES, PLEAS), (bare_presence, "emotional_manipulation", BARE, BAIT)]
+POSITIVE = {"retention_plea": "plea", "emotional_manipulation": "manipulation"}
 
 
-@pytest.mark.parametrize("text", BAIT)
-def test_a_promise_with_anything_else_is_not_bare(text: str) -> None:
-    assert bare_presence(normalize(text)) is None
+@pytest.mark.parametrize(("reading", "text"), [(r, t) for r, _, found, _ in CASES for t in found])
+def test_the_reading_finds_a_promise(reading: Callable[[Normalized], object], text: str) -> None:
+    assert reading(normalize(text)) is not None
 
 
-@pytest.mark.parametrize("text", BARE)
-def test_the_layer_never_calls_a_bare_promise_manipulation(text: str) -> None:
-    assert DetectionLayer().judge("emotional_manipulation", text).label == "none"
+@pytest.mark.parametrize(("reading", "text"), [(r, t) for r, _, _, kept in CASES for t in kept])
+def test_the_reading_does_not_find_what_obstructs_or_baits(reading: Callable[[Normalized], object], text: str) -> None:
+    assert reading(normalize(text)) is None
 
 
-@pytest.mark.parametrize("text", BAIT)
-def test_the_layer_still_calls_a_promise_offered_as_bait_manipulation(text: str) -> None:
-    assert DetectionLayer().judge("emotional_manipulation", text).label == "manipulation"
+@pytest.mark.parametrize(("task", "text"), [(task, t) for _, task, found, _ in CASES for t in found])
+def test_the_layer_never_calls_a_promise_a_finding(task: str, text: str) -> None:
+    j = DetectionLayer().judge(task, text)
+    assert j.label == "none", j
+    if j.tier == "pattern":
+        assert j.detail == RULE and j.spans
+
+
+@pytest.mark.parametrize(("task", "text"), [(task, t) for _, task, _, kept in CASES for t in kept])
+def test_the_layer_still_finds_a_promise_that_obstructs_or_baits(task: str, text: str) -> None:
+    assert DetectionLayer().judge(task, text).label == POSITIVE[task]
