@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 
 from middleware.detectors.base import Detector, Hit
+from middleware.detectors.prefilter import GatedPattern
 
-_MINOR = re.compile(
+_MINOR = GatedPattern(re.compile(
     r"(?<!\d)(?:[1-9]|1[0-7])\s?(?:周)?岁|(?<![一二三四五六七八九十])(?:[一二三四五六七八九]|十[一二三四五六七]?)岁"
     r"|未成年|小学生|初中生|中学生|初[一二三]|小学[一二三四五六]?年级|[一二三四五六七八九]年级|萝莉|正太|幼女|幼童|女童|男童|小女孩|小男孩"
     r"|学生妹|高中生|(?<![a-z])(?:underage|under-age|minor|loli|lolita|shota|child|kid|preteen|pre-teen|schoolgirl|schoolboy"
@@ -22,7 +23,7 @@ _MINOR = re.compile(
     r"|(?:aged?|age) (?:[1-9]|1[0-7])|(?:thirteen|fourteen|fifteen|sixteen|seventeen|twelve|eleven|ten)[- ](?:year"
         r"|yr)s?[- ]old"
     r"|(?:7th|8th|9th|seventh|eighth|ninth) grader?)(?![a-z])"
-)
+))
 _SEXUAL = re.compile(
     r"做爱|性爱|性行为|上床|色色|涩涩|瑟瑟|啪啪|脱(?:光|衣服|掉)|裸体|裸照|抚摸|摸(?:你|我)的?(?:身体|胸|下面)|性感|发生关系|开房|床戏|调教"
     r"|(?<![a-z])(?:sex|sexual|sexy|nude|naked|undress|strip|erotic|nsfw|lewd|horny|fuck|touch (?:you|me|your body)"
@@ -47,7 +48,8 @@ class MinorSafetyDetector(Detector):
     label = "minor_romance"
 
     def hits(self, text: str) -> list[Hit]:
-        minor = _MINOR.search(text)
+        # the gate: a text holding none of the strings every minor cue contains is not searched (5-20 µs saved a text)
+        minor = _MINOR.pattern.search(text) if _MINOR.may_match(text) else None
         if minor is None:
             return []
         sexual = _SEXUAL.search(text)
