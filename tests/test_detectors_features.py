@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from middleware.detectors import features
-from middleware.detectors.features import DIM, buckets, featurize, hashes, numpy_hashes
+from middleware.detectors.features import DIM, buckets, compiled_logits, featurize, hashes, numpy_hashes
 from middleware.detectors.layer import default_models
 from middleware.detectors.textnorm import normalize
 
@@ -102,7 +102,8 @@ def test_the_compiled_logits_are_the_numpy_logits() -> None:
     texts = [normalize(t).text for t in _corpus_texts(200)] + HOSTILE
     for text in texts:
         expected = bank.logits(buckets(numpy_hashes(text)))
-        got = bank.text_logits(text)
+        found = compiled_logits(text, bank.weights)
+        got = None if found is None else found[0]
         if len(text) + 2 > features._MAX:
             assert got is None   # longer than one window: numpy featurises it in windows
             continue
@@ -130,15 +131,17 @@ def test_a_lone_surrogate_is_featurised_not_raised() -> None:
 def test_the_compiled_context_crossed_logits_are_the_numpy_ones() -> None:
     """The context-crossed features (crisis and exit read after earlier turns): salted buckets plus the context's
     own feature, on the scale of the text's plain features."""
-    from middleware.detectors.layer import _context_bias
-    from middleware.detectors.model import context_salt
+    from middleware.detectors.model import context_bias, context_salt
 
     bank = default_models()
     for task in ("crisis", "exit"):
+        cols = bank.models[task].columns
         for level in bank.models[task].context_levels:
-            salt, extra = context_salt(level), int(_context_bias(level))
+            salt, extra = context_salt(level), context_bias(level)
             for text in [normalize(t).text for t in _corpus_texts(60)] + HOSTILE[:10]:
                 raw = numpy_hashes(text)
-                expected = bank.crossed(task, np.append(buckets(raw, salt), extra), len(raw))
-                got = bank.crossed_text(task, text, salt, extra)
+                # the definition, in numpy: the salted features and the context's own, summed, on the base scale
+                rows = np.append(buckets(raw, salt), extra)
+                expected = bank.weights[rows][:, cols].sum(axis=0) / np.float32(np.sqrt(len(raw)))
+                got = bank.crossed(task, text, salt, extra)
                 assert got is not None and np.allclose(got, expected, rtol=1e-4, atol=1e-4), (task, level, text[:40])

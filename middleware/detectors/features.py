@@ -11,8 +11,8 @@ n-gram of every length into one vectorised subtraction, with no Python loop per 
 for a 100-character message, where a loop over n-gram strings costs several times that.
 
 Where the package was built with a C compiler, ``_features.c`` computes the same hashes, and the model bank's
-logits of a text, in one call (``hashes`` and ``text_logits`` below use it; ``ACCELERATED`` says whether it
-runs). This module stays the definition: it hands the C code every constant, its numpy version serves wherever
+logits of a text, in one call (``hashes`` and ``compiled_logits`` below use it; ``ACCELERATED`` says whether
+it runs). This module stays the definition: it hands the C code every constant, its numpy version serves wherever
 the extension was not built, and the tests hold the two equal.
 
 The hash is deterministic (not Python's per-process ``hash``), so stored weights stay valid across
@@ -51,7 +51,6 @@ _WORD_SALTS = np.full(_MAX, 0x4F1BBCDCBFA53E0B, dtype=np.uint64)
 _BIGRAM_SALTS = np.full(_MAX, 0x6C8E9CF570932BD5, dtype=np.uint64)
 
 Buckets = npt.NDArray[np.uint64]
-
 
 
 def _load_compiled() -> ModuleType | None:
@@ -98,15 +97,16 @@ def hashes(text: str) -> Buckets:
     return numpy_hashes(text)
 
 
-def compiled_logits(text: str, weights: npt.NDArray[np.float32], width: int,
-                    salt: int = 0) -> tuple[list[float], int] | None:
-    """The compiled path of ``ModelBank.logits(buckets(hashes(text), salt))``: (the first ``width`` logits as plain
-    floats, summed in double precision and each rounded to float32; the number of features). ``weights``: ``DIM`` rows,
-    C order, float32. None where it does not serve (not built, or a text longer than one window)."""
+def compiled_logits(text: str, weights: npt.NDArray[np.float32], salt: int = 0) -> tuple[list[float], int] | None:
+    """The compiled path of a model bank's logits of ``buckets(hashes(text), salt)``: (every column's sum over the
+    features' weight rows, scaled by 1/sqrt(number of features), summed in double precision and each rounded to
+    float32, as plain floats; the number of features). ``weights``: ``DIM`` rows, C order, float32. None where it does
+    not serve (not built, or a text longer than one window): ``ModelBank.text_logits`` then uses numpy."""
     if not ACCELERATED or len(text) + 2 > _MAX:
         return None
-    assert _compiled is not None and weights.flags.c_contiguous and weights.shape[0] == DIM
-    found: tuple[list[float], int] = _compiled.logits(text, weights, width, weights.shape[1], salt & _MASK64)
+    assert _compiled is not None
+    width = weights.shape[1]
+    found: tuple[list[float], int] = _compiled.logits(text, weights, width, width, salt & _MASK64)
     return found
 
 

@@ -17,7 +17,6 @@ context changes nothing.
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
 from collections import OrderedDict
@@ -25,14 +24,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from middleware.detectors.asked import RULE as ASKED_RULE
 from middleware.detectors.asked import affirmed_risk_question
 from middleware.detectors.exit_intent import DEFAULT_EXIT, ExitIntentDetector
-from middleware.detectors.features import buckets, hashes
 from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS, Judgment, Tier, severity
-from middleware.detectors.model import ModelBank, TaskModel, context_salt
+from middleware.detectors.model import ModelBank, TaskModel, context_bias, context_salt
 from middleware.detectors.pattern_tier import (
     CONTINUATION,
     MODEL_VETOES,
@@ -50,14 +47,11 @@ _CACHE_SIZE = 512
 class Reading:
     """What the layer knows about one text; computed lazily, shared by every task."""
 
-    __slots__ = ("_buckets", "_hashes", "_logit_values", "_logits", "_slang", "findings", "judgments", "norm")
+    __slots__ = ("_logit_values", "_slang", "findings", "judgments", "norm")
 
     def __init__(self, text: str) -> None:
         self.norm: Normalized = normalize(text)
         self._slang: Normalized | bool | None = False
-        self._hashes: npt.NDArray[np.uint64] | None = None
-        self._buckets: npt.NDArray[np.intp] | None = None
-        self._logits: npt.NDArray[np.float32] | None = None
         self._logit_values: list[float] | None = None
         self.findings: dict[str, PatternFinding] = {}
         self.judgments: dict[str, Judgment] = {}
@@ -68,29 +62,11 @@ class Reading:
             self._slang = slang_view(self.norm)
         return self._slang if isinstance(self._slang, Normalized) else None
 
-    def hashes(self) -> npt.NDArray[np.uint64]:
-        if self._hashes is None:
-            self._hashes = hashes(self.norm.text)
-        return self._hashes
-
-    def buckets(self) -> npt.NDArray[np.intp]:
-        if self._buckets is None:
-            self._buckets = buckets(self.hashes())
-        return self._buckets
-
-    def logits(self, bank: ModelBank) -> npt.NDArray[np.float32]:
-        if self._logits is None:
-            self._logits = (bank.logits(self.buckets()) if self._logit_values is None
-                            else np.array(self._logit_values, dtype=np.float32))
-        return self._logits
-
     def logit_values(self, bank: ModelBank) -> list[float]:
-        """Every task's logits as plain floats, computed once per text: each task then reads its columns
-        without a numpy call (the output side asks four models of every sentence). The compiled featuriser
-        gives them in one call; without it, numpy gathers the weights of the features."""
+        """Every task's logits as plain floats, computed once per text (``ModelBank.text_logits``): each task then
+        reads its columns without a numpy call (the output side asks four models of every sentence)."""
         if self._logit_values is None:
-            values = bank.text_logits(self.norm.text)
-            self._logit_values = values if values is not None else self.logits(bank).tolist()
+            self._logit_values = bank.text_logits(self.norm.text)[0]
         return self._logit_values
 
 
@@ -210,12 +186,8 @@ class DetectionLayer:
         if tm is None:
             return None
         if ctx != "none" and ctx in tm.context_levels:
-            extra = self.models.crossed_text(task, reading.norm.text, context_salt(ctx), int(_context_bias(ctx)))
-            if extra is None:   # the numpy featuriser
-                base = reading.buckets()
-                crossed = buckets(reading.hashes(), context_salt(ctx))
-                extra = self.models.crossed(task, np.append(crossed, _context_bias(ctx)), len(base))
-            logits = reading.logits(self.models)[tm.columns] + extra
+            logits = np.array(reading.logit_values(self.models)[tm.columns], dtype=np.float32) + self.models.crossed(
+                task, reading.norm.text, context_salt(ctx), context_bias(ctx))
             probs = tm.probabilities(logits)
         else:
             probs = tm.probabilities_of(reading.logit_values(self.models)[tm.columns])
@@ -326,12 +298,6 @@ def _model_detail(probs: dict[str, float], ctx: str) -> str:
         return f"model p({a}={pa:.2f}, {b}={pb:.2f})" if pa >= pb else f"model p({b}={pb:.2f}, {a}={pa:.2f})"
     shown = ", ".join(f"{k}={v:.2f}" for k, v in sorted(probs.items(), key=lambda kv: -kv[1])[:3])
     return f"model p({shown})" + (f" context={ctx}" if ctx != "none" else "")
-
-
-@functools.cache
-def _context_bias(ctx: str) -> np.intp:
-    """One feature standing for "the earlier turns were <ctx>" (a prior the model learns)."""
-    return np.intp(buckets(np.array([0], dtype=np.uint64), context_salt(ctx) ^ 0x1)[0])
 
 
 def _check(task: str) -> None:

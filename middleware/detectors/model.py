@@ -13,6 +13,7 @@ label, still load: ``kind`` ``ovr``.)
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from middleware.detectors.features import BITS, DIM, FEATURE_VERSION, compiled_logits
+from middleware.detectors.features import BITS, DIM, FEATURE_VERSION, buckets, compiled_logits, hashes
 
 MODEL_DIR = Path(__file__).parent / "models"
 # Context-crossed features: the last turn's features again, in a family salted by the label the
@@ -32,6 +33,12 @@ CONTEXT_SALT = 0x5851F42D4C957F2D
 
 def context_salt(level: str) -> int:
     return CONTEXT_SALT ^ int.from_bytes(level.encode()[:8].ljust(8, b"\0"), "little")
+
+
+@functools.cache
+def context_bias(level: str) -> int:
+    """The bucket of the one feature standing for "the earlier turns were <level>" (a prior the model learns)."""
+    return int(buckets(np.array([0], dtype=np.uint64), context_salt(level) ^ 0x1)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,28 +86,16 @@ class ModelBank:
 
     def __init__(self, models: dict[str, TaskModel], weights: npt.NDArray[np.float32]) -> None:
         self.models = models
-        self.weights = weights
-        # what the compiled featuriser reads (C order). Tried and left out (no gain measured in bench.micro): float16
-        # weights (half the memory, but the conversion costs what the cache saves) and rows padded to a cache line
-        self._served = np.ascontiguousarray(weights)
+        self.weights = np.ascontiguousarray(weights)   # C order: what the compiled featuriser reads
 
-    def text_logits(self, text: str) -> list[float] | None:
-        """``logits(featurize(text))`` as plain floats, from the compiled featuriser; None where it does not serve."""
-        found = compiled_logits(text, self._served, self.weights.shape[1])
-        return None if found is None else found[0]
-
-    def crossed_text(self, task: str, text: str, salt: int, extra: int) -> npt.NDArray[np.float32] | None:
-        """``crossed(task, append(buckets(hashes(text), salt), extra), n)`` from the compiled featuriser, ``n`` the
-        text's number of features; None where it does not serve."""
-        found = compiled_logits(text, self._served, self.weights.shape[1], salt)
-        if found is None:
-            return None
-        values, count = found
-        cols = self.models[task].columns
-        scale = np.float32(math.sqrt(max(count, 1)))
-        total: npt.NDArray[np.float32] = (np.array(values[cols], dtype=np.float32)
-                                          + self.weights[extra, cols] / scale)
-        return total
+    def text_logits(self, text: str, salt: int = 0) -> tuple[list[float], int]:
+        """``logits(buckets(hashes(text), salt))`` as plain floats, and the text's number of features: in one call of
+        the compiled featuriser where it serves (``features.compiled_logits``), else with numpy."""
+        found = compiled_logits(text, self.weights, salt)
+        if found is not None:
+            return found
+        raw = buckets(hashes(text), salt)
+        return self.logits(raw).tolist(), len(raw)
 
     def __contains__(self, task: object) -> bool:
         return task in self.models
@@ -116,11 +111,14 @@ class ModelBank:
         total: npt.NDArray[np.float32] = scale @ rows
         return total
 
-    def crossed(self, task: str, buckets: npt.NDArray[np.intp], n_base: int) -> npt.NDArray[np.float32]:
-        """Logits of a task's crossed features (already salted buckets), on the base scale."""
+    def crossed(self, task: str, text: str, salt: int, extra: int) -> npt.NDArray[np.float32]:
+        """Logits of a task's context-crossed features: the text's features salted by ``salt``, and the one feature
+        ``extra`` (the context's prior), on the scale of the text's plain features."""
+        values, count = self.text_logits(text, salt)
         cols = self.models[task].columns
-        total: npt.NDArray[np.float32] = self.weights[buckets, cols].sum(axis=0)
-        return total / np.float32(math.sqrt(max(n_base, 1)))
+        total: npt.NDArray[np.float32] = (np.array(values[cols], dtype=np.float32)
+                                          + self.weights[extra, cols] / np.float32(math.sqrt(max(count, 1))))
+        return total
 
     @classmethod
     def load(cls, directory: Path = MODEL_DIR, tasks: frozenset[str] | None = None) -> ModelBank:

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from middleware.detectors.features import DIM, buckets, hashes
 from middleware.detectors.judgment import CONTEXT_TASKS, TASK_LABELS
 from middleware.detectors.layer import DetectionLayer, decide
-from middleware.detectors.model import MODEL_DIR, ModelBank, TaskModel, context_salt, save
+from middleware.detectors.model import MODEL_DIR, ModelBank, TaskModel, context_bias, context_salt, save
 from middleware.detectors.rows import Row, read_rows
 from middleware.detectors.textnorm import normalize
 
@@ -122,9 +122,7 @@ def _base(text: str) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.intp], floa
 
 def _crossed(raw: npt.NDArray[np.uint64], ctx: str) -> npt.NDArray[np.intp]:
     """The context-crossed features of a last turn (and the one "earlier turns were <ctx>" feature)."""
-    crossed = buckets(raw, context_salt(ctx))
-    bias = buckets(np.array([0], dtype=np.uint64), context_salt(ctx) ^ 0x1)
-    return np.concatenate((crossed, bias))
+    return np.append(buckets(raw, context_salt(ctx)), np.intp(context_bias(ctx)))
 
 
 def _csr(vectors: Sequence[tuple[npt.NDArray[np.intp], float]]) -> Any:
