@@ -124,12 +124,7 @@ class DetectionLayer:
         """True where ``judge(task, text)`` (no context) is "none" by the model's margin alone: one subtraction
         on the text's logits, no judgment built. For a caller that acts only on a finding (the output side's
         checks, four models on every sentence of every reply); False says nothing (ask ``judge``)."""
-        quiet = self._quiet_models.get(task)
-        if quiet is None:
-            return False
-        tm, positive, margin = quiet
-        values = self.read(text).logit_values(self.models)
-        return values[tm.first + positive] - values[tm.first + 1 - positive] < margin
+        return self._quiet_logits(task, self.read(text)) is not None
 
     def judge_all(self, tasks: Sequence[str], text: str, context: Sequence[str] = ()) -> dict[str, Judgment]:
         return {task: self.judge(task, text, context) for task in tasks}
@@ -207,16 +202,22 @@ class DetectionLayer:
         ``PATTERN_FLOOR`` and its threshold: "none", decided by the model, no pattern read. One subtraction
         against the model's precomputed margin instead of the probabilities of every label; most sentences of
         most replies take this way, for each of the output side's four models. None: ask ``_decide``."""
+        found = self._quiet_logits(task, reading)
+        if found is None:
+            return None
+        probs = found[0].probabilities_of(found[1])
+        return Judgment(task, "none", probs["none"], "model", _model_detail(probs, "none"))
+
+    def _quiet_logits(self, task: str, reading: Reading) -> tuple[TaskModel, tuple[float, float]] | None:
+        """(model, its two logits) where a binary task's model is below its quiet margin (``_quiet_margin``) on the
+        text; else None."""
         quiet = self._quiet_models.get(task)
         if quiet is None:
             return None
         tm, positive, margin = quiet
         values = reading.logit_values(self.models)
         logits = (values[tm.first], values[tm.first + 1])
-        if logits[positive] - logits[1 - positive] >= margin:
-            return None
-        probs = tm.probabilities_of(logits)
-        return Judgment(task, "none", probs["none"], "model", _model_detail(probs, "none"))
+        return (tm, logits) if logits[positive] - logits[1 - positive] < margin else None
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
         modelled = self.model(task, reading, ctx)

@@ -197,6 +197,9 @@ class OutputGuard:
     def __init__(self, policy: Policy, checks: Sequence[Check]) -> None:
         self.policy = policy
         self.checks = list(checks)
+        # key -> task of the model checks whose "nothing here" one subtraction can tell (``detection.quiet``)
+        modelled = quiet_tasks()
+        self.quiet = {c.key: c.key[5:] for c in self.checks if c.key.startswith("task:") and c.key[5:] in modelled}
 
     def start(self, ex: Exchange) -> _OutputStep | None:
         return self.side(ex, None)
@@ -257,11 +260,10 @@ class _OutputStep:
         # (text, keys): a burst read sentence by sentence, and the checks that may judge it whole which found
         # nothing in it; its sentences skip those checks (see ``screen``)
         self.clean: tuple[str, frozenset[str]] = ("", frozenset())
-        # (key, task) of the model checks whose "nothing here" one subtraction can tell (``detection.quiet``): where
-        # no guard model's verdict is merged, a sentence they find nothing in builds no reading for them
-        modelled = quiet_tasks()
+        # (key, task) of this reply's quiet model checks (``OutputGuard.quiet``): where no guard model's verdict is
+        # merged, a sentence they find nothing in builds no reading for them
         self.quiet = () if self.guarded else tuple(dict.fromkeys(
-            (c.key, c.key[5:]) for c in checks if c.key.startswith("task:") and c.key[5:] in modelled))
+            (c.key, guard.quiet[c.key]) for c in checks if c.key in guard.quiet))
 
     def _record(self, check: Check, found: Reading) -> None:
         key = check.name if self.where is None else f"{check.name}@{self.where}"
