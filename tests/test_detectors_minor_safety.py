@@ -28,31 +28,3 @@ def test_a_minor_with_a_sexual_or_role_played_romantic_cue_fires(text: str, rule
 ])
 def test_without_both_cues_nothing_fires(text: str) -> None:
     assert not DEFAULT_MINOR_SAFETY.detect(text).matched
-
-
-def test_the_gate_before_the_minor_cue_changes_no_match() -> None:
-    """The minor cue's regex runs only where one of its required strings occurs (``GatedPattern``): on corpus text
-    and on every kind of cue, the gated search finds exactly what the plain regex finds."""
-    import json
-    import re
-    from pathlib import Path
-
-    from middleware.detectors import minor_safety
-    from middleware.detectors.textnorm import normalize
-
-    gated = minor_safety._MINOR
-    plain = re.compile(gated.pattern.pattern)
-    corpus = Path(minor_safety.__file__).parent / "corpus"
-    texts = ["我今年14岁", "十三岁", "初二的学生", "三年级", "a 15-year-old", "aged 12", "ninth grader", "underage",
-             "loli", "I'm fifteen years old", "我30岁", "I'm 25", "今天天气不错"]
-    for path in sorted(corpus.glob("*.train.jsonl")):
-        with path.open(encoding="utf-8") as f:
-            texts += [r["text"] for r in map(json.loads, f) if isinstance(r.get("text"), str)]
-    found = 0
-    for text in texts:
-        norm = normalize(text).text
-        want = plain.search(norm)
-        got = gated.pattern.search(norm) if gated.may_match(norm) else None
-        assert (want and want.span()) == (got and got.span()), text
-        found += want is not None
-    assert found >= 10 and len(texts) > 10_000

@@ -48,8 +48,7 @@ class MinorSafetyDetector(Detector):
     label = "minor_romance"
 
     def hits(self, text: str) -> list[Hit]:
-        # the gate: a text holding none of the strings every minor cue contains is not searched (5-20 µs saved a text)
-        minor = _MINOR.pattern.search(text) if _MINOR.may_match(text) else None
+        minor = _MINOR.search(text)   # gated: a text without any string every minor cue holds is not searched
         if minor is None:
             return []
         sexual = _SEXUAL.search(text)

@@ -266,6 +266,10 @@ class GatedPattern:
     def may_match(self, text: str) -> bool:
         return self._gate is None or self._gate.search(text) is not None
 
+    def search(self, text: str) -> re.Match[str] | None:
+        """The first match, as ``pattern.search``; the regex runs only where the gate lets the text through."""
+        return self.pattern.search(text) if self.may_match(text) else None
+
     def finditer(self, text: str) -> list[re.Match[str]]:
         if self._gate is not None and self._gate.search(text) is None:
             return []
