@@ -13,6 +13,7 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 static int configured = 0;
 static Py_ssize_t max_len = 0;   /* the longest padded text hashed in one piece (features._MAX) */
@@ -21,19 +22,24 @@ static uint64_t *pinv = NULL;    /* P^-i */
 static uint64_t n_salt[6];       /* salt of the n-grams of each length 1..5 */
 static uint64_t word_salt, bigram_salt, mix;
 static unsigned shift;           /* 64 - BITS */
+static unsigned char word_char[128];   /* the ASCII characters that make Latin words (features._WORD_CHAR) */
 static Py_ssize_t dim;           /* 1 << BITS */
 
 static PyObject *configure(PyObject *self, PyObject *args) {
     unsigned long long p, p_inv, s1, s2, s3, s4, s5, ws, bs, mx;
     Py_ssize_t maxl;
     int bits;
-    if (!PyArg_ParseTuple(args, "KKnKKKKKKKKi", &p, &p_inv, &maxl, &s1, &s2, &s3, &s4, &s5, &ws, &bs, &mx,
-                          &bits))
+    Py_buffer words;
+    if (!PyArg_ParseTuple(args, "KKnKKKKKKKKiy*", &p, &p_inv, &maxl, &s1, &s2, &s3, &s4, &s5, &ws, &bs, &mx,
+                          &bits, &words))
         return NULL;
-    if (maxl < 8 || bits < 1 || bits > 30) {
-        PyErr_SetString(PyExc_ValueError, "configure: bad length or bits");
+    if (maxl < 8 || bits < 1 || bits > 30 || words.len != 128) {
+        PyBuffer_Release(&words);
+        PyErr_SetString(PyExc_ValueError, "configure: bad length, bits or word characters");
         return NULL;
     }
+    memcpy(word_char, words.buf, 128);
+    PyBuffer_Release(&words);
     uint64_t *pp = PyMem_Realloc(ppow, sizeof(uint64_t) * (size_t)(maxl + 2));
     if (pp == NULL) return PyErr_NoMemory();
     ppow = pp;
@@ -56,8 +62,8 @@ static PyObject *configure(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-static inline int is_word(Py_UCS4 c) {   /* a-z, 0-9 and the apostrophe make Latin words */
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'';
+static inline int is_word(Py_UCS4 c) {   /* every non-ASCII character is outside Latin words */
+    return c < 128 && word_char[c];
 }
 
 /* The hashes of ``text`` in features.hashes' order (1-grams ... 5-grams by start, words, bigrams), into a

@@ -60,7 +60,7 @@ def _load_compiled() -> ModuleType | None:
     except ImportError:
         return None
     module.configure(_P, _P_INV, _MAX, *(int(_N_SALT[n]) for n in (1, *NGRAMS)), int(_WORD_SALTS[0]),
-                     int(_BIGRAM_SALTS[0]), int(_MIX), BITS)
+                     int(_BIGRAM_SALTS[0]), int(_MIX), BITS, _WORD_CHAR[:128].astype(np.uint8).tobytes())
     return module
 
 
