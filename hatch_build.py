@@ -45,10 +45,9 @@ def _build_in_place(root: Path) -> Path:
     from setuptools.command.build_ext import build_ext
 
     ext = Extension(MODULE, [SOURCE], extra_compile_args=["-O3"] if os.name != "nt" else [])
-    dist = Distribution({"name": "candor-features", "ext_modules": [ext], "script_name": "hatch_build.py"})
-    dist.src_root = str(root)  # type: ignore[attr-defined]
+    dist = Distribution({"name": "candor-features", "ext_modules": [ext]})
     cwd = Path.cwd()
-    os.chdir(root)
+    os.chdir(root)   # build_ext places an in-place build by the package's path from here
     try:
         cmd = build_ext(dist)
         cmd.inplace = True
