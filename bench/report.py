@@ -143,10 +143,13 @@ def machine() -> dict[str, str]:
         commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True,
                                 text=True, timeout=5).stdout.strip() or commit
     from middleware.detectors.features import ACCELERATED
+    from middleware.detectors.textnorm import COMPILED_FOLD
 
     return {"CPU": cpu, "Cores": str(os.cpu_count()), "Python": platform.python_version(),
             "OS": f"{platform.system()} {platform.release()}", "Candor commit": commit,
-            "Featuriser": "compiled (middleware/detectors/_features.c)" if ACCELERATED else "numpy (not compiled)"}
+            "Featuriser": "compiled (middleware/detectors/_features.c)" if ACCELERATED else "numpy (not compiled)",
+            "Character folding": "compiled (middleware/detectors/_fold.c)" if COMPILED_FOLD else
+            "str.translate (not compiled)"}
 
 
 def load_average() -> str:

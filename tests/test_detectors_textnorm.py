@@ -6,9 +6,17 @@ tier, no model needed) and the human claim is still found, and spans lead back t
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
 import pytest
 
-from middleware.detectors import normalize
+from middleware.detectors import normalize, textnorm
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.slang import slang_view
 from middleware.detectors.textnorm import remap
@@ -182,3 +190,71 @@ def test_leetspeak_before_punctuation_keeps_the_word_whole() -> None:
     view = slang_view(normalize("going to commit su1c1de!"))
     assert view is not None and view.text == "going to commit suicide!"
     assert PATTERNS.judge("crisis", "I'm going to commit su1c1de!").label == "explicit_intent"
+
+
+# --- the compiled folding (_fold.c) against its definition, str.translate ---------------------------------
+
+
+def _corpus_texts(limit: int) -> list[str]:
+    texts: list[str] = []
+    for path in sorted((Path(textnorm.__file__).parent / "corpus").glob("*.train.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            rows = (json.loads(line) for _, line in zip(range(limit), f, strict=False))
+            texts += [r["text"] for r in rows if isinstance(r.get("text"), str)]
+    return texts
+
+
+def _hostile() -> list[str]:
+    # every character the table maps, alone and among others; the tricks above; astral and lone surrogates
+    mapped = "".join(chr(k) for k in textnorm._FOLD_ALL)
+    tricks = [apply(word) for _, apply in TRICKS for word in ("kill", "自杀", "human")]
+    return ["", " ", "a", mapped, mapped[::-1], "x" + mapped + "y", *tricks, "hi \ud800 there", "\udfff", "😢" * 40,
+            "\U000e0041\U000e0042\U000e007f", "\U0010ffff\U000e01ef\U000e0100", "ｆｕｌｌ　ｗｉｄｔｈ！", "ＡＢＣ",
+            "今天天气不错 " * 1500, "Ѕрасе аnd Ꭺ", "藍天白雲，還好嗎？"]
+
+
+def test_the_compiled_fold_is_built_where_a_c_compiler_is() -> None:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}) on this machine: str.translate serves")
+    if os.environ.get("CANDOR_PURE_FEATURES", "") not in ("", "0"):
+        pytest.skip("CANDOR_PURE_FEATURES turns the compiled speed-ups off")
+    assert textnorm._COMPILED_FOLD is not None, "middleware/detectors/_fold.c was not built: pip install -e . again"
+
+
+@pytest.mark.skipif(textnorm._COMPILED_FOLD is None, reason="the compiled fold is not built here")
+def test_the_compiled_fold_is_str_translate() -> None:
+    texts = _corpus_texts(2000) + _hostile()
+    assert len(texts) > 10_000
+    for text in texts:
+        assert textnorm.fold_chars(text) == text.translate(textnorm._FOLD_ALL), text[:40]
+
+
+@pytest.mark.skipif(textnorm._COMPILED_FOLD is None, reason="the compiled fold is not built here")
+def test_a_text_nothing_folds_is_returned_as_it_is() -> None:
+    text = "nothing here folds 今天很好"
+    assert textnorm.fold_chars(text) is text
+
+
+@pytest.mark.skipif(textnorm._COMPILED_FOLD is None, reason="the compiled fold is not built here")
+def test_the_compiled_fold_refuses_what_it_cannot_read() -> None:
+    assert textnorm._COMPILED_FOLD is not None
+    with pytest.raises(TypeError):
+        textnorm._COMPILED_FOLD(b"bytes")   # type: ignore[arg-type]
+
+
+def test_without_the_compiled_fold_the_normalisation_is_the_same() -> None:
+    """CANDOR_PURE_FEATURES=1 (or a build without a compiler): str.translate folds, every canonical text and index
+    the same."""
+    texts = _corpus_texts(300) + _hostile()
+    code = ("import json, sys; from middleware.detectors import textnorm as t; texts = json.load(sys.stdin);"
+            "print(json.dumps([t._COMPILED_FOLD is None] + [[n.text, list(n.index or ())] for n in map(t.normalize, "
+            "texts)]))")
+    env = {**os.environ, "CANDOR_PURE_FEATURES": "1"}
+    payload = json.dumps(texts, ensure_ascii=True)
+    out = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, text=True, env=env,
+                         check=True)
+    pure = json.loads(out.stdout)
+    assert pure[0] is True
+    here = [[n.text, list(n.index or ())] for n in map(normalize, texts)]
+    assert pure[1:] == json.loads(json.dumps(here))

@@ -27,11 +27,12 @@ def serve(cfg: CandorConfig) -> int:
         print("  warning: state.url is memory://, so each worker keeps its own session clocks (a user may see a "
               "disclosure or reminder once per worker); use redis:// for several workers", flush=True)
     from middleware.detectors.features import ACCELERATED
+    from middleware.detectors.textnorm import COMPILED_FOLD
 
-    if not ACCELERATED:
-        print("  note: the detectors' featuriser runs in numpy (its C speed-up was not built: no C compiler at "
-              "install, or CANDOR_PURE_FEATURES=1); the judgments are the same, each new text costs ~40 µs more",
-              flush=True)
+    if not ACCELERATED or not COMPILED_FOLD:
+        print("  note: the detectors' C speed-ups do not serve (not built: no C compiler at install, or "
+              "CANDOR_PURE_FEATURES=1): the featuriser runs in numpy and the folding in str.translate; the "
+              "judgments are the same, each new text costs ~40 µs more", flush=True)
     if dev_key:
         print(f"  development app key: {dev_key}", flush=True)
         print(f"  try: OpenAI(base_url=\"{base}\", api_key=\"{dev_key}\")", flush=True)
