@@ -55,6 +55,18 @@ def test_required_factors_of_simple_patterns() -> None:
     assert required_factors(r"x|\w+") is None
 
 
+def test_required_factors_prefer_what_ordinary_chat_rarely_holds() -> None:
+    """A rule needing a common and a rare string is gated on the rare one (counted in the corpus' check sets of
+    everyday messages and replies): "我" is in half of all Chinese messages, "岁" in few."""
+    from middleware.detectors.prefilter import _sample
+
+    sample = _sample()
+    assert sample.count("我") > 10 * sample.count("岁")
+    assert required_factors(r"我.{0,4}岁") == frozenset({"岁"})
+    assert required_factors(r"岁.{0,4}我") == frozenset({"岁"})   # whatever the order
+    assert required_factors(r"想.{0,6}跳楼") == frozenset({"跳楼"})
+
+
 ALL_SENTENCES = [t for table in (HUMAN_CLAIM, EXIT, PLEA, ATTACHMENT, SELF_HARM, IDENTITY, MINOR) for t, _ in table]
 ALL_SENTENCES += [t for t, _, _ in CRISIS]
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import re
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # Private CPython modules without stubs: loaded by name so type checkers treat them as Any.
@@ -42,9 +44,39 @@ def required_factors(pattern: str) -> Factors | None:
     return frozenset(kept)
 
 
-def _score(factors: Factors) -> tuple[int, int]:
-    # Longer shortest string = more selective; fewer strings = cheaper to test.
-    return min(len(f) for f in factors), -len(factors)
+def _cost(factors: Factors) -> tuple[int, int, int]:
+    """How often the set lets ordinary text through, estimated on ``_sample``: a rule needing "我" and "岁" is gated
+    on "岁", "\\d+ ?yo" on its digits rather than on "yo" (in "you"). Every candidate set is a necessary condition,
+    so the choice changes what the gate costs, never what the family matches. Ties: the longer shortest string,
+    then fewer strings (cheaper to test)."""
+    sample = _sample()
+    return sum(_occurrences(sample, f) for f in factors), -min(len(f) for f in factors), len(factors)
+
+
+# Ordinary chat the gates are ranked on: the corpus' check sets of everyday user messages and companion replies
+# (``corpus/everyday.check.jsonl``, ``replies.check.jsonl``), normalised, one per line. Read once, at the first
+# family's compilation; only counted in, never judged.
+_SAMPLE_FILES = ("everyday.check.jsonl", "replies.check.jsonl")
+
+
+@functools.cache
+def _sample() -> str:
+    from middleware.detectors.textnorm import normalize
+
+    texts: list[str] = []
+    for name in _SAMPLE_FILES:
+        path = Path(__file__).parent / "corpus" / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                text = json.loads(line).get("text") if line.strip() else None
+                if isinstance(text, str):
+                    texts.append(normalize(text).text)
+    return "\n".join(texts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _occurrences(sample: str, string: str) -> int:
+    return sample.count(string)
 
 
 # An exact set (every string a part of the pattern can match) is kept while it holds at most this many strings:
@@ -79,7 +111,7 @@ def _sequence(items: Any) -> Factors | None:
             candidates.append(found)
     candidates.append(run)
     required = [f for f in candidates if f and "" not in f]   # a set holding "" requires nothing
-    return max(required, key=_score) if required else None
+    return min(required, key=_cost) if required else None
 
 
 def _cross(left: Factors, right: Factors) -> Factors | None:
