@@ -193,3 +193,22 @@ def test_quiet_says_nothing_here_only_where_judge_finds_nothing() -> None:
                 quiet += 1
                 assert fresh.judge(task, text).label == "none", (task, text)
     assert quiet > 600   # a shortcut that is taken
+
+
+def test_quiet_set_is_every_task_quiet_says_nothing_here_for() -> None:
+    """``quiet_set`` answers for every task at once (the output side asks it once per sentence), as ``quiet`` would
+    one task at a time, and keeps its answer with the text's reading."""
+    from middleware.detectors.layer import default_layer
+
+    layer = default_layer()
+    texts = ["今天天气不错", "我是真人，不是AI", "别走好不好，留下来陪我", "你住在哪个小区？", "Take your time, Kamir.",
+             "I'm a real person, not a bot.", "Don't go, I'll be so lonely without you."]
+    for text in texts:
+        fresh = DetectionLayer()
+        found = fresh.quiet_set(text)
+        other = DetectionLayer()   # each task's margin on its own (the subtraction ``quiet`` makes)
+        assert found == {t for t in layer.quiet_tasks if other._quiet_logits(t, other.read(text)) is not None}, text
+        assert all(other.judge(t, text).label == "none" for t in found), text
+        assert fresh.read(text).quiet is found and fresh.quiet_set(text) is found
+    assert "human_claim" not in DetectionLayer().quiet_set("我是真人，不是AI")
+    assert "human_claim" in DetectionLayer().quiet_set("今天天气不错")

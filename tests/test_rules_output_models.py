@@ -60,8 +60,9 @@ def _bursts(count: int) -> list[str]:
 
 
 def test_the_quiet_shortcut_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sentences the quiet models find nothing in skip their judgment (``detection.quiet``): the text and the audit
-    decisions are those of judging every sentence, with the human-claim guard in the chain as the pipeline has it.
+    """Sentences the quiet models find nothing in skip their judgment (``detection.quiet``, ``quiet_set``): the text
+    and the audit decisions are those of judging every sentence, with the human-claim guard in the chain as the
+    pipeline has it.
     And the shortcut is taken: fewer judgments are asked for."""
     from middleware.detectors.layer import DetectionLayer
     from middleware.rules import disclosure, output
@@ -81,7 +82,7 @@ def test_the_quiet_shortcut_changes_no_outcome(monkeypatch: pytest.MonkeyPatch) 
     judged: dict[bool, int] = {}
     for shortcut in (True, False):
         if not shortcut:
-            monkeypatch.setattr(output, "quiet", lambda task, text: False)
+            monkeypatch.setattr(output, "quiet_set", lambda text: frozenset())
             monkeypatch.setattr(disclosure, "quiet", lambda task, text: False)
         asked["judge"] = 0
         results[shortcut] = []

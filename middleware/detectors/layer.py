@@ -47,12 +47,13 @@ _CACHE_SIZE = 512
 class Reading:
     """What the layer knows about one text; computed lazily, shared by every task."""
 
-    __slots__ = ("_logit_values", "_slang", "findings", "judgments", "norm")
+    __slots__ = ("_logit_values", "_slang", "findings", "judgments", "norm", "quiet")
 
     def __init__(self, text: str) -> None:
         self.norm: Normalized = normalize(text)
         self._slang: Normalized | bool | None = False
         self._logit_values: list[float] | None = None
+        self.quiet: frozenset[str] | None = None   # ``DetectionLayer.quiet_set``, once asked
         self.findings: dict[str, PatternFinding] = {}
         self.judgments: dict[str, Judgment] = {}
 
@@ -124,7 +125,17 @@ class DetectionLayer:
         """True where ``judge(task, text)`` (no context) is "none" by the model's margin alone: one subtraction
         on the text's logits, no judgment built. For a caller that acts only on a finding (the output side's
         checks, four models on every sentence of every reply); False says nothing (ask ``judge``)."""
-        return self._quiet_logits(task, self.read(text)) is not None
+        return task in self.quiet_set(text)
+
+    def quiet_set(self, text: str) -> frozenset[str]:
+        """Every task ``quiet`` is True for on ``text``, found once per text (a subtraction per binary model) and kept
+        with its reading: the output side's checks of a sentence ask for it once instead of once per model."""
+        reading = self.read(text)
+        found = reading.quiet
+        if found is None:
+            found = reading.quiet = frozenset(
+                task for task in self._quiet_models if self._quiet_logits(task, reading) is not None)
+        return found
 
     def judge_all(self, tasks: Sequence[str], text: str, context: Sequence[str] = ()) -> dict[str, Judgment]:
         return {task: self.judge(task, text, context) for task in tasks}

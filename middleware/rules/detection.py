@@ -82,6 +82,11 @@ def quiet(task: str, text: str) -> bool:
     return default_layer().quiet(task, text)
 
 
+def quiet_set(text: str) -> frozenset[str]:
+    """Every task ``quiet`` is True for on ``text``, in one call (for a check that asks of several models)."""
+    return default_layer().quiet_set(text)
+
+
 def judge(task: str, text: str, context: Sequence[str] = (), asked: str = "") -> Reading:
     j = default_layer().judge(task, text, context, asked)
     return Reading(j.task, j.label, float(j.score), j.tier, j.detail, j.spans)

@@ -39,7 +39,7 @@ from middleware.pipeline.exchange import Exchange
 from middleware.policy.model import VALIDATOR_TASKS, OutputValidator, Policy, Text
 from middleware.profiles.models import MINOR_BANDS
 from middleware.rules.crisis import resources, resources_text
-from middleware.rules.detection import Reading, judge, normalized, quiet, quiet_tasks, tiers
+from middleware.rules.detection import Reading, judge, normalized, quiet_set, quiet_tasks, tiers
 from middleware.rules.guard_tier import merged
 from middleware.rules.registry import Build, rule
 
@@ -281,9 +281,11 @@ class _OutputStep:
             return ""
         text, clean = self.clean
         seen: dict[str, Reading] = dict.fromkeys(clean, _CLEAN) if clean and sentence in text else {}
-        for key, task in self.quiet:
-            if quiet(task, sentence):
-                seen[key] = _CLEAN
+        if self.quiet:
+            silent = quiet_set(sentence)
+            for key, task in self.quiet:
+                if task in silent:
+                    seen[key] = _CLEAN
         worst: Check | None = None
         rewrite: Check | None = None
         fix: str | None = None
