@@ -115,3 +115,17 @@ async def test_fetches_follow_a_few_redirects_and_are_bounded() -> None:
             await f.fetch("file:///etc/passwd", 50, 5)
     finally:
         await f.aclose()
+
+
+@respx.mock
+async def test_cookies_a_provider_sets_are_never_sent_back() -> None:
+    """One client serves every user: a cookie set on one user's request must not go out with the next user's."""
+    call = respx.post(f"{API}/images/generations").respond(
+        200, json={"data": []}, headers={"set-cookie": "__cf_bm=user-one; Path=/; Domain=provider.test"})
+    up = OpenAIMediaUpstream()
+    try:
+        for _ in range(2):
+            await up.images(ImageRequest(ROUTE_HTTP, "generations", {"model": "m", "prompt": "x"}))
+    finally:
+        await up.aclose()
+    assert call.call_count == 2 and "cookie" not in call.calls.last.request.headers

@@ -89,3 +89,36 @@ async def test_a_body_that_is_not_json_is_a_failure() -> None:
 
     with pytest.raises(UpstreamFailure, match="not JSON"):
         await _collect(_upstream(handler), False)
+
+
+async def test_cookies_a_provider_sets_are_never_sent_back() -> None:
+    """One session serves every user: a cookie the provider sets on one user's request (a load balancer's, a bot
+    check's) must not ride along on the next user's. aiohttp keeps cookies unless told not to."""
+    from tests.stubs import ServerThread
+
+    seen: list[dict[str, str]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        seen.append({k.decode().lower(): v.decode() for k, v in scope["headers"]})
+        body = orjson.dumps({"id": "c", "choices": [{"index": 0, "message": {"content": "ok"}}]})
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"set-cookie", b"__cf_bm=user-one; Path=/; HttpOnly")]})
+        await send({"type": "http.response.body", "body": body})
+
+    with ServerThread(app) as server:
+        route = ModelRoute(name="m", adapter="passthrough", target="openai/x", upstream_model="x",
+                           api_base=f"http://localhost:{server.port}/v1", api_key="sk-test", timeout=5.0,
+                           connect_timeout=2.0)
+        up = OpenAICompatibleUpstream()   # the aiohttp path, as the proxy serves (a host name: aiohttp keeps no
+        # cookie of a bare IP address)
+        try:
+            for _ in range(2):
+                body = {"model": "x", "messages": [{"role": "user", "content": "hi"}]}
+                items = [item async for item in up.chat(UpstreamRequest(route=route, body=body, stream=False))]
+                assert items[0]["choices"][0]["message"]["content"] == "ok"
+        finally:
+            await up.aclose()
+    assert len(seen) == 2 and "cookie" not in seen[1]

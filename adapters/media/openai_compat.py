@@ -9,6 +9,7 @@ whole fetch (a server that trickles bytes cannot hold a request past it).
 from __future__ import annotations
 
 import asyncio
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -24,7 +25,11 @@ _REDIRECTS = 3
 
 def _pool() -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=16, keepalive_expiry=30)
-    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0, connect=5.0), follow_redirects=False)
+    # a jar that keeps no cookie: one client serves every user, and a cookie a provider (or its storage) sets on one
+    # user's request must not go out with the next user's
+    jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0, connect=5.0), follow_redirects=False,
+                             cookies=jar)
 
 
 class OpenAIMediaUpstream:

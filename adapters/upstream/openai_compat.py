@@ -113,7 +113,11 @@ class OpenAICompatibleUpstream:
             connector = aiohttp.TCPConnector(limit=self._pool.max_connections + 16, limit_per_host=0,
                                              keepalive_timeout=self._pool.keepalive_expiry,
                                              ssl=httpx.create_ssl_context())
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+            # no cookie jar: one session serves every user, and a cookie a provider sets on one user's request (its
+            # CDN's bot check, a load balancer's) must not go out with the next user's; nor is it worth a jar
+            # lookup per request
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                                  cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     async def _send(self, url: str, headers: dict[str, str], content: bytes, timeout: httpx.Timeout,  # noqa: ASYNC109
