@@ -210,5 +210,6 @@ def test_quiet_set_is_every_task_quiet_says_nothing_here_for() -> None:
         assert found == {t for t in layer.quiet_tasks if other._quiet_logits(t, other.read(text)) is not None}, text
         assert all(other.judge(t, text).label == "none" for t in found), text
         assert fresh.read(text).quiet is found and fresh.quiet_set(text) is found
+    assert DetectionLayer(use_models=False).quiet_set("今天天气不错") == frozenset()   # no model: nothing is quiet
     assert "human_claim" not in DetectionLayer().quiet_set("我是真人，不是AI")
     assert "human_claim" in DetectionLayer().quiet_set("今天天气不错")

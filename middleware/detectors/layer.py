@@ -136,8 +136,9 @@ class DetectionLayer:
         reading = self.read(text)
         found = reading.quiet
         if found is None:
-            v = reading.logit_values(self.models)
-            # the subtraction of ``_quiet_logits``, for every binary model in one pass over the text's logits
+            # the subtraction of ``_quiet_logits``, for every binary model in one pass over the text's logits (none
+            # computed where no model serves)
+            v = reading.logit_values(self.models) if self._quiet_columns else []
             found = reading.quiet = frozenset(
                 task for task, pos, neg, margin in self._quiet_columns if v[pos] - v[neg] < margin)
         return found
