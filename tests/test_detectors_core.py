@@ -202,3 +202,37 @@ def test_hits_of_reads_a_text_once_and_an_other_text_anew(monkeypatch: pytest.Mo
     assert DEFAULT_SELF_HARM.hits_of(norm) is first and [h.rule for h in first] == ["en_tell_die"]
     assert DEFAULT_SELF_HARM.detect_normalized(norm).rule == "en_tell_die" and len(calls) == 1
     assert DEFAULT_SELF_HARM.hits_of(normalize("you are so stupid, idiot"))[0].rule == "en_abuse" and len(calls) == 2
+
+
+def test_no_family_finds_a_short_latin_word_inside_a_longer_one() -> None:
+    """A short Latin token of a family ("av", "rp", "cos") is a word of its own: no family (nor the role-play cue of
+    the minor-safety detector) finds two or three letters inside an English word such as "have", "airport" or
+    "cost". Over the 20,000 commonest English words of the corpus, each in a Chinese sentence as mixed text has it."""
+    import collections
+    import json
+    import re
+    from pathlib import Path
+
+    from middleware.detectors.minor_safety import _ROLEPLAY
+
+    corpus = Path(__file__).resolve().parent.parent / "middleware" / "detectors" / "corpus"
+    words: collections.Counter[str] = collections.Counter()
+    for f in sorted(corpus.glob("*.jsonl")):
+        for line in f.open(encoding="utf-8"):
+            text = json.loads(line).get("text") if line.strip() else None
+            if isinstance(text, str):
+                words.update(re.findall(r"[a-z]{3,}", text.lower()))
+    common = [w for w, _ in words.most_common(20_000)]
+    patterns = [g.pattern for g in _every_gated_pattern()] + [_ROLEPLAY]   # type: ignore[attr-defined]
+    inside = []
+    for pattern in patterns:
+        for word in common:
+            text = f"我说{word}了"
+            for m in pattern.finditer(text):
+                s, e = m.span()
+                token = m.group()
+                if 0 < len(token) <= 3 and token.isascii() and token.isalpha() and (
+                        (text[s - 1].isascii() and text[s - 1].isalpha())
+                        or (text[e:e + 1].isascii() and text[e:e + 1].isalpha())):
+                    inside.append((word, token))
+    assert not inside, sorted(set(inside))[:20]

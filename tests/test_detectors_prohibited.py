@@ -32,3 +32,22 @@ def test_topic_alone_or_act_alone_passes(text: str) -> None:
 def test_the_topic_and_the_act_must_share_a_sentence() -> None:
     assert DEFAULT_PROHIBITED.detect("Where can I buy cocaine?").matched
     assert not DEFAULT_PROHIBITED.detect("Cocaine ruined my uncle. Where can I buy a new phone?").matched
+
+
+@pytest.mark.parametrize("text", [
+    "I have a link for you, download it here",                 # "av" in "have"
+    "Where can I buy the travel pass? I can send you the link.",
+    "Here is how to download my favorite songs",
+    "Let me show you how to make an avocado salad",
+    "It's available now, here is the link to order it",
+])
+def test_a_topic_word_inside_an_english_word_is_no_topic(text: str) -> None:
+    """"av" (adult video) counts as a word of its own, not as letters of "have", "travel" or "favorite": ordinary
+    replies that offer a link or a recipe are not pornography."""
+    assert not DEFAULT_PROHIBITED.detect(text).matched
+
+
+@pytest.mark.parametrize("text", ["我可以发你av的链接", "哪里能下载AV？", "教你怎么找av资源"])
+def test_av_as_a_word_is_still_a_topic(text: str) -> None:
+    d = DEFAULT_PROHIBITED.detect(text)
+    assert d.matched and d.label == "pornography"

@@ -36,8 +36,9 @@ _ROMANTIC = re.compile(
     r"|in love|love you|cuddle|wife|husband|babe)(?![a-z])"
 )
 _ROLEPLAY = re.compile(
-    r"扮演|角色扮演|假装|假设你是|你是(?:我的)?|当我的|做我的|你现在是|我是你的|cos|rp"
-    r"|(?<![a-z])(?:pretend|roleplay|role-play|role play|act as|play as|you are|you're|be my|i'm your|as my)(?![a-z])"
+    r"扮演|角色扮演|假装|假设你是|你是(?:我的)?|当我的|做我的|你现在是|我是你的"
+    r"|(?<![a-z])(?:cos|cosplay|rp|pretend|roleplay|role-play|role play|act as|play as|you are|you're|be my|i'm your"
+    r"|as my)(?![a-z])"
 )
 
 

@@ -46,8 +46,8 @@ _TOPICS: dict[str, tuple[str, str]] = {
         r"杀猪盘|诈骗话术|刷单返利|洗钱通道|(?<![a-z])(?:phishing kit|scam script)(?![a-z])",
     ),
     "pornography": (
-        r"色情|黄片|黄色(?:网站|视频|小说)|a片|成人(?:视频|网站|电影)|av|裸照|性爱视频|床戏|黄文"
-        r"|(?<![a-z])(?:porn|porno|pornography|pornographic|xxx|nudes|sex tape|hentai|explicit sex(?:ual)? (?:scene"
+        r"色情|黄片|黄色(?:网站|视频|小说)|a片|成人(?:视频|网站|电影)|裸照|性爱视频|床戏|黄文"
+        r"|(?<![a-z])(?:av|porn|porno|pornography|pornographic|xxx|nudes|sex tape|hentai|explicit sex(?:ual)? (?:scene"
             r"|story))(?![a-z])",
         r"约炮|裸聊|援交|上门服务|(?<![a-z])(?:hookup for cash|escort service|sexting for money)(?![a-z])",
     ),
