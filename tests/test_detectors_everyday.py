@@ -175,3 +175,14 @@ def test_the_crisis_model_reads_narrative_text_as_narrative_and_intent_as_intent
     explicit = [(r, j) for r, j in judged if r.label == "explicit_intent"]
     missed = [(r.text, j.label, j.detail) for r, j in explicit if j.label != "explicit_intent"]
     assert 1 - len(missed) / len(explicit) >= NARRATIVE_MIN_RECALL, missed
+
+
+@pytest.mark.parametrize("task", ["prohibited_content", "minor_safety"])
+def test_the_pattern_validators_keep_quiet_on_ordinary_text(task: str) -> None:
+    """The two pattern-only tasks of the output side flag at most 2 % of the ordinary replies and everyday messages
+    (a flag blocks the reply): their short Latin words once matched inside "have" and "cost"."""
+    layer = default_layer()
+    for path in (REPLIES_CHECK, CHECK):
+        texts = [r["text"] for r in _rows(path)]
+        flagged = [(t, j.label, j.detail) for t in texts if (j := layer.judge(task, t)).label != "none"]
+        assert len(flagged) / len(texts) <= MAX_FALSE_ALARMS, (path.name, flagged)
