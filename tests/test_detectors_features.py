@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +15,7 @@ from middleware.detectors import features
 from middleware.detectors.features import DIM, buckets, compiled_logits, featurize, hashes, numpy_hashes
 from middleware.detectors.layer import default_models
 from middleware.detectors.textnorm import normalize
+from tests.corpus_support import corpus_texts
 
 
 def test_features_are_buckets_in_range() -> None:
@@ -65,15 +64,6 @@ def test_empty_text_still_has_its_padding() -> None:
 # --- the compiled featuriser (_features.c) against its definition in numpy ---------------------------------
 
 
-def _corpus_texts(limit: int) -> list[str]:
-    texts: list[str] = []
-    for path in sorted((Path(features.__file__).parent / "corpus").glob("*.train.jsonl")):
-        with path.open(encoding="utf-8") as f:
-            rows = (json.loads(line) for _, line in zip(range(limit), f, strict=False))
-            texts += [r["text"] for r in rows if isinstance(r.get("text"), str)]
-    return texts
-
-
 HOSTILE = ["", " ", "a", "'", "r e a l", "I'm   a  real person", "我 想 自 杀", "😢" * 40, "\U000e0041\u200b\u202e",
            "hi \ud800 there", "\udfff", "x" * 4094, "今天天气不错 " * 1500, "don't don't don't", "a1'b2 c3"]
 
@@ -90,7 +80,7 @@ def test_the_compiled_featuriser_is_built_where_a_c_compiler_is() -> None:
 
 @pytest.mark.skipif(features._compiled is None, reason="the compiled featuriser is not built here")
 def test_the_compiled_hashes_are_the_numpy_hashes() -> None:
-    texts = [normalize(t).text for t in _corpus_texts(400)] + HOSTILE
+    texts = [normalize(t).text for t in corpus_texts(400)] + HOSTILE
     assert len(texts) > 2000
     for text in texts:
         assert np.array_equal(hashes(text), numpy_hashes(text)), text[:40]
@@ -99,7 +89,7 @@ def test_the_compiled_hashes_are_the_numpy_hashes() -> None:
 @pytest.mark.skipif(features._compiled is None, reason="the compiled featuriser is not built here")
 def test_the_compiled_logits_are_the_numpy_logits() -> None:
     bank = default_models()
-    texts = [normalize(t).text for t in _corpus_texts(200)] + HOSTILE
+    texts = [normalize(t).text for t in corpus_texts(200)] + HOSTILE
     for text in texts:
         expected = bank.logits(buckets(numpy_hashes(text)))
         found = compiled_logits(text, bank.weights)
@@ -138,7 +128,7 @@ def test_the_compiled_context_crossed_logits_are_the_numpy_ones() -> None:
         cols = bank.models[task].columns
         for level in bank.models[task].context_levels:
             salt, extra = context_salt(level), context_bias(level)
-            for text in [normalize(t).text for t in _corpus_texts(60)] + HOSTILE[:10]:
+            for text in [normalize(t).text for t in corpus_texts(60)] + HOSTILE[:10]:
                 raw = numpy_hashes(text)
                 # the definition, in numpy: the salted features and the context's own, summed, on the base scale
                 rows = np.append(buckets(raw, salt), extra)

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from pathlib import Path
 
 import pytest
 
@@ -20,6 +19,7 @@ from middleware.detectors import normalize, textnorm
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.slang import slang_view
 from middleware.detectors.textnorm import remap
+from tests.corpus_support import corpus_texts
 
 PATTERNS = DetectionLayer(use_models=False)
 
@@ -195,15 +195,6 @@ def test_leetspeak_before_punctuation_keeps_the_word_whole() -> None:
 # --- the compiled folding (_fold.c) against its definition, str.translate ---------------------------------
 
 
-def _corpus_texts(limit: int) -> list[str]:
-    texts: list[str] = []
-    for path in sorted((Path(textnorm.__file__).parent / "corpus").glob("*.train.jsonl")):
-        with path.open(encoding="utf-8") as f:
-            rows = (json.loads(line) for _, line in zip(range(limit), f, strict=False))
-            texts += [r["text"] for r in rows if isinstance(r.get("text"), str)]
-    return texts
-
-
 def _hostile() -> list[str]:
     # every character the table maps, alone and among others; the tricks above; astral and lone surrogates
     mapped = "".join(chr(k) for k in textnorm._FOLD_ALL)
@@ -224,7 +215,7 @@ def test_the_compiled_fold_is_built_where_a_c_compiler_is() -> None:
 
 @pytest.mark.skipif(textnorm._COMPILED_FOLD is None, reason="the compiled fold is not built here")
 def test_the_compiled_fold_is_str_translate() -> None:
-    texts = _corpus_texts(2000) + _hostile()
+    texts = corpus_texts(2000) + _hostile()
     assert len(texts) > 10_000
     for text in texts:
         assert textnorm.fold_chars(text) == text.translate(textnorm._FOLD_ALL), text[:40]
@@ -246,7 +237,7 @@ def test_the_compiled_fold_refuses_what_it_cannot_read() -> None:
 def test_without_the_compiled_fold_the_normalisation_is_the_same() -> None:
     """CANDOR_PURE_FEATURES=1 (or a build without a compiler): str.translate folds, every canonical text and index
     the same."""
-    texts = _corpus_texts(300) + _hostile()
+    texts = corpus_texts(300) + _hostile()
     code = ("import json, sys; from middleware.detectors import textnorm as t; texts = json.load(sys.stdin);"
             "print(json.dumps([t._COMPILED_FOLD is None] + [[n.text, list(n.index or ())] for n in map(t.normalize, "
             "texts)]))")
