@@ -133,15 +133,7 @@ class DetectionLayer:
     def quiet_set(self, text: str) -> frozenset[str]:
         """Every task ``quiet`` is True for on ``text``, found once per text (a subtraction per binary model) and kept
         with its reading: the output side's checks of a sentence ask for it once instead of once per model."""
-        reading = self.read(text)
-        found = reading.quiet
-        if found is None:
-            # the subtraction of ``_quiet_logits``, for every binary model in one pass over the text's logits (none
-            # computed where no model serves)
-            v = reading.logit_values(self.models) if self._quiet_columns else []
-            found = reading.quiet = frozenset(
-                task for task, pos, neg, margin in self._quiet_columns if v[pos] - v[neg] < margin)
-        return found
+        return self._quiet_set(self.read(text))
 
     def judge_all(self, tasks: Sequence[str], text: str, context: Sequence[str] = ()) -> dict[str, Judgment]:
         return {task: self.judge(task, text, context) for task in tasks}
@@ -219,22 +211,23 @@ class DetectionLayer:
         ``PATTERN_FLOOR`` and its threshold: "none", decided by the model, no pattern read. One subtraction
         against the model's precomputed margin instead of the probabilities of every label; most sentences of
         most replies take this way, for each of the output side's four models. None: ask ``_decide``."""
-        found = self._quiet_logits(task, reading)
-        if found is None:
+        if task not in self._quiet_set(reading):
             return None
-        probs = found[0].probabilities_of(found[1])
+        tm = self._quiet_models[task][0]
+        values = reading.logit_values(self.models)
+        probs = tm.probabilities_of((values[tm.first], values[tm.first + 1]))
         return Judgment(task, "none", probs["none"], "model", _model_detail(probs, "none"))
 
-    def _quiet_logits(self, task: str, reading: Reading) -> tuple[TaskModel, tuple[float, float]] | None:
-        """(model, its two logits) where a binary task's model is below its quiet margin (``_quiet_margin``) on the
-        text; else None."""
-        quiet = self._quiet_models.get(task)
-        if quiet is None:
-            return None
-        tm, positive, margin = quiet
-        values = reading.logit_values(self.models)
-        logits = (values[tm.first], values[tm.first + 1])
-        return (tm, logits) if logits[positive] - logits[1 - positive] < margin else None
+    def _quiet_set(self, reading: Reading) -> frozenset[str]:
+        """The binary tasks whose model is below its quiet margin (``_quiet_margin``) on the text: one subtraction
+        per model on the text's logits, in one pass, kept with the reading (no logits are asked of a layer without
+        models)."""
+        found = reading.quiet
+        if found is None:
+            v = reading.logit_values(self.models) if self._quiet_columns else []
+            found = reading.quiet = frozenset(
+                task for task, pos, neg, margin in self._quiet_columns if v[pos] - v[neg] < margin)
+        return found
 
     def _decide(self, task: str, reading: Reading, ctx: str) -> Judgment:
         modelled = self.model(task, reading, ctx)

@@ -46,9 +46,9 @@ def required_factors(pattern: str) -> Factors | None:
 
 def _cost(factors: Factors) -> tuple[int, int, int]:
     """How often the set lets ordinary text through, estimated on ``_sample``: a rule needing "我" and "岁" is gated
-    on "岁", "\\d+ ?yo" on its digits rather than on "yo" (in "you"). Every candidate set is a necessary condition,
-    so the choice changes what the gate costs, never what the family matches. Ties: the longer shortest string,
-    then fewer strings (cheaper to test)."""
+    on "岁", which few messages hold, not on "我", which half of them do. Every candidate set is a necessary
+    condition, so the choice changes what the gate costs, never what the family matches. Ties (strings the sample
+    lacks): the longer shortest string, then fewer strings (cheaper to test)."""
     sample = _sample()
     return sum(_occurrences(sample, f) for f in factors), -min(len(f) for f in factors), len(factors)
 
