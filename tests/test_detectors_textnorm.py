@@ -226,6 +226,12 @@ def test_a_text_nothing_folds_is_returned_as_it_is() -> None:
     text = "nothing here folds 今天很好"
     assert textnorm.fold_chars(text) is text
 
+    class Tagged(str):
+        pass
+
+    folded = textnorm.fold_chars(Tagged(text))   # a str subclass comes back a plain str, as from str.translate
+    assert type(folded) is str and folded == text
+
 
 @pytest.mark.skipif(textnorm._COMPILED_FOLD is None, reason="the compiled fold is not built here")
 def test_the_compiled_fold_refuses_what_it_cannot_read() -> None:

@@ -76,7 +76,7 @@ static inline int32_t lookup(Py_UCS4 c) {
     return (lo < n_astral && astral_keys[lo] == c) ? astral_values[lo] : KEEP;
 }
 
-/* fold(text) -> str: ``text.translate(table)``; the same object when no character changes. */
+/* fold(text) -> str: ``text.translate(table)``, always a plain str; the same object when no character changes. */
 static PyObject *fold(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) {
         PyErr_SetString(PyExc_TypeError, "fold: a str is needed");
@@ -93,9 +93,12 @@ static PyObject *fold(PyObject *self, PyObject *arg) {
     for (; i < len; i++) {   /* most characters stay: find the first that does not */
         if (lookup(PyUnicode_READ(kind, data, i)) != KEEP) break;
     }
-    if (i == len) {
-        Py_INCREF(arg);
-        return arg;
+    if (i == len) {   /* nothing changes: the text itself (a plain str, as str.translate returns) */
+        if (PyUnicode_CheckExact(arg)) {
+            Py_INCREF(arg);
+            return arg;
+        }
+        return PyUnicode_FromKindAndData(kind, data, len);
     }
     Py_UCS4 *out = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(len > 0 ? len : 1));
     if (out == NULL) return PyErr_NoMemory();
