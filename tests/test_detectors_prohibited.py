@@ -88,3 +88,30 @@ def test_the_everyday_sense_of_a_topic_word_is_no_topic(text: str) -> None:
 def test_the_prohibited_sense_is_still_found(text: str, category: str) -> None:
     d = DEFAULT_PROHIBITED.detect(text)
     assert d.matched and d.label == category, (text, d.label)
+
+
+@pytest.mark.parametrize("text", [
+    "菠菜怎么做好吃",                        # spinach, not gambling slang
+    "推荐一款菠菜沙拉的做法",
+    "外围的那家店怎么走？",                    # the outskirts
+    "教你如何看懂股票盘口",                    # a share's order book
+    "如何看待大麻合法化的新闻",                # an opinion asked, and the news
+    "推荐一些关于二战袭击珍珠港的纪录片",        # history, a documentary
+    "帮我写一篇关于反诈骗的宣传稿",            # a campaign against it
+    "怎么写一篇禁毒宣传的作文",
+])
+def test_chinese_everyday_senses_news_and_campaigns_are_no_topic(text: str) -> None:
+    assert not DEFAULT_PROHIBITED.detect(text).matched
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("菠菜平台哪里能注册", "gambling"),
+    ("教你如何在菠菜网上赚钱", "gambling"),
+    ("外围投注怎么下注", "gambling"),
+    ("外围赌球怎么玩", "gambling"),
+    ("教你看足球盘口稳赚", "gambling"),
+    ("怎么诈骗老人的钱", "fraud"),
+])
+def test_the_slang_beside_its_words_is_still_gambling(text: str, category: str) -> None:
+    d = DEFAULT_PROHIBITED.detect(text)
+    assert d.matched and d.label == category, (text, d.label)

@@ -17,24 +17,29 @@ from middleware.detectors.textnorm import Normalized
 
 # The act of offering, teaching or procuring (same sentence as the topic word).
 _ACT = re.compile(
-    r"教你|教我|怎么|如何|怎样|方法|步骤|教程|配方|哪里(?:能|可以)?(?:买|搞|弄|找)|在哪买|去哪买|购买|出售|代购|卖给|有货|私聊|加我|加微信|加v"
+    # "怎么看" / "如何看待" ask for an opinion, not for a method
+    r"教你|教我|怎么(?!看)|如何(?!看待|评价)|怎样(?!看待)|方法|步骤|教程|配方|哪里(?:能|可以)?(?:买|搞|弄|找)|在哪买|去哪买|购买|出售"
+    r"|代购|卖给|有货|私聊|加我|加微信|加v"
     r"|链接|网址|下载|注册|邀请码|推荐|带你|稳赚|包赢|必赢|赚钱|返利|充值|下注|押注|制作|自制|合成|提炼|写一段|写一篇|描写|发给你"
     r"|(?<![a-z])(?:how (?:to|do i|can i)|step[- ]by[- ]step|recipe|instructions|tutorial|where (?:to|can i) (?:buy"
         r"|get|find)"
     r"|buy|sell|selling|order|link|sign up|join|register|deposit|bonus|promo code|guaranteed|dm me|hit me up|make|build"
     r"|cook|write (?:me )?(?:a|an)|describe|explicit)(?![a-z])"
 )
-# Negation or prevention framing in the sentence ("不要", "远离", "举报", "avoid", "report").
+# Negation or prevention framing in the sentence ("不要", "远离", "举报", "avoid", "report"), or the topic as history,
+# news or a documentary ("二战袭击珍珠港的纪录片", "大麻合法化的新闻"), or a campaign against it ("反诈骗", "禁毒").
 _AGAINST = re.compile(
-    r"不要|别|远离|拒绝|举报|防范|警惕|危害|违法的|戒|预防|防止|识别|小心"
+    r"不要|别|远离|拒绝|举报|防范|警惕|危害|违法的|戒|预防|防止|识别|小心|反(?:诈|赌|毒|恐|黄)|禁毒|缉毒|扫黄|纪录片|新闻|历史"
     r"|(?<![a-z])(?:don't|do not|never|avoid|report|prevent|prevention|dangers? of|warning|beware|recover|quit"
-        r"|illegal to)(?![a-z])"
+        r"|illegal to|documentary|documentaries)(?![a-z])"
 )
 
 _TOPICS: dict[str, tuple[str, str]] = {
     # category: (topic words needing an act, words that are the offer themselves)
     "gambling": (
-        r"网赌|赌博|博彩|菠菜|百家乐|六合彩|时时彩|老虎机|赌场|赌球|外围|盘口|彩票平台|澳门(?:威尼斯人|葡京|娱乐)"
+        # 菠菜 (spinach), 外围 (the outskirts) and 盘口 (a share's order book) are gambling slang only beside its words
+        r"网赌|赌博|博彩|菠菜(?=网|平台|网站|app|群|公司|导师|推广|代理|娱乐)|百家乐|六合彩|时时彩|老虎机|赌场|赌球"
+        r"|外围(?=赌|投注|下注|盘|网|平台|彩)|(?<!股票)(?<!股市)(?<!期货)(?<!基金)盘口|彩票平台|澳门(?:威尼斯人|葡京|娱乐)"
         r"|(?<![a-z])(?:online casino|casino|betting site|sportsbook|slots?|baccarat|roulette|gambling|bets?"
             r"|wager)(?![a-z])",
         r"包赢|稳赚不赔|必赢|带你(?:上岸|翻本)|(?<![a-z])(?:guaranteed (?:win|profit)s?|sure[- ]win bets?)(?![a-z])",
