@@ -3,9 +3,10 @@
 Three kinds of cue are tagged in one pass: a minor (an age under 18, "初中生", "萝莉", "underage",
 "a 14 year old", "schoolgirl"), a sexual cue ("做爱", "色色", "nude", "have sex") and a romantic cue
 ("女朋友", "接吻", "date", "make out"). A sexual cue with a minor anywhere in the text fires; a
-romantic cue with a minor fires when the text sets up a role-play or addresses the companion ("扮演",
-"假装", "你是", "pretend", "roleplay", "be my"). Whatever persona is registered: the text decides.
-A parent asking about their child's first crush names no role-play and no sexual act, so it passes.
+romantic cue with a minor fires when the text sets up a role-play ("扮演", "假装", "pretend", "roleplay") or
+addresses the companion ("你是", "be my") about a minor who is not the writer's own child, sibling or pupil.
+Whatever persona is registered: the text decides. A parent asking about their child's first crush names no
+role-play and no sexual act, so it passes, even when asking the companion to "be my guide".
 """
 
 from __future__ import annotations
@@ -41,6 +42,27 @@ _ROLEPLAY = re.compile(
     r"|as my)(?![a-z])"
 )
 
+# The cues that set up a role-play outright; the others ("你是", "be my", "you are") also open ordinary requests.
+_STAGED = re.compile(
+    r"扮演|角色扮演|假装|假设你是"
+    r"|(?<![a-z])(?:cos|cosplay|rp|pretend|roleplay|role-play|role play|act as|play as)(?![a-z])"
+)
+# A minor who is the writer's own child, sibling or pupil ("my 13 year old", "我妹妹12岁"): read up to the minor cue.
+_RELATIVE = re.compile(
+    r"(?:(?<![a-z])(?:my|our) (?:(?:son|daughter|kid|child|sister|brother|student|niece|nephew|grandson"
+    r"|granddaughter)(?:'s| is|,)? ?)?"
+    r"|我们?的?(?:儿子|女儿|孩子|妹妹|弟弟|学生|侄子|侄女|外甥女?|孙子|孙女)(?:今年|才|刚|已经|都|也)?)$"
+)
+
+
+def _relative(text: str, minor: re.Match[str]) -> bool:
+    """Whether the minor is the writer's relative or pupil, not the writer nor a character: not when a romantic word
+    or "self" follows at once ("my 15 year old girlfriend" is a character, "my 14 year old self" the writer)."""
+    if _RELATIVE.search(text, max(0, minor.start() - 40), minor.start()) is None:
+        return False
+    after = minor.end() + (text[minor.end():minor.end() + 1] == " ")
+    return _ROMANTIC.match(text, after) is None and not text.startswith("self", after)
+
 
 class MinorSafetyDetector(Detector):
     """Romantic or sexual role-play with a minor. Label ``minor_romance``."""
@@ -56,10 +78,16 @@ class MinorSafetyDetector(Detector):
         if sexual is not None:
             return [Hit("minor_sexual", minor.start(), minor.end()), Hit("minor_sexual", sexual.start(), sexual.end())]
         romantic = _ROMANTIC.search(text)
-        if romantic is not None and _ROLEPLAY.search(text) is not None:
-            return [Hit("minor_romantic_roleplay", minor.start(), minor.end()),
-                    Hit("minor_romantic_roleplay", romantic.start(), romantic.end())]
-        return []
+        if romantic is None or _ROLEPLAY.search(text) is None:
+            return []
+        if _STAGED.search(text) is None:
+            # addressed, not staged ("be my guide: my 13 year old wants to date"): a minor who is the writer's child,
+            # sibling or pupil is someone the writer asks about, not someone in a romance with the companion
+            minor = next((m for m in _MINOR.finditer(text) if not _relative(text, m)), None)
+            if minor is None:
+                return []
+        return [Hit("minor_romantic_roleplay", minor.start(), minor.end()),
+                Hit("minor_romantic_roleplay", romantic.start(), romantic.end())]
 
 
 DEFAULT_MINOR_SAFETY = MinorSafetyDetector()
