@@ -11,7 +11,7 @@ import sysconfig
 import numpy as np
 import pytest
 
-from middleware.detectors import features
+from middleware.detectors import features, speedups
 from middleware.detectors.features import DIM, buckets, compiled_logits, featurize, hashes, numpy_hashes
 from middleware.detectors.layer import default_models
 from middleware.detectors.textnorm import normalize
@@ -74,6 +74,8 @@ def test_the_compiled_featuriser_is_built_where_a_c_compiler_is() -> None:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}) on this machine: the numpy featuriser serves")
+    if speedups.PURE:
+        pytest.skip("CANDOR_PURE_FEATURES turns the compiled speed-ups off")
     assert features._compiled is not None, "middleware/detectors/_features.c was not built: pip install -e . again"
     assert features.ACCELERATED
 

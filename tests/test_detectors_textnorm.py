@@ -15,7 +15,7 @@ import sysconfig
 
 import pytest
 
-from middleware.detectors import normalize, textnorm
+from middleware.detectors import normalize, speedups, textnorm
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.slang import slang_view
 from middleware.detectors.textnorm import remap
@@ -208,7 +208,7 @@ def test_the_compiled_fold_is_built_where_a_c_compiler_is() -> None:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}) on this machine: str.translate serves")
-    if os.environ.get("CANDOR_PURE_FEATURES", "") not in ("", "0"):
+    if speedups.PURE:
         pytest.skip("CANDOR_PURE_FEATURES turns the compiled speed-ups off")
     assert textnorm._COMPILED_FOLD is not None, "middleware/detectors/_fold.c was not built: pip install -e . again"
 

@@ -23,12 +23,12 @@ refused.
 from __future__ import annotations
 
 import functools
-import importlib
-import os
 from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
+
+from middleware.detectors import speedups
 
 FEATURE_VERSION = 1
 BITS = 18
@@ -54,10 +54,9 @@ Buckets = npt.NDArray[np.uint64]
 
 
 def _load_compiled() -> ModuleType | None:
-    """``_features.c``, handed this module's constants; None where it was not built (no C compiler at install)."""
-    try:
-        module = importlib.import_module("middleware.detectors._features")
-    except ImportError:
+    """``_features.c``, handed this module's constants; None where it does not serve (``speedups.load``)."""
+    module = speedups.load("_features")
+    if module is None:
         return None
     module.configure(_P, _P_INV, _MAX, *(int(_N_SALT[n]) for n in (1, *NGRAMS)), int(_WORD_SALTS[0]),
                      int(_BIGRAM_SALTS[0]), int(_MIX), BITS, _WORD_CHAR[:128].astype(np.uint8).tobytes())
@@ -66,7 +65,7 @@ def _load_compiled() -> ModuleType | None:
 
 _compiled = _load_compiled()
 # whether the compiled featuriser serves (`candor serve` says when it does not; `python -m bench` reports it)
-ACCELERATED = _compiled is not None and os.environ.get("CANDOR_PURE_FEATURES", "") in ("", "0")
+ACCELERATED = _compiled is not None
 
 
 def _codes(text: str) -> npt.NDArray[np.uint64]:

@@ -24,9 +24,7 @@ positions to original ones. Text already in canonical form (the common case) tak
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import re
 import unicodedata
 from array import array
@@ -34,6 +32,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
+
+from middleware.detectors import speedups
 
 # Planes 0-1 and 14 hold every format character and combining mark (plane 2-3 are CJK ideographs only).
 _DATA_LIMITS = ((0, 0x20000), (0xE0000, 0xE1000))
@@ -132,14 +132,10 @@ _FOLD_ALL: dict[int, str | int | None] = {
 
 def _compiled_fold() -> Callable[[str], str] | None:
     """``_fold.c``'s ``fold``, handed ``_FOLD_ALL``: ``text.translate(_FOLD_ALL)`` with a table read per character
-    instead of a dict lookup (~3 µs less per sentence). None where it was not built (no C compiler at install), where
-    ``CANDOR_PURE_FEATURES`` turns the compiled speed-ups off, or where the table maps a character to more than one
-    (the compiled fold maps one to one or to nothing): ``str.translate`` then serves, with the same result."""
-    if os.environ.get("CANDOR_PURE_FEATURES", "") not in ("", "0"):
-        return None
-    try:
-        module = importlib.import_module("middleware.detectors._fold")
-    except ImportError:
+    instead of a dict lookup (~3 µs less per sentence). None where it does not serve (``speedups.load``), or where
+    the table maps a character to more than one (the compiled fold maps one to one or to nothing)."""
+    module = speedups.load("_fold")
+    if module is None:
         return None
     keys = sorted(_FOLD_ALL)
     values = [_FOLD_ALL[k] for k in keys]
@@ -156,9 +152,12 @@ _COMPILED_FOLD = _compiled_fold()
 COMPILED_FOLD = _COMPILED_FOLD is not None   # whether it serves (`candor serve` says when not; the bench reports it)
 
 
-def fold_chars(text: str) -> str:
-    """``text.translate(_FOLD_ALL)``: compiled where it was built (``_fold.c``), else ``str.translate``."""
-    return text.translate(_FOLD_ALL) if _COMPILED_FOLD is None else _COMPILED_FOLD(text)
+def _translate(text: str) -> str:
+    return text.translate(_FOLD_ALL)
+
+
+# ``text.translate(_FOLD_ALL)``: compiled where it serves (``_fold.c``), else ``str.translate``; chosen once here
+fold_chars: Callable[[str], str] = _translate if _COMPILED_FOLD is None else _COMPILED_FOLD
 
 
 def _char_class(chars: Iterable[str]) -> str:
