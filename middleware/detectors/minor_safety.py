@@ -36,16 +36,15 @@ _ROMANTIC = re.compile(
         r"|crush on you"
     r"|in love|love you|cuddle|wife|husband|babe)(?![a-z])"
 )
-_ROLEPLAY = re.compile(
-    r"扮演|角色扮演|假装|假设你是|你是(?:我的)?|当我的|做我的|你现在是|我是你的"
-    r"|(?<![a-z])(?:cos|cosplay|rp|pretend|roleplay|role-play|role play|act as|play as|you are|you're|be my|i'm your"
-    r"|as my)(?![a-z])"
-)
-
-# The cues that set up a role-play outright; the others ("你是", "be my", "you are") also open ordinary requests.
+# Role-play cues: those that stage one outright, and those that address the companion ("你是", "be my", "you are"),
+# which open ordinary requests too.
 _STAGED = re.compile(
     r"扮演|角色扮演|假装|假设你是"
     r"|(?<![a-z])(?:cos|cosplay|rp|pretend|roleplay|role-play|role play|act as|play as)(?![a-z])"
+)
+_ADDRESSED = re.compile(
+    r"你是(?:我的)?|当我的|做我的|你现在是|我是你的"
+    r"|(?<![a-z])(?:you are|you're|be my|i'm your|as my)(?![a-z])"
 )
 # A minor who is the writer's own child, sibling or pupil ("my 13 year old", "我妹妹12岁"): read up to the minor cue.
 _RELATIVE = re.compile(
@@ -78,9 +77,11 @@ class MinorSafetyDetector(Detector):
         if sexual is not None:
             return [Hit("minor_sexual", minor.start(), minor.end()), Hit("minor_sexual", sexual.start(), sexual.end())]
         romantic = _ROMANTIC.search(text)
-        if romantic is None or _ROLEPLAY.search(text) is None:
+        if romantic is None:
             return []
         if _STAGED.search(text) is None:
+            if _ADDRESSED.search(text) is None:
+                return []
             # addressed, not staged ("be my guide: my 13 year old wants to date"): a minor who is the writer's child,
             # sibling or pupil is someone the writer asks about, not someone in a romance with the companion
             minor = next((m for m in _MINOR.finditer(text) if not _relative(text, m)), None)
