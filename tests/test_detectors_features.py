@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 
 import numpy as np
 import pytest
 
-from middleware.detectors import features, speedups
+from middleware.detectors import features
 from middleware.detectors.features import DIM, buckets, compiled_logits, featurize, hashes, numpy_hashes
 from middleware.detectors.layer import default_models
 from middleware.detectors.textnorm import normalize
-from tests.corpus_support import corpus_texts
+from tests.corpus_support import corpus_texts, skip_unless_speedups_expected
 
 
 def test_features_are_buckets_in_range() -> None:
@@ -71,11 +69,7 @@ HOSTILE = ["", " ", "a", "'", "r e a l", "I'm   a  real person", "我 想 自 �
 def test_the_compiled_featuriser_is_built_where_a_c_compiler_is() -> None:
     """The build hook compiles it with the compiler Python was built with; a build that silently lost it would
     serve the numpy version five times slower without a word."""
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler) is None:
-        pytest.skip(f"no C compiler ({compiler}) on this machine: the numpy featuriser serves")
-    if speedups.PURE:
-        pytest.skip("CANDOR_PURE_FEATURES turns the compiled speed-ups off")
+    skip_unless_speedups_expected()
     assert features._compiled is not None, "middleware/detectors/_features.c was not built: pip install -e . again"
     assert features.ACCELERATED
 

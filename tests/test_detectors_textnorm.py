@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 
 import pytest
 
-from middleware.detectors import normalize, speedups, textnorm
+from middleware.detectors import normalize, textnorm
 from middleware.detectors.layer import DetectionLayer
 from middleware.detectors.slang import slang_view
 from middleware.detectors.textnorm import remap
-from tests.corpus_support import corpus_texts
+from tests.corpus_support import corpus_texts, skip_unless_speedups_expected
 
 PATTERNS = DetectionLayer(use_models=False)
 
@@ -205,11 +203,7 @@ def _hostile() -> list[str]:
 
 
 def test_the_compiled_fold_is_built_where_a_c_compiler_is() -> None:
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler) is None:
-        pytest.skip(f"no C compiler ({compiler}) on this machine: str.translate serves")
-    if speedups.PURE:
-        pytest.skip("CANDOR_PURE_FEATURES turns the compiled speed-ups off")
+    skip_unless_speedups_expected()
     assert textnorm._COMPILED_FOLD is not None, "middleware/detectors/_fold.c was not built: pip install -e . again"
 
 
