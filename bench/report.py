@@ -10,6 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.floor import FloorPhase
 from bench.loadgen import LoadResult, Stats
 from bench.phases import LiteLLMPhase, LongStreamsPhase, StatePhase, WorkersPhase, long_ramp
 from bench.settings import REPO, Scenario, Settings
@@ -53,6 +54,7 @@ class BenchReport:
     direct: dict[str, LoadResult] = field(default_factory=dict)
     proxy: dict[str, LoadResult] = field(default_factory=dict)
     upstream_calls: dict[str, tuple[int, int]] = field(default_factory=dict)  # (stub saw, proxy answered)
+    proxy_cpu_us: dict[str, float | None] = field(default_factory=dict)  # the proxy's CPU per request
     rss_idle_mb: float | None = None
     rss_peak_mb: float | None = None
     rss_pid_note: str = ""
@@ -61,6 +63,7 @@ class BenchReport:
     profiles: list[str] = field(default_factory=list)
     policy_probe: str = ""
     long: LongStreamsPhase = field(default_factory=LongStreamsPhase)
+    floor: FloorPhase | None = None
     litellm: LiteLLMPhase | None = None
     workers: WorkersPhase | None = None
     state: StatePhase | None = None
@@ -231,7 +234,7 @@ def render_markdown(r: BenchReport) -> str:
                   "requests also reach it)",
                   f"- replies carry a `compliance` object: {'yes' if compliance else 'NO'}",
                   f"- {r.policy_probe}"]
-    lines += _long_section(r) + _litellm_section(r) + _workers_section(r) + _state_section(r)
+    lines += _floor_section(r) + _long_section(r) + _litellm_section(r) + _workers_section(r) + _state_section(r)
     lines += ["", "## How it is measured", "",
               "- Stub upstream (`bench/stub_upstream.py`): raw asyncio + uvloop + httptools, precomputed "
               "OpenAI-format bodies; tens of thousands of requests/s, so it is never the bottleneck.",
@@ -275,6 +278,70 @@ def splice_section(text: str, title: str, section: str) -> str:
 
 def _f(v: float | None, fmt: str = "{:.1f} ms") -> str:
     return "-" if v is None else fmt.format(v)
+
+
+def _floor_section(r: BenchReport) -> list[str]:
+    f = r.floor
+    if f is None:
+        return []
+    out = ["", "## The transport floor: the same stack with no rule", ""]
+    if f.skipped:
+        return [*out, f"Not measured: {f.skipped}."]
+    out += ["`bench/bare_relay.py` relays each request to the same stub on Candor's server and client stack "
+            "(uvicorn with uvloop and httptools, one pooled aiohttp session, as `candor serve` runs them) and does "
+            "nothing else: no parsing, no rule, no audit. Pinned like Candor, the same load. Candor's own = Candor "
+            "added - floor added: what its rules, detectors and audit log cost. CPU per request = the process's "
+            "user and system time over the run, divided by the requests the stub answered meanwhile.", "",
+            "| Scenario | Metric | Direct | Floor | Candor | Floor added | Candor added | Candor's own |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for sc in r.settings.scenarios:
+        d, p, m = r.direct.get(sc.key), r.proxy.get(sc.key), f.results.get(sc.key)
+        fl = m.result if m else None
+        if sc.timed:
+            out.append(f"| {sc.title} | throughput | {_f(d.throughput if d else None, '{:,.0f}/s')} | "
+                       f"{_f(fl.throughput if fl else None, '{:,.0f}/s')} | "
+                       f"{_f(p.throughput if p else None, '{:,.0f}/s')} | | | |")
+        which = "ttft_ms" if sc.stream else "latency_ms"
+        for q in ("p50", "p99"):
+            dv, fv, pv = (_stat(x, which, q) for x in (d, fl, p))
+            fa = fv - dv if fv is not None and dv is not None else None
+            pa = pv - dv if pv is not None and dv is not None else None
+            own = pa - fa if pa is not None and fa is not None else None
+            out.append(f"| {sc.title} | {'TTFT' if sc.stream else 'latency'} {q} | {_f(dv, '{:.3f} ms')} | "
+                       f"{_f(fv, '{:.3f} ms')} | {_f(pv, '{:.3f} ms')} | {_f(fa, '{:+.3f} ms')} | "
+                       f"{_f(pa, '{:+.3f} ms')} | {_f(own, '{:+.3f} ms')} |")
+        fc, pc = (m.cpu_us_per_request if m else None), r.proxy_cpu_us.get(sc.key)
+        out.append(f"| {sc.title} | proxy CPU per request | | {_f(fc, '{:,.0f} µs')} | {_f(pc, '{:,.0f} µs')} | | | "
+                   f"{_f(pc - fc if pc is not None and fc is not None else None, '{:+,.0f} µs')} |")
+    out += _floor_budget(r)
+    return out
+
+
+def _stat(result: LoadResult | None, which: str, q: str) -> float | None:
+    stats: Stats | None = getattr(result, which) if result else None
+    return getattr(stats, q) if stats else None
+
+
+def _floor_budget(r: BenchReport) -> list[str]:
+    """What the goals leave for Candor's own work once the floor is paid, beside what it took in this run."""
+    f = r.floor
+    m = f.results.get("nonstream_c16") if f else None
+    floor_cpu, ours = (m.cpu_us_per_request if m else None), r.proxy_cpu_us.get("nonstream_c16")
+    lines = []
+    if floor_cpu is not None and ours is not None:
+        budget = 1e6 / TARGETS["rps"].limit
+        lines.append(f"- Throughput goal ({TARGETS['rps'].goal}): one worker has {budget:,.0f} µs of CPU per "
+                     f"request; the floor took {floor_cpu:,.0f} µs, which leaves {budget - floor_cpu:,.0f} µs "
+                     f"for Candor's own work. It took {ours - floor_cpu:,.0f} µs in this run.")
+    d, fl = r.direct.get("nonstream_c1"), (f.results.get("nonstream_c1") if f else None)
+    dv, fv = _stat(d, "latency_ms", "p50"), _stat(fl.result if fl else None, "latency_ms", "p50")
+    pa = r._added("nonstream_c1", "latency_ms", "p50")
+    if dv is not None and fv is not None and pa is not None:
+        goal = TARGETS["added_p50"].limit
+        lines.append(f"- Added latency goal ({TARGETS['added_p50'].goal} at p50): the floor adds "
+                     f"{fv - dv:.3f} ms, which leaves {goal - (fv - dv):.3f} ms for Candor's own work. It took "
+                     f"{pa - (fv - dv):.3f} ms in this run.")
+    return ["", *lines] if lines else []
 
 
 def _long_section(r: BenchReport) -> list[str]:

@@ -22,11 +22,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bench.floor import measure, run_floor
 from bench.longstreams import raise_nofile
 from bench.phases import long_streams, run_litellm, run_long_streams, run_state, run_workers, start_long_stub
 from bench.procs import BenchError, Proc, Profiler, RssSampler, cpu_split
 from bench.report import BenchReport, render_markdown
-from bench.servers import loadgen, probe_policy, start_proxy, start_stub, stub_requests
+from bench.servers import loadgen, probe_policy, start_proxy, start_stub
 from bench.settings import (
     EXTRA_SECTIONS,
     PROXY_MODEL,
@@ -67,10 +68,11 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:
                 report.direct[sc.key] = direct
                 if proxy is None or sampler is None:
                     continue
-                before = stub_requests(stub_port)
-                via = loadgen(settings, sc, proxy_port, app_key, PROXY_MODEL, workdir, other_cpus,
-                              during=sampler.sample)
-                report.upstream_calls[sc.key] = (stub_requests(stub_port) - before, via.requests)
+                measured = measure(settings, sc, stub_port, proxy_port, app_key, proxy.pid, workdir, other_cpus,
+                                   during=sampler.sample)
+                via = measured.result
+                report.upstream_calls[sc.key] = (measured.upstream_calls, via.requests)
+                report.proxy_cpu_us[sc.key] = measured.cpu_us_per_request
                 log(f"  proxy   {via.summary()}")
                 report.proxy[sc.key] = via
                 if settings.profile and sc.timed:
@@ -95,6 +97,10 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> BenchReport:
             if proxy is not None:
                 proxy.stop()
                 proxy = None
+            if not settings.direct_only and settings.floor:
+                log("transport floor: the same stack relaying, no rule (bench/bare_relay.py)")
+                with _phase(report, "transport floor", log):
+                    report.floor = run_floor(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
             if not settings.direct_only and settings.litellm:
                 with _phase(report, "LiteLLM side by side", log):
                     report.litellm = run_litellm(settings, stub_port, workdir, proxy_cpus, other_cpus, log)
@@ -187,6 +193,8 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
     ap.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM proxy side by side")
     ap.add_argument("--no-litellm-install", action="store_true",
                     help="use bench/.litellm-venv only if it exists (never pip install)")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="skip the transport floor (the same server and client stack relaying, no rule)")
     ap.add_argument("--no-workers", action="store_true", help="skip the 1-vs-2-workers phase")
     ap.add_argument("--no-state", action="store_true", help="skip the Redis / PostgreSQL shared-state phase")
     ap.add_argument("--no-extras", action="store_true",
@@ -208,7 +216,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, argparse.Namespace]:
         s.long_streams = args.long_streams
     s.long_interval, s.long_chunks, s.long_ramp = args.long_interval, args.long_chunks, args.long_ramp
     s.litellm, s.litellm_install = not args.no_litellm, not args.no_litellm_install
-    s.workers, s.state = not args.no_workers, not args.no_state
+    s.workers, s.state, s.floor = not args.no_workers, not args.no_state, not args.no_floor
     s.requests = args.requests or s.requests
     s.warmup = args.warmup if args.warmup is not None else s.warmup
     s.duration = args.duration or s.duration

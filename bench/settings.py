@@ -81,6 +81,7 @@ class Settings:
     long_interval: float = 0.4      # seconds between the upstream's chunks
     long_chunks: int = 20           # content chunks per long stream
     long_ramp: float | None = None  # seconds over which the starts are spread (default: half a stream's length)
+    floor: bool = True              # the transport floor: bench/bare_relay.py, the same scenarios
     litellm: bool = True            # the LiteLLM proxy side by side (its own venv, bench/.litellm-venv)
     litellm_install: bool = True    # make that venv when it is missing
     workers: bool = True            # 1 and 2 workers, 16 in flight

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import floor as bench_floor
 from bench import phases as bench_phases
 from bench import servers as bench_servers
 from tests.stubs import free_port
@@ -22,7 +23,7 @@ def reserved_ports() -> Iterator[None]:
     """``tests.stubs.free_port`` for the bench's own servers: under pytest-xdist several test processes pick
     loopback ports at the same time, and the bench's ``free_port`` does not reserve them."""
     with pytest.MonkeyPatch.context() as m:
-        for module in (bench_phases, bench_servers):
+        for module in (bench_floor, bench_phases, bench_servers):
             m.setattr(module, "free_port", free_port)
         yield
 
