@@ -222,3 +222,23 @@ def test_quiet_set_is_every_task_quiet_says_nothing_here_for() -> None:
     assert DetectionLayer(use_models=False).quiet_set("今天天气不错") == frozenset()   # no model: nothing is quiet
     assert "human_claim" not in DetectionLayer().quiet_set("我是真人，不是AI")
     assert "human_claim" in DetectionLayer().quiet_set("今天天气不错")
+
+
+def test_a_task_without_a_model_is_judged_without_any_models_logits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pattern-only tasks (minor safety, prohibited content) read a burst of reply text screened whole, which no
+    model reads: judging them computes no model's logits of it. A model task on the same text still does."""
+    layer = DetectionLayer()
+    computed: list[str] = []
+    real = layer.models.text_logits
+
+    def counted(text: str) -> np.ndarray:
+        computed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(layer.models, "text_logits", counted)
+    text = "今天天气不错，我们去公园走走吧。"
+    for task in ("minor_safety", "prohibited_content"):
+        assert task not in layer.models.models and layer.judge(task, text).label == "none"
+    assert computed == []
+    assert layer.judge("human_claim", text).label == "none"
+    assert len(computed) == 1

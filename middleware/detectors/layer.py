@@ -210,8 +210,10 @@ class DetectionLayer:
         """The answer of ``_decide`` (without context) where a binary task's model gives its label less than
         ``PATTERN_FLOOR`` and its threshold: "none", decided by the model, no pattern read. One subtraction
         against the model's precomputed margin instead of the probabilities of every label; most sentences of
-        most replies take this way, for each of the output side's four models. None: ask ``_decide``."""
-        if task not in self._quiet_set(reading):
+        most replies take this way, for each of the output side's four models. None: ask ``_decide``. A task without
+        such a model is not asked of the reading's quiet set, which would compute every model's logits of the text
+        (a burst screened whole by the pattern-only checks is read by no model)."""
+        if task not in self._quiet_models or task not in self._quiet_set(reading):
             return None
         tm = self._quiet_models[task][0]
         values = reading.logit_values(self.models)
