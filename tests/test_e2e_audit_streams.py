@@ -47,7 +47,11 @@ def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Pa
                         headers={"Authorization": "Bearer k-app", "X-Candor-User": "u1"}) as resp:
             event_id = resp.headers["x-candor-event-id"]
             got_text = False
-            for line in resp.iter_lines():
+            # the iterator is kept until the proxy is dead: dropped at the ``break``, it would be closed at once, and
+            # closing it closes the unfinished response's connection, which the proxy would see, and record as the
+            # client leaving (a finished stream), whenever this process is slower to kill it than it is to notice
+            lines = resp.iter_lines()
+            for line in lines:
                 if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
                     got_text = True
                     break
@@ -55,6 +59,7 @@ def test_proxy_killed_mid_stream_leaves_a_begun_not_finished_record(tmp_path: Pa
             assert proxy.proc is not None
             proxy.proc.kill()   # SIGKILL: no shutdown, no final record, no closing checkpoint
             proxy.proc.wait()
+            del lines
     finally:
         proxy.stop()
     # the operator's commands, in process (as the ``candor`` entry point runs them)
