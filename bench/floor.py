@@ -24,7 +24,7 @@ class Measured:
 
     result: LoadResult
     upstream_calls: int   # requests the stub answered meanwhile (the warm-up's included)
-    cpu_s: float          # CPU seconds the proxy's process tree used meanwhile
+    cpu_s: float          # CPU seconds the proxy's process tree used meanwhile (/proc counts in 10 ms ticks)
 
     @property
     def cpu_us_per_request(self) -> float | None:
@@ -53,11 +53,7 @@ def start_relay(workdir: Path, stub_port: int, cpus: set[int] | None) -> tuple[P
     env = {**os.environ, "BARE_RELAY_UPSTREAM": f"http://127.0.0.1:{stub_port}", "BARE_RELAY_KEY": STUB_KEY,
            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
     proc = Proc("bare relay", argv, workdir / "bare-relay.log", env=env, cpus=cpus, cwd=REPO)
-    try:
-        wait_ready(proc, port, "/healthz", timeout=30)
-    except BenchError:
-        proc.stop()
-        raise
+    wait_ready(proc, port, "/healthz", timeout=30)
     return proc, port
 
 

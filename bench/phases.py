@@ -139,11 +139,7 @@ def start_litellm(exe: Path, workdir: Path, stub_port: int, cpus: set[int] | Non
                DISABLE_SCHEMA_UPDATE="True")
     argv = [str(exe), "--config", str(path), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
     proc = Proc("LiteLLM proxy", argv, workdir / "litellm.log", env=env, cpus=cpus, cwd=workdir)
-    try:
-        wait_ready(proc, port, "/health/liveliness", timeout=180)
-    except BenchError:
-        proc.stop()
-        raise
+    wait_ready(proc, port, "/health/liveliness", timeout=180)
     return proc, port
 
 

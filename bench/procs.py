@@ -81,6 +81,16 @@ def http_get(port: int, path: str, timeout: float = 2.0) -> tuple[int, bytes]:
 
 
 def wait_ready(proc: Proc, port: int, path: str, timeout: float) -> None:
+    """Wait until ``proc`` answers ``GET path`` with 200; otherwise stop it and raise BenchError with its log's tail
+    (a process that never became ready is of no use, and must not outlive the run)."""
+    try:
+        _wait_ready(proc, port, path, timeout)
+    except BenchError:
+        proc.stop()
+        raise
+
+
+def _wait_ready(proc: Proc, port: int, path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:

@@ -101,11 +101,7 @@ def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
                     cwd=workdir)
     except OSError as e:
         raise BenchError(f"proxy could not be started: {e}") from e
-    try:
-        wait_ready(proc, port, "/healthz", timeout=timeout)
-    except BenchError:
-        proc.stop()
-        raise
+    wait_ready(proc, port, "/healthz", timeout=timeout)
     return proc, port, app_key
 
 
