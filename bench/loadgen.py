@@ -37,7 +37,7 @@ from bench.variety import VARIANTS, name_of
 _SYSTEM = ("You are Mia, a warm and attentive companion. Keep replies short, kind and curious; "
            "remember what the user told you earlier in the conversation.")
 # every request names someone else (bench/variety.py): real users do not send the same message twice
-_USER = "I'm back! The presentation for {name} went okay I think, but I'm exhausted. What should I do tonight?"
+USER_MESSAGE = "I'm back! The presentation for {name} went okay I think, but I'm exhausted. What should I do tonight?"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def build_requests(t: Target) -> list[bytes]:
         body: dict[str, Any] = {
             "model": t.model,
             "messages": [{"role": "system", "content": _SYSTEM},
-                         {"role": "user", "content": _USER.format(name=name_of(i))}],
+                         {"role": "user", "content": USER_MESSAGE.format(name=name_of(i))}],
             "temperature": 0.7,
             "user": f"bench-user-{i % max(1, t.users):04d}",
         }

@@ -49,7 +49,7 @@ from bench.variety import name_of
 from middleware.detectors import build_detectors
 from middleware.detectors.features import ACCELERATED
 from middleware.detectors.human_claim import DEFAULT_ASK_HUMAN
-from middleware.detectors.layer import default_layer
+from middleware.detectors.layer import DetectionLayer, default_layer
 from middleware.detectors.minor import DEFAULT_MINOR
 from middleware.detectors.sentences import SentenceBuffer
 from middleware.pipeline.context import RequestContext
@@ -96,10 +96,10 @@ class Row:
         return "PASS" if self.median <= self.target_us else "MISS"
 
 
-def timed(call: Callable[[], Any]) -> float:
-    """One call, in microseconds."""
+def timed(call: Callable[..., Any], *args: Any) -> float:
+    """One call (``call(*args)``), in microseconds."""
     t0 = time.perf_counter_ns()
-    call()
+    call(*args)
     return (time.perf_counter_ns() - t0) / 1000.0
 
 
@@ -246,11 +246,35 @@ def fresh_messages(lang: str, count: int) -> list[str]:
     return out
 
 
+def _read_request(layer: DetectionLayer, text: str, previous: str | None) -> None:
+    """The request side as the default policy reads a user turn: crisis and exit through the detection layer (with
+    the previous user turn as context, when there is one), the asks-if-human and suspected-minor patterns on the
+    request's one normalisation (rules/text.py ``user_norm``)."""
+    context = (previous,) if previous is not None else ()
+    layer.judge("crisis", text, context)
+    layer.judge("exit", text, context)
+    norm = layer.read(text).norm
+    DEFAULT_ASK_HUMAN.detect_normalized(norm)
+    DEFAULT_MINOR.detect_normalized(norm)
+
+
+def _output_chain(policy: Policy, rules: RuleSet, text: str) -> GuardChain:
+    """Every guard the policy starts for a request with user turn ``text``, as one chain."""
+    ex = exchange(policy, text)
+    steps: list[GuardStep | SentenceCheck] = [step for step in (guard.start(ex) for guard in rules.guards)
+                                              if step is not None]
+    return guard_chain(steps)
+
+
+def _read_reply(chain: GuardChain, reply: str) -> None:
+    chain.feed(reply)
+    chain.flush()
+
+
 def measure_tiers(policy: Policy, calls: int) -> list[Row]:
     """Every local tier together on new text: the request side reads a user turn as the default policy does
-    (crisis and exit through the detection layer, with the previous user turn as context, which the previous
-    request read; the asks-if-human and suspected-minor patterns on the request's one normalisation); the output
-    side passes a reply through every guard the policy starts."""
+    (``_read_request``; the previous user turn as context, which the previous request read); the output side
+    passes a reply through every guard the policy starts."""
     rules = compile_rules(policy)
     layer = default_layer()
     rows = []
@@ -269,27 +293,33 @@ def measure_tiers(policy: Policy, calls: int) -> list[Row]:
             # the previous user turn was judged on the previous request (the layer keeps its reading)
             layer.judge("crisis", previous)
             layer.judge("exit", previous)
-
-            def request_side(text: str = text, previous: str = previous) -> None:
-                layer.judge("crisis", text, (previous,))
-                layer.judge("exit", text, (previous,))
-                norm = layer.read(text).norm   # the request's one normalisation (rules/text.py user_norm)
-                DEFAULT_ASK_HUMAN.detect_normalized(norm)
-                DEFAULT_MINOR.detect_normalized(norm)
-
-            req.samples_us.append(timed(request_side))
-            ex = exchange(policy, text)
-            steps: list[GuardStep | SentenceCheck] = [
-                step for step in (guard.start(ex) for guard in rules.guards) if step is not None]
-            chain = guard_chain(steps)
-
-            def output_side(reply: str = reply, chain: GuardChain = chain) -> None:
-                chain.feed(reply)
-                chain.flush()
-
-            out.samples_us.append(timed(output_side))
+            req.samples_us.append(timed(_read_request, layer, text, previous))
+            chain = _output_chain(policy, rules, text)
+            out.samples_us.append(timed(_read_reply, chain, reply))
         rows += [req, out]
     return rows
+
+
+def measure_bench_exchange(policy: Policy, calls: int) -> list[Row]:
+    """The same tiers on what ``python -m bench`` sends through the proxy: its user turn (``bench/loadgen.py``, no
+    earlier turns) and the stub's reply (``bench/stub_upstream.py``), each naming someone new. What the detectors
+    cost of one proxied request, beside what the transport floor leaves for Candor's work (``bench/ANALYSIS.md``)."""
+    from bench.loadgen import USER_MESSAGE
+    from bench.stub_upstream import content_pieces
+
+    rules = compile_rules(policy)
+    layer = default_layer()
+    req = Row("Local tiers, the proxy bench's user turn", f"{len(USER_MESSAGE.format(name=name_of(0)))} chars, "
+              f"{calls:,} different names")
+    out = Row("Local tiers, the proxy bench's reply, whole",
+              f"{len(''.join(content_pieces(12, name=name_of(0))))} chars, every guard of `{DEFAULT_POLICY}`")
+    for i in range(calls):
+        text = USER_MESSAGE.format(name=name_of(200_000 + i))
+        reply = "".join(content_pieces(12, name=name_of(300_000 + i)))
+        req.samples_us.append(timed(_read_request, layer, text, None))
+        chain = _output_chain(policy, rules, text)
+        out.samples_us.append(timed(_read_reply, chain, reply))
+    return [req, out]
 
 
 # --- consent check -------------------------------------------------------------------------------------
@@ -413,6 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     rounds = (3, 20, 300, 3, 100) if args.quick else (60, 500, 20_000, 30, 2_000)
     stream_rows, hold = measure_streaming(policy, rounds[0])
     rows = [*stream_rows, *measure_detectors(rounds[1]), *measure_tiers(policy, rounds[4]),
+            *measure_bench_exchange(policy, rounds[4]),
             measure_consent(rounds[2]), *measure_policies(rounds[3])]
     print(render(rows, hold, args.quick))
 

@@ -209,6 +209,13 @@ def test_micro_quick_prints_a_verdict_for_every_target() -> None:
     expected += [("Policy load and resolve: one pack (`load_policy_file`)", f"`{p.stem}`") for p in packs]
     for key in expected:
         assert verdicts.get(key) in ("PASS", "MISS"), (key, verdicts.get(key))
+    # the tiers on the proxy bench's own user turn and reply (no target: what one proxied request's text costs)
+    from bench.loadgen import USER_MESSAGE
+    from bench.stub_upstream import content_pieces
+
+    turn, reply = len(USER_MESSAGE.format(name=name_of(0))), len("".join(content_pieces(12, name=name_of(0))))
+    assert verdicts.get(("Local tiers, the proxy bench's user turn", str(turn))) == "info"
+    assert verdicts.get(("Local tiers, the proxy bench's reply, whole", str(reply))) == "info"
     assert all(r[3].endswith(("µs", "ms")) and r[4].endswith(("µs", "ms")) for r in rows)   # median, p99
     hold = _table_rows(done.stdout, "| Replies |")
     assert [r[0] for r in hold] == ["zh", "en"] and all(r[-1] in ("PASS", "MISS") for r in hold)
