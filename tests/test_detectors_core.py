@@ -10,7 +10,7 @@ from middleware.detectors import Detection, build_detectors, normalize
 from middleware.detectors.base import combine
 from middleware.detectors.crisis_patterns import EN_CRISIS, ZH_CRISIS
 from middleware.detectors.human_claim import DEFAULT_HUMAN_CLAIM, EN_CLAIMS, ZH_CLAIMS
-from middleware.detectors.prefilter import required_factors
+from middleware.detectors.prefilter import describe, required_factors
 from tests.test_detectors_heldout import ATTACHMENT, CRISIS, EXIT, HUMAN_CLAIM, IDENTITY, MINOR, PLEA, SELF_HARM
 
 
@@ -46,13 +46,36 @@ def test_required_factors_of_simple_patterns() -> None:
     # parts that match a few exact strings are multiplied out: longer, more selective factors
     assert required_factors(r"(?:i'm|i am) (?:a )?human") == frozenset(
         {"i'm human", "i am human", "i'm a human", "i am a human"})
-    assert required_factors(r"(?<![a-z])(?:i|i've) (?:just )?turned \d") == frozenset(
-        {"i turned ", "i just turned ", "i've turned ", "i've just turned "})
     assert required_factors(r"\d{1,2} ?(?:yo|y/o)") == frozenset({"yo", "y/o"})   # not "y": parsed as y(?:o|/o)
     assert required_factors("(?:a|b|c|d|e|f|g|h|i)(?:a|b|c|d|e|f|g|h|i)(?:j|k)xyz") is not None   # split
     assert required_factors(r"foo|bar") == frozenset({"foo", "bar"})
     assert required_factors(r"a?b*") is None
     assert required_factors(r"x|\w+") is None
+
+
+def _described(pattern: str) -> set[str] | None:
+    found = required_factors(pattern)
+    return None if found is None else {describe(f) for f in found}
+
+
+def test_required_factors_keep_the_patterns_simple_assertions() -> None:
+    """A lookaround of one character or a word boundary after a factor's first letter stays in it: "yo" is gated as a
+    word end (not in every "you"), "av" too (not in "have"). A leading one is dropped (the gate's search skips text by
+    its factors' first characters), other assertions are left out, and assertions alone require nothing."""
+    assert _described(r"(?<![a-z])(?:i|i've) (?:just )?turned \d") == {
+        "i turned ", "i just turned ", "i've turned ", "i've just turned "}
+    assert _described(r"(?:^|, )\d{1,2} ?(?:yo|y/o)(?![a-z])") == {"yo(?![a-z])", "y/o(?![a-z])"}
+    assert _described(r"(?<![a-z])(?:av|porn)(?![a-z])") == {"av(?![a-z])", "porn(?![a-z])"}
+    assert _described(r"\bmeth\b") == {r"meth\b"}
+    assert _described(r"x(?![^\w-])") == {r"x(?![^\w\-])"}
+    assert _described(r"x(?<=ab)") == {"x"}   # a lookbehind of two characters: left out
+    assert _described(r"^foo$") == {"foo"}    # anchors: left out (their meaning depends on flags the gate lacks)
+    assert required_factors(r"(?<![a-z])\d+") is None   # an assertion alone requires nothing
+    gate = combine({"minor": r"(?:^|, )\d{1,2} ?(?:yo|y/o)(?![a-z])", "av": r"(?<![a-z])av(?![a-z])"})
+    for text in ("are you sure you have it", "travel with your family", "yoga at 7"):
+        assert not gate.may_match(text), text
+    for text in ("im 15, 15 yo", "a av link", "15 y/o"):
+        assert gate.may_match(text), text
 
 
 def test_required_factors_prefer_what_ordinary_chat_rarely_holds() -> None:

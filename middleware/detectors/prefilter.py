@@ -9,6 +9,12 @@ requires nothing. If no factor occurs in the text (plain substring tests, in C),
 match and is not run. The set is computed from the pattern itself, so it never drifts from the
 rules; a pattern with an unconstrained alternative gets no prefilter and always runs.
 
+A factor may carry the pattern's own zero-width assertions after its first letter, where they are simple (a
+lookaround of one character class, a word boundary): ``(?<![a-z])av(?![a-z])`` is gated on ``av(?![a-z])``, not
+on every "have" and "travel". Each such assertion is one private character in the factor (``_token``) and is
+written back as itself in the gate; a match of the pattern satisfies it at the same place in the same text, so
+the gate stays a necessary condition.
+
 Uses ``re._parser``, CPython's own regex parser (stable across 3.11-3.13).
 """
 
@@ -31,10 +37,15 @@ Factors = frozenset[str]
 
 
 def required_factors(pattern: str) -> Factors | None:
-    """Strings of which every match contains at least one; ``None`` when no such set exists."""
+    """Strings of which every match contains at least one (with its simple assertions as ``_token`` characters; see
+    ``describe``); ``None`` when no such set exists."""
     factors = _sequence(_parser.parse(pattern))
     if factors is None:
         return None
+    # A factor never starts with an assertion: the engine skips the text's positions by the gate's first characters,
+    # which one leading lookbehind hides for the whole gate (a gate of words then cost twice as much); what follows the
+    # lookbehind is still required, its lookaheads keep "yo" out of "you" and "av" out of "have".
+    factors = frozenset(f.lstrip("".join(_ASSERTIONS)) for f in factors)
     # "kill" makes "kill myself" redundant: keep only the minimal strings.
     ordered = sorted(factors, key=len)
     kept: list[str] = []
@@ -76,7 +87,82 @@ def _sample() -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _occurrences(sample: str, string: str) -> int:
+    if any(ch in _ASSERTIONS for ch in string):
+        return len(re.findall(_regex(string), sample))
     return sample.count(string)
+
+
+# --- simple zero-width assertions inside factors ---------------------------------------------------------------
+
+# token character -> the assertion's regex source; tokens are private-use characters of plane 15, one per distinct
+# assertion, made at compile time
+_ASSERTIONS: dict[str, str] = {}
+_TOKENS: dict[str, str] = {}
+_TOKEN_BASE = 0xF0000
+
+_CATEGORIES = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+               "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+
+
+def _token(source: str) -> str:
+    token = _TOKENS.get(source)
+    if token is None:
+        token = _TOKENS[source] = chr(_TOKEN_BASE + len(_TOKENS))
+        _ASSERTIONS[token] = source
+    return token
+
+
+def _class_source(op: Any, av: Any) -> str | None:
+    """The regex source of one character (a literal or a class), or None where it is not that simple."""
+    if op is c.LITERAL:
+        return re.escape(chr(av))
+    if op is not c.IN:
+        return None
+    parts = []
+    for o, a in av:
+        if o is c.NEGATE:
+            parts.append("^")
+        elif o is c.LITERAL:
+            parts.append(_class_char(chr(a)))
+        elif o is c.RANGE:
+            parts.append(f"{_class_char(chr(a[0]))}-{_class_char(chr(a[1]))}")
+        elif o is c.CATEGORY and str(a) in _CATEGORIES:
+            parts.append(_CATEGORIES[str(a)])
+        else:
+            return None
+    return "[" + "".join(parts) + "]"
+
+
+def _class_char(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch
+
+
+def _assertion(op: Any, av: Any) -> str | None:
+    """The source of a simple zero-width assertion (a lookaround of one character, ``\\b``, ``\\B``); else None."""
+    if op is c.AT:
+        return {"AT_BOUNDARY": r"\b", "AT_NON_BOUNDARY": r"\B"}.get(str(av))
+    direction, sub = av
+    if len(sub) != 1:
+        return None
+    one = _class_source(*sub[0])
+    if one is None:
+        return None
+    kind = ("=" if op is c.ASSERT else "!") if direction == 1 else ("<=" if op is c.ASSERT else "<!")
+    return f"(?{kind}{one})"
+
+
+def _regex(factor: str) -> str:
+    """A factor as a regex: its letters escaped, its assertion tokens as themselves."""
+    return "".join(_ASSERTIONS.get(ch) or re.escape(ch) for ch in factor)
+
+
+def describe(factor: str) -> str:
+    """A factor for people (and tests): its assertions written out, ``(?<![a-z])av(?![a-z])``."""
+    return "".join(_ASSERTIONS.get(ch, ch) for ch in factor)
+
+
+def _zero_width(factor: str) -> bool:
+    return all(ch in _ASSERTIONS for ch in factor)
 
 
 # An exact set (every string a part of the pattern can match) is kept while it holds at most this many strings:
@@ -110,7 +196,8 @@ def _sequence(items: Any) -> Factors | None:
         if found:
             candidates.append(found)
     candidates.append(run)
-    required = [f for f in candidates if f and "" not in f]   # a set holding "" requires nothing
+    # a set holding "" (or a string of assertions alone) requires nothing
+    required = [f for f in candidates if f and not any(_zero_width(x) for x in f)]
     return min(required, key=_cost) if required else None
 
 
@@ -125,7 +212,9 @@ def _exact(op: Any, av: Any) -> Factors | None:
     if op is c.LITERAL:
         return frozenset({chr(av)})
     if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
-        return frozenset({""})   # zero-width: what is around it is contiguous in the match
+        # zero-width: what is around it is contiguous in the match; a simple one goes into the factor as a token
+        source = _assertion(op, av)
+        return frozenset({_token(source) if source is not None else ""})
     if op is c.SUBPATTERN:
         return _exact_sequence(av[-1])
     if op is c.BRANCH:
@@ -198,7 +287,7 @@ def trie_regex(words: frozenset[str] | set[str]) -> str:
 
     def emit(node: dict[str, Any]) -> str:
         ends = "" in node
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        branches = [(_ASSERTIONS.get(ch) or re.escape(ch)) + emit(child) for ch, child in sorted(node.items()) if ch]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -331,7 +420,8 @@ _SUBSETS_MAX = 256
 
 
 def _gate(factors: Factors, flags: int) -> re.Pattern[str]:
-    return re.compile(trie_regex(factors), flags & re.IGNORECASE)
+    # the pattern's case and ASCII flags: its assertions and classes mean in the gate what they mean in it
+    return re.compile(trie_regex(factors), flags & (re.IGNORECASE | re.ASCII))
 
 
 def _with_first_chars(pattern: re.Pattern[str]) -> re.Pattern[str]:
