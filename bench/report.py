@@ -74,11 +74,12 @@ class BenchReport:
     # the code measured: taken when the run starts (a commit made while it runs is not what it measured)
     commit: str = field(default_factory=lambda: machine()["Candor commit"])
 
+    def added_by(self, result: LoadResult | None, key: str, which: str, q: str) -> float | None:
+        """``result``'s figure minus the stub's, called directly, in scenario ``key`` at the same percentile."""
+        return _minus(_stat(result, which, q), _stat(self.direct.get(key), which, q))
+
     def _added(self, key: str, which: str, q: str) -> float | None:
-        d, p = self.direct.get(key), self.proxy.get(key)
-        ds: Stats | None = getattr(d, which) if d else None
-        ps: Stats | None = getattr(p, which) if p else None
-        return getattr(ps, q) - getattr(ds, q) if ds and ps else None
+        return self.added_by(self.proxy.get(key), key, which, q)
 
     def measured(self) -> dict[str, float | None]:
         rps = self.proxy.get("nonstream_c16")
@@ -103,11 +104,7 @@ class BenchReport:
         return None if p is None else float(p.smooth)
 
     def litellm_added(self, key: str, which: str, q: str) -> float | None:
-        d = self.direct.get(key)
-        lr = self.litellm.results.get(key) if self.litellm else None
-        ds: Stats | None = getattr(d, which) if d else None
-        ls: Stats | None = getattr(lr, which) if lr else None
-        return getattr(ls, q) - getattr(ds, q) if ds and ls else None
+        return self.added_by(self.litellm.results.get(key) if self.litellm else None, key, which, q)
 
     def _litellm_ratio(self, key: str) -> float | None:
         """c16: Candor's throughput / LiteLLM's; c1: Candor's added p50 / LiteLLM's added p50."""
@@ -186,8 +183,7 @@ def _rows(r: BenchReport, sc: Scenario) -> list[tuple[str, str, str, str]]:
         ("latency_ms", "latency")]
     for which, label in metrics:
         for q in ("p50", "p99") if sc.timed else ("p50", "p90", "p99"):
-            dv = getattr(getattr(d, which), q) if d and getattr(d, which) else None
-            pv = getattr(getattr(p, which), q) if p and getattr(p, which) else None
+            dv, pv = _stat(d, which, q), _stat(p, which, q)
             added = f"+{pv - dv:.3f} ms" if dv is not None and pv is not None else "-"
             rows.append((f"{label} {q}", _ms(dv), _ms(pv), added.replace("+-", "-")))
     return rows
@@ -304,22 +300,26 @@ def _floor_section(r: BenchReport) -> list[str]:
         which = "ttft_ms" if sc.stream else "latency_ms"
         for q in ("p50", "p99"):
             dv, fv, pv = (_stat(x, which, q) for x in (d, fl, p))
-            fa = fv - dv if fv is not None and dv is not None else None
-            pa = pv - dv if pv is not None and dv is not None else None
-            own = pa - fa if pa is not None and fa is not None else None
+            fa, pa = r.added_by(fl, sc.key, which, q), r.added_by(p, sc.key, which, q)
+            own = _minus(pa, fa)
             out.append(f"| {sc.title} | {'TTFT' if sc.stream else 'latency'} {q} | {_f(dv, '{:.3f} ms')} | "
                        f"{_f(fv, '{:.3f} ms')} | {_f(pv, '{:.3f} ms')} | {_f(fa, '{:+.3f} ms')} | "
                        f"{_f(pa, '{:+.3f} ms')} | {_f(own, '{:+.3f} ms')} |")
         fc, pc = (m.cpu_us_per_request if m else None), r.proxy_cpu_us.get(sc.key)
         out.append(f"| {sc.title} | proxy CPU per request | | {_f(fc, '{:,.0f} µs')} | {_f(pc, '{:,.0f} µs')} | | | "
-                   f"{_f(pc - fc if pc is not None and fc is not None else None, '{:+,.0f} µs')} |")
+                   f"{_f(_minus(pc, fc), '{:+,.0f} µs')} |")
     out += _floor_budget(r)
     return out
 
 
 def _stat(result: LoadResult | None, which: str, q: str) -> float | None:
+    """A percentile of one load result's latency or TTFT (``which``), None where it was not measured."""
     stats: Stats | None = getattr(result, which) if result else None
     return getattr(stats, q) if stats else None
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
 
 
 def _floor_budget(r: BenchReport) -> list[str]:
@@ -333,14 +333,14 @@ def _floor_budget(r: BenchReport) -> list[str]:
         lines.append(f"- Throughput goal ({TARGETS['rps'].goal}): one worker has {budget:,.0f} µs of CPU per "
                      f"request; the floor took {floor_cpu:,.0f} µs, which leaves {budget - floor_cpu:,.0f} µs "
                      f"for Candor's own work. It took {ours - floor_cpu:,.0f} µs in this run.")
-    d, fl = r.direct.get("nonstream_c1"), (f.results.get("nonstream_c1") if f else None)
-    dv, fv = _stat(d, "latency_ms", "p50"), _stat(fl.result if fl else None, "latency_ms", "p50")
+    fl = f.results.get("nonstream_c1") if f else None
+    fa = r.added_by(fl.result if fl else None, "nonstream_c1", "latency_ms", "p50")
     pa = r._added("nonstream_c1", "latency_ms", "p50")
-    if dv is not None and fv is not None and pa is not None:
+    if fa is not None and pa is not None:
         goal = TARGETS["added_p50"].limit
         lines.append(f"- Added latency goal ({TARGETS['added_p50'].goal} at p50): the floor adds "
-                     f"{fv - dv:.3f} ms, which leaves {goal - (fv - dv):.3f} ms for Candor's own work. It took "
-                     f"{pa - (fv - dv):.3f} ms in this run.")
+                     f"{fa:.3f} ms, which leaves {goal - fa:.3f} ms for Candor's own work. It took "
+                     f"{pa - fa:.3f} ms in this run.")
     return ["", *lines] if lines else []
 
 
@@ -410,9 +410,7 @@ def _litellm_section(r: BenchReport) -> list[str]:
                        f"{_f(lr.throughput if lr else None, '{:,.0f}/s')} | | |")
         which = "ttft_ms" if sc.stream else "latency_ms"
         for q in ("p50", "p99"):
-            dv = getattr(getattr(d, which), q) if d and getattr(d, which) else None
-            pv = getattr(getattr(p, which), q) if p and getattr(p, which) else None
-            lv = getattr(getattr(lr, which), q) if lr and getattr(lr, which) else None
+            dv, pv, lv = (_stat(x, which, q) for x in (d, p, lr))
             label = f"{'TTFT' if sc.stream else 'latency'} {q}"
             out.append(f"| {sc.title} | {label} | {_f(dv, '{:.3f} ms')} | {_f(pv, '{:.3f} ms')} | "
                        f"{_f(lv, '{:.3f} ms')} | {_f(r._added(sc.key, which, q), '{:.3f} ms')} | "
