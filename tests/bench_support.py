@@ -13,6 +13,7 @@ import pytest
 from bench import floor as bench_floor
 from bench import phases as bench_phases
 from bench import servers as bench_servers
+from tests import web
 from tests.stubs import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,3 +42,8 @@ def stub_upstream(*args: str) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def stub_requests(port: int) -> int:
+    """How many requests the bench's stub upstream has answered (its ``/_stub/stats``), read by the tests' client."""
+    return int(web.get(f"http://127.0.0.1:{port}/_stub/stats").json()["requests"])

@@ -22,7 +22,7 @@ from bench.report import BenchReport, render_markdown
 from bench.stub_upstream import content_pieces
 from bench.variety import name_of
 from tests import web
-from tests.bench_support import reserved_ports, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
+from tests.bench_support import reserved_ports, stub_requests, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
 
 CHUNKS = 4
 
@@ -31,10 +31,6 @@ CHUNKS = 4
 def stub_port() -> Iterator[int]:
     with stub_upstream("--chunks", str(CHUNKS), "--api-key", "sk-stub") as port:
         yield port
-
-
-def stub_requests(port: int) -> int:
-    return int(web.get(f"http://127.0.0.1:{port}/_stub/stats").json()["requests"])
 
 
 def test_bare_relay_passes_replies_and_streams_through_unchanged(tmp_path: Path, stub_port: int) -> None:

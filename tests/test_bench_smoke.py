@@ -18,7 +18,7 @@ from bench.loadgen import LoadResult, Target, run_load
 from bench.stub_upstream import StubOptions, content_pieces, start_stub
 from bench.variety import name_of
 from tests import web
-from tests.bench_support import reserved_ports, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
+from tests.bench_support import reserved_ports, stub_requests, stub_upstream  # noqa: F401  (reserved_ports: the fixture, autouse)
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-stub-test"
@@ -29,10 +29,6 @@ CHUNKS = 5
 def stub_port() -> Iterator[int]:
     with stub_upstream("--chunks", str(CHUNKS), "--api-key", KEY) as port:
         yield port
-
-
-def stub_requests(port: int) -> int:
-    return int(web.get(f"http://127.0.0.1:{port}/_stub/stats").json()["requests"])
 
 
 def client(port: int, key: str = KEY) -> openai.OpenAI:
