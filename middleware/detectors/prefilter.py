@@ -151,9 +151,13 @@ def _assertion(op: Any, av: Any) -> str | None:
     return f"(?{kind}{one})"
 
 
+def _atom(ch: str) -> str:
+    """One character of a factor as regex: a letter escaped, an assertion token as its assertion."""
+    return _ASSERTIONS.get(ch) or re.escape(ch)
+
+
 def _regex(factor: str) -> str:
-    """A factor as a regex: its letters escaped, its assertion tokens as themselves."""
-    return "".join(_ASSERTIONS.get(ch) or re.escape(ch) for ch in factor)
+    return "".join(map(_atom, factor))
 
 
 def describe(factor: str) -> str:
@@ -287,7 +291,7 @@ def trie_regex(words: frozenset[str] | set[str]) -> str:
 
     def emit(node: dict[str, Any]) -> str:
         ends = "" in node
-        branches = [(_ASSERTIONS.get(ch) or re.escape(ch)) + emit(child) for ch, child in sorted(node.items()) if ch]
+        branches = [_atom(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
         if not branches:
             return ""
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
