@@ -186,13 +186,12 @@ _SPACED = re.compile(
     rf"(?<![a-z0-9'])[a-z0-9](?:{_SEP}[a-z0-9]){{2,}}(?![a-z0-9'])"
     rf"|(?<=[{_CJK}]){_SEP}(?=[{_CJK}])"
 )
-# A cheap necessary condition, so the full pattern (look-behinds at every position) runs only on text
-# that has three single letters in a row or a separator between CJK characters.
-_SPACED_HINT = re.compile(rf"[a-z0-9]{_SEP}[a-z0-9]{_SEP}[a-z0-9]|[{_CJK}]{_SEP}[{_CJK}]")
-# What every match of the hint holds, starting with a separator (a character class the engine scans for quickly,
-# where the hint's first character is in almost every text): its first alternative holds "SEP letter SEP", its
-# second "SEP CJK". Chinese text, which seldom has a separator, is done in one scan.
-_SPACED_PRE = re.compile(rf"{_SEP}(?:[a-z0-9]{_SEP}|[{_CJK}])")
+# A cheap necessary condition, so the full pattern (look-behinds at every position) runs only on text that has
+# "separator letter separator" or "separator CJK". It starts with a separator (a character class the engine scans
+# for quickly): Chinese text, which seldom has one, is done in one scan. Where it passes, the full pattern alone
+# costs less than with the stricter "letter SEP letter SEP letter" hint once run in front of it too (on 6,404
+# check-set and bench sentences that pass it: 3.1 µs against 3.8).
+_SPACED_HINT = re.compile(rf"{_SEP}(?:[a-z0-9]{_SEP}|[{_CJK}])")
 _SEP_CHARS = re.compile(_SEP)
 _LEADING_WORD = re.compile(r"[ai] +[a-z0-9]")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -237,7 +236,7 @@ def normalize(text: str) -> Normalized:
     if _last and _last[0].original is text:
         return _last[0]
     result = _normalize(text)
-    if _SPACED_PRE.search(result.text) and _SPACED_HINT.search(result.text) and _SPACED.search(result.text):
+    if _SPACED_HINT.search(result.text) and _SPACED.search(result.text):
         spaced = result
         result = remap(result, _SPACED, lambda m: _collapse(m, spaced))
     _last[:] = [result]
