@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.loadgen import LoadResult
-from bench.procs import BenchError, Proc, cpu_seconds, free_port, wait_ready
+from bench.procs import BenchError, Proc, cpu_seconds, free_port, python_path, wait_ready
 from bench.servers import loadgen, stub_requests
 from bench.settings import PROXY_MODEL, REPO, STUB_KEY, Scenario, Settings
 
@@ -51,7 +51,7 @@ def start_relay(workdir: Path, stub_port: int, cpus: set[int] | None) -> tuple[P
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
             "--no-server-header", "--no-date-header"]
     env = {**os.environ, "BARE_RELAY_UPSTREAM": f"http://127.0.0.1:{stub_port}", "BARE_RELAY_KEY": STUB_KEY,
-           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)}
+           "PYTHONPATH": python_path(REPO)}
     proc = Proc("bare relay", argv, workdir / "bare-relay.log", env=env, cpus=cpus, cwd=REPO)
     wait_ready(proc, port, "/healthz", timeout=30)
     return proc, port

@@ -22,6 +22,13 @@ class BenchError(Exception):
     """A run that cannot produce trustworthy numbers; the message says why and what to look at."""
 
 
+def python_path(source: Path, env: dict[str, str] | None = None) -> str:
+    """``PYTHONPATH`` for a child process that imports the tree ``source`` first, then what ``env`` (default: this
+    process's environment) already had."""
+    rest = (os.environ if env is None else env).get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (str(source), rest) if p)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.floor import measure, run_floor
 from bench.longstreams import raise_nofile
 from bench.phases import long_streams, run_litellm, run_long_streams, run_state, run_workers, start_long_stub
-from bench.procs import BenchError, Proc, Profiler, RssSampler, cpu_split
+from bench.procs import BenchError, Proc, Profiler, RssSampler, cpu_split, python_path
 from bench.report import BenchReport, render_markdown
 from bench.servers import loadgen, probe_policy, start_proxy, start_stub
 from bench.settings import (
@@ -130,8 +130,7 @@ def run_extra(report: BenchReport, name: str, log: Callable[[str], None]) -> Non
     argv = extra.argv(sys.executable, REPO, report.settings.quick, report.settings.profile)
     shown = shlex.join(["python", *argv[1:]]).replace(str(REPO) + os.sep, "")
     log(f"{extra.title}: {shown}")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", ""))
-                                                        if p)}
+    env = {**os.environ, "PYTHONPATH": python_path(REPO)}
     try:
         done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=1800, env=env)
         failure = "" if done.returncode == 0 else f"exit {done.returncode}:\n{done.stderr[-3000:]}"

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bench.loadgen import LoadResult
-from bench.procs import BenchError, Proc, free_port, http_get, wait_ready
+from bench.procs import BenchError, Proc, free_port, http_get, python_path, wait_ready
 from bench.settings import PROXY_MODEL, REPO, STUB_KEY, STUB_MODEL, Scenario, Settings
 
 
@@ -95,7 +95,7 @@ def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
     # CANDOR_* variables from the caller's shell would override the bench's config
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     env.update(BENCH_UPSTREAM_KEY=STUB_KEY, BENCH_APP_KEY=app_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
-               PYTHONPATH=os.pathsep.join(p for p in (str(source), env.get("PYTHONPATH", "")) if p))
+               PYTHONPATH=python_path(source, env))
     try:
         proc = Proc("proxy", argv or proxy_command(config, workers, source), workdir / "proxy.log", env=env, cpus=cpus,
                     cwd=workdir)
