@@ -86,19 +86,20 @@ def write_proxy_config(workdir: Path, stub_port: int, proxy_port: int, app_polic
 def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
                 argv: list[str] | None = None, timeout: float = 60,
                 app_policy: str | None = None, long_stub_port: int | None = None, workers: int = 1,
-                extra: dict[str, Any] | None = None, source: Path = REPO) -> tuple[Proc, int, str]:
+                extra: dict[str, Any] | None = None, source: Path = REPO,
+                env: dict[str, str] | None = None) -> tuple[Proc, int, str]:
     """Start the proxy (of ``source``: this checkout, or another tree) and wait for ``GET /healthz``; raises
-    BenchError with its log tail if it fails."""
+    BenchError with its log tail if it fails. ``env``: variables to set for it beyond the bench's own."""
     port = free_port()
     config = write_proxy_config(workdir, stub_port, port, app_policy, long_stub_port, extra, source)
     app_key = "bench-" + secrets.token_urlsafe(24)
     # CANDOR_* variables from the caller's shell would override the bench's config
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
-    env.update(BENCH_UPSTREAM_KEY=STUB_KEY, BENCH_APP_KEY=app_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
-               PYTHONPATH=python_path(source, env))
+    child = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
+    child.update(BENCH_UPSTREAM_KEY=STUB_KEY, BENCH_APP_KEY=app_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
+                 PYTHONPATH=python_path(source, child), **(env or {}))
     try:
-        proc = Proc("proxy", argv or proxy_command(config, workers, source), workdir / "proxy.log", env=env, cpus=cpus,
-                    cwd=workdir)
+        proc = Proc("proxy", argv or proxy_command(config, workers, source), workdir / "proxy.log", env=child,
+                    cpus=cpus, cwd=workdir)
     except OSError as e:
         raise BenchError(f"proxy could not be started: {e}") from e
     wait_ready(proc, port, "/healthz", timeout=timeout)

@@ -59,6 +59,7 @@ EXTRA_SECTIONS: dict[str, ExtraSection] = {
     "audit": ExtraSection("Audit log throughput", "bench/audit_bench.py", ("--events", "2000")),
     "console": ExtraSection("Console overview over 100,000 events", "bench.console_bench", ("--events", "5000")),
     "media": ExtraSection("Media labelling, in process", "bench.media_bench", ("--quick",)),
+    "stages": ExtraSection("Where one request's time goes, 1 in flight", "bench.stages", ("--quick",)),
 }
 
 

@@ -93,3 +93,28 @@ def test_eval_names_the_bad_line(tmp_path: Path, content: str, run: Callable[...
 def test_eval_of_a_missing_file(tmp_path: Path, run: Callable[..., tuple[int, str, str]]) -> None:
     code, _, err = run(str(tmp_path / "crisis.jsonl"))
     assert code == 2 and "no such file" in err
+
+
+def test_errors_lists_every_row_judged_wrong_with_its_line(tmp_path: Path,
+                                                          run: Callable[..., tuple[int, str, str]]) -> None:
+    # two rows labelled against what any crisis detector says: a plain statement of intent marked `none`, and a
+    # joke marked `explicit_intent`; the others are labelled as the layer judges them
+    rows = [*ROWS, {"text": "I am going to kill myself tonight, I have the pills ready", "label": "none"},
+            {"text": "this traffic is killing me lol", "label": "explicit_intent"}]
+    path = _write(tmp_path / "mine.jsonl", rows)
+    code, out, err = run(str(path), "--task", "crisis", "--errors")
+    assert code == 0, err
+    listed = out.split("rows judged wrong: ", 1)[1]
+    assert listed.startswith(f"2 of {len(rows)}")
+    assert "line 6: none judged explicit_intent: I am going to kill myself tonight" in listed
+    assert "line 7: explicit_intent judged none: this traffic is killing me lol" in listed
+    assert "line 4" not in listed   # the conversation, judged right, is not listed
+
+    code, out, err = run(str(path), "--task", "crisis", "--errors", "--json")
+    assert code == 0, err
+    errors = json.loads(out)["errors"]
+    assert [(e["line"], e["label"], e["predicted"]) for e in errors] == [
+        (6, "none", "explicit_intent"), (7, "explicit_intent", "none")]
+
+    code, out, _ = run(str(path), "--task", "crisis")
+    assert "rows judged wrong" not in out   # only when asked

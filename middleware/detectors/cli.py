@@ -1,7 +1,8 @@
 """``candor detectors eval FILE.jsonl [--task T]`` (contract 6.1): measure the detectors on your own rows.
 
 Rows are in the development-set format (``text`` or ``messages``, and ``label``). Prints precision,
-recall and F1 per label, then per language; ``--json`` prints the same as one JSON object. The task
+recall and F1 per label, then per language; ``--errors`` also lists every row judged wrong (its line, its label,
+the label given, its text), so an operator sees what to look at; ``--json`` prints the same as one JSON object. The task
 comes from ``--task`` or from the file name ("crisis.mine.jsonl"). Exit 0 when the file was measured,
 2 when it cannot be read (the message names the file and line).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from middleware.detectors.judgment import TASK_LABELS
+from middleware.detectors.rows import Row
 
 EVAL_TASKS = ("crisis", "human_claim", "exit", "retention_plea", "emotional_manipulation", "privacy_probing",
               "minor_safety", "prohibited_content")
@@ -28,7 +30,22 @@ def add_detectors_commands(subparsers: Any) -> None:
     ev.add_argument("--task", choices=EVAL_TASKS, help="the task the labels are for (default: from the file name)")
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.add_argument("--patterns-only", action="store_true", help="measure the pattern tier alone")
+    ev.add_argument("--errors", action="store_true", help="also list every row judged wrong")
     ev.set_defaults(func=_eval)
+
+
+def _misjudged(rows: list[Row], predicted: list[str]) -> list[dict[str, Any]]:
+    """Every row whose judgment differs from its label, in file order."""
+    return [{"line": row.line, "label": row.label, "predicted": said, "text": row.text,
+             "earlier_turns": len(row.context)}
+            for row, said in zip(rows, predicted, strict=True) if said != row.label]
+
+
+def _error_line(e: dict[str, Any]) -> str:
+    text = " ".join(str(e["text"]).split())
+    text = text if len(text) <= 160 else text[:159] + "…"
+    context = f" (after {e['earlier_turns']} earlier turn{'s' * (e['earlier_turns'] != 1)})" if e["earlier_turns"] else ""
+    return f"  line {e['line']}: {e['label']} judged {e['predicted']}{context}: {text}"
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -65,6 +82,8 @@ def _eval(args: argparse.Namespace) -> int:
                "false_alarm_rate": round(result.false_alarms, 4)}
         if result.context_recall is not None:
             out["context_explicit_intent_recall"] = round(result.context_recall, 4)
+        if args.errors:
+            out["errors"] = _misjudged(rows, result.predicted)
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return 0
     print(f"task {task}: {len(rows)} rows, tiers {'+'.join(layer.tiers(task))}")
@@ -76,6 +95,11 @@ def _eval(args: argparse.Namespace) -> int:
     if result.context_recall is not None:
         print(f"explicit_intent decided by earlier turns: recall {result.context_recall:.3f}"
               f" (n={result.context_support})")
+    if args.errors:
+        wrong = _misjudged(rows, result.predicted)
+        print(f"\nrows judged wrong: {len(wrong)} of {len(rows)}")
+        for e in wrong:
+            print(_error_line(e))
     return 0
 
 
