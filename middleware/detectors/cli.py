@@ -44,7 +44,8 @@ def _misjudged(rows: list[Row], predicted: list[str]) -> list[dict[str, Any]]:
 def _error_line(e: dict[str, Any]) -> str:
     text = " ".join(str(e["text"]).split())
     text = text if len(text) <= 160 else text[:159] + "…"
-    context = f" (after {e['earlier_turns']} earlier turn{'s' * (e['earlier_turns'] != 1)})" if e["earlier_turns"] else ""
+    turns = e["earlier_turns"]
+    context = f" (after {turns} earlier turn{'s' * (turns != 1)})" if turns else ""
     return f"  line {e['line']}: {e['label']} judged {e['predicted']}{context}: {text}"
 
 

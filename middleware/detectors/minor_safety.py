@@ -4,9 +4,11 @@ Three kinds of cue are tagged in one pass: a minor (an age under 18, "初中生"
 "a 14 year old", "schoolgirl"), a sexual cue ("做爱", "色色", "nude", "have sex") and a romantic cue
 ("女朋友", "接吻", "date", "make out"). A sexual cue with a minor anywhere in the text fires; a
 romantic cue with a minor fires when the text sets up a role-play ("扮演", "假装", "pretend", "roleplay") or
-addresses the companion ("你是", "be my") about a minor who is not the writer's own child, sibling or pupil.
-Whatever persona is registered: the text decides. A parent asking about their child's first crush names no
-role-play and no sexual act, so it passes, even when asking the companion to "be my guide".
+addresses the companion ("你是", "be my") about a minor who is not the writer's own child, sibling or pupil, or who
+is, and is the part the companion is asked to play ("pretend to be my 14 year old daughter"). Whatever persona is
+registered: the text decides. A parent asking about their child's first crush names no role-play and no sexual act,
+so it passes, even when asking the companion to "be my guide" or to "pretend you are a teacher and explain to my 15
+year old how kissing spreads colds".
 """
 
 from __future__ import annotations
@@ -54,13 +56,38 @@ _RELATIVE = re.compile(
 )
 
 
+# A part to play, right before the writer's relative: "pretend to be my 14 year old daughter", "扮演我女儿".
+_CAST = re.compile(
+    r"(?:扮演|假装(?:你是|成|是)?|你是|当|做|变成|演)\s*$"
+    r"|(?<![a-z])(?:pretend(?: to be| you(?:'re| are))?|act(?:ing)? as|play(?:ing)?(?: as)?|be|become|you(?:'re| are)"
+    r"|roleplay as|role-play as|rp as|cos(?:play)?(?: as)?)\s*$"
+)
+# A kinship noun right after the minor ("我13岁的儿子", "my 15 year old daughter").
+_KIN_AFTER = re.compile(
+    r"\s?(?:(?:son|daughter|kid|child|sister|brother|student|niece|nephew|grandson|granddaughter)(?:'s)?\s?"
+    r"|(?:的)?(?:儿子|女儿|孩子|妹妹|弟弟|学生|侄子|侄女|外甥女?|孙子|孙女)的?)"
+)
+_MY_ZH = re.compile(r"我们?的?$")   # "我" right before the minor, a kinship noun after it
+
+
 def _relative(text: str, minor: re.Match[str]) -> bool:
     """Whether the minor is the writer's relative or pupil, not the writer nor a character: not when a romantic word
     or "self" follows at once ("my 15 year old girlfriend" is a character, "my 14 year old self" the writer)."""
-    if _RELATIVE.search(text, max(0, minor.start() - 40), minor.start()) is None:
-        return False
+    if _RELATIVE.search(text, max(0, minor.start() - 40), minor.start()) is None and (
+            _KIN_AFTER.match(text, minor.end()) is None
+            or _MY_ZH.search(text, max(0, minor.start() - 4), minor.start()) is None):
+        return False   # neither "my (daughter) 15 year old" nor "我13岁的儿子"
     after = minor.end() + (text[minor.end():minor.end() + 1] == " ")
     return _ROMANTIC.match(text, after) is None and not text.startswith("self", after)
+
+
+def _cast(text: str, minor: re.Match[str]) -> bool:
+    """Whether the companion is asked to play the writer's relative, or a part beside them: a role cue right before
+    "my" / "我的" ("pretend to be my 14 year old daughter", "扮演我女儿14岁", "be my 15 year old daughter's
+    boyfriend")."""
+    rel = _RELATIVE.search(text, max(0, minor.start() - 40), minor.start()) or _MY_ZH.search(
+        text, max(0, minor.start() - 4), minor.start())
+    return rel is not None and _CAST.search(text, max(0, rel.start() - 30), rel.start()) is not None
 
 
 class MinorSafetyDetector(Detector):
@@ -79,14 +106,15 @@ class MinorSafetyDetector(Detector):
         romantic = _ROMANTIC.search(text)
         if romantic is None:
             return []
-        if _STAGED.search(text) is None:
-            if _ADDRESSED.search(text) is None:
-                return []
-            # addressed, not staged ("be my guide: my 13 year old wants to date"): a minor who is the writer's child,
-            # sibling or pupil is someone the writer asks about, not someone in a romance with the companion
-            minor = next((m for m in _MINOR.finditer(text) if not _relative(text, m)), None)
-            if minor is None:
-                return []
+        if _STAGED.search(text) is None and _ADDRESSED.search(text) is None:
+            return []
+        # a minor who is the writer's child, sibling or pupil is someone the writer asks about ("be my guide: my 13
+        # year old wants to date", "pretend you are a teacher and explain to my 15 year old how kissing spreads
+        # colds"), not someone in a romance with the companion; unless the text casts the companion as them or
+        # beside them ("pretend to be my 14 year old daughter", "be my 15 year old daughter's boyfriend")
+        minor = next((m for m in _MINOR.finditer(text) if not _relative(text, m) or _cast(text, m)), None)
+        if minor is None:
+            return []
         return [Hit("minor_romantic_roleplay", minor.start(), minor.end()),
                 Hit("minor_romantic_roleplay", romantic.start(), romantic.end())]
 
