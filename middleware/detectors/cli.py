@@ -13,10 +13,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from middleware.detectors.judgment import TASK_LABELS
-from middleware.detectors.rows import Row
+
+if TYPE_CHECKING:
+    from middleware.detectors.rows import Row
 
 EVAL_TASKS = ("crisis", "human_claim", "exit", "retention_plea", "emotional_manipulation", "privacy_probing",
               "minor_safety", "prohibited_content")
