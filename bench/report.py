@@ -276,6 +276,16 @@ def _f(v: float | None, fmt: str = "{:.1f} ms") -> str:
     return "-" if v is None else fmt.format(v)
 
 
+def _throughputs(*results: LoadResult | None) -> str:
+    """The throughput cells of a side-by-side row, one per result ("-" where it was not measured)."""
+    return " | ".join(_f(x.throughput if x else None, "{:,.0f}/s") for x in results)
+
+
+def _timing(sc: Scenario) -> tuple[str, str]:
+    """(the load result's field, the metric's name) a scenario's latency rows report: first token when streaming."""
+    return ("ttft_ms", "TTFT") if sc.stream else ("latency_ms", "latency")
+
+
 def _floor_section(r: BenchReport) -> list[str]:
     f = r.floor
     if f is None:
@@ -294,15 +304,13 @@ def _floor_section(r: BenchReport) -> list[str]:
         d, p, m = r.direct.get(sc.key), r.proxy.get(sc.key), f.results.get(sc.key)
         fl = m.result if m else None
         if sc.timed:
-            out.append(f"| {sc.title} | throughput | {_f(d.throughput if d else None, '{:,.0f}/s')} | "
-                       f"{_f(fl.throughput if fl else None, '{:,.0f}/s')} | "
-                       f"{_f(p.throughput if p else None, '{:,.0f}/s')} | | | |")
-        which = "ttft_ms" if sc.stream else "latency_ms"
+            out.append(f"| {sc.title} | throughput | {_throughputs(d, fl, p)} | | | |")
+        which, metric = _timing(sc)
         for q in ("p50", "p99"):
             dv, fv, pv = (_stat(x, which, q) for x in (d, fl, p))
             fa, pa = r.added_by(fl, sc.key, which, q), r.added_by(p, sc.key, which, q)
             own = _minus(pa, fa)
-            out.append(f"| {sc.title} | {'TTFT' if sc.stream else 'latency'} {q} | {_f(dv, '{:.3f} ms')} | "
+            out.append(f"| {sc.title} | {metric} {q} | {_f(dv, '{:.3f} ms')} | "
                        f"{_f(fv, '{:.3f} ms')} | {_f(pv, '{:.3f} ms')} | {_f(fa, '{:+.3f} ms')} | "
                        f"{_f(pa, '{:+.3f} ms')} | {_f(own, '{:+.3f} ms')} |")
         fc, pc = (m.cpu_us_per_request if m else None), r.proxy_cpu_us.get(sc.key)
@@ -405,14 +413,11 @@ def _litellm_section(r: BenchReport) -> list[str]:
     for sc in r.settings.scenarios:
         d, p, lr = r.direct.get(sc.key), r.proxy.get(sc.key), r.litellm.results.get(sc.key)
         if sc.timed:
-            out.append(f"| {sc.title} | throughput | {_f(d.throughput if d else None, '{:,.0f}/s')} | "
-                       f"{_f(p.throughput if p else None, '{:,.0f}/s')} | "
-                       f"{_f(lr.throughput if lr else None, '{:,.0f}/s')} | | |")
-        which = "ttft_ms" if sc.stream else "latency_ms"
+            out.append(f"| {sc.title} | throughput | {_throughputs(d, p, lr)} | | |")
+        which, metric = _timing(sc)
         for q in ("p50", "p99"):
             dv, pv, lv = (_stat(x, which, q) for x in (d, p, lr))
-            label = f"{'TTFT' if sc.stream else 'latency'} {q}"
-            out.append(f"| {sc.title} | {label} | {_f(dv, '{:.3f} ms')} | {_f(pv, '{:.3f} ms')} | "
+            out.append(f"| {sc.title} | {metric} {q} | {_f(dv, '{:.3f} ms')} | {_f(pv, '{:.3f} ms')} | "
                        f"{_f(lv, '{:.3f} ms')} | {_f(r._added(sc.key, which, q), '{:.3f} ms')} | "
                        f"{_f(r.litellm_added(sc.key, which, q), '{:.3f} ms')} |")
     return out
@@ -438,11 +443,9 @@ def _workers_section(r: BenchReport) -> list[str]:
     for k in keys:
         one, two, two_r = w.results.get(("1", k)), w.results.get(("2", k)), w.results.get(("2r", k))
         scale = f"{two.throughput / one.throughput:.2f}x" if one and two and one.throughput else "-"
-        tp = [_f(x.throughput if x else None, "{:,.0f}/s") for x in (one, two, two_r)]
-        out.append(f"| {titles[k]}: throughput | {' | '.join(tp)} | {scale} |")
+        out.append(f"| {titles[k]}: throughput | {_throughputs(one, two, two_r)} | {scale} |")
         for q in ("p50", "p99"):
-            vals = [_f(getattr(x.latency_ms, q) if x and x.latency_ms else None, "{:.3f} ms")
-                    for x in (one, two, two_r)]
+            vals = [_f(_stat(x, "latency_ms", q), "{:.3f} ms") for x in (one, two, two_r)]
             out.append(f"| {titles[k]}: latency {q} | {' | '.join(vals)} | |")
     return out
 
