@@ -30,10 +30,13 @@ def start_stub(workdir: Path, chunks: int, cpus: set[int] | None) -> tuple[Proc,
     return proc, port
 
 
-def proxy_command(config: Path, workers: int = 1, source: Path = REPO) -> list[str]:
+def proxy_command(config: Path, workers: int = 1, source: Path = REPO, launcher: list[str] | None = None) -> list[str]:
     """``candor serve`` of this checkout, or of another source tree (``bench.versions``): that tree's own
-    ``candor`` entry point (``[project.scripts]`` of its ``pyproject.toml``), imported from the tree."""
-    if source != REPO:
+    ``candor`` entry point (``[project.scripts]`` of its ``pyproject.toml``), imported from the tree. ``launcher``: a
+    command that runs this checkout's CLI instead (``bench.stage_timer``, which wraps it)."""
+    if launcher is not None:
+        base = launcher
+    elif source != REPO:
         module, _, func = entry_point(source).partition(":")
         call = f"import sys; sys.argv[0] = 'candor'; from {module} import {func}; sys.exit({func}())"
         base = [sys.executable, "-c", call]
@@ -87,9 +90,10 @@ def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
                 argv: list[str] | None = None, timeout: float = 60,
                 app_policy: str | None = None, long_stub_port: int | None = None, workers: int = 1,
                 extra: dict[str, Any] | None = None, source: Path = REPO,
-                env: dict[str, str] | None = None) -> tuple[Proc, int, str]:
+                env: dict[str, str] | None = None, launcher: list[str] | None = None) -> tuple[Proc, int, str]:
     """Start the proxy (of ``source``: this checkout, or another tree) and wait for ``GET /healthz``; raises
-    BenchError with its log tail if it fails. ``env``: variables to set for it beyond the bench's own."""
+    BenchError with its log tail if it fails. ``env``: variables to set for it beyond the bench's own;
+    ``launcher``: see ``proxy_command``."""
     port = free_port()
     config = write_proxy_config(workdir, stub_port, port, app_policy, long_stub_port, extra, source)
     app_key = "bench-" + secrets.token_urlsafe(24)
@@ -98,7 +102,7 @@ def start_proxy(workdir: Path, stub_port: int, cpus: set[int] | None,
     child.update(BENCH_UPSTREAM_KEY=STUB_KEY, BENCH_APP_KEY=app_key, LITELLM_LOCAL_MODEL_COST_MAP="True",
                  PYTHONPATH=python_path(source, child), **(env or {}))
     try:
-        proc = Proc("proxy", argv or proxy_command(config, workers, source), workdir / "proxy.log", env=child,
+        proc = Proc("proxy", argv or proxy_command(config, workers, source, launcher), workdir / "proxy.log", env=child,
                     cpus=cpus, cwd=workdir)
     except OSError as e:
         raise BenchError(f"proxy could not be started: {e}") from e

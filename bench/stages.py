@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.procs import BenchError, Proc, cpu_split
@@ -68,17 +68,14 @@ def measure(settings: Settings, workdir: Path) -> StageTimes:
     stub, stub_port = start_stub(workdir, settings.chunks, other_cpus)
     samples_file = workdir / "stages.json"
     try:
-        argv = [sys.executable, "-m", "bench.stage_timer", "serve", "--config", str(workdir / "candor.yaml"),
-                "--workers", "1"]
-        proxy, port, key = start_proxy(workdir, stub_port, proxy_cpus, argv=argv,
-                                       env={"CANDOR_BENCH_STAGES": str(samples_file)})
+        proxy, port, key = start_proxy(workdir, stub_port, proxy_cpus, env={"CANDOR_BENCH_STAGES": str(samples_file)},
+                                       launcher=[sys.executable, "-m", "bench.stage_timer"])
         try:
             direct = loadgen(settings, SCENARIO, stub_port, STUB_KEY, STUB_MODEL, workdir, other_cpus)
-            warm = Settings(requests=settings.warmup, warmup=0, chunks=settings.chunks, pin=settings.pin)
-            loadgen(warm, SCENARIO, port, key, PROXY_MODEL, workdir, other_cpus)
+            loadgen(replace(settings, requests=settings.warmup, warmup=0), SCENARIO, port, key, PROXY_MODEL, workdir,
+                    other_cpus)
             read_samples(proxy, samples_file)   # the warm-up's, dropped
-            measured = Settings(requests=settings.requests, warmup=0, chunks=settings.chunks, pin=settings.pin)
-            through = loadgen(measured, SCENARIO, port, key, PROXY_MODEL, workdir, other_cpus)
+            through = loadgen(replace(settings, warmup=0), SCENARIO, port, key, PROXY_MODEL, workdir, other_cpus)
             samples = read_samples(proxy, samples_file)
         finally:
             proxy.stop()
