@@ -70,24 +70,20 @@ _KIN_AFTER = re.compile(
 _MY_ZH = re.compile(r"我们?的?$")   # "我" right before the minor, a kinship noun after it
 
 
-def _relative(text: str, minor: re.Match[str]) -> bool:
-    """Whether the minor is the writer's relative or pupil, not the writer nor a character: not when a romantic word
-    or "self" follows at once ("my 15 year old girlfriend" is a character, "my 14 year old self" the writer)."""
-    if _RELATIVE.search(text, max(0, minor.start() - 40), minor.start()) is None and (
-            _KIN_AFTER.match(text, minor.end()) is None
-            or _MY_ZH.search(text, max(0, minor.start() - 4), minor.start()) is None):
-        return False   # neither "my (daughter) 15 year old" nor "我13岁的儿子"
+def _talked_about(text: str, minor: re.Match[str]) -> bool:
+    """Whether the minor is someone the writer asks about: their own child, sibling or pupil ("my (daughter) 15 year
+    old", "我13岁的儿子"), not the writer nor a character (no romantic word or "self" right after it: "my 15 year old
+    girlfriend", "my 14 year old self"), and not a part the companion is asked to play or to play beside (no role cue
+    right before the "my"/"我": "pretend to be my 14 year old daughter", "be my 15 year old daughter's boyfriend")."""
+    writer = _RELATIVE.search(text, max(0, minor.start() - 40), minor.start())
+    if writer is None and _KIN_AFTER.match(text, minor.end()) is not None:
+        writer = _MY_ZH.search(text, max(0, minor.start() - 4), minor.start())
+    if writer is None:
+        return False
     after = minor.end() + (text[minor.end():minor.end() + 1] == " ")
-    return _ROMANTIC.match(text, after) is None and not text.startswith("self", after)
-
-
-def _cast(text: str, minor: re.Match[str]) -> bool:
-    """Whether the companion is asked to play the writer's relative, or a part beside them: a role cue right before
-    "my" / "我的" ("pretend to be my 14 year old daughter", "扮演我女儿14岁", "be my 15 year old daughter's
-    boyfriend")."""
-    rel = _RELATIVE.search(text, max(0, minor.start() - 40), minor.start()) or _MY_ZH.search(
-        text, max(0, minor.start() - 4), minor.start())
-    return rel is not None and _CAST.search(text, max(0, rel.start() - 30), rel.start()) is not None
+    if _ROMANTIC.match(text, after) is not None or text.startswith("self", after):
+        return False
+    return _CAST.search(text, max(0, writer.start() - 30), writer.start()) is None
 
 
 class MinorSafetyDetector(Detector):
@@ -112,7 +108,7 @@ class MinorSafetyDetector(Detector):
         # year old wants to date", "pretend you are a teacher and explain to my 15 year old how kissing spreads
         # colds"), not someone in a romance with the companion; unless the text casts the companion as them or
         # beside them ("pretend to be my 14 year old daughter", "be my 15 year old daughter's boyfriend")
-        minor = next((m for m in _MINOR.finditer(text) if not _relative(text, m) or _cast(text, m)), None)
+        minor = next((m for m in _MINOR.finditer(text) if not _talked_about(text, m)), None)
         if minor is None:
             return []
         return [Hit("minor_romantic_roleplay", minor.start(), minor.end()),
