@@ -118,3 +118,19 @@ def test_errors_lists_every_row_judged_wrong_with_its_line(tmp_path: Path,
 
     code, out, _ = run(str(path), "--task", "crisis")
     assert "rows judged wrong" not in out   # only when asked
+
+
+def test_errors_list_one_short_line_per_row_whatever_its_text(tmp_path: Path,
+                                                              run: Callable[..., tuple[int, str, str]]) -> None:
+    """A wrong row's text is shown on one line and cut short: line breaks, tabs, a bidi override and 20,000 characters
+    in an operator's file cannot break or flood the listing."""
+    rows = [{"text": "I will kill myself tonight\nline two\twith a tab \u202eevil", "label": "none"},
+            {"text": "I am going to end my life tonight " + "x" * 20_000, "label": "none"}]
+    path = _write(tmp_path / "odd.jsonl", rows)
+    code, out, err = run(str(path), "--task", "crisis", "--errors")
+    assert code == 0, err
+    listed = out.split("rows judged wrong: ", 1)[1].splitlines()
+    assert listed[0] == "2 of 2"
+    assert len(listed) == 3   # the count, then one line per wrong row
+    assert listed[1].startswith("  line 1: none judged explicit_intent: I will kill myself tonight line two with a tab")
+    assert listed[2].endswith("…") and len(listed[2]) < 250
